@@ -1,0 +1,57 @@
+"""The message catalogue: every message the actors exchange, plus codecs and node configuration."""
+
+from messages.base import CONTRACT_MULTIPLIER, Command, Event, Leg, Legs, Message, OptionContract
+from messages.catalogue import MESSAGE_BY_NAME, MESSAGE_TYPES, AnyMessage
+from messages.decisions import CloseStrategy, DecisionRecord, OpenStrategy
+from messages.market import (
+    ChainRequest,
+    ChainSnapshot,
+    IndexQuote,
+    MarketSessionChanged,
+    OptionQuote,
+    QuoteStale,
+    SubscribeQuotes,
+    UnderlyingQuote,
+    UnsubscribeQuotes,
+    VolatilityStats,
+)
+from messages.orders import (
+    CancelOrder,
+    CancelRejected,
+    ModifyOrder,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    OrderModified,
+    OrderRejected,
+    OrderTerminated,
+    PlaceOrder,
+)
+from messages.positions import (
+    BrokerPosition,
+    BrokerPositionsSnapshot,
+    ReconciliationResult,
+    StrategyClosed,
+    StrategyOpened,
+    StrategyPositionChanged,
+)
+from messages.risk import (
+    BreakerStateChanged,
+    Halt,
+    IntentApproved,
+    IntentDenied,
+    Resume,
+    TradingStateChanged,
+)
+from messages.system import (
+    ActorFailed,
+    ActorRestarted,
+    Alert,
+    FlushJournal,
+    JournalFlushed,
+    NodeStarted,
+    NodeStopping,
+    TimerFired,
+)
+
+__all__ = [name for name in dir() if not name.startswith("_")]

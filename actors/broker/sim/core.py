@@ -1,0 +1,171 @@
+"""Simulated broker core: quotes from a QuoteSource, combo limit orders filled by the simulated exchange rule."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from actors.broker.sim.fills import commission_usd, limit_crosses
+from actors.broker.sim.source import QuoteSource
+from actors.runtime.core import ActorCore, Context
+from messages import (
+    CancelOrder,
+    CancelRejected,
+    ChainRequest,
+    IndexQuote,
+    Message,
+    ModifyOrder,
+    OptionContract,
+    OptionQuote,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    OrderModified,
+    OrderRejected,
+    PlaceOrder,
+    SubscribeQuotes,
+    TimerFired,
+    UnderlyingQuote,
+    UnsubscribeQuotes,
+)
+from messages.config import SimSection
+
+NS_PER_S = 1_000_000_000
+TICK_TIMER = "tick"
+FILL_AGGRESSIVENESS = 0.25
+
+
+@dataclass
+class SimOrder:
+    order: PlaceOrder
+    broker_order_id: int
+    limit_price: float
+
+
+class SimBrokerCore(ActorCore):
+    name = "broker"
+
+    def __init__(self, source: QuoteSource, params: SimSection, symbols: tuple[str, ...]) -> None:
+        self._source = source
+        self._params = params
+        self._symbols = symbols
+        self._subscribed: Counter[OptionContract] = Counter()
+        self._working: dict[str, SimOrder] = {}
+        self._known_order_ids: set[str] = set()
+        self._next_order_id = 1
+        self._exec_count = 0
+        commands = (PlaceOrder, ModifyOrder, CancelOrder, SubscribeQuotes, UnsubscribeQuotes, ChainRequest)
+        self.subscriptions = commands + ((UnderlyingQuote, IndexQuote) if source.scripted else ())
+
+    def on_start(self, ctx: Context) -> None:
+        if not self._source.scripted:
+            ctx.set_timer(TICK_TIMER, ctx.now())
+
+    def handle(self, message: Message, ctx: Context) -> None:
+        match message:
+            case TimerFired(key=key) if key == TICK_TIMER:
+                self._on_tick(ctx)
+            case UnderlyingQuote() | IndexQuote():
+                self._source.on_market_input(message)
+                self._publish_subscribed(ctx)
+                self._match_working(ctx)
+            case PlaceOrder():
+                self._on_place(message, ctx)
+            case ModifyOrder():
+                self._on_modify(message, ctx)
+            case CancelOrder():
+                self._on_cancel(message, ctx)
+            case SubscribeQuotes():
+                self._subscribed.update(message.contracts)
+                self._publish_quotes(message.contracts, ctx)
+            case UnsubscribeQuotes():
+                self._subscribed.subtract(message.contracts)
+                self._subscribed = +self._subscribed
+            case ChainRequest():
+                ctx.publish(self._source.chain(message.symbol, message.min_dte, message.max_dte, ctx.now()))
+
+    def _on_tick(self, ctx: Context) -> None:
+        now = ctx.now()
+        interval = int(self._params.tick_interval_s * NS_PER_S)
+        if self._source.advance(now):
+            symbols = sorted(set(self._symbols) | {c.symbol for c in self._subscribed})
+            for quote in self._source.underlying_quotes(symbols, now):
+                ctx.publish(quote)
+            for quote in self._source.index_quotes(now):
+                ctx.publish(quote)
+            self._publish_subscribed(ctx)
+            self._match_working(ctx)
+        ctx.set_timer(TICK_TIMER, self._source.next_tick(now, interval))
+
+    def _publish_subscribed(self, ctx: Context) -> None:
+        self._publish_quotes(sorted(self._subscribed, key=str), ctx)
+
+    def _publish_quotes(self, contracts, ctx: Context) -> None:  # noqa: ANN001 - any sequence of contracts
+        for quote in self._source.option_quotes(list(contracts), ctx.now()):
+            ctx.publish(quote)
+
+    def _on_place(self, order: PlaceOrder, ctx: Context) -> None:
+        problem = self._validate(order)
+        if problem is not None:
+            ctx.publish(OrderRejected(client_order_id=order.client_order_id, code=201, reason=problem))
+            return
+        self._known_order_ids.add(order.client_order_id)
+        broker_order_id = self._next_order_id
+        self._next_order_id += 1
+        self._working[order.client_order_id] = SimOrder(order, broker_order_id, order.limit_price)
+        ctx.publish(OrderAccepted(client_order_id=order.client_order_id, broker_order_id=broker_order_id))
+        self._try_fill(self._working[order.client_order_id], ctx)
+
+    def _validate(self, order: PlaceOrder) -> str | None:
+        if order.client_order_id in self._known_order_ids:
+            return f"duplicate client order id {order.client_order_id}"
+        if not order.legs:
+            return "order has no legs"
+        if order.quantity == 0:
+            return "order quantity is zero"
+        if len({leg.contract.symbol for leg in order.legs}) != 1:
+            return "combo legs span several underlyings"
+        return None
+
+    def _on_modify(self, modify: ModifyOrder, ctx: Context) -> None:
+        working = self._working.get(modify.client_order_id)
+        if working is None:
+            ctx.publish(
+                OrderRejected(client_order_id=modify.client_order_id, code=104, reason="modify of an order not working")
+            )
+            return
+        working.limit_price = modify.limit_price
+        ctx.publish(OrderModified(client_order_id=modify.client_order_id, limit_price=modify.limit_price))
+        self._try_fill(working, ctx)
+
+    def _on_cancel(self, cancel: CancelOrder, ctx: Context) -> None:
+        if self._working.pop(cancel.client_order_id, None) is None:
+            ctx.publish(CancelRejected(client_order_id=cancel.client_order_id, reason="order is not working"))
+            return
+        ctx.publish(OrderCancelled(client_order_id=cancel.client_order_id, filled_quantity=0, reason=cancel.reason))
+
+    def _match_working(self, ctx: Context) -> None:
+        for client_order_id in sorted(self._working):
+            self._try_fill(self._working[client_order_id], ctx)
+
+    def _try_fill(self, working: SimOrder, ctx: Context) -> None:
+        if not self._source.is_open(ctx.now()):
+            return
+        order = working.order
+        contracts = [leg.contract for leg in order.legs]
+        quotes = {q.contract: q for q in self._source.option_quotes(contracts, ctx.now())}
+        if len(quotes) != len(contracts):
+            return
+        if not limit_crosses(order.legs, quotes, order.quantity, working.limit_price, FILL_AGGRESSIVENESS):
+            return
+        self._exec_count += 1
+        del self._working[order.client_order_id]
+        ctx.publish(
+            OrderFilled(
+                client_order_id=order.client_order_id,
+                exec_id=f"SIM-{working.broker_order_id}-{self._exec_count}",
+                quantity=order.quantity,
+                price=working.limit_price,
+                commission_usd=commission_usd(order.legs, order.quantity, self._params.commission_per_contract_usd),
+            )
+        )

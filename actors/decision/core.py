@@ -1,0 +1,215 @@
+"""Decision core: turns timer ticks, chains, quotes and positions into open/close intents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from actors.decision.dte import days_to_expiry, new_york_date
+from actors.market_data.structure import all_quoted, structure_mid, structure_natural
+from actors.decision.rules import PositionState, first_exit
+from actors.decision.strategies import NoCandidate, select_iron_condor
+from actors.runtime.core import ActorCore, Context
+from messages import (
+    ChainRequest,
+    ChainSnapshot,
+    CloseStrategy,
+    DecisionRecord,
+    IntentDenied,
+    Leg,
+    Message,
+    OpenStrategy,
+    OptionContract,
+    OptionQuote,
+    OrderTerminated,
+    StrategyClosed,
+    StrategyOpened,
+    StrategyPositionChanged,
+    TimerFired,
+    TradingStateChanged,
+)
+from messages.config import EntrySection, ExitSection
+
+NS_PER_S = 1_000_000_000
+ENTRY_TIMER = "evaluate"
+
+
+@dataclass(frozen=True)
+class OpenPosition:
+    strategy_id: str
+    symbol: str
+    legs: tuple[Leg, ...]
+    quantity: int
+    entry_price: float
+    max_profit_usd: float
+    closing: bool = False
+
+
+class DecisionCore(ActorCore):
+    name = "decision"
+    subscriptions = (
+        TimerFired,
+        ChainSnapshot,
+        OptionQuote,
+        StrategyOpened,
+        StrategyPositionChanged,
+        StrategyClosed,
+        IntentDenied,
+        OrderTerminated,
+        TradingStateChanged,
+    )
+    lossless = False
+
+    def __init__(self, entry: EntrySection, exits: ExitSection) -> None:
+        self._entry = entry
+        self._exits = exits
+        self._quotes: dict[OptionContract, OptionQuote] = {}
+        self._positions: dict[str, OpenPosition] = {}
+        self._strategies_by_contract: dict[OptionContract, set[str]] = {}
+        self._pending_open: dict[str, str] = {}  # strategy_id -> symbol
+        self._awaiting_chain: set[str] = set()
+        self._trading_state = "ACTIVE"
+        self._opened_count = 0
+
+    def on_start(self, ctx: Context) -> None:
+        ctx.set_timer(ENTRY_TIMER, ctx.now())
+
+    def handle(self, message: Message, ctx: Context) -> None:
+        match message:
+            case TimerFired(key=key) if key == ENTRY_TIMER:
+                self._on_evaluate(ctx)
+            case ChainSnapshot():
+                self._on_chain(message, ctx)
+            case OptionQuote():
+                self._quotes[message.contract] = message
+                for strategy_id in sorted(self._strategies_by_contract.get(message.contract, ())):
+                    self._evaluate_exit(strategy_id, ctx)
+            case StrategyOpened():
+                self._pending_open.pop(message.strategy_id, None)
+                self._track(
+                    OpenPosition(
+                        message.strategy_id,
+                        message.symbol,
+                        message.legs,
+                        message.quantity,
+                        message.entry_price,
+                        message.max_profit_usd,
+                    )
+                )
+            case StrategyPositionChanged():
+                position = self._positions.get(message.strategy_id)
+                if position is not None:
+                    self._positions[message.strategy_id] = replace(
+                        position, quantity=message.quantity, entry_price=message.avg_entry_price
+                    )
+            case StrategyClosed():
+                self._untrack(message.strategy_id)
+            case IntentDenied():
+                self._pending_open.pop(message.strategy_id, None)
+                self._release_close(message.strategy_id)
+            case OrderTerminated(purpose="open") if message.filled_quantity == 0:
+                self._pending_open.pop(message.strategy_id, None)
+            case OrderTerminated(purpose="close") if message.status != "filled":
+                self._release_close(message.strategy_id)
+            case TradingStateChanged():
+                self._trading_state = message.state
+
+    # entries ---------------------------------------------------------------------------------------------------
+    def _on_evaluate(self, ctx: Context) -> None:
+        ctx.set_timer(ENTRY_TIMER, ctx.now() + int(self._entry.evaluate_interval_s * NS_PER_S))
+        for strategy_id in sorted(self._positions):
+            self._evaluate_exit(strategy_id, ctx)
+        if self._trading_state != "ACTIVE":
+            return
+        for symbol in self._entry.symbols:
+            if self._has_exposure(symbol) or symbol in self._awaiting_chain:
+                continue
+            self._awaiting_chain.add(symbol)
+            ctx.publish(ChainRequest(symbol=symbol, min_dte=self._entry.dte_min, max_dte=self._entry.dte_max))
+
+    def _has_exposure(self, symbol: str) -> bool:
+        return symbol in self._pending_open.values() or any(p.symbol == symbol for p in self._positions.values())
+
+    def _on_chain(self, chain: ChainSnapshot, ctx: Context) -> None:
+        if chain.symbol not in self._awaiting_chain:
+            return
+        self._awaiting_chain.discard(chain.symbol)
+        if self._trading_state != "ACTIVE" or self._has_exposure(chain.symbol):
+            return
+        candidate = select_iron_condor(chain.symbol, chain.quotes, ctx.now(), self._entry)
+        if isinstance(candidate, NoCandidate):
+            ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry", detail=candidate.reason))
+            return
+        self._opened_count += 1
+        strategy_id = f"IC-{chain.symbol}-{new_york_date(ctx.now()):%Y%m%d}-{self._opened_count}"
+        self._pending_open[strategy_id] = chain.symbol
+        ctx.publish(
+            OpenStrategy(
+                strategy_id=strategy_id,
+                kind=candidate.kind,
+                symbol=chain.symbol,
+                legs=candidate.legs,
+                quantity=self._entry.quantity,
+                mid_price=candidate.mid_price,
+                natural_price=candidate.natural_price,
+                max_profit_usd=candidate.max_profit_usd,
+                max_loss_usd=candidate.max_loss_usd,
+                reason=candidate.reason,
+            )
+        )
+
+    # exits -----------------------------------------------------------------------------------------------------
+    def _track(self, position: OpenPosition) -> None:
+        self._positions[position.strategy_id] = position
+        for leg in position.legs:
+            self._strategies_by_contract.setdefault(leg.contract, set()).add(position.strategy_id)
+
+    def _untrack(self, strategy_id: str) -> None:
+        position = self._positions.pop(strategy_id, None)
+        if position is None:
+            return
+        for leg in position.legs:
+            holders = self._strategies_by_contract.get(leg.contract)
+            if holders is not None:
+                holders.discard(strategy_id)
+                if not holders:
+                    del self._strategies_by_contract[leg.contract]
+                    self._quotes.pop(leg.contract, None)
+
+    def _release_close(self, strategy_id: str) -> None:
+        position = self._positions.get(strategy_id)
+        if position is not None and position.closing:
+            self._positions[strategy_id] = replace(position, closing=False)
+
+    def _evaluate_exit(self, strategy_id: str, ctx: Context) -> None:
+        position = self._positions[strategy_id]
+        if position.closing or position.quantity == 0 or not all_quoted(position.legs, self._quotes):
+            return
+        if self._trading_state == "HALTED":
+            return
+        mark = structure_mid(position.legs, self._quotes)
+        state = PositionState(
+            strategy_id=strategy_id,
+            legs=position.legs,
+            quantity=position.quantity,
+            entry_price=position.entry_price,
+            max_profit_usd=position.max_profit_usd,
+            mark_price=mark,
+            days_to_expiry=min(days_to_expiry(ctx.now(), leg.contract.expiry) for leg in position.legs),
+        )
+        signal = first_exit(state, self._exits)
+        if signal is None:
+            return
+        self._positions[strategy_id] = replace(position, closing=True)
+        closing_direction = -1 if position.quantity > 0 else 1
+        ctx.publish(
+            CloseStrategy(
+                strategy_id=strategy_id,
+                symbol=position.symbol,
+                legs=position.legs,
+                quantity=-position.quantity,
+                mid_price=round(mark, 4),
+                natural_price=round(structure_natural(position.legs, self._quotes, closing_direction), 4),
+                rule=signal.rule,
+                reason=signal.reason,
+            )
+        )

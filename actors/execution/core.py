@@ -1,0 +1,174 @@
+"""Execution core: one combo limit order per approved intent, priced at mid, walked toward natural, cancelled at
+the deadline. Never two working orders for one strategy; fills de-duplicated by execution id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from actors.runtime.core import ActorCore, Context
+from messages import (
+    CancelOrder,
+    CancelRejected,
+    CloseStrategy,
+    IntentApproved,
+    IntentDenied,
+    Message,
+    ModifyOrder,
+    OpenStrategy,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    OrderRejected,
+    OrderTerminated,
+    PlaceOrder,
+    TimerFired,
+)
+from messages.config import ExecutionSection
+
+NS_PER_S = 1_000_000_000
+PRICE_TICK = 0.01
+
+
+def round_to_tick(price: float) -> float:
+    return round(round(price / PRICE_TICK) * PRICE_TICK, 2)
+
+
+@dataclass
+class WorkingOrder:
+    client_order_id: str
+    strategy_id: str
+    purpose: str
+    quantity: int
+    mid_price: float
+    natural_price: float
+    limit_price: float
+    step: int = 0
+    status: str = "submitted"
+    filled_quantity: int = 0
+    filled_value: float = 0.0
+    exec_ids: set[str] = field(default_factory=set)
+
+    @property
+    def avg_price(self) -> float:
+        return round(self.filled_value / self.filled_quantity, 4) if self.filled_quantity else 0.0
+
+
+class ExecutionCore(ActorCore):
+    name = "execution"
+    subscriptions = (
+        IntentApproved,
+        OrderAccepted,
+        OrderRejected,
+        OrderFilled,
+        OrderCancelled,
+        CancelRejected,
+    )
+
+    def __init__(self, params: ExecutionSection) -> None:
+        self._params = params
+        self._orders: dict[str, WorkingOrder] = {}
+        self._working_by_strategy: dict[str, str] = {}
+        self._order_count = 0
+
+    def handle(self, message: Message, ctx: Context) -> None:
+        match message:
+            case IntentApproved(intent=intent):
+                self._submit(intent, ctx)
+            case TimerFired(key=key):
+                self._on_timer(key, ctx)
+            case OrderAccepted():
+                order = self._orders.get(message.client_order_id)
+                if order is not None and order.status == "submitted":
+                    order.status = "accepted"
+            case OrderFilled():
+                self._on_fill(message, ctx)
+            case OrderRejected():
+                self._terminate(message.client_order_id, "rejected", ctx)
+            case OrderCancelled():
+                self._terminate(message.client_order_id, "cancelled", ctx)
+            case CancelRejected():
+                order = self._orders.get(message.client_order_id)
+                if order is not None and order.status == "cancel_pending":
+                    order.status = "accepted"
+
+    def _submit(self, intent: OpenStrategy | CloseStrategy, ctx: Context) -> None:
+        if intent.strategy_id in self._working_by_strategy:
+            working = self._working_by_strategy[intent.strategy_id]
+            ctx.publish(
+                IntentDenied(strategy_id=intent.strategy_id, check="execution", reason=f"order {working} still working")
+            )
+            return
+        self._order_count += 1
+        purpose = "open" if isinstance(intent, OpenStrategy) else "close"
+        client_order_id = f"{intent.strategy_id}-{purpose[0].upper()}{self._order_count}"
+        order = WorkingOrder(
+            client_order_id=client_order_id,
+            strategy_id=intent.strategy_id,
+            purpose=purpose,
+            quantity=intent.quantity,
+            mid_price=intent.mid_price,
+            natural_price=intent.natural_price,
+            limit_price=round_to_tick(intent.mid_price),
+        )
+        self._orders[client_order_id] = order
+        self._working_by_strategy[intent.strategy_id] = client_order_id
+        ctx.publish(
+            PlaceOrder(
+                client_order_id=client_order_id,
+                strategy_id=intent.strategy_id,
+                purpose=purpose,
+                legs=intent.legs,
+                quantity=intent.quantity,
+                limit_price=order.limit_price,
+            )
+        )
+        now = ctx.now()
+        ctx.set_timer(f"step:{client_order_id}", now + int(self._params.step_interval_s * NS_PER_S))
+        ctx.set_timer(f"deadline:{client_order_id}", now + int(self._params.deadline_s * NS_PER_S))
+
+    def _on_timer(self, key: str, ctx: Context) -> None:
+        kind, _, client_order_id = key.partition(":")
+        order = self._orders.get(client_order_id)
+        if order is None or order.status not in ("submitted", "accepted"):
+            return
+        if kind == "deadline":
+            order.status = "cancel_pending"
+            ctx.cancel_timer(f"step:{client_order_id}")
+            ctx.publish(CancelOrder(client_order_id=client_order_id, reason="deadline reached"))
+        elif kind == "step" and order.step < self._params.price_steps:
+            order.step += 1
+            fraction = order.step / self._params.price_steps
+            new_limit = round_to_tick(order.mid_price + (order.natural_price - order.mid_price) * fraction)
+            if new_limit != order.limit_price:
+                order.limit_price = new_limit
+                ctx.publish(ModifyOrder(client_order_id=client_order_id, limit_price=new_limit))
+            ctx.set_timer(f"step:{client_order_id}", ctx.now() + int(self._params.step_interval_s * NS_PER_S))
+
+    def _on_fill(self, fill: OrderFilled, ctx: Context) -> None:
+        order = self._orders.get(fill.client_order_id)
+        if order is None or fill.exec_id in order.exec_ids:
+            return
+        order.exec_ids.add(fill.exec_id)
+        order.filled_quantity += fill.quantity
+        order.filled_value += fill.quantity * fill.price
+        if order.filled_quantity == order.quantity and order.status in ("submitted", "accepted", "cancel_pending"):
+            self._terminate(order.client_order_id, "filled", ctx)
+
+    def _terminate(self, client_order_id: str, status: str, ctx: Context) -> None:
+        order = self._orders.get(client_order_id)
+        if order is None or order.status in ("filled", "cancelled", "rejected"):
+            return
+        order.status = status
+        self._working_by_strategy.pop(order.strategy_id, None)
+        ctx.cancel_timer(f"step:{client_order_id}")
+        ctx.cancel_timer(f"deadline:{client_order_id}")
+        ctx.publish(
+            OrderTerminated(
+                client_order_id=client_order_id,
+                strategy_id=order.strategy_id,
+                purpose=order.purpose,
+                status=status,
+                filled_quantity=order.filled_quantity,
+                avg_price=order.avg_price,
+            )
+        )

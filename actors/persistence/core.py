@@ -1,0 +1,68 @@
+"""Persistence core: the only writer to storage. Group-commits every message it receives, by size or by time."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from loguru import logger
+
+from actors.runtime.core import ActorCore, Context
+from messages import FlushJournal, JournalFlushed, Message, TimerFired
+from messages.config import PersistenceSection
+
+NS_PER_MS = 1_000_000
+FLUSH_TIMER = "flush"
+
+
+class JournalWriter(Protocol):
+    def append(self, session_id: str, messages: list[Message]) -> None: ...
+
+
+class PersistenceCore(ActorCore):
+    name = "persistence"
+    subscriptions = (Message,)
+    replay_on_restart = False
+
+    def __init__(self, writer: JournalWriter, session_id: str, params: PersistenceSection) -> None:
+        self._writer = writer
+        self._session_id = session_id
+        self._params = params
+        self._buffer: list[Message] = []
+        self.written = 0
+
+    def handle(self, message: Message, ctx: Context) -> None:
+        if isinstance(message, TimerFired) and message.target == self.name:
+            if not self.flush():
+                self._arm_flush(ctx)
+            return
+        self._buffer.append(message)
+        if isinstance(message, FlushJournal):
+            if self.flush():
+                ctx.publish(JournalFlushed(through_seq=message.seq))
+            else:
+                self._arm_flush(ctx)
+            return
+        if len(self._buffer) >= self._params.batch_max:
+            if not self.flush():
+                self._arm_flush(ctx)
+        elif len(self._buffer) == 1:
+            self._arm_flush(ctx)
+
+    def _arm_flush(self, ctx: Context) -> None:
+        ctx.set_timer(FLUSH_TIMER, ctx.now() + self._params.flush_interval_ms * NS_PER_MS)
+
+    def flush(self) -> bool:
+        """Write the buffer as one commit; on a storage error keep it for the next attempt. True when empty after."""
+        if not self._buffer:
+            return True
+        try:
+            self._writer.append(self._session_id, self._buffer)
+        except Exception as exc:  # noqa: BLE001 - storage errors must never drop the buffered messages
+            logger.error(f"journal commit of {len(self._buffer)} messages failed, will retry: {exc}")
+            return False
+        self.written += len(self._buffer)
+        self._buffer = []
+        return True
+
+    def on_stop(self, ctx: Context) -> None:
+        self.flush()

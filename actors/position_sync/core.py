@@ -1,0 +1,139 @@
+"""Position sync core: strategy-level positions and realised P&L built from fills (unique by execution id)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from actors.runtime.core import ActorCore, Context
+from messages import (
+    CONTRACT_MULTIPLIER,
+    CloseStrategy,
+    IntentApproved,
+    Leg,
+    Message,
+    OpenStrategy,
+    OrderFilled,
+    OrderTerminated,
+    PlaceOrder,
+    StrategyClosed,
+    StrategyOpened,
+    StrategyPositionChanged,
+)
+
+
+@dataclass
+class StrategyBook:
+    strategy_id: str
+    kind: str
+    symbol: str
+    legs: tuple[Leg, ...]
+    intended_quantity: int
+    max_profit_usd: float
+    max_loss_usd: float
+    quantity: int = 0
+    opened_quantity: int = 0
+    opened_value: float = 0.0
+    closed_quantity: int = 0
+    closed_value: float = 0.0
+    cash_usd: float = 0.0
+    commissions_usd: float = 0.0
+    opened: bool = False
+    close_rule: str = ""
+    exec_ids: set[str] = field(default_factory=set)
+
+    @property
+    def avg_entry_price(self) -> float:
+        return round(self.opened_value / self.opened_quantity, 4) if self.opened_quantity else 0.0
+
+
+class PositionSyncCore(ActorCore):
+    name = "positions"
+    subscriptions = (IntentApproved, PlaceOrder, OrderFilled, OrderTerminated)
+
+    def __init__(self) -> None:
+        self._books: dict[str, StrategyBook] = {}
+        self._strategy_of_order: dict[str, str] = {}
+        self._purpose_of_order: dict[str, str] = {}
+
+    def handle(self, message: Message, ctx: Context) -> None:
+        match message:
+            case IntentApproved(intent=OpenStrategy() as intent):
+                self._books[intent.strategy_id] = StrategyBook(
+                    strategy_id=intent.strategy_id,
+                    kind=intent.kind,
+                    symbol=intent.symbol,
+                    legs=intent.legs,
+                    intended_quantity=intent.quantity,
+                    max_profit_usd=intent.max_profit_usd,
+                    max_loss_usd=intent.max_loss_usd,
+                )
+            case IntentApproved(intent=CloseStrategy() as intent):
+                book = self._books.get(intent.strategy_id)
+                if book is not None:
+                    book.close_rule = intent.rule
+            case PlaceOrder():
+                self._strategy_of_order[message.client_order_id] = message.strategy_id
+                self._purpose_of_order[message.client_order_id] = message.purpose
+            case OrderFilled():
+                self._on_fill(message, ctx)
+            case OrderTerminated(purpose="open"):
+                self._on_open_done(message, ctx)
+
+    def _on_fill(self, fill: OrderFilled, ctx: Context) -> None:
+        strategy_id = self._strategy_of_order.get(fill.client_order_id)
+        book = self._books.get(strategy_id) if strategy_id else None
+        if book is None or fill.exec_id in book.exec_ids:
+            return
+        book.exec_ids.add(fill.exec_id)
+        book.quantity += fill.quantity
+        book.cash_usd += -fill.quantity * fill.price * CONTRACT_MULTIPLIER
+        book.commissions_usd += fill.commission_usd
+        if self._purpose_of_order[fill.client_order_id] == "open":
+            book.opened_quantity += fill.quantity
+            book.opened_value += fill.quantity * fill.price
+        else:
+            book.closed_quantity += fill.quantity
+            book.closed_value += fill.quantity * fill.price
+        if book.opened:
+            ctx.publish(
+                StrategyPositionChanged(
+                    strategy_id=book.strategy_id, quantity=book.quantity, avg_entry_price=book.avg_entry_price
+                )
+            )
+            if book.quantity == 0:
+                self._close(book, ctx)
+
+    def _on_open_done(self, done: OrderTerminated, ctx: Context) -> None:
+        book = self._books.get(done.strategy_id)
+        if book is None or book.opened:
+            return
+        if book.opened_quantity == 0:
+            del self._books[done.strategy_id]
+            return
+        book.opened = True
+        scale = abs(book.opened_quantity / book.intended_quantity)
+        ctx.publish(
+            StrategyOpened(
+                strategy_id=book.strategy_id,
+                kind=book.kind,
+                symbol=book.symbol,
+                legs=book.legs,
+                quantity=book.quantity,
+                entry_price=book.avg_entry_price,
+                max_profit_usd=round(book.max_profit_usd * scale, 2),
+                max_loss_usd=round(book.max_loss_usd * scale, 2),
+            )
+        )
+
+    def _close(self, book: StrategyBook, ctx: Context) -> None:
+        exit_price = round(book.closed_value / book.closed_quantity, 4) if book.closed_quantity else 0.0
+        ctx.publish(
+            StrategyClosed(
+                strategy_id=book.strategy_id,
+                exit_price=exit_price,
+                realized_pnl_usd=round(book.cash_usd - book.commissions_usd, 2),
+                commissions_usd=round(book.commissions_usd, 2),
+                rule=book.close_rule,
+            )
+        )
+        del self._books[book.strategy_id]

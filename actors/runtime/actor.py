@@ -1,0 +1,65 @@
+"""The pykka shell around a pure core: a ThreadingActor whose inbox is the runtime's policy mailbox."""
+
+from __future__ import annotations
+
+import queue
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import pykka
+
+from actors.runtime.core import ActorCore, Context
+from actors.runtime.mailbox import Mailbox
+from messages import Message
+
+if TYPE_CHECKING:
+    from actors.runtime.threaded import ThreadedRuntime
+
+
+class Envelope:
+    """What pykka's actor loop takes from an inbox: a message and no reply future (actors only `tell`)."""
+
+    __slots__ = ("message", "reply_to")
+
+    def __init__(self, message: Any) -> None:
+        self.message = message
+        self.reply_to = None
+
+
+class CoreActor(pykka.ThreadingActor):
+    """Runs one core on its own thread. The mailbox belongs to the runtime, so a restarted actor inherits it."""
+
+    def __init__(self, core: ActorCore, ctx: Context, mailbox: Mailbox, runtime: ThreadedRuntime) -> None:
+        super().__init__()
+        self.actor_inbox = mailbox
+        self.core = core
+        self._ctx = ctx
+        self._runtime = runtime
+        self._handling_seq = 0
+
+    def on_start(self) -> None:
+        self.core.on_start(self._ctx)
+
+    def on_receive(self, message: Any) -> None:
+        if not isinstance(message, Message):
+            return super().on_receive(message)
+        self._handling_seq = message.seq
+        try:
+            self.core.handle(message, self._ctx)
+        finally:
+            self._runtime.work.done()
+        return None
+
+    def on_stop(self) -> None:
+        self.core.on_stop(self._ctx)
+
+    def on_failure(
+        self,
+        exception_type: type[BaseException] | None,
+        exception_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        # pykka drains the inbox of a dead actor; hand it an empty one so the restarted actor inherits the real one.
+        self.actor_inbox = queue.Queue()
+        error = f"{getattr(exception_type, '__name__', 'Error')}: {exception_value}"
+        self._runtime.report_failure(self.core.name, error, self._handling_seq)

@@ -1,0 +1,38 @@
+"""Which mailbox policy each message class gets: market data conflates, diagnostics drop, the rest never drops."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from actors.runtime.mailbox import CONTROL, Delivery, Policy
+from messages import IndexQuote, Message, OptionQuote, UnderlyingQuote, VolatilityStats
+
+_CONFLATION_KEYS: dict[type[Message], Callable[[Any], Any]] = {
+    UnderlyingQuote: lambda m: ("underlying", m.symbol),
+    OptionQuote: lambda m: ("option", m.contract),
+    IndexQuote: lambda m: ("index", m.symbol),
+    VolatilityStats: lambda m: ("volstats", m.symbol),
+}
+_BLOCK = Delivery(Policy.BLOCK)
+_CONFLATE = {cls: Delivery(Policy.CONFLATE, key) for cls, key in _CONFLATION_KEYS.items()}
+
+DIAGNOSTIC_TYPES: frozenset[type[Message]] = frozenset()
+_DROP_OLDEST = Delivery(Policy.DROP_OLDEST)
+
+
+def conflating(message: Any) -> Delivery:
+    """For actors that only need the latest market state (decision, market data)."""
+    if not isinstance(message, Message):
+        return CONTROL
+    delivery = _CONFLATE.get(type(message))
+    if delivery is not None:
+        return delivery
+    return _DROP_OLDEST if type(message) in DIAGNOSTIC_TYPES else _BLOCK
+
+
+def lossless(message: Any) -> Delivery:
+    """For actors that must see every message (persistence, execution, broker)."""
+    if isinstance(message, Message) and type(message) in DIAGNOSTIC_TYPES:
+        return _DROP_OLDEST
+    return _BLOCK if isinstance(message, Message) else CONTROL

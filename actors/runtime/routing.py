@@ -1,0 +1,50 @@
+"""The immutable routing table (message type → subscriber names) and the stamping of published messages."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping
+
+import msgspec
+
+from actors.runtime.clock import Clock
+from messages import MESSAGE_TYPES, Message, TimerFired
+
+
+class RoutingTable:
+    """Built once from each actor's subscriptions; subscribing to `Message` itself means every message.
+
+    Timers are addressed: `TimerFired` goes to the actor that armed it (and to catch-all subscribers, so the journal
+    holds them), never to other actors.
+    """
+
+    def __init__(self, subscriptions: Mapping[str, Iterable[type[Message]]]) -> None:
+        self._catch_all = tuple(name for name, types in subscriptions.items() if Message in tuple(types))
+        routes: dict[type[Message], tuple[str, ...]] = {}
+        for message_type in MESSAGE_TYPES:
+            if message_type is TimerFired:
+                continue
+            routes[message_type] = tuple(
+                name
+                for name, types in subscriptions.items()
+                if any(issubclass(message_type, subscribed) for subscribed in types)
+            )
+        self._routes = routes
+        self.names = tuple(subscriptions)
+
+    def subscribers(self, message: Message) -> tuple[str, ...]:
+        if type(message) is TimerFired:
+            return (message.target, *(name for name in self._catch_all if name != message.target))
+        return self._routes[type(message)]
+
+
+class Stamper:
+    """Assigns the monotonically increasing `seq`, and `ts` from the clock where the publisher left it at 0."""
+
+    def __init__(self, clock: Clock, first_seq: int = 1) -> None:
+        self._clock = clock
+        self._seq = itertools.count(first_seq)
+
+    def stamp(self, message: Message) -> Message:
+        ts = message.ts or self._clock.now()
+        return msgspec.structs.replace(message, ts=ts, seq=next(self._seq))

@@ -1,0 +1,37 @@
+"""The supervisor actor: restarts a failed actor with backoff from its journal, or stops the node."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import pykka
+
+from actors.runtime.supervision import RestartPolicy
+from messages import ActorFailed, ActorRestarted, Alert, NodeStopping
+from messages.config import SupervisorSection
+
+if TYPE_CHECKING:
+    from actors.runtime.threaded import ThreadedRuntime
+
+
+class SupervisorActor(pykka.ThreadingActor):
+    def __init__(self, runtime: ThreadedRuntime, config: SupervisorSection) -> None:
+        super().__init__()
+        self._runtime = runtime
+        self._policy = RestartPolicy(config)
+
+    def on_receive(self, message: Any) -> None:
+        if not isinstance(message, ActorFailed):
+            return super().on_receive(message)
+        decision = self._policy.on_failure(message.actor, self._runtime.clock.now())
+        if not decision.restart:
+            self._runtime.publish(Alert(level="critical", source="supervisor", text=decision.reason))
+            self._runtime.publish(NodeStopping(reason=decision.reason))
+            self._runtime.request_stop(decision.reason)
+            return None
+        # Backoff is wall time on purpose: it paces real restarts even when the node runs on a virtual clock.
+        time.sleep(decision.delay_s)
+        replayed = self._runtime.restart(message.actor, message.failed_seq)
+        self._runtime.publish(ActorRestarted(actor=message.actor, attempt=decision.attempt, replayed=replayed))
+        return None

@@ -1,0 +1,196 @@
+"""Threaded runtime: each core in a pykka actor, publish = tell every subscriber's mailbox directly.
+
+With a wall clock, timers fire in real time. With a virtual clock, time advances to the next timer only when every
+mailbox is empty and no actor is busy (a quiescence barrier), so replays and demos run as fast as the actors can.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+
+import pykka
+from loguru import logger
+
+from actors.runtime.actor import CoreActor, Envelope
+from actors.runtime.clock import Clock, TimerQueue, VirtualClock
+from actors.runtime.core import ActorCore, MutedContext
+from actors.runtime.delivery import conflating, lossless
+from actors.runtime.mailbox import Mailbox
+from actors.runtime.routing import RoutingTable, Stamper
+from actors.runtime.supervisor import SupervisorActor
+from actors.runtime.work import WorkCounter
+from messages import ActorFailed, Alert, Message, TimerFired
+from messages.config import MailboxSection, SupervisorSection
+
+CoreFactory = Callable[[], ActorCore]
+JournalSource = Callable[[str, int], Iterable[Message]]
+"""(actor name, failed seq) → the journaled messages that actor had received before that seq, in order."""
+
+
+class _ActorContext:
+    def __init__(self, runtime: ThreadedRuntime, name: str) -> None:
+        self._runtime = runtime
+        self._name = name
+
+    def now(self) -> int:
+        return self._runtime.clock.now()
+
+    def publish(self, message: Message) -> None:
+        self._runtime.publish(message)
+
+    def set_timer(self, key: str, at_ns: int) -> None:
+        self._runtime.arm_timer(self._name, key, at_ns)
+
+    def cancel_timer(self, key: str) -> None:
+        self._runtime.timers.cancel(self._name, key)
+
+
+class ThreadedRuntime:
+    def __init__(
+        self,
+        factories: Sequence[CoreFactory],
+        clock: Clock,
+        mailbox: MailboxSection | None = None,
+        supervisor: SupervisorSection | None = None,
+        journal_source: JournalSource | None = None,
+    ) -> None:
+        self.clock = clock
+        self.timers = TimerQueue()
+        self.work = WorkCounter()
+        self._timer_changed = threading.Condition()
+        self._factories = {factory().name: factory for factory in factories}
+        cores = {name: factory() for name, factory in self._factories.items()}
+        self.routes = RoutingTable({name: core.subscriptions for name, core in cores.items()})
+        self._replayable = {name for name, core in cores.items() if core.replay_on_restart}
+        mailbox = mailbox or MailboxSection()
+        self.mailboxes = {
+            name: Mailbox(
+                name,
+                classify=lossless if core.lossless else conflating,
+                bound=mailbox.block_bound,
+                block_timeout_s=mailbox.block_timeout_s,
+                drop_oldest_bound=mailbox.drop_oldest_bound,
+                on_overflow=self._on_overflow,
+                work=self.work,
+            )
+            for name, core in cores.items()
+        }
+        self._initial_cores = cores
+        self._stamper = Stamper(clock)
+        self._actors: dict[str, pykka.ActorRef[CoreActor]] = {}
+        self._supervisor_config = supervisor or SupervisorSection()
+        self._journal_source = journal_source
+        self._supervisor: pykka.ActorRef[SupervisorActor] | None = None
+        self.observers: list[Callable[[Message], None]] = []
+        self.stopped = threading.Event()
+        self.stop_reason: str | None = None
+        self._timer_thread: threading.Thread | None = None
+
+    # lifecycle ---------------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._supervisor = SupervisorActor.start(self, self._supervisor_config)
+        for name, core in self._initial_cores.items():
+            self._actors[name] = self._spawn(name, core)
+        self._initial_cores = {}
+        if not isinstance(self.clock, VirtualClock):
+            self._timer_thread = threading.Thread(target=self._fire_wall_timers, name="timers", daemon=True)
+            self._timer_thread.start()
+
+    def _spawn(self, name: str, core: ActorCore) -> pykka.ActorRef[CoreActor]:
+        return CoreActor.start(core, _ActorContext(self, name), self.mailboxes[name], self)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Graceful: let queued work finish (bounded), stop producers, then persistence last so it flushes all."""
+        self.work.wait_idle(timeout=timeout_s)
+        self.stopped.set()
+        with self._timer_changed:
+            self._timer_changed.notify_all()
+        sinks = [name for name in self._actors if name not in self._replayable]
+        for name in [n for n in self._actors if n not in sinks] + sinks:
+            ref = self._actors[name]
+            if ref.is_alive():
+                ref.stop(block=True, timeout=timeout_s)
+        if self._supervisor is not None and self._supervisor.is_alive():
+            self._supervisor.stop(block=True, timeout=timeout_s)
+        if self._timer_thread is not None:
+            self._timer_thread.join(timeout=timeout_s)
+
+    def request_stop(self, reason: str) -> None:
+        self.stop_reason = reason
+        self.stopped.set()
+        with self._timer_changed:
+            self._timer_changed.notify_all()
+
+    # messaging ---------------------------------------------------------------------------------------------------
+    def publish(self, message: Message) -> Message:
+        stamped = self._stamper.stamp(message)
+        for observer in self.observers:
+            observer(stamped)
+        for name in self.routes.subscribers(stamped):
+            self.mailboxes[name].put(Envelope(stamped))
+        return stamped
+
+    def arm_timer(self, name: str, key: str, at_ns: int) -> None:
+        self.timers.arm(name, key, at_ns)
+        with self._timer_changed:
+            self._timer_changed.notify_all()
+
+    def _fire_due(self, now_ns: int) -> None:
+        for fired_at, target, key in self.timers.pop_due(now_ns):
+            self.publish(TimerFired(ts=fired_at, target=target, key=key))
+
+    def _fire_wall_timers(self) -> None:
+        while not self.stopped.is_set():
+            due = self.timers.next_due()
+            now = self.clock.now()
+            if due is not None and due <= now:
+                self._fire_due(now)
+                continue
+            wait_s = None if due is None else (due - now) / 1e9
+            with self._timer_changed:
+                self._timer_changed.wait(timeout=min(wait_s, 1.0) if wait_s is not None else 1.0)
+
+    def run_virtual(self, until_ns: int, keep_going: Callable[[], bool] = lambda: True) -> None:
+        """Drive a virtual clock: wait for quiescence, jump to the next timer, fire it; until `until_ns`."""
+        if not isinstance(self.clock, VirtualClock):
+            raise TypeError("run_virtual needs a VirtualClock")
+        while not self.stopped.is_set():
+            if not self.work.wait_idle(timeout=0.25):
+                continue
+            if not keep_going():
+                return
+            due = self.timers.next_due()
+            if due is None or due > until_ns:
+                self.clock.advance_to(until_ns)
+                return
+            self.clock.advance_to(due)
+            self._fire_due(due)
+
+    # supervision ---------------------------------------------------------------------------------------------------
+    def report_failure(self, name: str, error: str, failed_seq: int) -> None:
+        failed = self.publish(ActorFailed(actor=name, error=error, failed_seq=failed_seq))
+        logger.error(f"actor {name} failed on seq {failed_seq}: {error}")
+        if self._supervisor is not None:
+            self._supervisor.tell(failed)
+
+    def restart(self, name: str, failed_seq: int) -> int:
+        """A fresh core, rebuilt by replaying the journal of its inputs before the failed message, on the old mailbox."""
+        core = self._factories[name]()
+        replayed = 0
+        if name in self._replayable and self._journal_source is not None:
+            muted = MutedContext(self.clock.now())
+            for past in self._journal_source(name, failed_seq):
+                if past.seq >= failed_seq:
+                    break
+                if name in self.routes.subscribers(past):
+                    muted.clock_ns = past.ts
+                    core.handle(past, muted)
+                    replayed += 1
+        self._actors[name] = self._spawn(name, core)
+        return replayed
+
+    def _on_overflow(self, mailbox: str, message: Message) -> None:
+        text = f"mailbox {mailbox} stayed full past its bound; {type(message).__name__} enqueued late, not dropped"
+        logger.critical(text)
+        self.publish(Alert(level="critical", source="runtime", text=text))

@@ -1,0 +1,155 @@
+"""Node configuration: TOML sections as frozen structs. Unknown keys and bad values are errors naming the field."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used; the text names the file and the field."""
+
+
+class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    def __post_init__(self) -> None:
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+                raise ValueError(f"`{name}` must not be negative, got {value}")
+
+
+class NodeSection(_Section, frozen=True, kw_only=True):
+    session_id: str = ""
+    broker: Literal["sim", "ib"] = "sim"
+    runtime: Literal["threaded", "deterministic"] = "threaded"
+    lake_uri: str = "thetanode-data/lake"
+    storage_options: dict[str, str] = {}
+
+
+class SimSection(_Section, frozen=True, kw_only=True):
+    seed: int = 7
+    start: dt.datetime = dt.datetime(2026, 3, 2, 14, 30, tzinfo=dt.UTC)
+    market: Literal["generated", "scripted"] = "generated"
+    tick_interval_s: float = 300.0
+    scripted_iv: float = 0.18
+    commission_per_contract_usd: float = 0.65
+
+
+class EntrySection(_Section, frozen=True, kw_only=True):
+    symbols: tuple[str, ...] = ("SPY",)
+    strategy: Literal["iron_condor"] = "iron_condor"
+    evaluate_interval_s: float = 900.0
+    dte_min: int = 30
+    dte_max: int = 45
+    short_delta: float = 0.18
+    short_delta_tolerance: float = 0.04
+    wing_width: float = 5.0
+    min_credit: float = 0.30
+    quantity: int = 1
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.dte_min > self.dte_max:
+            raise ValueError(f"`dte_min` ({self.dte_min}) exceeds `dte_max` ({self.dte_max})")
+        if not 0 < self.short_delta < 0.5:
+            raise ValueError(f"`short_delta` must be within (0, 0.5), got {self.short_delta}")
+        if self.quantity < 1:
+            raise ValueError("`quantity` must be at least 1")
+        if not self.symbols:
+            raise ValueError("`symbols` must name at least one underlying")
+
+
+class ExitSection(_Section, frozen=True, kw_only=True):
+    take_profit_pct: float = 0.50
+    stop_loss_multiple: float = 2.0
+    dte_exit: int = 21
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 < self.take_profit_pct <= 1:
+            raise ValueError(f"`take_profit_pct` must be within (0, 1], got {self.take_profit_pct}")
+
+
+class RiskSection(_Section, frozen=True, kw_only=True):
+    max_positions: int = 5
+    max_positions_per_symbol: int = 5
+
+
+class ExecutionSection(_Section, frozen=True, kw_only=True):
+    step_interval_s: float = 30.0
+    price_steps: int = 4
+    deadline_s: float = 300.0
+
+
+class MarketDataSection(_Section, frozen=True, kw_only=True):
+    stale_after_s: float = 900.0
+    iv_history_days: int = 252
+
+
+class PersistenceSection(_Section, frozen=True, kw_only=True):
+    batch_max: int = 2000
+    flush_interval_ms: int = 100
+
+
+class MailboxSection(_Section, frozen=True, kw_only=True):
+    block_bound: int = 10_000
+    block_timeout_s: float = 5.0
+    drop_oldest_bound: int = 1_000
+
+
+class SupervisorSection(_Section, frozen=True, kw_only=True):
+    max_restarts: int = 3
+    restart_window_s: float = 60.0
+    backoff_initial_s: float = 0.05
+    backoff_max_s: float = 2.0
+
+
+class NodeConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    node: NodeSection = NodeSection()
+    sim: SimSection = SimSection()
+    entry: EntrySection = EntrySection()
+    exits: ExitSection = ExitSection()
+    risk: RiskSection = RiskSection()
+    execution: ExecutionSection = ExecutionSection()
+    market_data: MarketDataSection = MarketDataSection()
+    persistence: PersistenceSection = PersistenceSection()
+    mailbox: MailboxSection = MailboxSection()
+    supervisor: SupervisorSection = SupervisorSection()
+
+
+DEFAULT_CONFIG = NodeConfig()
+
+
+def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def config_from_mapping(overrides: dict[str, Any], *, source: str = "config") -> NodeConfig:
+    """Defaults overlaid with `overrides` (nested tables merge key by key)."""
+    if not isinstance(overrides, dict):
+        raise ConfigError(f"{source}: expected a table of sections, got {type(overrides).__name__}")
+    merged = _merge(msgspec.to_builtins(DEFAULT_CONFIG), overrides)
+    try:
+        return msgspec.convert(merged, NodeConfig)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def load_config(path: str | Path) -> NodeConfig:
+    path = Path(path)
+    try:
+        raw = msgspec.toml.decode(path.read_bytes())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except msgspec.DecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return config_from_mapping(raw, source=str(path))

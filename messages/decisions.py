@@ -1,0 +1,40 @@
+"""Intents from the decision actor: open or close a strategy, and the record of why."""
+
+from __future__ import annotations
+
+from messages.base import Command, Event, Legs
+
+
+class OpenStrategy(Command, frozen=True, kw_only=True):
+    """Open `quantity` units of a structure, priced from the chain at decision time (signed net prices)."""
+
+    strategy_id: str
+    kind: str
+    symbol: str
+    legs: Legs
+    quantity: int
+    mid_price: float
+    natural_price: float
+    max_profit_usd: float
+    max_loss_usd: float
+    reason: str
+
+
+class CloseStrategy(Command, frozen=True, kw_only=True):
+    strategy_id: str
+    symbol: str
+    legs: Legs
+    quantity: int
+    mid_price: float
+    natural_price: float
+    rule: str
+    reason: str
+
+
+class DecisionRecord(Event, frozen=True, kw_only=True):
+    """Why the decision actor did (or did not) act: one line a trader can read."""
+
+    strategy_id: str
+    action: str
+    rule: str
+    detail: str

@@ -1,0 +1,83 @@
+"""Market data: quotes from the broker and what the market-data actor derives from them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from messages.base import Event, OptionContract
+
+
+class UnderlyingQuote(Event, frozen=True, kw_only=True):
+    symbol: str
+    bid: float
+    ask: float
+    last: float
+
+
+class OptionQuote(Event, frozen=True, kw_only=True):
+    """One option's quote; greeks as delivered by the broker (model greeks) or computed by the market-data actor."""
+
+    contract: OptionContract
+    bid: float
+    ask: float
+    iv: float
+    delta: float
+    gamma: float
+    vega: float
+    theta: float
+    underlying_price: float
+
+
+class IndexQuote(Event, frozen=True, kw_only=True):
+    """A volatility or market index level such as VIX."""
+
+    symbol: str
+    value: float
+
+
+class ChainRequest(Event, frozen=True, kw_only=True):
+    """Ask the broker for the option chain of `symbol` with expiries within the DTE window."""
+
+    symbol: str
+    min_dte: int
+    max_dte: int
+
+
+class ChainSnapshot(Event, frozen=True, kw_only=True):
+    """Every quoted option of one underlying over the requested expiries, at one instant."""
+
+    symbol: str
+    underlying_price: float
+    quotes: tuple[OptionQuote, ...]
+
+
+class SubscribeQuotes(Event, frozen=True, kw_only=True):
+    """Start streaming quotes for these contracts (and their underlyings)."""
+
+    contracts: tuple[OptionContract, ...]
+
+
+class UnsubscribeQuotes(Event, frozen=True, kw_only=True):
+    contracts: tuple[OptionContract, ...]
+
+
+class QuoteStale(Event, frozen=True, kw_only=True):
+    """No quote for `key` (a symbol or contract) for longer than the configured age."""
+
+    key: str
+    age_ns: int
+
+
+class VolatilityStats(Event, frozen=True, kw_only=True):
+    """Implied-volatility context of one underlying: ATM IV and its rank/percentile in the rolling history."""
+
+    symbol: str
+    atm_iv: float
+    iv_rank: float
+    iv_percentile: float
+    history_days: int
+
+
+class MarketSessionChanged(Event, frozen=True, kw_only=True):
+    is_open: bool
+    session_date: dt.date

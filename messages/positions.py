@@ -1,0 +1,50 @@
+"""Strategy-level positions built from fills, and the broker's own position reports."""
+
+from __future__ import annotations
+
+from messages.base import Event, Legs, OptionContract
+
+
+class StrategyOpened(Event, frozen=True, kw_only=True):
+    strategy_id: str
+    kind: str
+    symbol: str
+    legs: Legs
+    quantity: int
+    entry_price: float
+    max_profit_usd: float
+    max_loss_usd: float
+
+
+class StrategyPositionChanged(Event, frozen=True, kw_only=True):
+    """The open quantity of a strategy changed (partial open or partial close)."""
+
+    strategy_id: str
+    quantity: int
+    avg_entry_price: float
+
+
+class StrategyClosed(Event, frozen=True, kw_only=True):
+    strategy_id: str
+    exit_price: float
+    realized_pnl_usd: float
+    commissions_usd: float
+    rule: str
+
+
+class BrokerPosition(Event, frozen=True, kw_only=True):
+    contract: OptionContract
+    quantity: int
+    avg_cost: float
+
+
+class BrokerPositionsSnapshot(Event, frozen=True, kw_only=True):
+    """Every position the broker reports for the account; absent contracts are flat only if `complete` is true."""
+
+    positions: tuple[BrokerPosition, ...]
+    complete: bool
+
+
+class ReconciliationResult(Event, frozen=True, kw_only=True):
+    ok: bool
+    mismatches: tuple[str, ...]

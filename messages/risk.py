@@ -1,0 +1,39 @@
+"""Risk: approvals and denials of intents, trading state, circuit breaker, operator halt/resume."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from messages.base import Command, Event
+from messages.decisions import CloseStrategy, OpenStrategy
+
+TradingState = Literal["ACTIVE", "REDUCING", "HALTED"]
+BreakerState = Literal["CLOSED", "OPEN", "HALF_OPEN"]
+
+
+class IntentApproved(Event, frozen=True, kw_only=True):
+    intent: OpenStrategy | CloseStrategy
+
+
+class IntentDenied(Event, frozen=True, kw_only=True):
+    strategy_id: str
+    check: str
+    reason: str
+
+
+class TradingStateChanged(Event, frozen=True, kw_only=True):
+    state: TradingState
+    reason: str
+
+
+class BreakerStateChanged(Event, frozen=True, kw_only=True):
+    state: BreakerState
+    reason: str
+
+
+class Halt(Command, frozen=True, kw_only=True):
+    reason: str
+
+
+class Resume(Command, frozen=True, kw_only=True):
+    reason: str

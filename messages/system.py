@@ -1,0 +1,53 @@
+"""Runtime and node lifecycle: timers, failures, alerts, journal flushes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from messages.base import Command, Event
+
+AlertLevel = Literal["info", "warning", "critical"]
+
+
+class TimerFired(Event, frozen=True, kw_only=True):
+    """Delivered only to `target`, the actor that armed timer `key`."""
+
+    target: str
+    key: str
+
+
+class NodeStarted(Event, frozen=True, kw_only=True):
+    session_id: str
+    mode: str
+
+
+class NodeStopping(Event, frozen=True, kw_only=True):
+    reason: str
+
+
+class ActorFailed(Event, frozen=True, kw_only=True):
+    actor: str
+    error: str
+    failed_seq: int
+
+
+class ActorRestarted(Event, frozen=True, kw_only=True):
+    actor: str
+    attempt: int
+    replayed: int
+
+
+class Alert(Event, frozen=True, kw_only=True):
+    level: AlertLevel
+    source: str
+    text: str
+
+
+class FlushJournal(Command, frozen=True, kw_only=True):
+    """Ask persistence to commit everything buffered now (the supervisor does before rebuilding a failed actor)."""
+
+    reason: str
+
+
+class JournalFlushed(Event, frozen=True, kw_only=True):
+    through_seq: int

@@ -1,0 +1,83 @@
+"""The `journal` Delta table: every durable message of every session, partitioned by New York trading date."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from deltalake import DeltaTable, write_deltalake
+
+from messages import Message
+from messages.codec import from_msgpack, to_msgpack
+
+JOURNAL_SCHEMA = pa.schema(
+    [
+        pa.field("session_id", pa.string(), nullable=False),
+        pa.field("seq", pa.int64(), nullable=False),
+        pa.field("ts", pa.int64(), nullable=False),
+        pa.field("date", pa.string(), nullable=False),
+        pa.field("type", pa.string(), nullable=False),
+        pa.field("payload", pa.binary(), nullable=False),
+    ]
+)
+
+
+def _utc_date(ts_ns: int) -> str:
+    return dt.datetime.fromtimestamp(ts_ns / 1e9, tz=dt.UTC).date().isoformat()
+
+
+class DeltaJournal:
+    """Append-only journal in a Delta table at `uri` (a local directory or any deltalake URI such as s3://...)."""
+
+    def __init__(self, uri: str, storage_options: dict[str, str] | None = None) -> None:
+        self.uri = uri.rstrip("/") + "/journal"
+        self._storage_options = storage_options or None
+
+    def append(self, session_id: str, messages: Sequence[Message]) -> None:
+        if not messages:
+            return
+        table = pa.table(
+            {
+                "session_id": [session_id] * len(messages),
+                "seq": [m.seq for m in messages],
+                "ts": [m.ts for m in messages],
+                "date": [_utc_date(m.ts) for m in messages],
+                "type": [type(m).__name__ for m in messages],
+                "payload": [to_msgpack(m) for m in messages],
+            },
+            schema=JOURNAL_SCHEMA,
+        )
+        write_deltalake(
+            self.uri, table, mode="append", partition_by=["date"], storage_options=self._storage_options
+        )
+
+    def exists(self) -> bool:
+        return DeltaTable.is_deltatable(self.uri, storage_options=self._storage_options)
+
+    def _table(self, session_id: str | None) -> pa.Table:
+        if not self.exists():
+            return JOURNAL_SCHEMA.empty_table()
+        table = DeltaTable(self.uri, storage_options=self._storage_options).to_pyarrow_table(
+            columns=["session_id", "seq", "payload"]
+        )
+        if session_id is not None:
+            table = table.filter(pc.equal(table["session_id"], session_id))
+        return table
+
+    def read(self, session_id: str, up_to_seq: int | None = None) -> Iterator[Message]:
+        table = self._table(session_id)
+        if up_to_seq is not None:
+            table = table.filter(pc.less_equal(table["seq"], up_to_seq))
+        table = table.sort_by("seq")
+        for payload in table["payload"].to_pylist():
+            yield from_msgpack(payload)
+
+    def max_seq(self, session_id: str) -> int:
+        table = self._table(session_id)
+        return int(pc.max(table["seq"]).as_py() or 0) if table.num_rows else 0
+
+    def sessions(self) -> list[str]:
+        table = self._table(None)
+        return sorted(set(table["session_id"].to_pylist()))
