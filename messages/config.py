@@ -35,6 +35,8 @@ class SimSection(_Section, frozen=True, kw_only=True):
     market: Literal["generated", "scripted"] = "generated"
     tick_interval_s: float = 300.0
     scripted_iv: float = 0.18
+    rate: float = 0.04
+    dividend_yield: float = 0.013
     commission_per_contract_usd: float = 0.65
 
 

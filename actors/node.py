@@ -1,0 +1,79 @@
+"""Builds the node's actor set from config and runs it on the chosen runtime."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+
+from actors.broker.sim.core import SimBrokerCore
+from actors.broker.sim.source import QuoteSource
+from actors.decision.core import DecisionCore
+from actors.execution.core import ExecutionCore
+from actors.market_data.core import MarketDataCore
+from actors.persistence.core import JournalWriter, PersistenceCore
+from actors.position_sync.core import PositionSyncCore
+from actors.risk.core import RiskCore
+from actors.runtime.core import ActorCore
+from actors.runtime.threaded import ThreadedRuntime
+from messages import FlushJournal, JournalFlushed, Message
+from messages.config import NodeConfig
+from storage.journal import DeltaJournal
+
+CoreFactory = Callable[[], ActorCore]
+
+FLUSH_WAIT_S = 10.0
+
+
+def quote_source_factory(config: NodeConfig, start_ns: int) -> Callable[[], QuoteSource]:
+    if config.sim.market == "scripted":
+        from actors.broker.sim.scripted import ScriptedQuoteSource
+
+        return lambda: ScriptedQuoteSource(config.sim)
+    from actors.broker.sim.generated import GeneratedQuoteSource
+
+    return lambda: GeneratedQuoteSource(config.sim, config.entry.symbols, start_ns)
+
+
+def core_factories(
+    config: NodeConfig, session_id: str, journal: JournalWriter | None, start_ns: int
+) -> list[CoreFactory]:
+    new_source = quote_source_factory(config, start_ns)
+    factories: list[CoreFactory] = [
+        lambda: SimBrokerCore(new_source(), config.sim, config.entry.symbols),
+        MarketDataCore,
+        lambda: DecisionCore(config.entry, config.exits),
+        lambda: RiskCore(config.risk),
+        lambda: ExecutionCore(config.execution),
+        PositionSyncCore,
+    ]
+    if journal is not None:
+        factories.append(lambda: PersistenceCore(journal, session_id, config.persistence))
+    return factories
+
+
+def lake_journal(config: NodeConfig) -> DeltaJournal:
+    return DeltaJournal(config.node.lake_uri, dict(config.node.storage_options))
+
+
+class JournalRestartSource:
+    """Supplies a restarting actor its past inputs: flush persistence, then read the session journal from the lake."""
+
+    def __init__(self, runtime_ref: Callable[[], ThreadedRuntime], journal: DeltaJournal, session_id: str) -> None:
+        self._runtime = runtime_ref
+        self._journal = journal
+        self._session_id = session_id
+        self._flushed_through = 0
+        self._flushed = threading.Condition()
+
+    def observe(self, message: Message) -> None:
+        if isinstance(message, JournalFlushed):
+            with self._flushed:
+                self._flushed_through = max(self._flushed_through, message.through_seq)
+                self._flushed.notify_all()
+
+    def __call__(self, actor: str, failed_seq: int) -> Iterator[Message]:
+        request = self._runtime().publish(FlushJournal(reason=f"restart of {actor}"))
+        with self._flushed:
+            if not self._flushed.wait_for(lambda: self._flushed_through >= request.seq, timeout=FLUSH_WAIT_S):
+                raise TimeoutError(f"journal flush for the restart of {actor} took over {FLUSH_WAIT_S:g}s")
+        return self._journal.read(self._session_id, up_to_seq=failed_seq - 1)
