@@ -135,11 +135,13 @@ def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def config_from_mapping(overrides: dict[str, Any], *, source: str = "config") -> NodeConfig:
-    """Defaults overlaid with `overrides` (nested tables merge key by key)."""
+def config_from_mapping(
+    overrides: dict[str, Any], *, source: str = "config", base: NodeConfig = DEFAULT_CONFIG
+) -> NodeConfig:
+    """`base` (the defaults) overlaid with `overrides` (nested tables merge key by key)."""
     if not isinstance(overrides, dict):
         raise ConfigError(f"{source}: expected a table of sections, got {type(overrides).__name__}")
-    merged = _merge(msgspec.to_builtins(DEFAULT_CONFIG), overrides)
+    merged = _merge(msgspec.to_builtins(base), overrides)
     try:
         return msgspec.convert(merged, NodeConfig)
     except msgspec.ValidationError as exc:

@@ -1,0 +1,121 @@
+"""The `thetanode` command line. Bad input is one line on stderr and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from rich.console import Console
+
+from messages.config import DEFAULT_CONFIG, ConfigError, NodeConfig, config_from_mapping, load_config
+
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+class UsageError(ValueError):
+    """Bad command-line input; reported as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _load(config_path: str | None) -> NodeConfig:
+    return load_config(config_path) if config_path else DEFAULT_CONFIG
+
+
+def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
+    from actors.demo import print_outcome, run_demo
+
+    config = _load(args.config)
+    if args.lake:
+        config = config_from_mapping({"node": {"lake_uri": args.lake}}, source="--lake", base=config)
+    # The session id names a demo run in the lake; wall time here only labels it, it never drives logic.
+    session_id = config.node.session_id or f"demo-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
+    outcome = run_demo(config, session_id, args.max_days)
+    print_outcome(outcome, config, console, verbose=args.verbose)
+    if outcome.stop_reason or not outcome.closed:
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _cmd_replay(args: argparse.Namespace, console: Console) -> int:
+    from actors.replay.runner import replay_deterministic, replay_threaded
+    from actors.replay.scenario import load_scenario
+    from actors.replay.timeline import print_timeline
+
+    scenario = load_scenario(args.scenario)
+    journal_out = Path(args.journal_out) if args.journal_out else Path("thetanode-data/replays") / f"{scenario.name}.journal"
+    run = replay_threaded if args.threaded else replay_deterministic
+    result = run(scenario, journal_out)
+    if not args.quiet:
+        console.rule(f"replay {scenario.name} ({'threaded' if args.threaded else 'deterministic'})")
+        print_timeline(result.history, console, verbose=args.verbose)
+    for expectation in result.expectations:
+        style = "green" if expectation.passed else "bold red"
+        console.print(f"[{style}]{expectation.describe(scenario)}[/{style}]", highlight=False, soft_wrap=True)
+    if result.stopped_reason:
+        console.print(f"[bold red]node stopped: {result.stopped_reason}[/bold red]")
+    passed = sum(e.passed for e in result.expectations)
+    console.print(
+        f"{passed}/{len(result.expectations)} expectations passed; {len(result.history)} messages; "
+        f"journal {result.journal_path}",
+        highlight=False,
+    )
+    return EXIT_OK if result.passed else EXIT_FAILED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="thetanode", description="Automated options-premium trading node for Interactive Brokers.")
+    parser.add_argument(
+        "--log-level", default="WARNING", choices=LOG_LEVELS, type=str.upper, help="loguru level for the node's log on stderr")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    demo = commands.add_parser("demo", help="one simulated iron condor, entry to exit, in accelerated virtual time")
+    demo.add_argument("--config", help="node TOML config (defaults are embedded)")
+    demo.add_argument("--lake", help="Delta Lake URI for the journal (default thetanode-data/lake)")
+    demo.add_argument("--max-days", type=int, default=90, help="virtual days to wait for the trade to close")
+    demo.add_argument("--verbose", action="store_true", help="also print quotes, timers and decision records")
+    demo.set_defaults(handler=_cmd_demo)
+
+    replay = commands.add_parser("replay", help="replay a scenario file through the real actor cores")
+    replay.add_argument("scenario", help="scenario JSONL file")
+    replay.add_argument("--threaded", action="store_true", help="run the real pykka actors instead of one FIFO")
+    replay.add_argument("--journal-out", help="output journal file (default thetanode-data/replays/NAME.journal)")
+    replay.add_argument("--verbose", action="store_true", help="also print quotes, timers and decision records")
+    replay.add_argument("--quiet", action="store_true", help="print only the expectation results")
+    replay.set_defaults(handler=_cmd_replay)
+    return parser
+
+
+BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (UsageError, ConfigError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from actors.replay.scenario import ScenarioError
+    from actors.runtime.logging import configure_logging
+
+    console = Console()
+    try:
+        args = build_parser().parse_args(argv)
+        configure_logging(args.log_level)
+        handler: Callable[[argparse.Namespace, Console], int] = args.handler
+        return handler(args, console)
+    except (*BAD_INPUT_ERRORS, ScenarioError) as exc:
+        print(f"thetanode: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("thetanode: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""`thetanode demo`: the whole node on a seeded simulated market, in accelerated virtual time, until one trade closes.
+
+Real pykka actors, the generated market, the local Delta Lake journal; the clock is virtual so weeks of trading
+take seconds. Stops at the first closed strategy (or after `max_days`) and prints what happened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass, field
+
+from rich.console import Console
+from rich.table import Table
+
+from actors.node import JournalRestartSource, core_factories, lake_journal
+from actors.replay.timeline import NEW_YORK, print_timeline
+from actors.runtime.clock import VirtualClock
+from actors.runtime.threaded import ThreadedRuntime
+from messages import Message, NodeStarted, NodeStopping, StrategyClosed, StrategyOpened
+from messages.config import NodeConfig
+
+NS_PER_DAY = 86_400 * 1_000_000_000
+
+
+@dataclass
+class DemoOutcome:
+    session_id: str
+    messages: list[Message] = field(default_factory=list)
+    opened: list[StrategyOpened] = field(default_factory=list)
+    closed: list[StrategyClosed] = field(default_factory=list)
+    stop_reason: str | None = None
+
+
+class _Watcher:
+    def __init__(self, outcome: DemoOutcome) -> None:
+        self._outcome = outcome
+        self._lock = threading.Lock()
+
+    def __call__(self, message: Message) -> None:
+        with self._lock:
+            self._outcome.messages.append(message)
+            if isinstance(message, StrategyOpened):
+                self._outcome.opened.append(message)
+            elif isinstance(message, StrategyClosed):
+                self._outcome.closed.append(message)
+
+    def trade_done(self) -> bool:
+        with self._lock:
+            return bool(self._outcome.closed)
+
+
+def run_demo(config: NodeConfig, session_id: str, max_days: int) -> DemoOutcome:
+    start_ns = int(config.sim.start.timestamp() * 1e9)
+    journal = lake_journal(config)
+    outcome = DemoOutcome(session_id=session_id)
+    watcher = _Watcher(outcome)
+    holder: list[ThreadedRuntime] = []
+    restart_source = JournalRestartSource(lambda: holder[0], journal, session_id)
+    runtime = ThreadedRuntime(
+        core_factories(config, session_id, journal, start_ns),
+        VirtualClock(start_ns),
+        config.mailbox,
+        config.supervisor,
+        journal_source=restart_source,
+    )
+    holder.append(runtime)
+    runtime.observers += [watcher, restart_source.observe]
+    runtime.start()
+    try:
+        runtime.publish(NodeStarted(session_id=session_id, mode="demo"))
+        runtime.run_virtual(start_ns + max_days * NS_PER_DAY, keep_going=lambda: not watcher.trade_done())
+        reason = "trade closed" if watcher.trade_done() else f"no trade closed within {max_days} days"
+        runtime.publish(NodeStopping(reason=reason))
+    finally:
+        runtime.stop()
+    outcome.stop_reason = runtime.stop_reason
+    outcome.messages.sort(key=lambda m: m.seq)
+    return outcome
+
+
+def _when(ts_ns: int) -> str:
+    return dt.datetime.fromtimestamp(ts_ns / 1e9, tz=NEW_YORK).strftime("%Y-%m-%d %H:%M")
+
+
+def print_outcome(outcome: DemoOutcome, config: NodeConfig, console: Console, verbose: bool) -> None:
+    console.rule(f"thetanode demo — session {outcome.session_id}")
+    print_timeline(outcome.messages, console, verbose=verbose)
+    table = Table(title="Trades")
+    for column in ("strategy", "opened", "entry", "closed", "exit", "rule", "P&L $", "commissions $"):
+        table.add_column(column)
+    closed_by_id = {c.strategy_id: c for c in outcome.closed}
+    for opened in outcome.opened:
+        closed = closed_by_id.get(opened.strategy_id)
+        table.add_row(
+            opened.strategy_id,
+            _when(opened.ts),
+            f"{opened.entry_price:+.2f}",
+            _when(closed.ts) if closed else "open",
+            f"{closed.exit_price:+.2f}" if closed else "",
+            closed.rule if closed else "",
+            f"{closed.realized_pnl_usd:+.2f}" if closed else "",
+            f"{closed.commissions_usd:.2f}" if closed else "",
+        )
+    console.print(table)
+    console.print(f"{len(outcome.messages)} messages journaled to {config.node.lake_uri}/journal")
+    if outcome.stop_reason:
+        console.print(f"[bold red]node stopped: {outcome.stop_reason}[/bold red]")
