@@ -32,6 +32,8 @@ class CoreActor(pykka.ThreadingActor):
     def __init__(self, core: ActorCore, ctx: Context, mailbox: Mailbox, runtime: ThreadedRuntime) -> None:
         super().__init__()
         self.actor_inbox = mailbox
+        # pykka's ref captured the default inbox in Actor.__init__; it must post to the policy mailbox instead.
+        self._actor_ref = pykka.ActorRef(self)
         self.core = core
         self._ctx = ctx
         self._runtime = runtime

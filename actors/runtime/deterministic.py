@@ -57,6 +57,7 @@ class DeterministicRuntime:
         self._stamper = Stamper(clock)
         self._queue: deque[tuple[str, Message]] = deque()
         self._restart_policy = RestartPolicy(supervisor or SupervisorSection())
+        self._poison: dict[str, set[int]] = {}
         self.history: list[Message] = []
         self.observers: list[Callable[[Message], None]] = []
         self.stopped_reason: str | None = None
@@ -116,6 +117,7 @@ class DeterministicRuntime:
 
     def _on_failure(self, name: str, message: Message, exc: Exception) -> None:
         error = f"{type(exc).__name__}: {exc} while handling {type(message).__name__} seq {message.seq}"
+        self._poison.setdefault(name, set()).add(message.seq)
         logger.opt(exception=exc).error(f"actor {name} failed: {error}")
         self.publish(ActorFailed(actor=name, error=error, failed_seq=message.seq))
         decision = self._restart_policy.on_failure(name, self.clock.now())
@@ -128,14 +130,15 @@ class DeterministicRuntime:
         self.publish(ActorRestarted(actor=name, attempt=decision.attempt, replayed=replayed))
 
     def _restart(self, name: str, up_to_seq: int) -> int:
-        """A fresh core rebuilt from the journal of what it had received, skipping the message that failed it."""
+        """A fresh core rebuilt from the journal of what it had received, skipping every message that failed it."""
         core = self._factories[name]()
         muted = MutedContext(self.clock.now())
         replayed = 0
+        poison = self._poison.get(name, set())
         for past in self.history:
             if past.seq >= up_to_seq:
                 break
-            if name in self.routes.subscribers(past):
+            if past.seq not in poison and name in self.routes.subscribers(past):
                 muted.clock_ns = past.ts
                 core.handle(past, muted)
                 replayed += 1

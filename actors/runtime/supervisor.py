@@ -32,6 +32,13 @@ class SupervisorActor(pykka.ThreadingActor):
             return None
         # Backoff is wall time on purpose: it paces real restarts even when the node runs on a virtual clock.
         time.sleep(decision.delay_s)
-        replayed = self._runtime.restart(message.actor, message.failed_seq)
+        try:
+            replayed = self._runtime.restart(message.actor, message.failed_seq)
+        except Exception as exc:  # noqa: BLE001 - a failed rebuild must stop the node, not kill the supervisor
+            reason = f"could not rebuild {message.actor}: {type(exc).__name__}: {exc}; stopping the node"
+            self._runtime.publish(Alert(level="critical", source="supervisor", text=reason))
+            self._runtime.publish(NodeStopping(reason=reason))
+            self._runtime.request_stop(reason)
+            return None
         self._runtime.publish(ActorRestarted(actor=message.actor, attempt=decision.attempt, replayed=replayed))
         return None

@@ -86,6 +86,7 @@ class ThreadedRuntime:
         self.stopped = threading.Event()
         self.stop_reason: str | None = None
         self._timer_thread: threading.Thread | None = None
+        self._poison: dict[str, set[int]] = {}
 
     # lifecycle ---------------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -169,21 +170,23 @@ class ThreadedRuntime:
 
     # supervision ---------------------------------------------------------------------------------------------------
     def report_failure(self, name: str, error: str, failed_seq: int) -> None:
+        self._poison.setdefault(name, set()).add(failed_seq)
         failed = self.publish(ActorFailed(actor=name, error=error, failed_seq=failed_seq))
         logger.error(f"actor {name} failed on seq {failed_seq}: {error}")
         if self._supervisor is not None:
             self._supervisor.tell(failed)
 
     def restart(self, name: str, failed_seq: int) -> int:
-        """A fresh core, rebuilt by replaying the journal of its inputs before the failed message, on the old mailbox."""
+        """A fresh core on the old mailbox, rebuilt by replaying its past inputs except those that made it fail."""
         core = self._factories[name]()
         replayed = 0
+        poison = self._poison.get(name, set())
         if name in self._replayable and self._journal_source is not None:
             muted = MutedContext(self.clock.now())
             for past in self._journal_source(name, failed_seq):
                 if past.seq >= failed_seq:
                     break
-                if name in self.routes.subscribers(past):
+                if past.seq not in poison and name in self.routes.subscribers(past):
                     muted.clock_ns = past.ts
                     core.handle(past, muted)
                     replayed += 1

@@ -1,0 +1,80 @@
+import threading
+import time
+
+from actors.runtime.actor import Envelope
+from actors.runtime.delivery import conflating, lossless
+from actors.runtime.mailbox import Delivery, Mailbox, Policy
+from actors.runtime.work import WorkCounter
+from messages import Alert, OrderFilled, UnderlyingQuote
+
+
+def _quote(symbol: str, last: float) -> UnderlyingQuote:
+    return UnderlyingQuote(symbol=symbol, bid=last - 0.01, ask=last + 0.01, last=last)
+
+
+def _fill(n: int) -> OrderFilled:
+    return OrderFilled(client_order_id="o", exec_id=f"e{n}", quantity=1, price=1.0, commission_usd=0.0)
+
+
+def _mailbox(classify, bound=10, timeout=0.05, overflow=None, drop_bound=3, work=None) -> Mailbox:
+    return Mailbox("m", classify, bound, timeout, drop_bound, on_overflow=overflow or (lambda n, m: None), work=work)
+
+
+def _drain(mailbox: Mailbox) -> list:
+    out = []
+    while not mailbox.empty():
+        out.append(mailbox.get().message)
+    return out
+
+
+def test_conflate_keeps_latest_per_key_in_original_position():
+    mailbox = _mailbox(conflating)
+    for price in (1.0, 2.0, 3.0):
+        mailbox.put(Envelope(_quote("SPY", price)))
+    mailbox.put(Envelope(_quote("QQQ", 9.0)))
+    mailbox.put(Envelope(_quote("SPY", 4.0)))
+    assert [(q.symbol, q.last) for q in _drain(mailbox)] == [("SPY", 4.0), ("QQQ", 9.0)]
+    assert mailbox.metrics.conflated == 3
+    assert mailbox.metrics.high_water == 2
+
+
+def test_lossless_never_conflates_quotes():
+    mailbox = _mailbox(lossless)
+    for price in (1.0, 2.0):
+        mailbox.put(Envelope(_quote("SPY", price)))
+    assert [q.last for q in _drain(mailbox)] == [1.0, 2.0]
+
+
+def test_block_waits_for_room_then_escalates_without_dropping():
+    overflowed = []
+    mailbox = _mailbox(lossless, bound=2, timeout=0.05, overflow=lambda name, m: overflowed.append(m))
+    for n in range(3):
+        mailbox.put(Envelope(_fill(n)))
+    assert [f.exec_id for f in _drain(mailbox)] == ["e0", "e1", "e2"]
+    assert mailbox.metrics.overflows == 1
+    assert len(overflowed) == 1
+
+
+def test_block_unblocks_when_consumer_takes():
+    mailbox = _mailbox(lossless, bound=1, timeout=5.0)
+    mailbox.put(Envelope(_fill(0)))
+    threading.Timer(0.05, mailbox.get).start()
+    started = time.perf_counter()
+    mailbox.put(Envelope(_fill(1)))
+    assert time.perf_counter() - started < 4.0
+    assert mailbox.metrics.overflows == 0
+
+
+def test_drop_oldest_bounds_diagnostics_only():
+    def classify(message):
+        return Delivery(Policy.DROP_OLDEST) if isinstance(message, Alert) else Delivery(Policy.BLOCK)
+
+    work = WorkCounter()
+    mailbox = _mailbox(classify, drop_bound=2, work=work)
+    mailbox.put(Envelope(_fill(0)))
+    for n in range(4):
+        mailbox.put(Envelope(Alert(level="info", source="t", text=str(n))))
+    drained = _drain(mailbox)
+    assert [getattr(m, "text", getattr(m, "exec_id", None)) for m in drained] == ["e0", "2", "3"]
+    assert mailbox.metrics.dropped == 2
+    assert work.pending == 3

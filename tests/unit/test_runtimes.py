@@ -1,0 +1,147 @@
+"""Both runtimes drive the same toy cores: routing, timers, supervision with state replay, giving up."""
+
+from __future__ import annotations
+
+import pytest
+
+from actors.runtime.clock import VirtualClock
+from actors.runtime.core import ActorCore, Context
+from actors.runtime.deterministic import DeterministicRuntime
+from actors.runtime.threaded import ThreadedRuntime
+from messages import ActorFailed, ActorRestarted, Alert, Halt, Message, NodeStopping, Resume, TimerFired
+from messages.config import SupervisorSection
+
+START = 1_000_000_000_000
+SECOND = 1_000_000_000
+FAST_SUPERVISOR = SupervisorSection(max_restarts=2, restart_window_s=60, backoff_initial_s=0.0, backoff_max_s=0.0)
+
+
+class Counter(ActorCore):
+    """Counts Halt commands, fails on the one whose reason is 'boom', alerts the running count on Resume."""
+
+    name = "counter"
+    subscriptions = (Halt, Resume)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def handle(self, message: Message, ctx: Context) -> None:
+        if isinstance(message, Halt):
+            if message.reason == "boom":
+                raise RuntimeError("boom")
+            self.count += 1
+        else:
+            ctx.publish(Alert(level="info", source=self.name, text=f"count={self.count}"))
+
+
+class Ticker(ActorCore):
+    name = "ticker"
+    subscriptions = (TimerFired,)
+
+    def on_start(self, ctx: Context) -> None:
+        ctx.set_timer("tick", ctx.now() + SECOND)
+
+    def handle(self, message: Message, ctx: Context) -> None:
+        assert isinstance(message, TimerFired) and message.target == self.name
+        ctx.publish(Alert(level="info", source=self.name, text=f"tick at {ctx.now()}"))
+        ctx.set_timer("tick", ctx.now() + SECOND)
+
+
+def _alerts(history: list[Message]) -> list[str]:
+    return [m.text for m in history if isinstance(m, Alert)]
+
+
+def test_deterministic_timers_fire_in_time_order_with_message_time():
+    runtime = DeterministicRuntime([Ticker], VirtualClock(START))
+    runtime.start()
+    runtime.run_until(START + 3 * SECOND)
+    assert _alerts(runtime.history) == [f"tick at {START + n * SECOND}" for n in (1, 2, 3)]
+    assert [m.seq for m in runtime.history] == list(range(1, len(runtime.history) + 1))
+
+
+def test_deterministic_restart_rebuilds_state_and_skips_the_poison_message():
+    runtime = DeterministicRuntime([Counter], VirtualClock(START), FAST_SUPERVISOR)
+    runtime.start()
+    for reason in ("a", "b", "boom", "c"):
+        runtime.inject(Halt(reason=reason))
+    runtime.inject(Resume(reason="report"))
+    failed = [m for m in runtime.history if isinstance(m, ActorFailed)]
+    restarted = [m for m in runtime.history if isinstance(m, ActorRestarted)]
+    assert len(failed) == 1 and "boom" in failed[0].error
+    assert restarted[0].replayed == 2
+    assert _alerts(runtime.history) == ["count=3"]
+
+
+def test_deterministic_gives_up_after_max_restarts():
+    runtime = DeterministicRuntime([Counter], VirtualClock(START), FAST_SUPERVISOR)
+    runtime.start()
+    for _ in range(3):
+        runtime.inject(Halt(reason="boom"))
+    assert runtime.stopped_reason is not None and "failed 3 times" in runtime.stopped_reason
+    assert any(isinstance(m, NodeStopping) for m in runtime.history)
+
+
+def _threaded(factories, supervisor=FAST_SUPERVISOR) -> tuple[ThreadedRuntime, list[Message]]:
+    seen: list[Message] = []
+    holder: list[ThreadedRuntime] = []
+
+    def inputs(actor: str, failed_seq: int) -> list[Message]:
+        return [m for m in sorted(seen, key=lambda m: m.seq) if m.seq < failed_seq and actor in holder[0].routes.subscribers(m)]
+
+    runtime = ThreadedRuntime(factories, VirtualClock(START), supervisor=supervisor, journal_source=inputs)
+    holder.append(runtime)
+    runtime.observers.append(seen.append)
+    return runtime, seen
+
+
+def test_threaded_virtual_clock_fires_timers_at_quiescence():
+    runtime, seen = _threaded([Ticker])
+    runtime.start()
+    try:
+        runtime.run_virtual(START + 3 * SECOND)
+        runtime.work.wait_idle(timeout=5)
+    finally:
+        runtime.stop()
+    assert _alerts(seen) == [f"tick at {START + n * SECOND}" for n in (1, 2, 3)]
+
+
+@pytest.mark.timeout(30)
+def test_threaded_supervisor_restarts_actor_with_replayed_state_on_the_same_mailbox():
+    runtime, seen = _threaded([Counter])
+    runtime.start()
+    try:
+        for reason in ("a", "b", "boom", "c"):
+            runtime.publish(Halt(reason=reason))
+        runtime.work.wait_idle(timeout=10)
+        for _ in range(200):
+            if any(isinstance(m, ActorRestarted) for m in list(seen)):
+                break
+            runtime.stopped.wait(0.01)
+        runtime.publish(Resume(reason="report"))
+        for _ in range(500):
+            if _alerts(list(seen)):
+                break
+            runtime.stopped.wait(0.01)
+    finally:
+        runtime.stop()
+    assert any(isinstance(m, ActorFailed) for m in seen)
+    assert _alerts(seen) == ["count=3"]
+
+
+@pytest.mark.timeout(30)
+def test_threaded_stops_the_node_after_repeated_failures():
+    runtime, seen = _threaded([Counter])
+    runtime.start()
+    try:
+        for _ in range(3):
+            runtime.publish(Halt(reason="boom"))
+            runtime.work.wait_idle(timeout=5)
+            for _ in range(300):
+                if runtime.stopped.is_set() or runtime.mailboxes["counter"].empty():
+                    break
+                runtime.stopped.wait(0.01)
+            runtime.stopped.wait(0.2)
+        assert runtime.stopped.wait(10)
+    finally:
+        runtime.stop()
+    assert runtime.stop_reason is not None and "stopping the node" in runtime.stop_reason
