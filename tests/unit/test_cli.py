@@ -1,0 +1,29 @@
+import subprocess
+import sys
+from pathlib import Path
+
+from actors.cli import EXIT_BAD_INPUT, main
+
+
+def test_malformed_scenario_exits_2_with_one_line(tmp_path: Path, capsys):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"scenario": {"start": "2026-03-02T14:30:00Z"}}\n{"at": "+1m", "send": {"type": "Nope"}}\n')
+    assert main(["replay", str(path)]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("thetanode: error: ") and "bad.jsonl:2" in err[0]
+
+
+def test_bad_config_exits_2(tmp_path: Path, capsys):
+    config = tmp_path / "node.toml"
+    config.write_text("[exits]\ntake_profit = 0.5\n")
+    assert main(["demo", "--config", str(config)]) == EXIT_BAD_INPUT
+    assert "node.toml" in capsys.readouterr().err
+
+
+def test_bad_arguments_exit_2_without_traceback():
+    completed = subprocess.run(
+        [sys.executable, "-m", "actors.cli", "demo", "--max-days", "soon"], capture_output=True, text=True
+    )
+    assert completed.returncode == EXIT_BAD_INPUT
+    assert "Traceback" not in completed.stderr
+    assert completed.stderr.count("\n") == 1 and "--max-days" in completed.stderr
