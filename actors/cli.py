@@ -52,6 +52,10 @@ def _cmd_replay(args: argparse.Namespace, console: Console) -> int:
     from actors.replay.scenario import load_scenario
     from actors.replay.timeline import print_timeline
 
+    if args.journal or args.session:
+        return _replay_session(args, console)
+    if not args.scenario:
+        raise UsageError("replay needs a SCENARIO file, or --journal LAKE --session ID")
     scenario = load_scenario(args.scenario)
     journal_out = Path(args.journal_out) if args.journal_out else Path("thetanode-data/replays") / f"{scenario.name}.journal"
     run = replay_threaded if args.threaded else replay_deterministic
@@ -73,6 +77,27 @@ def _cmd_replay(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK if result.passed else EXIT_FAILED
 
 
+def _replay_session(args: argparse.Namespace, console: Console) -> int:
+    from actors.replay.session import replay_session
+    from actors.replay.timeline import print_timeline
+    from storage.journal import DeltaJournal
+
+    if not (args.journal and args.session):
+        raise UsageError("a session replay needs both --journal LAKE and --session ID")
+    if args.scenario or args.threaded:
+        raise UsageError("--journal replays a recorded session; it takes no SCENARIO and no --threaded")
+    result = replay_session(DeltaJournal(args.journal), args.session)
+    if not args.quiet:
+        console.rule(f"replay of session {args.session}: {result.inputs} recorded inputs re-fed")
+        print_timeline(result.reproduced, console, verbose=True)
+    for problem in result.mismatches:
+        console.print(f"[bold red]{problem}[/bold red]", highlight=False, soft_wrap=True)
+    if result.mismatches:
+        return EXIT_FAILED
+    console.print(f"[green]{len(result.reproduced)} decisions reproduced exactly[/green]", highlight=False)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="thetanode", description="Automated options-premium trading node for Interactive Brokers.")
     parser.add_argument(
@@ -87,7 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_cmd_demo)
 
     replay = commands.add_parser("replay", help="replay a scenario file through the real actor cores")
-    replay.add_argument("scenario", help="scenario JSONL file")
+    replay.add_argument("scenario", nargs="?", help="scenario JSONL file")
+    replay.add_argument("--journal", metavar="LAKE", help="replay a recorded session from this lake instead")
+    replay.add_argument("--session", metavar="ID", help="the session id to replay from --journal")
     replay.add_argument("--threaded", action="store_true", help="run the real pykka actors instead of one FIFO")
     replay.add_argument("--journal-out", help="output journal file (default thetanode-data/replays/NAME.journal)")
     replay.add_argument("--verbose", action="store_true", help="also print quotes, timers and decision records")
@@ -101,6 +128,7 @@ BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (UsageError, ConfigError)
 
 def main(argv: Sequence[str] | None = None) -> int:
     from actors.replay.scenario import ScenarioError
+    from actors.replay.session import SessionReplayError
     from actors.runtime.logging import configure_logging
 
     console = Console()
@@ -109,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(args.log_level)
         handler: Callable[[argparse.Namespace, Console], int] = args.handler
         return handler(args, console)
-    except (*BAD_INPUT_ERRORS, ScenarioError) as exc:
+    except (*BAD_INPUT_ERRORS, ScenarioError, SessionReplayError) as exc:
         print(f"thetanode: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

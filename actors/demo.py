@@ -10,6 +10,7 @@ import datetime as dt
 import threading
 from dataclasses import dataclass, field
 
+import msgspec
 from rich.console import Console
 from rich.table import Table
 
@@ -68,7 +69,7 @@ def run_demo(config: NodeConfig, session_id: str, max_days: int) -> DemoOutcome:
     runtime.observers += [watcher, restart_source.observe]
     runtime.start()
     try:
-        runtime.publish(NodeStarted(session_id=session_id, mode="demo"))
+        runtime.publish(NodeStarted(session_id=session_id, mode="demo", config_json=msgspec.json.encode(config).decode()))
         runtime.run_virtual(start_ns + max_days * NS_PER_DAY, keep_going=lambda: not watcher.trade_done())
         reason = "trade closed" if watcher.trade_done() else f"no trade closed within {max_days} days"
         runtime.publish(NodeStopping(reason=reason))

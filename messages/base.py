@@ -9,10 +9,16 @@ import msgspec
 
 
 class Message(msgspec.Struct, frozen=True, kw_only=True, tag=True, forbid_unknown_fields=True):
-    """Every message: `ts` is nanoseconds since the epoch from the clock; `seq` is set by the runtime on publish."""
+    """Every message: `ts` is nanoseconds since the epoch from the clock; `seq` is set by the runtime on publish.
+
+    `origin` is the actor that published it ("runtime" for timers and supervision, empty for outside input such
+    as scenario lines or operator commands); a recorded session is replayed by re-feeding what came from outside
+    the cores being replayed.
+    """
 
     ts: int = 0
     seq: int = 0
+    origin: str = ""
 
 
 class Command(Message, frozen=True, kw_only=True):

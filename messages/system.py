@@ -17,8 +17,11 @@ class TimerFired(Event, frozen=True, kw_only=True):
 
 
 class NodeStarted(Event, frozen=True, kw_only=True):
+    """First message of a session; `config_json` is the node config it ran with, so the session can be replayed."""
+
     session_id: str
     mode: str
+    config_json: str = ""
 
 
 class NodeStopping(Event, frozen=True, kw_only=True):

@@ -59,7 +59,7 @@ def _legs_text(legs: Iterable[Leg]) -> str:
 def summarize(message: Message) -> str:
     parts: list[str] = []
     for name in message.__struct_fields__:
-        if name in ("ts", "seq"):
+        if name in ("ts", "seq", "origin"):
             continue
         value = getattr(message, name)
         if name == "legs":
@@ -79,8 +79,9 @@ def summarize(message: Message) -> str:
 def timeline_line(message: Message) -> str:
     kind = type(message).__name__
     style = _STYLE_BY_TYPE.get(kind, "white")
+    origin = message.origin or "input"
     return (
-        f"[dim]{new_york_time(message.ts)}[/dim] [dim]#{message.seq:<6}[/dim] "
+        f"[dim]{new_york_time(message.ts)}[/dim] [dim]#{message.seq:<6}[/dim] [dim]{origin:>13}[/dim] "
         f"[{style}]{kind:<22}[/{style}] {escape(summarize(message))}"
     )
 

@@ -9,7 +9,7 @@ from loguru import logger
 
 from actors.runtime.clock import TimerQueue, VirtualClock
 from actors.runtime.core import ActorCore, MutedContext
-from actors.runtime.routing import RoutingTable, Stamper
+from actors.runtime.routing import RUNTIME_ORIGIN, RoutingTable, Stamper
 from actors.runtime.supervision import RestartPolicy
 from messages import ActorFailed, ActorRestarted, Alert, Message, NodeStopping, TimerFired
 from messages.config import SupervisorSection
@@ -30,7 +30,7 @@ class _CoreContext:
         return self._runtime.clock.now()
 
     def publish(self, message: Message) -> None:
-        self._runtime.publish(message)
+        self._runtime.publish(message, origin=self._name)
 
     def set_timer(self, key: str, at_ns: int) -> None:
         self._runtime.timers.arm(self._name, key, max(at_ns, self._runtime.clock.now()))
@@ -70,8 +70,8 @@ class DeterministicRuntime:
             core.on_start(self._contexts[name])
         self._drain()
 
-    def publish(self, message: Message) -> Message:
-        stamped = self._stamper.stamp(message)
+    def publish(self, message: Message, origin: str = "") -> Message:
+        stamped = self._stamper.stamp(message, origin)
         self.history.append(stamped)
         for observer in self.observers:
             observer(stamped)
@@ -94,7 +94,7 @@ class DeterministicRuntime:
                 break
             self.clock.advance_to(due)
             for fired_at, target, key in self.timers.pop_due(due):
-                self.publish(TimerFired(ts=fired_at, target=target, key=key))
+                self.publish(TimerFired(ts=fired_at, target=target, key=key), origin=RUNTIME_ORIGIN)
             self._drain()
         self.clock.advance_to(at_ns)
 
@@ -119,15 +119,15 @@ class DeterministicRuntime:
         error = f"{type(exc).__name__}: {exc} while handling {type(message).__name__} seq {message.seq}"
         self._poison.setdefault(name, set()).add(message.seq)
         logger.opt(exception=exc).error(f"actor {name} failed: {error}")
-        self.publish(ActorFailed(actor=name, error=error, failed_seq=message.seq))
+        self.publish(ActorFailed(actor=name, error=error, failed_seq=message.seq), origin=RUNTIME_ORIGIN)
         decision = self._restart_policy.on_failure(name, self.clock.now())
         if not decision.restart:
-            self.publish(Alert(level="critical", source="supervisor", text=decision.reason))
-            self.publish(NodeStopping(reason=decision.reason))
+            self.publish(Alert(level="critical", source="supervisor", text=decision.reason), origin=RUNTIME_ORIGIN)
+            self.publish(NodeStopping(reason=decision.reason), origin=RUNTIME_ORIGIN)
             self.stopped_reason = decision.reason
             return
         replayed = self._restart(name, up_to_seq=message.seq)
-        self.publish(ActorRestarted(actor=name, attempt=decision.attempt, replayed=replayed))
+        self.publish(ActorRestarted(actor=name, attempt=decision.attempt, replayed=replayed), origin=RUNTIME_ORIGIN)
 
     def _restart(self, name: str, up_to_seq: int) -> int:
         """A fresh core rebuilt from the journal of what it had received, skipping every message that failed it."""

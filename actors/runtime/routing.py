@@ -38,6 +38,10 @@ class RoutingTable:
         return self._routes[type(message)]
 
 
+RUNTIME_ORIGIN = "runtime"
+"""Origin of timers and supervision messages: published by the runtime itself, not by an actor core."""
+
+
 class Stamper:
     """Assigns the monotonically increasing `seq`, and `ts` from the clock where the publisher left it at 0."""
 
@@ -45,6 +49,6 @@ class Stamper:
         self._clock = clock
         self._seq = itertools.count(first_seq)
 
-    def stamp(self, message: Message) -> Message:
+    def stamp(self, message: Message, origin: str = "") -> Message:
         ts = message.ts or self._clock.now()
-        return msgspec.structs.replace(message, ts=ts, seq=next(self._seq))
+        return msgspec.structs.replace(message, ts=ts, seq=next(self._seq), origin=origin or message.origin)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pykka
 
+from actors.runtime.routing import RUNTIME_ORIGIN
 from actors.runtime.supervision import RestartPolicy
 from messages import ActorFailed, ActorRestarted, Alert, NodeStopping
 from messages.config import SupervisorSection
@@ -26,8 +27,8 @@ class SupervisorActor(pykka.ThreadingActor):
             return super().on_receive(message)
         decision = self._policy.on_failure(message.actor, self._runtime.clock.now())
         if not decision.restart:
-            self._runtime.publish(Alert(level="critical", source="supervisor", text=decision.reason))
-            self._runtime.publish(NodeStopping(reason=decision.reason))
+            self._runtime.publish(Alert(level="critical", source="supervisor", text=decision.reason), origin=RUNTIME_ORIGIN)
+            self._runtime.publish(NodeStopping(reason=decision.reason), origin=RUNTIME_ORIGIN)
             self._runtime.request_stop(decision.reason)
             return None
         # Backoff is wall time on purpose: it paces real restarts even when the node runs on a virtual clock.
@@ -36,9 +37,9 @@ class SupervisorActor(pykka.ThreadingActor):
             replayed = self._runtime.restart(message.actor, message.failed_seq)
         except Exception as exc:  # noqa: BLE001 - a failed rebuild must stop the node, not kill the supervisor
             reason = f"could not rebuild {message.actor}: {type(exc).__name__}: {exc}; stopping the node"
-            self._runtime.publish(Alert(level="critical", source="supervisor", text=reason))
-            self._runtime.publish(NodeStopping(reason=reason))
+            self._runtime.publish(Alert(level="critical", source="supervisor", text=reason), origin=RUNTIME_ORIGIN)
+            self._runtime.publish(NodeStopping(reason=reason), origin=RUNTIME_ORIGIN)
             self._runtime.request_stop(reason)
             return None
-        self._runtime.publish(ActorRestarted(actor=message.actor, attempt=decision.attempt, replayed=replayed))
+        self._runtime.publish(ActorRestarted(actor=message.actor, attempt=decision.attempt, replayed=replayed), origin=RUNTIME_ORIGIN)
         return None

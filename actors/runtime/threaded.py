@@ -17,7 +17,7 @@ from actors.runtime.clock import Clock, TimerQueue, VirtualClock
 from actors.runtime.core import ActorCore, MutedContext
 from actors.runtime.delivery import conflating, lossless
 from actors.runtime.mailbox import Mailbox
-from actors.runtime.routing import RoutingTable, Stamper
+from actors.runtime.routing import RUNTIME_ORIGIN, RoutingTable, Stamper
 from actors.runtime.supervisor import SupervisorActor
 from actors.runtime.work import WorkCounter
 from messages import ActorFailed, Alert, Message, TimerFired
@@ -37,7 +37,7 @@ class _ActorContext:
         return self._runtime.clock.now()
 
     def publish(self, message: Message) -> None:
-        self._runtime.publish(message)
+        self._runtime.publish(message, origin=self._name)
 
     def set_timer(self, key: str, at_ns: int) -> None:
         self._runtime.arm_timer(self._name, key, at_ns)
@@ -124,8 +124,8 @@ class ThreadedRuntime:
             self._timer_changed.notify_all()
 
     # messaging ---------------------------------------------------------------------------------------------------
-    def publish(self, message: Message) -> Message:
-        stamped = self._stamper.stamp(message)
+    def publish(self, message: Message, origin: str = "") -> Message:
+        stamped = self._stamper.stamp(message, origin)
         for observer in self.observers:
             observer(stamped)
         for name in self.routes.subscribers(stamped):
@@ -139,7 +139,7 @@ class ThreadedRuntime:
 
     def _fire_due(self, now_ns: int) -> None:
         for fired_at, target, key in self.timers.pop_due(now_ns):
-            self.publish(TimerFired(ts=fired_at, target=target, key=key))
+            self.publish(TimerFired(ts=fired_at, target=target, key=key), origin=RUNTIME_ORIGIN)
 
     def _fire_wall_timers(self) -> None:
         while not self.stopped.is_set():
@@ -171,7 +171,7 @@ class ThreadedRuntime:
     # supervision ---------------------------------------------------------------------------------------------------
     def report_failure(self, name: str, error: str, failed_seq: int) -> None:
         self._poison.setdefault(name, set()).add(failed_seq)
-        failed = self.publish(ActorFailed(actor=name, error=error, failed_seq=failed_seq))
+        failed = self.publish(ActorFailed(actor=name, error=error, failed_seq=failed_seq), origin=RUNTIME_ORIGIN)
         logger.error(f"actor {name} failed on seq {failed_seq}: {error}")
         if self._supervisor is not None:
             self._supervisor.tell(failed)
@@ -196,4 +196,4 @@ class ThreadedRuntime:
     def _on_overflow(self, mailbox: str, message: Message) -> None:
         text = f"mailbox {mailbox} stayed full past its bound; {type(message).__name__} enqueued late, not dropped"
         logger.critical(text)
-        self.publish(Alert(level="critical", source="runtime", text=text))
+        self.publish(Alert(level="critical", source="runtime", text=text), origin=RUNTIME_ORIGIN)
