@@ -28,6 +28,16 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is outside [0, 1)")
+    return value
+
+
 def _load(config_path: str | None) -> NodeConfig:
     return load_config(config_path) if config_path else DEFAULT_CONFIG
 
@@ -98,6 +108,32 @@ def _replay_session(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _cmd_profile(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    from actors.replay.profile import profile_scenario
+    from actors.replay.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    profile = profile_scenario(scenario, Path(args.out), args.warmup)
+    mib = 1024 * 1024
+    console.print(f"capture     {profile.capture}", highlight=False)
+    console.print(f"flame graph {profile.flamegraph or 'could not be rendered'}", highlight=False)
+    console.print(
+        f"peak {profile.peak_bytes / mib:.1f} MiB; heap after warm-up {profile.heap_after_warmup_bytes / mib:.1f} MiB, "
+        f"at end {profile.heap_at_end_bytes / mib:.1f} MiB, growth {profile.growth_bytes / mib:+.2f} MiB",
+        highlight=False,
+    )
+    table = Table(title="mailboxes")
+    for column in ("actor", "bound", "high water", "delivered", "conflated", "dropped", "overflows"):
+        table.add_column(column)
+    for metrics in profile.replay.mailboxes:
+        table.add_row(*(str(metrics[key]) for key in ("name", "bound", "high_water", "delivered", "conflated",
+                                                      "dropped", "overflows")))
+    console.print(table)
+    return EXIT_OK if profile.replay.passed else EXIT_FAILED
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="thetanode", description="Automated options-premium trading node for Interactive Brokers.")
     parser.add_argument(
@@ -120,6 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--verbose", action="store_true", help="also print quotes, timers and decision records")
     replay.add_argument("--quiet", action="store_true", help="print only the expectation results")
     replay.set_defaults(handler=_cmd_replay)
+
+    profile = commands.add_parser("profile", help="replay a scenario on the threaded node under memray")
+    profile.add_argument("scenario", help="scenario JSONL file")
+    profile.add_argument("--out", default="thetanode-data/profiles", help="directory for capture and flame graph")
+    profile.add_argument("--warmup", type=_fraction, default=0.25, help="fraction of the run treated as warm-up")
+    profile.set_defaults(handler=_cmd_profile)
     return parser
 
 

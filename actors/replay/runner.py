@@ -45,6 +45,8 @@ class ReplayResult:
     expectations: list[ExpectationResult]
     journal_path: Path | None
     stopped_reason: str | None
+    mailboxes: tuple[dict[str, int | str], ...] = ()
+    """Per-actor mailbox metrics at the end of a threaded replay (depth, high-water, conflated, dropped...)."""
 
     @property
     def passed(self) -> bool:
@@ -134,4 +136,5 @@ def replay_threaded(scenario: Scenario, journal_out: Path | None = None) -> Repl
     history = recorder.in_seq_order()
     if journal_out is not None:
         write_journal_file(history, journal_out)
-    return ReplayResult(scenario, history, checker.results, journal_out, runtime.stop_reason)
+    mailboxes = tuple(mailbox.metrics.snapshot() for mailbox in runtime.mailboxes.values())
+    return ReplayResult(scenario, history, checker.results, journal_out, runtime.stop_reason, mailboxes)
