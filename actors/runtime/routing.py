@@ -21,7 +21,8 @@ class RoutingTable:
     def __init__(self, subscriptions: Mapping[str, Iterable[type[Message]]]) -> None:
         self._catch_all = tuple(name for name, types in subscriptions.items() if Message in tuple(types))
         routes: dict[type[Message], tuple[str, ...]] = {}
-        for message_type in MESSAGE_TYPES:
+        subscribed = {message_type for types in subscriptions.values() for message_type in types}
+        for message_type in (*MESSAGE_TYPES, *sorted(subscribed - set(MESSAGE_TYPES), key=lambda t: t.__qualname__)):
             if message_type is TimerFired:
                 continue
             routes[message_type] = tuple(
@@ -35,7 +36,10 @@ class RoutingTable:
     def subscribers(self, message: Message) -> tuple[str, ...]:
         if type(message) is TimerFired:
             return (message.target, *(name for name in self._catch_all if name != message.target))
-        return self._routes[type(message)]
+        try:
+            return self._routes[type(message)]
+        except KeyError:
+            raise TypeError(f"{type(message).__name__} is not in the message catalogue and no actor subscribes to it") from None
 
 
 RUNTIME_ORIGIN = "runtime"
