@@ -68,6 +68,8 @@ class ExitSection(_Section, frozen=True, kw_only=True):
     take_profit_pct: float = 0.50
     stop_loss_multiple: float = 2.0
     dte_exit: int = 21
+    evaluation_delay_ms: int = 0
+    """Exit rules run this long after a leg quote arrives, once for the whole burst of leg quotes (coalescing)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -30,7 +30,9 @@ from messages import (
 from messages.config import EntrySection, ExitSection
 
 NS_PER_S = 1_000_000_000
+NS_PER_MS = 1_000_000
 ENTRY_TIMER = "evaluate"
+EXIT_TIMER = "exits"
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class DecisionCore(ActorCore):
         self._awaiting_chain: set[str] = set()
         self._trading_state = "ACTIVE"
         self._opened_count = 0
+        self._exit_pending = False
 
     def on_start(self, ctx: Context) -> None:
         ctx.set_timer(ENTRY_TIMER, ctx.now())
@@ -81,7 +84,15 @@ class DecisionCore(ActorCore):
                 self._on_chain(message, ctx)
             case OptionQuote():
                 self._quotes[message.contract] = message
-                for strategy_id in sorted(self._strategies_by_contract.get(message.contract, ())):
+                held_by = self._strategies_by_contract.get(message.contract, ())
+                if held_by and not self._exit_pending:
+                    # A market move requotes every leg at once; judging after each single leg would mix old and new
+                    # prices into a fictitious mark. Coalesce: evaluate once the burst has been delivered.
+                    self._exit_pending = True
+                    ctx.set_timer(EXIT_TIMER, ctx.now() + int(self._exits.evaluation_delay_ms * NS_PER_MS))
+            case TimerFired(key=key) if key == EXIT_TIMER:
+                self._exit_pending = False
+                for strategy_id in sorted(self._positions):
                     self._evaluate_exit(strategy_id, ctx)
             case StrategyOpened():
                 self._pending_open.pop(message.strategy_id, None)

@@ -28,6 +28,7 @@ class StrategyBook:
     symbol: str
     legs: tuple[Leg, ...]
     intended_quantity: int
+    intended_price: float
     max_profit_usd: float
     max_loss_usd: float
     quantity: int = 0
@@ -64,6 +65,7 @@ class PositionSyncCore(ActorCore):
                     symbol=intent.symbol,
                     legs=intent.legs,
                     intended_quantity=intent.quantity,
+                    intended_price=intent.mid_price,
                     max_profit_usd=intent.max_profit_usd,
                     max_loss_usd=intent.max_loss_usd,
                 )
@@ -111,7 +113,11 @@ class PositionSyncCore(ActorCore):
             del self._books[done.strategy_id]
             return
         book.opened = True
-        scale = abs(book.opened_quantity / book.intended_quantity)
+        # The intent's extremes assume a fill at mid; every cent of slippage moves both by the same amount.
+        units = abs(book.opened_quantity)
+        slippage_usd = (book.avg_entry_price - book.intended_price) * CONTRACT_MULTIPLIER
+        max_profit_per_unit = book.max_profit_usd / abs(book.intended_quantity) - slippage_usd
+        max_loss_per_unit = book.max_loss_usd / abs(book.intended_quantity) + slippage_usd
         ctx.publish(
             StrategyOpened(
                 strategy_id=book.strategy_id,
@@ -120,8 +126,8 @@ class PositionSyncCore(ActorCore):
                 legs=book.legs,
                 quantity=book.quantity,
                 entry_price=book.avg_entry_price,
-                max_profit_usd=round(book.max_profit_usd * scale, 2),
-                max_loss_usd=round(book.max_loss_usd * scale, 2),
+                max_profit_usd=round(max_profit_per_unit * units, 2),
+                max_loss_usd=round(max_loss_per_unit * units, 2),
             )
         )
 
