@@ -38,14 +38,10 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _load(config_path: str | None) -> NodeConfig:
-    return load_config(config_path) if config_path else DEFAULT_CONFIG
-
-
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
-    from actors.demo import print_outcome, run_demo
+    from actors.demo import DEMO_DEFAULTS, print_outcome, run_demo
 
-    config = _load(args.config)
+    config = load_config(args.config) if args.config else config_from_mapping(DEMO_DEFAULTS, source="demo defaults")
     if args.lake:
         config = config_from_mapping({"node": {"lake_uri": args.lake}}, source="--lake", base=config)
     # The session id names a demo run in the lake; wall time here only labels it, it never drives logic.

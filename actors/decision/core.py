@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from actors.decision.dte import days_to_expiry, new_york_date
+from actors.market_data.market_hours import market_hours
 from actors.market_data.structure import all_quoted, structure_mid, structure_natural
 from actors.decision.rules import PositionState, first_exit
 from actors.decision.strategies import NoCandidate, select_iron_condor
@@ -127,6 +128,8 @@ class DecisionCore(ActorCore):
     # entries ---------------------------------------------------------------------------------------------------
     def _on_evaluate(self, ctx: Context) -> None:
         ctx.set_timer(ENTRY_TIMER, ctx.now() + int(self._entry.evaluate_interval_s * NS_PER_S))
+        if not market_hours().is_open(ctx.now()):
+            return  # orders sent while the exchange is closed only rest and expire; judge again at the open
         for strategy_id in sorted(self._positions):
             self._evaluate_exit(strategy_id, ctx)
         if self._trading_state != "ACTIVE":
@@ -195,7 +198,7 @@ class DecisionCore(ActorCore):
         position = self._positions[strategy_id]
         if position.closing or position.quantity == 0 or not all_quoted(position.legs, self._quotes):
             return
-        if self._trading_state == "HALTED":
+        if self._trading_state == "HALTED" or not market_hours().is_open(ctx.now()):
             return
         mark = structure_mid(position.legs, self._quotes)
         state = PositionState(

@@ -35,6 +35,7 @@ MARKET_NOISE = frozenset(
 )
 """Types hidden unless verbose: they repeat every tick and drown the trade's story."""
 
+MAX_TEXT = 120
 _STYLE_BY_TYPE = {
     "StrategyOpened": "bold green",
     "StrategyClosed": "bold magenta",
@@ -71,6 +72,8 @@ def summarize(message: Message) -> str:
             parts.append(f"{name}={type(value).__name__}")
         elif isinstance(value, tuple):
             parts.append(f"{name}=[{len(value)}]")
+        elif isinstance(value, str) and len(value) > MAX_TEXT:
+            parts.append(f"{name}={value[:MAX_TEXT]}…")
         else:
             parts.append(f"{name}={value}")
     return " ".join(parts)
