@@ -32,6 +32,7 @@ class PersistenceCore(ActorCore):
 
     def handle(self, message: Message, ctx: Context) -> None:
         if isinstance(message, TimerFired) and message.target == self.name:
+            self._buffer.append(message)  # the journal holds every message, this actor's own timers included
             if not self.flush():
                 self._arm_flush(ctx)
             return
