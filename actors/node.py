@@ -40,7 +40,7 @@ def core_factories(
     new_source = quote_source_factory(config, start_ns)
     factories: list[CoreFactory] = [
         lambda: SimBrokerCore(new_source(), config.sim, config.entry.symbols),
-        MarketDataCore,
+        lambda: MarketDataCore(config.market_data),
         lambda: DecisionCore(config.entry, config.exits),
         lambda: RiskCore(config.risk),
         lambda: ExecutionCore(config.execution),

@@ -90,7 +90,19 @@ class ExecutionSection(_Section, frozen=True, kw_only=True):
 
 class MarketDataSection(_Section, frozen=True, kw_only=True):
     stale_after_s: float = 900.0
+    """A subscribed quote older than this while the market is open raises `QuoteStale`."""
+    stale_check_interval_s: float = 60.0
     iv_history_days: int = 252
+    iv_sample_target_dte: int = 30
+    """The daily ATM IV sample is read from the chain expiry closest to this many days."""
+    greeks_interval_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.stale_check_interval_s <= 0 or self.greeks_interval_s <= 0:
+            raise ValueError("`stale_check_interval_s` and `greeks_interval_s` must be positive")
+        if self.iv_history_days < 2:
+            raise ValueError("`iv_history_days` must be at least 2 for a rank to mean anything")
 
 
 class PersistenceSection(_Section, frozen=True, kw_only=True):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
+
 from messages.base import Event, OptionContract
 
 
@@ -81,3 +83,42 @@ class VolatilityStats(Event, frozen=True, kw_only=True):
 class MarketSessionChanged(Event, frozen=True, kw_only=True):
     is_open: bool
     session_date: dt.date
+
+
+class IvPoint(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    session_date: dt.date
+    atm_iv: float
+
+
+class IvSample(Event, frozen=True, kw_only=True):
+    """The ATM implied volatility of `symbol` for one New York session; the latest sample of a day wins."""
+
+    symbol: str
+    point: IvPoint
+
+
+class IvHistoryRestored(Event, frozen=True, kw_only=True):
+    """Daily ATM IV history read back from the lake at startup, oldest first."""
+
+    symbol: str
+    points: tuple[IvPoint, ...]
+
+
+class StrategyGreeks(Event, frozen=True, kw_only=True):
+    """One strategy's greeks in position units: delta in shares, gamma in shares per $1, vega $ per vol point,
+    theta $ per day."""
+
+    strategy_id: str
+    symbol: str
+    delta: float
+    gamma: float
+    vega: float
+    theta: float
+
+
+class PortfolioGreeks(Event, frozen=True, kw_only=True):
+    delta: float
+    gamma: float
+    vega: float
+    theta: float
+    strategies: int

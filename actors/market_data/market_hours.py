@@ -48,6 +48,10 @@ class MarketHours:
             raise OutsideCalendar(f"no session after {now_ns} ns within {CALENDAR_START}..{CALENDAR_END}")
         return int(self._opens[index])
 
+    def session_open(self, now_ns: int) -> int:
+        """Open of the session open at `now_ns` (or of the last session before it)."""
+        return int(self._opens[self._session_at_or_before(now_ns)])
+
     def session_close(self, now_ns: int) -> int:
         """Close of the session open at `now_ns` (or of the last session before it)."""
         return int(self._closes[self._session_at_or_before(now_ns)])

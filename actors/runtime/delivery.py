@@ -6,13 +6,23 @@ from collections.abc import Callable
 from typing import Any
 
 from actors.runtime.mailbox import CONTROL, Delivery, Policy
-from messages import IndexQuote, Message, OptionQuote, UnderlyingQuote, VolatilityStats
+from messages import (
+    IndexQuote,
+    Message,
+    OptionQuote,
+    PortfolioGreeks,
+    StrategyGreeks,
+    UnderlyingQuote,
+    VolatilityStats,
+)
 
 _CONFLATION_KEYS: dict[type[Message], Callable[[Any], Any]] = {
     UnderlyingQuote: lambda m: ("underlying", m.symbol),
     OptionQuote: lambda m: ("option", m.contract),
     IndexQuote: lambda m: ("index", m.symbol),
     VolatilityStats: lambda m: ("volstats", m.symbol),
+    StrategyGreeks: lambda m: ("greeks", m.strategy_id),
+    PortfolioGreeks: lambda m: ("portfolio-greeks",),
 }
 _BLOCK = Delivery(Policy.BLOCK)
 _CONFLATE = {cls: Delivery(Policy.CONFLATE, key) for cls, key in _CONFLATION_KEYS.items()}

@@ -1,0 +1,37 @@
+"""Greeks of strategies and of the portfolio, in position units, from the latest quote of every leg."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from messages import CONTRACT_MULTIPLIER, Leg, OptionContract, OptionQuote
+
+
+@dataclass(frozen=True)
+class GreekTotals:
+    delta: float = 0.0
+    gamma: float = 0.0
+    vega: float = 0.0
+    theta: float = 0.0
+
+    def __add__(self, other: GreekTotals) -> GreekTotals:
+        return GreekTotals(self.delta + other.delta, self.gamma + other.gamma, self.vega + other.vega,
+                           self.theta + other.theta)
+
+    def rounded(self) -> GreekTotals:
+        return GreekTotals(*(round(v, 4) for v in (self.delta, self.gamma, self.vega, self.theta)))
+
+
+def structure_greeks(
+    legs: tuple[Leg, ...], quantity: int, quotes: Mapping[OptionContract, OptionQuote]
+) -> GreekTotals | None:
+    """Sum of leg greeks × ratio × quantity × multiplier; None until every leg has been quoted."""
+    if any(leg.contract not in quotes for leg in legs):
+        return None
+    total = GreekTotals()
+    for leg in legs:
+        quote = quotes[leg.contract]
+        units = leg.ratio * quantity * CONTRACT_MULTIPLIER
+        total = total + GreekTotals(quote.delta * units, quote.gamma * units, quote.vega * units, quote.theta * units)
+    return total.rounded()
