@@ -124,8 +124,10 @@ def implied_volatility(price: ArrayLike, s: ArrayLike, k: ArrayLike, t: ArrayLik
     Returns (iv, reason): iv is NaN wherever reason is not OK. A price at or below the intrinsic value, or above
     the no-arbitrage upper bound, has no implied volatility; neither has an expired option.
     """
-    price, s, k, t, r, q = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (price, s, k, t, r, q)))
-    is_call = np.broadcast_to(np.asarray(is_call, dtype=bool), price.shape)
+    arrays = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (price, s, k, t, r, q)))
+    shape = arrays[0].shape
+    price, s, k, t, r, q = (np.ravel(a) for a in arrays)  # 1-d inside: masks index scalars and arrays alike
+    is_call = np.ravel(np.broadcast_to(np.asarray(is_call, dtype=bool), shape))
     sign = _sign(is_call)
     disc_q, disc_r = np.exp(-q * t), np.exp(-r * t)
     intrinsic = np.maximum(sign * (s * disc_q - k * disc_r), 0.0)
@@ -163,4 +165,4 @@ def implied_volatility(price: ArrayLike, s: ArrayLike, k: ArrayLike, t: ArrayLik
     reason[unresolved] = IvReason.NO_CONVERGENCE
     check = bsm_price(s, k, t, sigma, r, q, is_call)
     reason[solvable & converged & (np.abs(check - price) > max(tolerance * 1e3, 1e-6))] = IvReason.NO_CONVERGENCE
-    return np.where(reason == 0, sigma, np.nan), reason
+    return np.where(reason == 0, sigma, np.nan).reshape(shape), reason.reshape(shape)
