@@ -14,7 +14,7 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
-from actors.node import JournalRestartSource, core_factories, lake_journal
+from actors.node import JournalRestartSource, core_factories, lake_journal, restored_state
 from actors.replay.timeline import NEW_YORK, print_timeline
 from actors.runtime.clock import VirtualClock
 from actors.runtime.threaded import ThreadedRuntime
@@ -72,6 +72,8 @@ def run_demo(config: NodeConfig, session_id: str, max_days: int) -> DemoOutcome:
     runtime.start()
     try:
         runtime.publish(NodeStarted(session_id=session_id, mode="demo", config_json=msgspec.json.encode(config).decode()))
+        for message in restored_state(journal):
+            runtime.publish(message)
         runtime.run_virtual(start_ns + max_days * NS_PER_DAY, keep_going=lambda: not watcher.trade_done())
         reason = "trade closed" if watcher.trade_done() else f"no trade closed within {max_days} days"
         runtime.publish(NodeStopping(reason=reason))

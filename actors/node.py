@@ -15,7 +15,7 @@ from actors.position_sync.core import PositionSyncCore
 from actors.risk.core import RiskCore
 from actors.runtime.core import ActorCore
 from actors.runtime.threaded import ThreadedRuntime
-from messages import FlushJournal, JournalFlushed, Message
+from messages import FlushJournal, IvHistoryRestored, IvSample, JournalFlushed, Message
 from messages.config import NodeConfig
 from storage.journal import DeltaJournal
 
@@ -53,6 +53,17 @@ def core_factories(
 
 def lake_journal(config: NodeConfig) -> DeltaJournal:
     return DeltaJournal(config.node.lake_uri, dict(config.node.storage_options))
+
+
+def restored_state(journal: DeltaJournal) -> list[Message]:
+    """What a starting node re-learns from the lake before it trades: today, each symbol's daily IV history."""
+    latest: dict[str, dict] = {}
+    for sample in journal.read_type(IvSample):
+        latest.setdefault(sample.symbol, {})[sample.point.session_date] = sample.point
+    return [
+        IvHistoryRestored(symbol=symbol, points=tuple(points[day] for day in sorted(points)))
+        for symbol, points in sorted(latest.items())
+    ]
 
 
 class JournalRestartSource:

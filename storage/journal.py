@@ -74,6 +74,16 @@ class DeltaJournal:
         for payload in table["payload"].to_pylist():
             yield from_msgpack(payload)
 
+    def read_type(self, message_type: type[Message]) -> Iterator[Message]:
+        """Every journaled message of one type across all sessions, in time order (ts, then seq)."""
+        if not self.exists():
+            return
+        table = DeltaTable(self.uri, storage_options=self._storage_options).to_pyarrow_table(
+            columns=["ts", "seq", "type", "payload"], filters=[("type", "=", message_type.__name__)]
+        )
+        for payload in table.sort_by([("ts", "ascending"), ("seq", "ascending")])["payload"].to_pylist():
+            yield from_msgpack(payload)
+
     def max_seq(self, session_id: str) -> int:
         table = self._table(session_id)
         return int(pc.max(table["seq"]).as_py() or 0) if table.num_rows else 0

@@ -46,3 +46,16 @@ def test_unknown_session_is_a_clear_error(demo_lake):
     lake, _, _ = demo_lake
     with pytest.raises(SessionReplayError, match="no session 'nope'"):
         replay_session(DeltaJournal(str(lake)), "nope")
+
+
+def test_iv_history_is_restored_from_the_lake(demo_lake):
+    from actors.node import restored_state
+    from messages import IvHistoryRestored, IvSample
+
+    lake, session, outcome = demo_lake
+    samples = [m for m in outcome.messages if isinstance(m, IvSample)]
+    assert samples, "the demo recorded no IV samples"
+    restored = restored_state(DeltaJournal(str(lake)))
+    assert [r.symbol for r in restored] == ["SPY"] and isinstance(restored[0], IvHistoryRestored)
+    days = {s.point.session_date for s in samples}
+    assert [p.session_date for p in restored[0].points] == sorted(days)
