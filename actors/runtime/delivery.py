@@ -7,6 +7,7 @@ from typing import Any
 
 from actors.runtime.mailbox import CONTROL, Delivery, Policy
 from messages import (
+    DecisionRecord,
     IndexQuote,
     Message,
     OptionQuote,
@@ -27,7 +28,8 @@ _CONFLATION_KEYS: dict[type[Message], Callable[[Any], Any]] = {
 _BLOCK = Delivery(Policy.BLOCK)
 _CONFLATE = {cls: Delivery(Policy.CONFLATE, key) for cls, key in _CONFLATION_KEYS.items()}
 
-DIAGNOSTIC_TYPES: frozenset[type[Message]] = frozenset()
+DIAGNOSTIC_TYPES: frozenset[type[Message]] = frozenset({DecisionRecord})
+"""Explanations rather than facts: a lagging market-state consumer may lose the oldest, the journal never does."""
 _DROP_OLDEST = Delivery(Policy.DROP_OLDEST)
 
 
@@ -42,7 +44,5 @@ def conflating(message: Any) -> Delivery:
 
 
 def lossless(message: Any) -> Delivery:
-    """For actors that must see every message (persistence, execution, broker)."""
-    if isinstance(message, Message) and type(message) in DIAGNOSTIC_TYPES:
-        return _DROP_OLDEST
+    """For actors that must see every message (persistence, execution, broker): nothing conflates, nothing drops."""
     return _BLOCK if isinstance(message, Message) else CONTROL

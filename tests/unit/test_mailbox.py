@@ -78,3 +78,14 @@ def test_drop_oldest_bounds_diagnostics_only():
     assert [getattr(m, "text", getattr(m, "exec_id", None)) for m in drained] == ["e0", "2", "3"]
     assert mailbox.metrics.dropped == 2
     assert work.pending == 3
+
+
+def test_policies_by_message_class():
+    from actors.runtime.mailbox import Policy
+    from messages import DecisionRecord
+
+    record = DecisionRecord(strategy_id="", action="skip", rule="entry", detail="no candidate")
+    assert conflating(record).policy is Policy.DROP_OLDEST
+    assert conflating(_quote("SPY", 1.0)).policy is Policy.CONFLATE
+    assert conflating(_fill(1)).policy is Policy.BLOCK
+    assert {lossless(m).policy for m in (record, _quote("SPY", 1.0), _fill(1))} == {Policy.BLOCK}
