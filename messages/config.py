@@ -64,10 +64,40 @@ class EntrySection(_Section, frozen=True, kw_only=True):
             raise ValueError("`symbols` must name at least one underlying")
 
 
+EXIT_RULE_NAMES = (
+    "catastrophe", "stop_loss", "delta_breach", "vix_spike", "gamma_risk", "expiry_day", "trailing_stop",
+    "take_profit", "iv_crush", "roll", "dte_exit",
+)
+
+
 class ExitSection(_Section, frozen=True, kw_only=True):
     take_profit_pct: float = 0.50
+    """Of max profit."""
     stop_loss_multiple: float = 2.0
+    """Loss as a multiple of the credit (debit trades: fraction of the debit, at most 1)."""
+    near_expiry_dte: int = 7
+    near_expiry_stop_multiple: float = 0.5
     dte_exit: int = 21
+    short_delta_breach: float = 0.35
+    gamma_risk_threshold: float = 0.10
+    gamma_risk_dte: int = 14
+    iv_crush_drop_pct: float = 0.30
+    iv_crush_min_profit_pct: float = 0.20
+    catastrophe_move_pct: float = 0.03
+    catastrophe_window_s: float = 3600.0
+    catastrophe_iv_jump_pct: float = 0.50
+    vix_spike_level: float = 35.0
+    vix_spike_rise: float = 5.0
+    trailing_activate_pct: float = 0.40
+    """The trailing stop arms once P&L reaches this fraction of max profit..."""
+    trailing_giveback_pct: float = 0.40
+    """...and fires when P&L falls this fraction back from its peak."""
+    expiry_close_dte: int = 1
+    roll_enabled: bool = False
+    roll_at_dte: int = 21
+    roll_to_dte: int = 45
+    priority: tuple[str, ...] = ()
+    """Rule order, highest first; empty = the default order in actors/decision/rules.py."""
     evaluation_delay_ms: int = 0
     """Exit rules run this long after a leg quote arrives, once for the whole burst of leg quotes (coalescing)."""
 
@@ -75,6 +105,14 @@ class ExitSection(_Section, frozen=True, kw_only=True):
         super().__post_init__()
         if not 0 < self.take_profit_pct <= 1:
             raise ValueError(f"`take_profit_pct` must be within (0, 1], got {self.take_profit_pct}")
+        unknown = [name for name in self.priority if name not in EXIT_RULE_NAMES]
+        if unknown:
+            raise ValueError(f"`priority` names unknown rule {unknown[0]!r}; rules: {', '.join(EXIT_RULE_NAMES)}")
+        if self.priority and sorted(self.priority) != sorted(EXIT_RULE_NAMES):
+            missing = sorted(set(EXIT_RULE_NAMES) - set(self.priority))
+            raise ValueError(f"`priority` must list every rule exactly once; missing or repeated: {missing}")
+        if self.roll_enabled and self.roll_to_dte <= self.roll_at_dte:
+            raise ValueError("`roll_to_dte` must be beyond `roll_at_dte`")
 
 
 class RiskSection(_Section, frozen=True, kw_only=True):

@@ -29,6 +29,8 @@ class CloseStrategy(Command, frozen=True, kw_only=True):
     natural_price: float
     rule: str
     reason: str
+    roll_to_dte: int = 0
+    """Non-zero makes this a roll: once closed, the same structure is reopened near this many days to expiry."""
 
 
 class DecisionRecord(Event, frozen=True, kw_only=True):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import msgspec
+
+from actors.decision.market_context import MarketContext
 from actors.decision.dte import days_to_expiry, new_york_date
 from actors.market_data.market_hours import market_hours
 from actors.market_data.structure import all_quoted, structure_mid, structure_natural
@@ -11,6 +14,9 @@ from actors.decision.rules import PositionState, first_exit
 from actors.decision.strategies import NoCandidate, select_iron_condor
 from actors.runtime.core import ActorCore, Context
 from messages import (
+    CONTRACT_MULTIPLIER,
+    IndexQuote,
+    UnderlyingQuote,
     ChainRequest,
     ChainSnapshot,
     CloseStrategy,
@@ -34,6 +40,8 @@ NS_PER_S = 1_000_000_000
 NS_PER_MS = 1_000_000
 ENTRY_TIMER = "evaluate"
 EXIT_TIMER = "exits"
+ROLL_DTE_SLACK = 7
+"""A roll reopens in the listed expiry within this many days of the target DTE."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,18 @@ class OpenPosition:
     entry_price: float
     max_profit_usd: float
     closing: bool = False
+    entry_iv: float = 0.0
+    entry_vix: float = 0.0
+    peak_pnl_usd: float = 0.0
+
+
+def short_legs(position: OpenPosition) -> list[Leg]:
+    return [leg for leg in position.legs if leg.ratio * position.quantity < 0]
+
+
+def short_leg_iv(position: OpenPosition, quotes: dict[OptionContract, OptionQuote]) -> float:
+    legs = short_legs(position) or list(position.legs)
+    return sum(quotes[leg.contract].iv for leg in legs) / len(legs)
 
 
 class DecisionCore(ActorCore):
@@ -59,6 +79,8 @@ class DecisionCore(ActorCore):
         IntentDenied,
         OrderTerminated,
         TradingStateChanged,
+        UnderlyingQuote,
+        IndexQuote,
     )
     lossless = False
 
@@ -69,10 +91,12 @@ class DecisionCore(ActorCore):
         self._positions: dict[str, OpenPosition] = {}
         self._strategies_by_contract: dict[OptionContract, set[str]] = {}
         self._pending_open: dict[str, str] = {}  # strategy_id -> symbol
-        self._awaiting_chain: set[str] = set()
+        self._awaiting_chain: dict[str, EntrySection] = {}  # symbol -> the entry parameters the chain is for
         self._trading_state = "ACTIVE"
         self._opened_count = 0
         self._exit_pending = False
+        self._market = MarketContext(int(exits.catastrophe_window_s * NS_PER_S))
+        self._roll_to: dict[str, str] = {}  # symbol -> strategy id being rolled, awaiting its replacement
 
     def on_start(self, ctx: Context) -> None:
         ctx.set_timer(ENTRY_TIMER, ctx.now())
@@ -115,6 +139,7 @@ class DecisionCore(ActorCore):
                     )
             case StrategyClosed():
                 self._untrack(message.strategy_id)
+                self._reopen_if_rolled(message.strategy_id, ctx)
             case IntentDenied():
                 self._pending_open.pop(message.strategy_id, None)
                 self._release_close(message.strategy_id)
@@ -124,6 +149,10 @@ class DecisionCore(ActorCore):
                 self._release_close(message.strategy_id)
             case TradingStateChanged():
                 self._trading_state = message.state
+            case UnderlyingQuote():
+                self._market.on_underlying(message)
+            case IndexQuote():
+                self._market.on_index(message)
 
     # entries ---------------------------------------------------------------------------------------------------
     def _on_evaluate(self, ctx: Context) -> None:
@@ -137,19 +166,32 @@ class DecisionCore(ActorCore):
         for symbol in self._entry.symbols:
             if self._has_exposure(symbol) or symbol in self._awaiting_chain:
                 continue
-            self._awaiting_chain.add(symbol)
-            ctx.publish(ChainRequest(symbol=symbol, min_dte=self._entry.dte_min, max_dte=self._entry.dte_max))
+            self._request_chain(symbol, self._entry, ctx)
+
+    def _request_chain(self, symbol: str, params: EntrySection, ctx: Context) -> None:
+        self._awaiting_chain[symbol] = params
+        ctx.publish(ChainRequest(symbol=symbol, min_dte=params.dte_min, max_dte=params.dte_max))
+
+    def _reopen_if_rolled(self, strategy_id: str, ctx: Context) -> None:
+        symbol = next((s for s, rolled in self._roll_to.items() if rolled == strategy_id), None)
+        if symbol is None:
+            return
+        del self._roll_to[symbol]
+        target = self._exits.roll_to_dte
+        window = msgspec.structs.replace(self._entry, dte_min=max(target - ROLL_DTE_SLACK, 1),
+                                         dte_max=target + ROLL_DTE_SLACK)
+        self._request_chain(symbol, window, ctx)
 
     def _has_exposure(self, symbol: str) -> bool:
         return symbol in self._pending_open.values() or any(p.symbol == symbol for p in self._positions.values())
 
     def _on_chain(self, chain: ChainSnapshot, ctx: Context) -> None:
-        if chain.symbol not in self._awaiting_chain:
+        params = self._awaiting_chain.pop(chain.symbol, None)
+        if params is None:
             return
-        self._awaiting_chain.discard(chain.symbol)
         if self._trading_state != "ACTIVE" or self._has_exposure(chain.symbol):
             return
-        candidate = select_iron_condor(chain.symbol, chain.quotes, ctx.now(), self._entry)
+        candidate = select_iron_condor(chain.symbol, chain.quotes, ctx.now(), params)
         if isinstance(candidate, NoCandidate):
             ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry", detail=candidate.reason))
             return
@@ -201,6 +243,11 @@ class DecisionCore(ActorCore):
         if self._trading_state == "HALTED" or not market_hours().is_open(ctx.now()):
             return
         mark = structure_mid(position.legs, self._quotes)
+        if position.entry_iv == 0.0:  # first complete quote set after the fill: the baseline for IV and VIX rules
+            position = replace(position, entry_iv=short_leg_iv(position, self._quotes), entry_vix=self._market.vix)
+        pnl = (mark - position.entry_price) * position.quantity * CONTRACT_MULTIPLIER
+        position = replace(position, peak_pnl_usd=max(position.peak_pnl_usd, pnl))
+        self._positions[strategy_id] = position
         state = PositionState(
             strategy_id=strategy_id,
             legs=position.legs,
@@ -209,6 +256,15 @@ class DecisionCore(ActorCore):
             max_profit_usd=position.max_profit_usd,
             mark_price=mark,
             days_to_expiry=min(days_to_expiry(ctx.now(), leg.contract.expiry) for leg in position.legs),
+            peak_pnl_usd=position.peak_pnl_usd,
+            short_leg_max_abs_delta=max((abs(self._quotes[leg.contract].delta) for leg in short_legs(position)),
+                                        default=0.0),
+            short_leg_max_gamma=max((self._quotes[leg.contract].gamma for leg in short_legs(position)), default=0.0),
+            entry_iv=position.entry_iv,
+            current_iv=short_leg_iv(position, self._quotes),
+            underlying_move_pct=self._market.move_pct(position.symbol),
+            entry_vix=position.entry_vix,
+            current_vix=self._market.vix,
         )
         signal = first_exit(state, self._exits)
         if signal is None:
@@ -225,5 +281,8 @@ class DecisionCore(ActorCore):
                 natural_price=round(structure_natural(position.legs, self._quotes, closing_direction), 4),
                 rule=signal.rule,
                 reason=signal.reason,
+                roll_to_dte=self._exits.roll_to_dte if signal.roll else 0,
             )
         )
+        if signal.roll:
+            self._roll_to[position.symbol] = strategy_id

@@ -1,7 +1,9 @@
-"""Exit rules: pure functions of one position's state, evaluated in priority order; the first that fires wins.
+"""Exit rules: pure functions of one position's state, evaluated in an explicit priority order; the first that fires
+wins, and the others that would also have fired are reported beside it, so no rule is shadowed silently.
 
-P&L is credit-aware through signed prices: a position's value per unit is `sum(ratio * leg_mid)`; profit per unit is
-`mark - entry`, which is positive when a credit structure gets cheaper to buy back or a debit structure gains value.
+P&L is credit-aware through signed prices: a structure's value per unit is `sum(ratio * leg_mid)`; P&L per unit is
+`mark - entry`, positive when a credit structure gets cheaper to buy back or a debit structure gains value. Every
+field a rule reads is filled by the decision core from quotes it holds (see `PositionState`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,16 @@ class PositionState:
     max_profit_usd: float
     mark_price: float
     days_to_expiry: int
+    peak_pnl_usd: float = 0.0
+    """Best P&L seen since entry (not premium: for a credit trade a falling premium is the profit)."""
+    short_leg_max_abs_delta: float = 0.0
+    short_leg_max_gamma: float = 0.0
+    entry_iv: float = 0.0
+    current_iv: float = 0.0
+    underlying_move_pct: float = 0.0
+    """Underlying change over the catastrophe window, as a signed fraction."""
+    entry_vix: float = 0.0
+    current_vix: float = 0.0
 
     @property
     def pnl_usd(self) -> float:
@@ -29,56 +41,129 @@ class PositionState:
 
     @property
     def is_credit(self) -> bool:
-        return self.entry_price < 0
+        return self.entry_price * self.quantity < 0
 
     @property
     def premium_usd(self) -> float:
         """Credit received or debit paid, in dollars, always positive."""
         return abs(self.entry_price) * abs(self.quantity) * CONTRACT_MULTIPLIER
 
+    @property
+    def profit_fraction(self) -> float:
+        return self.pnl_usd / self.max_profit_usd if self.max_profit_usd > 0 else 0.0
+
 
 @dataclass(frozen=True)
 class ExitSignal:
     rule: str
     reason: str
+    roll: bool = False
 
 
 ExitRule = Callable[[PositionState, ExitSection], ExitSignal | None]
 
 
-def take_profit(position: PositionState, params: ExitSection) -> ExitSignal | None:
-    target = params.take_profit_pct * position.max_profit_usd
-    if position.max_profit_usd > 0 and position.pnl_usd >= target:
-        return ExitSignal(
-            "take_profit",
-            f"P&L {position.pnl_usd:+.2f} reached {params.take_profit_pct:.0%} of max profit {position.max_profit_usd:.2f}",
-        )
+def catastrophe(p: PositionState, c: ExitSection) -> ExitSignal | None:
+    if abs(p.underlying_move_pct) >= c.catastrophe_move_pct:
+        return ExitSignal("catastrophe", f"underlying moved {p.underlying_move_pct:+.1%} within "
+                                         f"{c.catastrophe_window_s / 60:g} min")
+    if p.entry_iv > 0 and p.current_iv >= p.entry_iv * (1 + c.catastrophe_iv_jump_pct):
+        return ExitSignal("catastrophe", f"IV {p.current_iv:.1%} is {p.current_iv / p.entry_iv - 1:+.0%} since entry")
     return None
 
 
-def stop_loss(position: PositionState, params: ExitSection) -> ExitSignal | None:
-    """Credit trades: loss of `stop_loss_multiple` × credit; debit trades: the same multiple of the debit, capped at it."""
-    multiple = params.stop_loss_multiple if position.is_credit else min(params.stop_loss_multiple, 1.0)
-    limit = multiple * position.premium_usd
-    if position.pnl_usd <= -limit:
-        return ExitSignal(
-            "stop_loss", f"loss {position.pnl_usd:+.2f} reached {multiple:g}× premium {position.premium_usd:.2f}"
-        )
+def stop_loss(p: PositionState, c: ExitSection) -> ExitSignal | None:
+    """Credit: a loss of `stop_loss_multiple` × credit (`near_expiry_stop_multiple` inside `near_expiry_dte`).
+    Debit: the same fraction of the debit, never more than all of it."""
+    multiple = c.near_expiry_stop_multiple if p.days_to_expiry < c.near_expiry_dte else c.stop_loss_multiple
+    if not p.is_credit:
+        multiple = min(multiple, 1.0)
+    if p.pnl_usd <= -multiple * p.premium_usd:
+        return ExitSignal("stop_loss", f"loss {p.pnl_usd:+.2f} reached {multiple:g}× premium {p.premium_usd:.2f}")
     return None
 
 
-def dte_exit(position: PositionState, params: ExitSection) -> ExitSignal | None:
-    if position.days_to_expiry <= params.dte_exit:
-        return ExitSignal("dte_exit", f"{position.days_to_expiry} DTE at or below {params.dte_exit}")
+def delta_breach(p: PositionState, c: ExitSection) -> ExitSignal | None:
+    if p.short_leg_max_abs_delta >= c.short_delta_breach:
+        return ExitSignal("delta_breach", f"short strike delta {p.short_leg_max_abs_delta:.2f} "
+                                          f"reached {c.short_delta_breach:.2f}")
     return None
 
 
-EXIT_RULES: tuple[ExitRule, ...] = (stop_loss, take_profit, dte_exit)
-
-
-def first_exit(position: PositionState, params: ExitSection) -> ExitSignal | None:
-    for rule in EXIT_RULES:
-        signal = rule(position, params)
-        if signal is not None:
-            return signal
+def vix_spike(p: PositionState, c: ExitSection) -> ExitSignal | None:
+    if p.current_vix >= c.vix_spike_level or (p.entry_vix > 0 and p.current_vix - p.entry_vix >= c.vix_spike_rise):
+        return ExitSignal("vix_spike", f"VIX {p.current_vix:.1f} (entry {p.entry_vix:.1f})")
     return None
+
+
+def gamma_risk(p: PositionState, c: ExitSection) -> ExitSignal | None:
+    if p.days_to_expiry < c.gamma_risk_dte and p.short_leg_max_gamma >= c.gamma_risk_threshold:
+        return ExitSignal("gamma_risk", f"short gamma {p.short_leg_max_gamma:.3f} with {p.days_to_expiry} DTE")
+    return None
+
+
+def expiry_day(p: PositionState, c: ExitSection) -> ExitSignal | None:
+    if p.days_to_expiry <= c.expiry_close_dte:
+        return ExitSignal("expiry_day", f"{p.days_to_expiry} DTE: never hold into expiration")
+    return None
+
+
+def trailing_stop(p: PositionState, c: ExitSection) -> ExitSignal | None:
+    if p.max_profit_usd <= 0 or p.peak_pnl_usd < c.trailing_activate_pct * p.max_profit_usd:
+        return None
+    floor = p.peak_pnl_usd * (1 - c.trailing_giveback_pct)
+    if p.pnl_usd <= floor:
+        return ExitSignal("trailing_stop", f"P&L {p.pnl_usd:+.2f} gave back to {floor:.2f} from peak "
+                                           f"{p.peak_pnl_usd:.2f}")
+    return None
+
+
+def take_profit(p: PositionState, c: ExitSection) -> ExitSignal | None:
+    if p.max_profit_usd > 0 and p.pnl_usd >= c.take_profit_pct * p.max_profit_usd:
+        return ExitSignal("take_profit", f"P&L {p.pnl_usd:+.2f} reached {c.take_profit_pct:.0%} of max profit "
+                                         f"{p.max_profit_usd:.2f}")
+    return None
+
+
+def iv_crush(p: PositionState, c: ExitSection) -> ExitSignal | None:
+    if (p.entry_iv > 0 and p.current_iv <= p.entry_iv * (1 - c.iv_crush_drop_pct)
+            and p.profit_fraction >= c.iv_crush_min_profit_pct):
+        return ExitSignal("iv_crush", f"IV {p.current_iv:.1%} down from {p.entry_iv:.1%} with "
+                                      f"{p.profit_fraction:.0%} of max profit")
+    return None
+
+
+def roll(p: PositionState, c: ExitSection) -> ExitSignal | None:
+    if c.roll_enabled and p.days_to_expiry <= c.roll_at_dte:
+        return ExitSignal("roll", f"{p.days_to_expiry} DTE: roll to {c.roll_to_dte} DTE", roll=True)
+    return None
+
+
+def dte_exit(p: PositionState, c: ExitSection) -> ExitSignal | None:
+    if p.days_to_expiry <= c.dte_exit:
+        return ExitSignal("dte_exit", f"{p.days_to_expiry} DTE at or below {c.dte_exit}")
+    return None
+
+
+EXIT_RULES: dict[str, ExitRule] = {
+    rule.__name__: rule
+    for rule in (catastrophe, stop_loss, delta_breach, vix_spike, gamma_risk, expiry_day, trailing_stop,
+                 take_profit, iv_crush, roll, dte_exit)
+}
+"""Default priority, highest first: protect capital, then cut risk, then bank profit, then manage time."""
+
+
+def evaluate_exits(p: PositionState, c: ExitSection) -> list[ExitSignal]:
+    """Every rule that fires, in configured priority order (the first one wins)."""
+    order = c.priority or tuple(EXIT_RULES)
+    return [signal for name in order if (signal := EXIT_RULES[name](p, c)) is not None]
+
+
+def first_exit(p: PositionState, c: ExitSection) -> ExitSignal | None:
+    fired = evaluate_exits(p, c)
+    if not fired:
+        return None
+    if len(fired) == 1:
+        return fired[0]
+    also = ", ".join(signal.rule for signal in fired[1:])
+    return ExitSignal(fired[0].rule, f"{fired[0].reason} (also firing: {also})", fired[0].roll)

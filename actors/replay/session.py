@@ -1,7 +1,8 @@
 """Record → replay: re-run a journaled session's decision-making cores on what came from outside them.
 
 Everything the replayed cores did not publish themselves — broker quotes, chains and order events, operator
-commands — is fed back at its recorded time and in recorded order; timers re-fire from the virtual clock. The
+commands — is fed back at its recorded time and in recorded order, and so are their timer firings: the recorded
+order of timers and inputs at the same instant is part of what the cores saw. The
 decisions the cores make (intents, risk verdicts, orders, strategy lifecycle) are then compared with the recorded
 ones, field by field and timestamp by timestamp.
 """
@@ -29,6 +30,7 @@ from messages import (
     PlaceOrder,
     StrategyClosed,
     StrategyOpened,
+    TimerFired,
 )
 from messages.config import ConfigError, config_from_mapping
 from storage.journal import DeltaJournal
@@ -108,9 +110,14 @@ def replay_session(journal: DeltaJournal, session_id: str) -> SessionReplay:
         for factory in core_factories(config, session_id, None, start_ns)
         if factory().name not in NOT_REPLAYED
     ]
-    runtime = DeterministicRuntime(factories, VirtualClock(start_ns), config.supervisor)
+    runtime = DeterministicRuntime(factories, VirtualClock(start_ns), config.supervisor, recorded_timers=True)
     replayed_names = set(runtime.routes.names)
-    inputs = [m for m in messages if m.origin not in replayed_names and m.origin != RUNTIME_ORIGIN]
+    inputs = [
+        m
+        for m in messages
+        if (m.origin not in replayed_names and m.origin != RUNTIME_ORIGIN)
+        or (isinstance(m, TimerFired) and m.target in replayed_names)
+    ]
     runtime.start()
     for message in inputs:
         runtime.inject(msgspec.structs.replace(message, seq=0))

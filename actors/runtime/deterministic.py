@@ -47,8 +47,12 @@ class DeterministicRuntime:
         factories: Sequence[CoreFactory],
         clock: VirtualClock,
         supervisor: SupervisorSection | None = None,
+        recorded_timers: bool = False,
     ) -> None:
         self.clock = clock
+        self._recorded_timers = recorded_timers
+        """When replaying a recording, its TimerFired messages arrive as inputs in their recorded order; the cores'
+        own timers are then never fired, or they would fire twice and in an order the recording did not have."""
         self.timers = TimerQueue()
         self._factories = {factory().name: factory for factory in factories}
         self._cores: dict[str, ActorCore] = {name: factory() for name, factory in self._factories.items()}
@@ -88,7 +92,7 @@ class DeterministicRuntime:
 
     def run_until(self, at_ns: int) -> None:
         self._drain()
-        while self.stopped_reason is None:
+        while self.stopped_reason is None and not self._recorded_timers:
             due = self.timers.next_due()
             if due is None or due > at_ns:
                 break
