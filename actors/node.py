@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+
+import msgspec
 from collections.abc import Callable, Iterator
 
 from actors.broker.sim.core import SimBrokerCore
@@ -17,6 +19,7 @@ from actors.runtime.core import ActorCore
 from actors.runtime.threaded import ThreadedRuntime
 from messages import FlushJournal, IvHistoryRestored, IvSample, JournalFlushed, Message
 from messages.config import NodeConfig
+from messages.risk import RiskStateRestored, RiskStateSnapshot
 from storage.journal import DeltaJournal
 
 CoreFactory = Callable[[], ActorCore]
@@ -56,14 +59,20 @@ def lake_journal(config: NodeConfig) -> DeltaJournal:
 
 
 def restored_state(journal: DeltaJournal) -> list[Message]:
-    """What a starting node re-learns from the lake before it trades: today, each symbol's daily IV history."""
+    """What a starting node re-learns from the lake before it trades: each symbol's daily IV history, and the risk
+    actor's trading state and circuit breaker as last journaled."""
     latest: dict[str, dict] = {}
     for sample in journal.read_type(IvSample):
         latest.setdefault(sample.symbol, {})[sample.point.session_date] = sample.point
-    return [
+    restored: list[Message] = [
         IvHistoryRestored(symbol=symbol, points=tuple(points[day] for day in sorted(points)))
         for symbol, points in sorted(latest.items())
     ]
+    snapshots = list(journal.read_type(RiskStateSnapshot))
+    if snapshots:
+        fields = msgspec.structs.asdict(snapshots[-1])
+        restored.append(RiskStateRestored(**{k: v for k, v in fields.items() if k not in ("ts", "seq", "origin")}))
+    return restored
 
 
 class JournalRestartSource:

@@ -118,6 +118,21 @@ class ExitSection(_Section, frozen=True, kw_only=True):
 class RiskSection(_Section, frozen=True, kw_only=True):
     max_positions: int = 5
     max_positions_per_symbol: int = 5
+    max_portfolio_delta: float = 50.0
+    """Greek limits are in contract-equivalent units (share delta / 100), checked after the new trade."""
+    max_portfolio_gamma: float = 10.0
+    max_portfolio_vega: float = 500.0
+    max_symbol_delta: float = 20.0
+    max_daily_loss_usd: float = 1_000.0
+    """Realised loss today plus the new trade's max loss; a breach of the realised part alone → REDUCING."""
+    max_intents_per_minute: int = 30
+    max_contracts_per_order: int = 10
+    price_collar_pct: float = 0.25
+    """Natural may sit at most this fraction of |mid| away from mid: execution walks the limit up to natural."""
+    breaker_failures: int = 5
+    breaker_window_s: float = 60.0
+    breaker_cooldown_s: float = 300.0
+    breaker_half_open_successes: int = 3
 
 
 class ExecutionSection(_Section, frozen=True, kw_only=True):

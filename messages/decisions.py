@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from messages.market import OptionQuote
 from messages.base import Command, Event, Legs
 
 
@@ -18,6 +19,8 @@ class OpenStrategy(Command, frozen=True, kw_only=True):
     max_profit_usd: float
     max_loss_usd: float
     reason: str
+    leg_quotes: tuple[OptionQuote, ...] = ()
+    """The leg quotes it was priced from: risk checks the trade's greeks on exactly what the decision saw."""
 
 
 class CloseStrategy(Command, frozen=True, kw_only=True):

@@ -37,3 +37,24 @@ class Halt(Command, frozen=True, kw_only=True):
 
 class Resume(Command, frozen=True, kw_only=True):
     reason: str
+
+
+class RiskStateSnapshot(Event, frozen=True, kw_only=True):
+    """The risk actor's durable state, published on every change and journaled; `RiskStateRestored` (same fields)
+    brings a restarted node back to it."""
+
+    trading_state: TradingState
+    trading_reason: str
+    breaker_state: BreakerState
+    breaker_since_ns: int
+    failures_ns: tuple[int, ...]
+    half_open_successes: int
+
+
+class RiskStateRestored(Event, frozen=True, kw_only=True):
+    trading_state: TradingState
+    trading_reason: str
+    breaker_state: BreakerState
+    breaker_since_ns: int
+    failures_ns: tuple[int, ...]
+    half_open_successes: int

@@ -210,6 +210,7 @@ class DecisionCore(ActorCore):
                 max_profit_usd=candidate.max_profit_usd,
                 max_loss_usd=candidate.max_loss_usd,
                 reason=candidate.reason,
+                leg_quotes=candidate.leg_quotes,
             )
         )
 

@@ -23,6 +23,7 @@ class StructureCandidate:
     max_profit_usd: float
     max_loss_usd: float
     reason: str
+    leg_quotes: tuple[OptionQuote, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ def select_iron_condor(
     )
     units = params.quantity * CONTRACT_MULTIPLIER
     return StructureCandidate(
+        leg_quotes=(long_put, short_put, short_call, long_call),
         kind="iron_condor",
         symbol=symbol,
         legs=legs,

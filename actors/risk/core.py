@@ -1,73 +1,211 @@
-"""Risk core: pre-trade checks on intents and the node's trading state (ACTIVE / REDUCING / HALTED)."""
+"""Risk core: pre-trade checks, trading state ACTIVE / REDUCING / HALTED, and the order-failure circuit breaker.
+
+ACTIVE allows everything, REDUCING only closing intents, HALTED nothing but cancels (which never pass through
+risk). Its state is a pure function of its inputs, published as `RiskStateSnapshot` on every change so the lake
+holds it and a restarted node comes back in the same state (`RiskStateRestored`).
+"""
 
 from __future__ import annotations
 
+from collections import deque
+
+from actors.decision.dte import new_york_date
+from actors.market_data.greeks import GreekTotals, structure_greeks
+from actors.risk.breaker import CircuitBreaker
+from actors.risk.checks import Book, first_denial
 from actors.runtime.core import ActorCore, Context
 from messages import (
+    Alert,
+    BreakerStateChanged,
     CloseStrategy,
     Halt,
     IntentApproved,
     IntentDenied,
     Message,
     OpenStrategy,
+    OptionContract,
+    OptionQuote,
+    OrderRejected,
     OrderTerminated,
     Resume,
     StrategyClosed,
     StrategyOpened,
+    StrategyPositionChanged,
+    TimerFired,
     TradingStateChanged,
 )
 from messages.config import RiskSection
+from messages.risk import RiskStateRestored, RiskStateSnapshot
+
+NS_PER_MINUTE = 60 * 1_000_000_000
+COOLDOWN_TIMER = "breaker_cooldown"
 
 
 class RiskCore(ActorCore):
     name = "risk"
-    subscriptions = (OpenStrategy, CloseStrategy, StrategyOpened, StrategyClosed, OrderTerminated, Halt, Resume)
+    subscriptions = (
+        OpenStrategy,
+        CloseStrategy,
+        StrategyOpened,
+        StrategyPositionChanged,
+        StrategyClosed,
+        OrderTerminated,
+        OrderRejected,
+        OptionQuote,
+        Halt,
+        Resume,
+        RiskStateRestored,
+        TimerFired,
+    )
+    lossless = False
+    """Quotes conflate (only the latest greeks matter); intents, fills and commands are never dropped."""
 
     def __init__(self, params: RiskSection) -> None:
         self._params = params
         self._state = "ACTIVE"
-        self._symbol_of: dict[str, str] = {}  # strategy_id -> symbol, for pending and open strategies
+        self._state_reason = ""
+        self._breaker = CircuitBreaker(params)
+        self._symbol_of: dict[str, str] = {}  # strategy_id -> symbol, pending and open
+        self._open: dict[str, StrategyOpened] = {}
+        self._quantity: dict[str, int] = {}
+        self._quotes: dict[OptionContract, OptionQuote] = {}
+        self._intent_times: deque[int] = deque()
+        self._realized: dict[object, float] = {}  # New York date -> realised P&L
+        self._max_loss_of: dict[str, float] = {}
 
     def handle(self, message: Message, ctx: Context) -> None:
         match message:
             case OpenStrategy():
-                denial = self._check_open(message)
-                if denial is None:
-                    self._symbol_of[message.strategy_id] = message.symbol
-                    ctx.publish(IntentApproved(intent=message))
-                else:
-                    check, reason = denial
-                    ctx.publish(IntentDenied(strategy_id=message.strategy_id, check=check, reason=reason))
+                self._on_open_intent(message, ctx)
             case CloseStrategy():
-                if self._state == "HALTED":
-                    ctx.publish(
-                        IntentDenied(strategy_id=message.strategy_id, check="trading_state", reason="node is HALTED")
-                    )
-                else:
-                    ctx.publish(IntentApproved(intent=message))
+                self._on_close_intent(message, ctx)
+            case OptionQuote():
+                self._quotes[message.contract] = message
+            case StrategyOpened():
+                self._open[message.strategy_id] = message
+                self._quantity[message.strategy_id] = message.quantity
+                self._max_loss_of[message.strategy_id] = message.max_loss_usd
+            case StrategyPositionChanged():
+                self._quantity[message.strategy_id] = message.quantity
             case StrategyClosed():
-                self._symbol_of.pop(message.strategy_id, None)
+                self._on_closed(message, ctx)
             case OrderTerminated(purpose="open") if message.filled_quantity == 0:
-                self._symbol_of.pop(message.strategy_id, None)
+                self._forget(message.strategy_id)
+            case OrderRejected():
+                self._breaker_event(self._breaker.on_failure(ctx.now()), ctx)
+            case OrderTerminated(status="filled"):
+                self._breaker_event(self._breaker.on_success(ctx.now()), ctx)
+            case TimerFired(key=key) if key == COOLDOWN_TIMER:
+                self._breaker_event(self._breaker.on_cooldown(ctx.now()), ctx)
             case Halt():
                 self._set_state("HALTED", message.reason, ctx)
             case Resume():
                 self._set_state("ACTIVE", message.reason, ctx)
+            case RiskStateRestored():
+                self._restore(message, ctx)
 
-    def _check_open(self, intent: OpenStrategy) -> tuple[str, str] | None:
+    # intents ---------------------------------------------------------------------------------------------------------
+    def _deny(self, strategy_id: str, check: str, reason: str, ctx: Context) -> None:
+        ctx.publish(IntentDenied(strategy_id=strategy_id, check=check, reason=reason))
+
+    def _on_open_intent(self, intent: OpenStrategy, ctx: Context) -> None:
+        now = ctx.now()
+        for quote in intent.leg_quotes:
+            if quote.contract not in self._quotes or self._quotes[quote.contract].ts <= quote.ts:
+                self._quotes[quote.contract] = quote
+        while self._intent_times and self._intent_times[0] <= now - NS_PER_MINUTE:
+            self._intent_times.popleft()
         if self._state != "ACTIVE":
-            return "trading_state", f"node is {self._state}: no new positions"
-        if len(self._symbol_of) >= self._params.max_positions:
-            return "max_positions", f"{len(self._symbol_of)} positions open or pending, limit {self._params.max_positions}"
-        on_symbol = sum(1 for symbol in self._symbol_of.values() if symbol == intent.symbol)
-        if on_symbol >= self._params.max_positions_per_symbol:
-            return (
-                "max_positions_per_symbol",
-                f"{on_symbol} {intent.symbol} positions open or pending, limit {self._params.max_positions_per_symbol}",
-            )
-        return None
+            self._deny(intent.strategy_id, "trading_state", f"node is {self._state}: no new positions", ctx)
+            return
+        if not self._breaker.allows_opening():
+            self._deny(intent.strategy_id, "circuit_breaker", "circuit breaker OPEN: no new positions", ctx)
+            return
+        denial = first_denial(intent, self._book(intent, now), self._params)
+        self._intent_times.append(now)
+        if denial is not None:
+            self._deny(intent.strategy_id, *denial, ctx)
+            return
+        self._symbol_of[intent.strategy_id] = intent.symbol
+        self._max_loss_of[intent.strategy_id] = intent.max_loss_usd
+        ctx.publish(IntentApproved(intent=intent))
 
+    def _on_close_intent(self, intent: CloseStrategy, ctx: Context) -> None:
+        if self._state == "HALTED":
+            self._deny(intent.strategy_id, "trading_state", "node is HALTED: only cancels", ctx)
+        else:
+            ctx.publish(IntentApproved(intent=intent))
+
+    def _book(self, intent: OpenStrategy, now_ns: int) -> Book:
+        by_symbol: dict[str, GreekTotals] = {}
+        for strategy_id, opened in self._open.items():
+            greeks = structure_greeks(opened.legs, self._quantity.get(strategy_id, 0), self._quotes)
+            if greeks is not None:
+                by_symbol[opened.symbol] = by_symbol.get(opened.symbol, GreekTotals()) + greeks
+        return Book(
+            symbols=self._symbol_of,
+            greeks_by_symbol=by_symbol,
+            new_trade_greeks=structure_greeks(intent.legs, intent.quantity, self._quotes),
+            realized_today_usd=self._realized.get(new_york_date(now_ns), 0.0),
+            open_max_loss_usd=sum(self._max_loss_of.get(s, 0.0) for s in self._symbol_of),
+            intents_last_minute=len(self._intent_times),
+        )
+
+    def _forget(self, strategy_id: str) -> None:
+        for book in (self._symbol_of, self._open, self._quantity, self._max_loss_of):
+            book.pop(strategy_id, None)
+
+    def _on_closed(self, closed: StrategyClosed, ctx: Context) -> None:
+        self._forget(closed.strategy_id)
+        day = new_york_date(ctx.now())
+        self._realized[day] = self._realized.get(day, 0.0) + closed.realized_pnl_usd
+        if self._state == "ACTIVE" and -self._realized[day] >= self._params.max_daily_loss_usd:
+            reason = f"realised loss {self._realized[day]:+.2f} today reached {self._params.max_daily_loss_usd:.2f}"
+            self._set_state("REDUCING", reason, ctx)
+            ctx.publish(Alert(level="critical", source=self.name, text=f"REDUCING: {reason}"))
+
+    # state -------------------------------------------------------------------------------------------------------------
     def _set_state(self, state: str, reason: str, ctx: Context) -> None:
-        if state != self._state:
-            self._state = state
-            ctx.publish(TradingStateChanged(state=state, reason=reason))
+        if state == self._state:
+            return
+        self._state, self._state_reason = state, reason
+        ctx.publish(TradingStateChanged(state=state, reason=reason))
+        if state == "HALTED":
+            ctx.publish(Alert(level="critical", source=self.name, text=f"HALTED: {reason}"))
+        self._snapshot(ctx)
+
+    def _breaker_event(self, reason: str | None, ctx: Context) -> None:
+        if reason is None:
+            return
+        state = self._breaker.state
+        ctx.publish(BreakerStateChanged(state=state, reason=reason))
+        level = "critical" if state == "OPEN" else "warning" if state == "HALF_OPEN" else "info"
+        ctx.publish(Alert(level=level, source=self.name, text=f"circuit breaker {state}: {reason}"))
+        due = self._breaker.cooldown_due_ns()
+        if due is not None:
+            ctx.set_timer(COOLDOWN_TIMER, due)
+        self._snapshot(ctx)
+
+    def _snapshot(self, ctx: Context) -> None:
+        ctx.publish(
+            RiskStateSnapshot(
+                trading_state=self._state,
+                trading_reason=self._state_reason,
+                breaker_state=self._breaker.state,
+                breaker_since_ns=self._breaker.since_ns,
+                failures_ns=tuple(self._breaker.failures_ns),
+                half_open_successes=self._breaker.half_open_successes,
+            )
+        )
+
+    def _restore(self, restored: RiskStateRestored, ctx: Context) -> None:
+        self._state, self._state_reason = restored.trading_state, restored.trading_reason
+        self._breaker.state = restored.breaker_state
+        self._breaker.since_ns = restored.breaker_since_ns
+        self._breaker.failures_ns = list(restored.failures_ns)
+        self._breaker.half_open_successes = restored.half_open_successes
+        due = self._breaker.cooldown_due_ns()
+        if due is not None:
+            ctx.set_timer(COOLDOWN_TIMER, due)
+        ctx.publish(TradingStateChanged(state=self._state, reason=f"restored: {self._state_reason}"))
+        ctx.publish(BreakerStateChanged(state=self._breaker.state, reason="restored"))

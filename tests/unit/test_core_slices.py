@@ -49,8 +49,10 @@ CONDOR = (Leg(_contract(545, "P"), 1), Leg(_contract(550, "P"), -1), Leg(_contra
 
 
 def _intent(strategy_id: str = "IC-1", symbol: str = "SPY") -> OpenStrategy:
+    quotes = tuple(quote_contracts([leg.contract for leg in CONDOR], 580.0, 0.18, NOW, 0.04, 0.013))
     return OpenStrategy(strategy_id=strategy_id, kind="iron_condor", symbol=symbol, legs=CONDOR, quantity=1,
-                        mid_price=-1.60, natural_price=-1.40, max_profit_usd=160.0, max_loss_usd=340.0, reason="t")
+                        mid_price=-1.60, natural_price=-1.40, max_profit_usd=160.0, max_loss_usd=340.0, reason="t",
+                        leg_quotes=quotes)
 
 
 def _state(entry: float, mark: float, dte: int = 30, quantity: int = 1) -> PositionState:

@@ -1,0 +1,103 @@
+"""Pre-trade checks: pure functions of an opening intent and the book, each returning None or (check, reason)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from actors.market_data.greeks import GreekTotals
+from messages import OpenStrategy
+from messages.config import RiskSection
+
+Denial = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Book:
+    """What the risk actor knows when an intent arrives."""
+
+    symbols: Mapping[str, str]
+    """strategy id → symbol, for open and pending strategies."""
+    greeks_by_symbol: Mapping[str, GreekTotals]
+    new_trade_greeks: GreekTotals | None
+    """The intent's greeks from the latest leg quotes; None when a leg was never quoted."""
+    realized_today_usd: float
+    open_max_loss_usd: float
+    intents_last_minute: int
+
+
+Check = Callable[[OpenStrategy, Book, RiskSection], Denial | None]
+
+CONTRACT_DELTA = 100.0
+"""Greek limits are in contracts: 100 shares of delta are one contract-equivalent."""
+
+
+def max_positions(intent: OpenStrategy, book: Book, params: RiskSection) -> Denial | None:
+    if len(book.symbols) >= params.max_positions:
+        return "max_positions", f"{len(book.symbols)} positions open or pending, limit {params.max_positions}"
+    on_symbol = sum(1 for symbol in book.symbols.values() if symbol == intent.symbol)
+    if on_symbol >= params.max_positions_per_symbol:
+        return ("max_positions_per_symbol",
+                f"{on_symbol} {intent.symbol} positions open or pending, limit {params.max_positions_per_symbol}")
+    return None
+
+
+def max_contracts(intent: OpenStrategy, book: Book, params: RiskSection) -> Denial | None:
+    contracts = abs(intent.quantity) * max((abs(leg.ratio) for leg in intent.legs), default=0)
+    if contracts > params.max_contracts_per_order:
+        return "max_contracts", f"{contracts} contracts per leg exceeds {params.max_contracts_per_order}"
+    return None
+
+
+def order_rate(intent: OpenStrategy, book: Book, params: RiskSection) -> Denial | None:
+    if book.intents_last_minute >= params.max_intents_per_minute:
+        return "order_rate", f"{book.intents_last_minute} intents in the last minute, limit {params.max_intents_per_minute}"
+    return None
+
+
+def price_collar(intent: OpenStrategy, book: Book, params: RiskSection) -> Denial | None:
+    spread = abs(intent.natural_price - intent.mid_price)
+    collar = params.price_collar_pct * max(abs(intent.mid_price), 0.05)
+    if spread > collar:
+        return ("price_collar", f"natural {intent.natural_price:.2f} is {spread:.2f} from mid {intent.mid_price:.2f}, "
+                f"collar {collar:.2f}: the walk to natural would give away too much")
+    if intent.max_profit_usd <= 0 or intent.max_loss_usd <= 0:
+        return "price_collar", f"max profit {intent.max_profit_usd:.2f} / max loss {intent.max_loss_usd:.2f}: mispriced"
+    return None
+
+
+def daily_loss(intent: OpenStrategy, book: Book, params: RiskSection) -> Denial | None:
+    at_risk = -book.realized_today_usd + book.open_max_loss_usd + intent.max_loss_usd
+    if at_risk > params.max_daily_loss_usd:
+        return ("max_daily_loss", f"realised {book.realized_today_usd:+.2f} today and {book.open_max_loss_usd + intent.max_loss_usd:.2f} "
+                f"max loss at risk exceed {params.max_daily_loss_usd:.2f}")
+    return None
+
+
+def greek_limits(intent: OpenStrategy, book: Book, params: RiskSection) -> Denial | None:
+    if book.new_trade_greeks is None:
+        return "greeks_unknown", "a leg of the intent has no quote yet; its greeks cannot be checked"
+    new = book.new_trade_greeks
+    portfolio = sum(book.greeks_by_symbol.values(), GreekTotals()) + new
+    symbol = book.greeks_by_symbol.get(intent.symbol, GreekTotals()) + new
+    limits = (
+        ("portfolio_delta", portfolio.delta / CONTRACT_DELTA, params.max_portfolio_delta),
+        ("portfolio_gamma", portfolio.gamma / CONTRACT_DELTA, params.max_portfolio_gamma),
+        ("portfolio_vega", portfolio.vega, params.max_portfolio_vega),
+        ("symbol_delta", symbol.delta / CONTRACT_DELTA, params.max_symbol_delta),
+    )
+    for check, value, limit in limits:
+        if abs(value) > limit:
+            return check, f"{check.replace('_', ' ')} would be {value:+.2f} after this trade, limit ±{limit:g}"
+    return None
+
+
+PRE_TRADE_CHECKS: tuple[Check, ...] = (max_positions, max_contracts, order_rate, price_collar, daily_loss, greek_limits)
+
+
+def first_denial(intent: OpenStrategy, book: Book, params: RiskSection) -> Denial | None:
+    for check in PRE_TRADE_CHECKS:
+        denial = check(intent, book, params)
+        if denial is not None:
+            return denial
+    return None
