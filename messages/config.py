@@ -38,6 +38,19 @@ class SimSection(_Section, frozen=True, kw_only=True):
     rate: float = 0.04
     dividend_yield: float = 0.013
     commission_per_contract_usd: float = 0.65
+    partial_fill_probability: float = 0.0
+    """Chance that a crossing combo order of several units fills only some of them this time."""
+    reject_probability: float = 0.0
+    latency_ms: int = 0
+    """Delay of every acknowledgement, fill and cancel confirmation."""
+    positions_interval_s: float = 900.0
+    """How often the simulated account reports its positions (and after every fill)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("partial_fill_probability", "reject_probability"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"`{name}` must be within [0, 1]")
 
 
 class EntrySection(_Section, frozen=True, kw_only=True):

@@ -5,8 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from actors.execution.order_state import (
+    TERMINAL,
+    TRANSITIONS,
+    WORKING,
+    IllegalTransition,
+    OrderEvent,
+    OrderState,
+    next_state,
+)
 from actors.runtime.core import ActorCore, Context
 from messages import (
+    Alert,
     CancelOrder,
     CancelRejected,
     CloseStrategy,
@@ -43,9 +53,10 @@ class WorkingOrder:
     natural_price: float
     limit_price: float
     step: int = 0
-    status: str = "submitted"
+    state: OrderState = OrderState.SUBMITTED
     filled_quantity: int = 0
     filled_value: float = 0.0
+    terminated: bool = False
     exec_ids: set[str] = field(default_factory=set)
 
     @property
@@ -77,19 +88,32 @@ class ExecutionCore(ActorCore):
             case TimerFired(key=key):
                 self._on_timer(key, ctx)
             case OrderAccepted():
-                order = self._orders.get(message.client_order_id)
-                if order is not None and order.status == "submitted":
-                    order.status = "accepted"
+                self._apply(message.client_order_id, OrderEvent.ACCEPTED, ctx)
             case OrderFilled():
                 self._on_fill(message, ctx)
             case OrderRejected():
-                self._terminate(message.client_order_id, "rejected", ctx)
+                self._apply(message.client_order_id, OrderEvent.REJECTED, ctx)
             case OrderCancelled():
-                self._terminate(message.client_order_id, "cancelled", ctx)
+                self._apply(message.client_order_id, OrderEvent.CANCELLED, ctx)
             case CancelRejected():
-                order = self._orders.get(message.client_order_id)
-                if order is not None and order.status == "cancel_pending":
-                    order.status = "accepted"
+                self._apply(message.client_order_id, OrderEvent.CANCEL_REJECTED, ctx)
+
+    def _apply(self, client_order_id: str, event: OrderEvent, ctx: Context) -> WorkingOrder | None:
+        order = self._orders.get(client_order_id)
+        if order is None:
+            ctx.publish(Alert(level="warning", source=self.name, text=f"{event.value} for unknown order {client_order_id}"))
+            return None
+        try:
+            state = next_state(order.state, event)
+        except IllegalTransition as problem:
+            ctx.publish(Alert(level="warning", source=self.name, text=f"order {client_order_id}: {problem}"))
+            return None
+        if event is OrderEvent.CANCEL_REJECTED and order.filled_quantity:
+            state = OrderState.PARTIALLY_FILLED
+        order.state = state
+        if state in TERMINAL and not order.terminated:
+            self._terminate(order, ctx)
+        return order
 
     def _submit(self, intent: OpenStrategy | CloseStrategy, ctx: Context) -> None:
         if intent.strategy_id in self._working_by_strategy:
@@ -129,10 +153,10 @@ class ExecutionCore(ActorCore):
     def _on_timer(self, key: str, ctx: Context) -> None:
         kind, _, client_order_id = key.partition(":")
         order = self._orders.get(client_order_id)
-        if order is None or order.status not in ("submitted", "accepted"):
+        if order is None or order.state not in WORKING:
             return
         if kind == "deadline":
-            order.status = "cancel_pending"
+            order.state = next_state(order.state, OrderEvent.CANCEL_REQUESTED)
             ctx.cancel_timer(f"step:{client_order_id}")
             ctx.publish(CancelOrder(client_order_id=client_order_id, reason="deadline reached"))
         elif kind == "step" and order.step < self._params.price_steps:
@@ -148,26 +172,33 @@ class ExecutionCore(ActorCore):
         order = self._orders.get(fill.client_order_id)
         if order is None or fill.exec_id in order.exec_ids:
             return
+        remaining = order.quantity - order.filled_quantity
+        if abs(fill.quantity) > abs(remaining) or fill.quantity * order.quantity <= 0:
+            text = f"order {order.client_order_id}: fill of {fill.quantity} exceeds the {remaining} unfilled; booked"
+            ctx.publish(Alert(level="critical", source=self.name, text=text))
         order.exec_ids.add(fill.exec_id)
         order.filled_quantity += fill.quantity
         order.filled_value += fill.quantity * fill.price
-        if order.filled_quantity == order.quantity and order.status in ("submitted", "accepted", "cancel_pending"):
-            self._terminate(order.client_order_id, "filled", ctx)
-
-    def _terminate(self, client_order_id: str, status: str, ctx: Context) -> None:
-        order = self._orders.get(client_order_id)
-        if order is None or order.status in ("filled", "cancelled", "rejected"):
+        late = order.terminated
+        event = OrderEvent.FULL_FILL if order.filled_quantity == order.quantity else OrderEvent.PARTIAL_FILL
+        if late:
+            text = f"late fill {fill.exec_id} of {fill.quantity} on {order.state.value} order {order.client_order_id}"
+            ctx.publish(Alert(level="warning", source=self.name, text=text))
+            order.state = next_state(order.state, event) if (order.state, event) in TRANSITIONS else order.state
             return
-        order.status = status
+        self._apply(order.client_order_id, event, ctx)
+
+    def _terminate(self, order: WorkingOrder, ctx: Context) -> None:
+        order.terminated = True
         self._working_by_strategy.pop(order.strategy_id, None)
-        ctx.cancel_timer(f"step:{client_order_id}")
-        ctx.cancel_timer(f"deadline:{client_order_id}")
+        ctx.cancel_timer(f"step:{order.client_order_id}")
+        ctx.cancel_timer(f"deadline:{order.client_order_id}")
         ctx.publish(
             OrderTerminated(
-                client_order_id=client_order_id,
+                client_order_id=order.client_order_id,
                 strategy_id=order.strategy_id,
                 purpose=order.purpose,
-                status=status,
+                status=order.state.value,
                 filled_quantity=order.filled_quantity,
                 avg_price=order.avg_price,
             )

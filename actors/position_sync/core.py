@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from actors.position_sync.reconcile import expected_positions, mismatches
 from actors.runtime.core import ActorCore, Context
 from messages import (
+    Alert,
+    BrokerPositionsSnapshot,
+    Halt,
+    ReconciliationResult,
     CONTRACT_MULTIPLIER,
     CloseStrategy,
     IntentApproved,
@@ -39,6 +44,7 @@ class StrategyBook:
     cash_usd: float = 0.0
     commissions_usd: float = 0.0
     opened: bool = False
+    open_order_done: bool = False
     close_rule: str = ""
     exec_ids: set[str] = field(default_factory=set)
 
@@ -49,12 +55,14 @@ class StrategyBook:
 
 class PositionSyncCore(ActorCore):
     name = "positions"
-    subscriptions = (IntentApproved, PlaceOrder, OrderFilled, OrderTerminated)
+    subscriptions = (IntentApproved, PlaceOrder, OrderFilled, OrderTerminated, BrokerPositionsSnapshot)
 
     def __init__(self) -> None:
         self._books: dict[str, StrategyBook] = {}
         self._strategy_of_order: dict[str, str] = {}
         self._purpose_of_order: dict[str, str] = {}
+        self._working_orders: set[str] = set()
+        self._halted_for_mismatch = False
 
     def handle(self, message: Message, ctx: Context) -> None:
         match message:
@@ -74,12 +82,17 @@ class PositionSyncCore(ActorCore):
                 if book is not None:
                     book.close_rule = intent.rule
             case PlaceOrder():
+                self._working_orders.add(message.client_order_id)
                 self._strategy_of_order[message.client_order_id] = message.strategy_id
                 self._purpose_of_order[message.client_order_id] = message.purpose
             case OrderFilled():
                 self._on_fill(message, ctx)
-            case OrderTerminated(purpose="open"):
-                self._on_open_done(message, ctx)
+            case OrderTerminated():
+                self._working_orders.discard(message.client_order_id)
+                if message.purpose == "open":
+                    self._on_open_done(message, ctx)
+            case BrokerPositionsSnapshot(complete=True):
+                self._reconcile(message, ctx)
 
     def _on_fill(self, fill: OrderFilled, ctx: Context) -> None:
         strategy_id = self._strategy_of_order.get(fill.client_order_id)
@@ -96,7 +109,9 @@ class PositionSyncCore(ActorCore):
         else:
             book.closed_quantity += fill.quantity
             book.closed_value += fill.quantity * fill.price
-        if book.opened:
+        if not book.opened and book.open_order_done:
+            self._open(book, ctx)
+        elif book.opened:
             ctx.publish(
                 StrategyPositionChanged(
                     strategy_id=book.strategy_id, quantity=book.quantity, avg_entry_price=book.avg_entry_price
@@ -107,11 +122,16 @@ class PositionSyncCore(ActorCore):
 
     def _on_open_done(self, done: OrderTerminated, ctx: Context) -> None:
         book = self._books.get(done.strategy_id)
-        if book is None or book.opened:
-            return
-        if book.opened_quantity == 0:
+        book_ended = book is not None and not book.opened
+        if book_ended and done.status == "rejected" and book.opened_quantity == 0:
             del self._books[done.strategy_id]
-            return
+        elif book_ended:
+            # a cancelled opening order keeps its book: a late fill after the cancel still opens the strategy
+            book.open_order_done = True
+            if book.opened_quantity:
+                self._open(book, ctx)
+
+    def _open(self, book: StrategyBook, ctx: Context) -> None:
         book.opened = True
         # The intent's extremes assume a fill at mid; every cent of slippage moves both by the same amount.
         units = abs(book.opened_quantity)
@@ -143,3 +163,19 @@ class PositionSyncCore(ActorCore):
             )
         )
         del self._books[book.strategy_id]
+
+    def _reconcile(self, snapshot: BrokerPositionsSnapshot, ctx: Context) -> None:
+        """Fail closed: with no order in flight, any difference halts the node. While orders work, the broker's
+        report may lead or lag our fills by a message, so a difference then is not yet evidence."""
+        holdings = ((book.legs, book.quantity) for book in self._books.values() if book.quantity)
+        problems = mismatches(expected_positions(holdings), snapshot.positions)
+        if problems and self._working_orders:
+            return
+        ctx.publish(ReconciliationResult(ok=not problems, mismatches=tuple(problems)))
+        if problems and not self._halted_for_mismatch:
+            self._halted_for_mismatch = True
+            text = f"broker positions differ from strategies: {'; '.join(problems)}"
+            ctx.publish(Alert(level="critical", source=self.name, text=text))
+            ctx.publish(Halt(reason=f"reconciliation failed ({len(problems)} differences)"))
+        elif not problems:
+            self._halted_for_mismatch = False

@@ -82,6 +82,7 @@ class RiskCore(ActorCore):
             case OptionQuote():
                 self._quotes[message.contract] = message
             case StrategyOpened():
+                self._symbol_of[message.strategy_id] = message.symbol  # also a late fill after a cancel
                 self._open[message.strategy_id] = message
                 self._quantity[message.strategy_id] = message.quantity
                 self._max_loss_of[message.strategy_id] = message.max_loss_usd

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from dataclasses import dataclass
+
+import numpy as np
 
 from actors.broker.sim.fills import commission_usd, limit_crosses
 from actors.broker.sim.source import QuoteSource
 from actors.runtime.core import ActorCore, Context
 from messages import (
+    BrokerPosition,
+    BrokerPositionsSnapshot,
     CancelOrder,
     CancelRejected,
     ChainRequest,
@@ -32,6 +37,8 @@ from messages.config import SimSection
 
 NS_PER_S = 1_000_000_000
 TICK_TIMER = "tick"
+DELIVER_TIMER = "deliver"
+POSITIONS_TIMER = "positions"
 FILL_AGGRESSIVENESS = 0.25
 
 
@@ -40,6 +47,8 @@ class SimOrder:
     order: PlaceOrder
     broker_order_id: int
     limit_price: float
+    filled: int = 0
+    draws: int = 0
 
 
 class SimBrokerCore(ActorCore):
@@ -54,17 +63,56 @@ class SimBrokerCore(ActorCore):
         self._known_order_ids: set[str] = set()
         self._next_order_id = 1
         self._exec_count = 0
+        self._positions: Counter[OptionContract] = Counter()
+        self._costs: Counter[OptionContract] = Counter()
+        self._outbox: list[tuple[int, int, Message]] = []  # (due, order of emission, message) for simulated latency
+        self._emitted = 0
         commands = (PlaceOrder, ModifyOrder, CancelOrder, SubscribeQuotes, UnsubscribeQuotes, ChainRequest)
         self.subscriptions = commands + ((UnderlyingQuote, IndexQuote) if source.scripted else ())
 
     def on_start(self, ctx: Context) -> None:
         if not self._source.scripted:
             ctx.set_timer(TICK_TIMER, ctx.now())
+        ctx.set_timer(POSITIONS_TIMER, ctx.now())
+
+    def _draw(self, working: SimOrder) -> float:
+        """A seeded uniform draw owned by one order: the same orders see the same luck in every replay."""
+        working.draws += 1
+        return float(np.random.default_rng([self._params.seed, working.broker_order_id, working.draws]).random())
+
+    def _emit(self, message: Message, ctx: Context) -> None:
+        if self._params.latency_ms == 0:
+            ctx.publish(message)
+            return
+        self._emitted += 1
+        due = ctx.now() + self._params.latency_ms * 1_000_000
+        heapq.heappush(self._outbox, (due, self._emitted, message))
+        ctx.set_timer(DELIVER_TIMER, self._outbox[0][0])
+
+    def _deliver_due(self, ctx: Context) -> None:
+        while self._outbox and self._outbox[0][0] <= ctx.now():
+            ctx.publish(heapq.heappop(self._outbox)[2])
+        if self._outbox:
+            ctx.set_timer(DELIVER_TIMER, self._outbox[0][0])
+
+    def _report_positions(self, ctx: Context) -> None:
+        positions = tuple(
+            BrokerPosition(contract=c, quantity=q, avg_cost=round(self._costs[c] / q, 4))
+            for c, q in sorted(self._positions.items(), key=lambda item: str(item[0]))
+            if q
+        )
+        self._emit(BrokerPositionsSnapshot(positions=positions, complete=True), ctx)
 
     def handle(self, message: Message, ctx: Context) -> None:
         match message:
             case TimerFired(key=key) if key == TICK_TIMER:
                 self._on_tick(ctx)
+            case TimerFired(key=key) if key == DELIVER_TIMER:
+                self._deliver_due(ctx)
+            case TimerFired(key=key) if key == POSITIONS_TIMER:
+                self._report_positions(ctx)
+                interval = int(self._params.positions_interval_s * NS_PER_S)
+                ctx.set_timer(POSITIONS_TIMER, self._source.next_tick(ctx.now(), interval))
             case UnderlyingQuote() | IndexQuote():
                 self._source.on_market_input(message)
                 self._publish_subscribed(ctx)
@@ -107,14 +155,19 @@ class SimBrokerCore(ActorCore):
     def _on_place(self, order: PlaceOrder, ctx: Context) -> None:
         problem = self._validate(order)
         if problem is not None:
-            ctx.publish(OrderRejected(client_order_id=order.client_order_id, code=201, reason=problem))
+            self._emit(OrderRejected(client_order_id=order.client_order_id, code=201, reason=problem), ctx)
             return
         self._known_order_ids.add(order.client_order_id)
         broker_order_id = self._next_order_id
         self._next_order_id += 1
-        self._working[order.client_order_id] = SimOrder(order, broker_order_id, order.limit_price)
-        ctx.publish(OrderAccepted(client_order_id=order.client_order_id, broker_order_id=broker_order_id))
-        self._try_fill(self._working[order.client_order_id], ctx)
+        working = SimOrder(order, broker_order_id, order.limit_price)
+        if self._draw(working) < self._params.reject_probability:
+            self._emit(OrderRejected(client_order_id=order.client_order_id, code=201,
+                                     reason="simulated exchange reject"), ctx)
+            return
+        self._working[order.client_order_id] = working
+        self._emit(OrderAccepted(client_order_id=order.client_order_id, broker_order_id=broker_order_id), ctx)
+        self._try_fill(working, ctx)
 
     def _validate(self, order: PlaceOrder) -> str | None:
         if order.client_order_id in self._known_order_ids:
@@ -130,19 +183,24 @@ class SimBrokerCore(ActorCore):
     def _on_modify(self, modify: ModifyOrder, ctx: Context) -> None:
         working = self._working.get(modify.client_order_id)
         if working is None:
-            ctx.publish(
-                OrderRejected(client_order_id=modify.client_order_id, code=104, reason="modify of an order not working")
+            self._emit(
+                OrderRejected(client_order_id=modify.client_order_id, code=104, reason="modify of an order not working"),
+                ctx,
             )
             return
         working.limit_price = modify.limit_price
-        ctx.publish(OrderModified(client_order_id=modify.client_order_id, limit_price=modify.limit_price))
+        self._emit(OrderModified(client_order_id=modify.client_order_id, limit_price=modify.limit_price), ctx)
         self._try_fill(working, ctx)
 
     def _on_cancel(self, cancel: CancelOrder, ctx: Context) -> None:
-        if self._working.pop(cancel.client_order_id, None) is None:
-            ctx.publish(CancelRejected(client_order_id=cancel.client_order_id, reason="order is not working"))
+        working = self._working.pop(cancel.client_order_id, None)
+        if working is None:
+            self._emit(CancelRejected(client_order_id=cancel.client_order_id, reason="order is not working"), ctx)
             return
-        ctx.publish(OrderCancelled(client_order_id=cancel.client_order_id, filled_quantity=0, reason=cancel.reason))
+        self._emit(
+            OrderCancelled(client_order_id=cancel.client_order_id, filled_quantity=working.filled, reason=cancel.reason),
+            ctx,
+        )
 
     def _match_working(self, ctx: Context) -> None:
         for client_order_id in sorted(self._working):
@@ -158,14 +216,27 @@ class SimBrokerCore(ActorCore):
             return
         if not limit_crosses(order.legs, quotes, order.quantity, working.limit_price, FILL_AGGRESSIVENESS):
             return
+        remaining = order.quantity - working.filled
+        quantity = remaining
+        if abs(remaining) > 1 and self._draw(working) < self._params.partial_fill_probability:
+            quantity = (1 if remaining > 0 else -1) * (1 + int(self._draw(working) * (abs(remaining) - 1)))
         self._exec_count += 1
-        del self._working[order.client_order_id]
-        ctx.publish(
+        working.filled += quantity
+        if working.filled == order.quantity:
+            del self._working[order.client_order_id]
+        for leg in order.legs:
+            self._positions[leg.contract] += leg.ratio * quantity
+            self._costs[leg.contract] += leg.ratio * quantity * (quotes[leg.contract].bid + quotes[leg.contract].ask) / 2
+            if self._positions[leg.contract] == 0:
+                del self._positions[leg.contract], self._costs[leg.contract]
+        self._emit(
             OrderFilled(
                 client_order_id=order.client_order_id,
                 exec_id=f"SIM-{working.broker_order_id}-{self._exec_count}",
-                quantity=order.quantity,
+                quantity=quantity,
                 price=working.limit_price,
-                commission_usd=commission_usd(order.legs, order.quantity, self._params.commission_per_contract_usd),
-            )
+                commission_usd=commission_usd(order.legs, quantity, self._params.commission_per_contract_usd),
+            ),
+            ctx,
         )
+        self._report_positions(ctx)
