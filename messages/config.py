@@ -53,17 +53,50 @@ class SimSection(_Section, frozen=True, kw_only=True):
                 raise ValueError(f"`{name}` must be within [0, 1]")
 
 
+StrategyKind = Literal["iron_condor", "bull_put", "bear_call", "bull_call_debit", "bear_put_debit", "custom"]
+
+
+class CustomLeg(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One leg of a custom structure: the strike whose |delta| is nearest `delta`, bought (+) or sold (-)."""
+
+    right: Literal["C", "P"]
+    delta: float
+    ratio: int
+
+    def __post_init__(self) -> None:
+        if not 0 < self.delta < 1:
+            raise ValueError(f"custom leg `delta` must be within (0, 1), got {self.delta}")
+        if self.ratio == 0:
+            raise ValueError("custom leg `ratio` must not be 0")
+
+
 class EntrySection(_Section, frozen=True, kw_only=True):
     symbols: tuple[str, ...] = ("SPY",)
-    strategy: Literal["iron_condor"] = "iron_condor"
+    strategy: StrategyKind = "iron_condor"
     evaluate_interval_s: float = 900.0
     dte_min: int = 30
     dte_max: int = 45
     short_delta: float = 0.18
     short_delta_tolerance: float = 0.04
+    long_delta: float = 0.55
+    """Debit verticals buy the strike nearest this delta and sell `wing_width` further out."""
     wing_width: float = 5.0
     min_credit: float = 0.30
+    min_credit_to_width: float = 0.10
+    max_debit_to_width: float = 0.65
+    max_leg_spread: float = 0.50
+    """Liquidity: a leg whose bid/ask is wider than this (dollars) or than `max_leg_spread_pct` of its mid is skipped."""
+    max_leg_spread_pct: float = 0.30
+    custom_legs: tuple[CustomLeg, ...] = ()
     quantity: int = 1
+    iv_rank_min: float = 0.0
+    iv_rank_max: float = 100.0
+    min_iv_history_days: int = 0
+    """The IV-rank gate needs at least this many daily samples (0: judge from whatever history exists)."""
+    vix_min: float = 0.0
+    vix_max: float = 35.0
+    blackout_dates: tuple[dt.date, ...] = ()
+    """No new positions on these New York dates (FOMC, CPI, earnings of a heavy index member...)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -75,6 +108,10 @@ class EntrySection(_Section, frozen=True, kw_only=True):
             raise ValueError("`quantity` must be at least 1")
         if not self.symbols:
             raise ValueError("`symbols` must name at least one underlying")
+        if self.strategy == "custom" and not self.custom_legs:
+            raise ValueError("`strategy = \"custom\"` needs `custom_legs`")
+        if not 0 <= self.iv_rank_min <= self.iv_rank_max <= 100:
+            raise ValueError("`iv_rank_min` and `iv_rank_max` must satisfy 0 <= min <= max <= 100")
 
 
 EXIT_RULE_NAMES = (

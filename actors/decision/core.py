@@ -6,17 +6,16 @@ from dataclasses import dataclass, replace
 
 import msgspec
 
-from actors.decision.market_context import MarketContext
 from actors.decision.dte import days_to_expiry, new_york_date
+from actors.decision.entry_gates import entry_gate_failure
+from actors.decision.market_context import MarketContext
+from actors.decision.rules import PositionState, first_exit
+from actors.decision.strategies import NoCandidate, select_structure
 from actors.market_data.market_hours import market_hours
 from actors.market_data.structure import all_quoted, structure_mid, structure_natural
-from actors.decision.rules import PositionState, first_exit
-from actors.decision.strategies import NoCandidate, select_iron_condor
 from actors.runtime.core import ActorCore, Context
 from messages import (
     CONTRACT_MULTIPLIER,
-    IndexQuote,
-    UnderlyingQuote,
     ChainRequest,
     ChainSnapshot,
     CloseStrategy,
@@ -33,6 +32,9 @@ from messages import (
     StrategyPositionChanged,
     TimerFired,
     TradingStateChanged,
+    IndexQuote,
+    UnderlyingQuote,
+    VolatilityStats,
 )
 from messages.config import EntrySection, ExitSection
 
@@ -40,6 +42,8 @@ NS_PER_S = 1_000_000_000
 NS_PER_MS = 1_000_000
 ENTRY_TIMER = "evaluate"
 EXIT_TIMER = "exits"
+STRATEGY_PREFIX = {"iron_condor": "IC", "bull_put": "BPS", "bear_call": "BCS", "bull_call_debit": "BCD",
+                   "bear_put_debit": "BPD", "custom": "CUS"}
 ROLL_DTE_SLACK = 7
 """A roll reopens in the listed expiry within this many days of the target DTE."""
 
@@ -81,6 +85,7 @@ class DecisionCore(ActorCore):
         TradingStateChanged,
         UnderlyingQuote,
         IndexQuote,
+        VolatilityStats,
     )
     lossless = False
 
@@ -96,6 +101,7 @@ class DecisionCore(ActorCore):
         self._opened_count = 0
         self._exit_pending = False
         self._market = MarketContext(int(exits.catastrophe_window_s * NS_PER_S))
+        self._vol_stats: dict[str, VolatilityStats] = {}
         self._roll_to: dict[str, str] = {}  # symbol -> strategy id being rolled, awaiting its replacement
 
     def on_start(self, ctx: Context) -> None:
@@ -151,6 +157,8 @@ class DecisionCore(ActorCore):
                 self._trading_state = message.state
             case UnderlyingQuote():
                 self._market.on_underlying(message)
+            case VolatilityStats():
+                self._vol_stats[message.symbol] = message
             case IndexQuote():
                 self._market.on_index(message)
 
@@ -191,12 +199,20 @@ class DecisionCore(ActorCore):
             return
         if self._trading_state != "ACTIVE" or self._has_exposure(chain.symbol):
             return
-        candidate = select_iron_condor(chain.symbol, chain.quotes, ctx.now(), params)
+        rolling = params is not self._entry
+        gate = None if rolling else entry_gate_failure(
+            chain.symbol, new_york_date(ctx.now()), self._market.vix, self._vol_stats.get(chain.symbol), params
+        )
+        if gate is not None:
+            ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry_gate", detail=gate))
+            return
+        candidate = select_structure(chain.symbol, chain.quotes, ctx.now(), params)
         if isinstance(candidate, NoCandidate):
             ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry", detail=candidate.reason))
             return
         self._opened_count += 1
-        strategy_id = f"IC-{chain.symbol}-{new_york_date(ctx.now()):%Y%m%d}-{self._opened_count}"
+        prefix = STRATEGY_PREFIX[candidate.kind]
+        strategy_id = f"{prefix}-{chain.symbol}-{new_york_date(ctx.now()):%Y%m%d}-{self._opened_count}"
         self._pending_open[strategy_id] = chain.symbol
         ctx.publish(
             OpenStrategy(

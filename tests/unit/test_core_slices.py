@@ -8,7 +8,7 @@ import pytest
 
 from actors.broker.sim.fills import commission_usd, limit_crosses
 from actors.decision.rules import PositionState, first_exit
-from actors.decision.strategies import NoCandidate, select_iron_condor
+from actors.decision.strategies import NoCandidate, select_structure
 from actors.execution.core import ExecutionCore
 from actors.market_data.chain import chain_contracts, quote_contracts
 from actors.position_sync.core import PositionSyncCore
@@ -85,7 +85,7 @@ def test_stop_loss_outranks_dte_exit():
 # strategy selection ----------------------------------------------------------------------------------------------
 def test_iron_condor_is_chosen_from_the_chain_by_delta():
     quotes = quote_contracts(chain_contracts("SPY", 580.0, NOW, 30, 45), 580.0, 0.18, NOW, 0.04, 0.013)
-    candidate = select_iron_condor("SPY", quotes, NOW, EntrySection())
+    candidate = select_structure("SPY", quotes, NOW, EntrySection())
     assert not isinstance(candidate, NoCandidate), candidate
     by_role = {(leg.contract.right, leg.ratio): leg.contract for leg in candidate.legs}
     deltas = {q.contract: q.delta for q in quotes}
@@ -96,9 +96,9 @@ def test_iron_condor_is_chosen_from_the_chain_by_delta():
 
 
 def test_no_candidate_names_the_reason():
-    assert isinstance(select_iron_condor("SPY", (), NOW, EntrySection()), NoCandidate)
+    assert isinstance(select_structure("SPY", (), NOW, EntrySection()), NoCandidate)
     quotes = quote_contracts(chain_contracts("SPY", 580.0, NOW, 30, 45), 580.0, 0.18, NOW, 0.04, 0.013)
-    expensive = select_iron_condor("SPY", quotes, NOW, EntrySection(min_credit=9.0))
+    expensive = select_structure("SPY", quotes, NOW, EntrySection(min_credit=9.0))
     assert isinstance(expensive, NoCandidate) and "below minimum" in expensive.reason
 
 
