@@ -7,6 +7,8 @@ import threading
 import msgspec
 from collections.abc import Callable, Iterator
 
+from actors.alerts.core import AlertsCore
+from actors.alerts.webhook import WebhookSink
 from actors.broker.sim.core import SimBrokerCore
 from actors.broker.sim.source import QuoteSource
 from actors.decision.core import DecisionCore
@@ -50,6 +52,9 @@ def core_factories(
         PositionSyncCore,
     ]
     if journal is not None:
+        # live and demo runs deliver alerts; replays (journal None) never call out of the process
+        sink = WebhookSink(config.alerts) if config.alerts.webhook_url else None
+        factories.append(lambda: AlertsCore(config.alerts, sink))
         factories.append(lambda: PersistenceCore(journal, session_id, config.persistence))
     return factories
 

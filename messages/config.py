@@ -226,6 +226,19 @@ class SupervisorSection(_Section, frozen=True, kw_only=True):
     backoff_max_s: float = 2.0
 
 
+class AlertsSection(_Section, frozen=True, kw_only=True):
+    webhook_url: str = ""
+    """POST every alert at or above `min_level` as JSON here (Slack/Teams/PagerDuty-style incoming webhook)."""
+    min_level: Literal["info", "warning", "critical"] = "warning"
+    webhook_timeout_s: float = 5.0
+    webhook_attempts: int = 3
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.webhook_url and not self.webhook_url.startswith(("http://", "https://")):
+            raise ValueError(f"`webhook_url` must be an http(s) URL, got {self.webhook_url!r}")
+
+
 class NodeConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     node: NodeSection = NodeSection()
     sim: SimSection = SimSection()
@@ -237,6 +250,7 @@ class NodeConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     persistence: PersistenceSection = PersistenceSection()
     mailbox: MailboxSection = MailboxSection()
     supervisor: SupervisorSection = SupervisorSection()
+    alerts: AlertsSection = AlertsSection()
 
 
 DEFAULT_CONFIG = NodeConfig()

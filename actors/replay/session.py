@@ -46,8 +46,8 @@ DECISION_TYPES = (
     StrategyOpened,
     StrategyClosed,
 )
-NOT_REPLAYED = frozenset({"broker", "persistence"})
-"""The broker's outputs are the recorded inputs; persistence only writes."""
+NOT_REPLAYED = frozenset({"broker", "persistence", "alerts"})
+"""The broker's outputs are the recorded inputs; persistence and alerts only write out."""
 
 
 class SessionReplayError(ValueError):
