@@ -90,3 +90,37 @@ def test_priority_is_configurable_and_validated():
         config_from_mapping({"exits": {"priority": ["profit"]}})
     with pytest.raises(ConfigError, match="every rule exactly once"):
         config_from_mapping({"exits": {"priority": ["stop_loss"]}})
+
+
+def test_trailing_peak_survives_a_restart_of_the_decision_actor():
+    """A restarted core is rebuilt from its journaled inputs: the rebuilt peak equals the live one."""
+    from pathlib import Path
+
+    from actors.node import core_factories
+    from actors.replay.scenario import load_scenario
+    from actors.runtime.clock import VirtualClock
+    from actors.runtime.core import MutedContext
+    from actors.runtime.deterministic import DeterministicRuntime
+
+    scenario = load_scenario(Path(__file__).parents[1] / "scenarios" / "trailing_stop.jsonl")
+    factories = core_factories(scenario.config, scenario.name, None, scenario.start_ns)
+    runtime = DeterministicRuntime(factories, VirtualClock(scenario.start_ns))
+    runtime.start()
+    peak_day = next(step for step in scenario.steps if step.kind == "expect_none")
+    for step in scenario.steps:
+        if step.at_ns > peak_day.at_ns:
+            break
+        runtime.run_until(step.at_ns)
+        if step.kind == "send":
+            runtime.inject(step.message)
+    live = runtime.core("decision")
+    (strategy_id, position), = live._positions.items()
+    assert position.peak_pnl_usd > 0.4 * position.max_profit_usd
+
+    rebuilt = next(f for f in factories if f().name == "decision")()
+    muted = MutedContext(scenario.start_ns)
+    for message in runtime.history:
+        if "decision" in runtime.routes.subscribers(message):
+            muted.clock_ns = message.ts
+            rebuilt.handle(message, muted)
+    assert rebuilt._positions[strategy_id].peak_pnl_usd == position.peak_pnl_usd
