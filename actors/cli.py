@@ -130,6 +130,27 @@ def _cmd_profile(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK if profile.replay.passed else EXIT_FAILED
 
 
+def _cmd_run(args: argparse.Namespace, console: Console) -> int:
+    from actors.runtime.logging import configure_logging
+    from actors.service.runner import run_node
+
+    config = load_config(args.config)
+    service = config.service
+    configure_logging(args.log_level, log_file=service.log_file, rotation=service.log_rotation,
+                      retention=service.log_retention)
+    return run_node(config)
+
+
+def _cmd_control(args: argparse.Namespace, console: Console) -> int:
+    from actors.service.control import write_command
+
+    config = load_config(args.config) if args.config else DEFAULT_CONFIG
+    path = write_command(config.service.control_dir, args.command, args.reason)
+    console.print(f"{args.command} queued for the node ({path}); it applies within "
+                  f"{config.service.control_poll_s:g}s, or at the next start", highlight=False)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="thetanode", description="Automated options-premium trading node for Interactive Brokers.")
     parser.add_argument(
@@ -153,6 +174,17 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--quiet", action="store_true", help="print only the expectation results")
     replay.set_defaults(handler=_cmd_replay)
 
+    run = commands.add_parser("run", help="run the node as a service (wall clock) until SIGTERM/SIGINT")
+    run.add_argument("--config", required=True, help="node TOML config")
+    run.set_defaults(handler=_cmd_run)
+
+    for command, text in (("halt", "stop all trading on the running node (only cancels pass)"),
+                          ("resume", "let a halted node trade again")):
+        control = commands.add_parser(command, help=text)
+        control.add_argument("--config", help="node TOML config (for its control directory)")
+        control.add_argument("--reason", default="operator", help="recorded with the command")
+        control.set_defaults(handler=_cmd_control)
+
     profile = commands.add_parser("profile", help="replay a scenario on the threaded node under memray")
     profile.add_argument("scenario", help="scenario JSONL file")
     profile.add_argument("--out", default="thetanode-data/profiles", help="directory for capture and flame graph")
@@ -167,15 +199,17 @@ BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (UsageError, ConfigError)
 def main(argv: Sequence[str] | None = None) -> int:
     from actors.replay.scenario import ScenarioError
     from actors.replay.session import SessionReplayError
+    from actors.service.lock import NodeAlreadyRunning
     from actors.runtime.logging import configure_logging
 
     console = Console()
     try:
         args = build_parser().parse_args(argv)
-        configure_logging(args.log_level)
+        if args.command != "run":  # run configures its own sinks from the node config
+            configure_logging(args.log_level)
         handler: Callable[[argparse.Namespace, Console], int] = args.handler
         return handler(args, console)
-    except (*BAD_INPUT_ERRORS, ScenarioError, SessionReplayError) as exc:
+    except (*BAD_INPUT_ERRORS, ScenarioError, SessionReplayError, NodeAlreadyRunning) as exc:
         print(f"thetanode: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -21,6 +21,7 @@ from messages.market import (
     VolatilityStats,
 )
 from messages.orders import (
+    CancelAllOrders,
     CancelOrder,
     CancelRejected,
     ModifyOrder,

@@ -239,6 +239,25 @@ class AlertsSection(_Section, frozen=True, kw_only=True):
             raise ValueError(f"`webhook_url` must be an http(s) URL, got {self.webhook_url!r}")
 
 
+class ServiceSection(_Section, frozen=True, kw_only=True):
+    health_host: str = "127.0.0.1"
+    health_port: int = 8787
+    """`/health` and `/metrics` (Prometheus); 0 disables the endpoint."""
+    heartbeat_file: str = "thetanode-data/heartbeat.json"
+    heartbeat_interval_s: float = 5.0
+    control_dir: str = "thetanode-data/control"
+    """Where `thetanode halt|resume` leave commands for the running node, and where its lock file lives."""
+    control_poll_s: float = 1.0
+    shutdown_timeout_s: float = 20.0
+    cancel_working_orders_on_stop: bool = True
+    client_id: int = 1
+    """Identifies this node (and its IB API client id): one running node per lake and client id."""
+    log_file: str = ""
+    """JSON-lines log with rotation; empty logs to stderr only."""
+    log_rotation: str = "50 MB"
+    log_retention: str = "14 days"
+
+
 class NodeConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     node: NodeSection = NodeSection()
     sim: SimSection = SimSection()
@@ -251,6 +270,7 @@ class NodeConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     mailbox: MailboxSection = MailboxSection()
     supervisor: SupervisorSection = SupervisorSection()
     alerts: AlertsSection = AlertsSection()
+    service: ServiceSection = ServiceSection()
 
 
 DEFAULT_CONFIG = NodeConfig()

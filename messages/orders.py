@@ -83,3 +83,9 @@ class OrderTerminated(Event, frozen=True, kw_only=True):
     status: Literal["filled", "cancelled", "rejected"]
     filled_quantity: int
     avg_price: float
+
+
+class CancelAllOrders(Command, frozen=True, kw_only=True):
+    """Cancel every working order (graceful shutdown with `service.cancel_working_orders_on_stop`)."""
+
+    reason: str

@@ -33,6 +33,7 @@ from messages import (
     TimerFired,
     TradingStateChanged,
     IndexQuote,
+    NodeStopping,
     UnderlyingQuote,
     VolatilityStats,
 )
@@ -86,6 +87,7 @@ class DecisionCore(ActorCore):
         UnderlyingQuote,
         IndexQuote,
         VolatilityStats,
+        NodeStopping,
     )
     lossless = False
 
@@ -102,6 +104,7 @@ class DecisionCore(ActorCore):
         self._exit_pending = False
         self._market = MarketContext(int(exits.catastrophe_window_s * NS_PER_S))
         self._vol_stats: dict[str, VolatilityStats] = {}
+        self._stopping = False
         self._roll_to: dict[str, str] = {}  # symbol -> strategy id being rolled, awaiting its replacement
 
     def on_start(self, ctx: Context) -> None:
@@ -159,6 +162,8 @@ class DecisionCore(ActorCore):
                 self._market.on_underlying(message)
             case VolatilityStats():
                 self._vol_stats[message.symbol] = message
+            case NodeStopping():
+                self._stopping = True  # a node on its way down opens nothing new; exits still run
             case IndexQuote():
                 self._market.on_index(message)
 
@@ -169,7 +174,7 @@ class DecisionCore(ActorCore):
             return  # orders sent while the exchange is closed only rest and expire; judge again at the open
         for strategy_id in sorted(self._positions):
             self._evaluate_exit(strategy_id, ctx)
-        if self._trading_state != "ACTIVE":
+        if self._trading_state != "ACTIVE" or self._stopping:
             return
         for symbol in self._entry.symbols:
             if self._has_exposure(symbol) or symbol in self._awaiting_chain:

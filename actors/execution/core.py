@@ -17,6 +17,7 @@ from actors.execution.order_state import (
 from actors.runtime.core import ActorCore, Context
 from messages import (
     Alert,
+    CancelAllOrders,
     CancelOrder,
     CancelRejected,
     CloseStrategy,
@@ -73,6 +74,7 @@ class ExecutionCore(ActorCore):
         OrderFilled,
         OrderCancelled,
         CancelRejected,
+        CancelAllOrders,
     )
 
     def __init__(self, params: ExecutionSection) -> None:
@@ -97,6 +99,13 @@ class ExecutionCore(ActorCore):
                 self._apply(message.client_order_id, OrderEvent.CANCELLED, ctx)
             case CancelRejected():
                 self._apply(message.client_order_id, OrderEvent.CANCEL_REJECTED, ctx)
+            case CancelAllOrders():
+                for client_order_id in sorted(self._working_by_strategy.values()):
+                    order = self._orders[client_order_id]
+                    if order.state in WORKING:
+                        order.state = next_state(order.state, OrderEvent.CANCEL_REQUESTED)
+                        ctx.cancel_timer(f"step:{client_order_id}")
+                        ctx.publish(CancelOrder(client_order_id=client_order_id, reason=message.reason))
 
     def _apply(self, client_order_id: str, event: OrderEvent, ctx: Context) -> WorkingOrder | None:
         order = self._orders.get(client_order_id)

@@ -39,7 +39,7 @@ class MarketHours:
 
     def is_open(self, now_ns: int) -> bool:
         index = int(np.searchsorted(self._opens, now_ns, side="right")) - 1
-        return index >= 0 and now_ns < self._closes[index]
+        return bool(index >= 0 and now_ns < self._closes[index])
 
     def next_open(self, now_ns: int) -> int:
         """The next session open strictly after `now_ns`."""

@@ -29,6 +29,8 @@ class Envelope:
 class CoreActor(pykka.ThreadingActor):
     """Runs one core on its own thread. The mailbox belongs to the runtime, so a restarted actor inherits it."""
 
+    use_daemon_thread = True  # a crashed main thread must not leave a process that looks alive
+
     def __init__(self, core: ActorCore, ctx: Context, mailbox: Mailbox, runtime: ThreadedRuntime) -> None:
         super().__init__()
         self.actor_inbox = mailbox

@@ -24,9 +24,20 @@ class _InterceptHandler(logging.Handler):
         logger.opt(depth=depth, exception=record.exc_info).log(level, record.getMessage())
 
 
-def configure_logging(level: str = "INFO", sink: TextIO | str = sys.stderr, serialize: bool = False) -> None:
+def configure_logging(
+    level: str = "INFO",
+    sink: TextIO | str = sys.stderr,
+    serialize: bool = False,
+    log_file: str = "",
+    rotation: str = "50 MB",
+    retention: str = "14 days",
+) -> None:
+    """Human-readable lines to `sink`; with `log_file`, also structured JSON lines there, rotated and retained."""
     logger.remove()
     logger.add(sink, level=level, serialize=serialize, backtrace=False, diagnose=False)
+    if log_file:
+        logger.add(log_file, level=level, serialize=True, rotation=rotation, retention=retention, enqueue=True,
+                   backtrace=False, diagnose=False)
     bridge_stdlib_logging()
 
 

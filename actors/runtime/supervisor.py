@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 
 class SupervisorActor(pykka.ThreadingActor):
+    use_daemon_thread = True  # a crashed main thread must not leave a process that looks alive
+
     def __init__(self, runtime: ThreadedRuntime, config: SupervisorSection) -> None:
         super().__init__()
         self._runtime = runtime

@@ -1,0 +1,104 @@
+"""`thetanode run`: the node as a long-running service on the wall clock, under a process supervisor.
+
+Exit codes tell the supervisor what to do: 0 = stopped on request (SIGTERM/SIGINT), do not restart; 2 = bad
+config or another node already owns this lake and client id, do not restart; 75 = the node stopped itself
+(an actor kept failing) or crashed, restart it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import threading
+import time
+
+import msgspec
+from loguru import logger
+
+from actors.node import JournalRestartSource, core_factories, lake_journal, restored_state
+from actors.runtime.clock import WallClock
+from actors.runtime.threaded import ThreadedRuntime
+from actors.service.control import ControlWatcher
+from actors.service.health import Heartbeat, NodeHealth, serve_health, systemd_notify
+from actors.service.lock import NodeLock
+from messages import CancelAllOrders, NodeStarted, NodeStopping
+from messages.config import ConfigError, NodeConfig, ServiceSection
+
+EXIT_STOPPED = 0
+EXIT_RESTART_ME = 75
+CANCEL_CONFIRM_S = 5.0
+
+
+def run_node(config: NodeConfig) -> int:
+    if config.node.broker != "sim":
+        raise ConfigError(f'node.broker = "{config.node.broker}": this build trades the simulated broker only; '
+                          'set broker = "sim"')
+    lock = NodeLock(config.service.control_dir, config.node.lake_uri, config.service.client_id)
+    lock.acquire()
+    try:
+        return _serve(config)
+    finally:
+        lock.release()
+
+
+def _serve(config: NodeConfig) -> int:
+    service = config.service
+    # wall time labels the session and seeds the market clock; logic inside the actors reads only the clock
+    session_id = config.node.session_id or f"run-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{os.getpid()}"
+    journal = lake_journal(config)
+    holder: list[ThreadedRuntime] = []
+    restart_source = JournalRestartSource(lambda: holder[0], journal, session_id)
+    runtime = ThreadedRuntime(
+        core_factories(config, session_id, journal, time.time_ns()),
+        WallClock(),
+        config.mailbox,
+        config.supervisor,
+        journal_source=restart_source,
+    )
+    holder.append(runtime)
+    health = NodeHealth(runtime, config.market_data.stale_after_s)
+    runtime.observers += [health.observe, restart_source.observe]
+    stop_requested = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop_requested.set())
+
+    runtime.start()
+    control = ControlWatcher(service.control_dir, service.control_poll_s, runtime.publish)
+    heartbeat = Heartbeat(health, service.heartbeat_file, service.heartbeat_interval_s,
+                          running=lambda: not runtime.stopped.is_set())
+    server = None
+    try:
+        runtime.publish(NodeStarted(session_id=session_id, mode="run",
+                                    config_json=msgspec.json.encode(config).decode()))
+        for message in restored_state(journal):
+            runtime.publish(message)
+        control.start()  # after the restore: an operator's pending command overrides the restored state
+        server = serve_health(health, service.health_host, service.health_port) if service.health_port else None
+        heartbeat.start()
+        systemd_notify("READY=1")
+        logger.info(f"node {session_id} running (pid {os.getpid()}), lake {config.node.lake_uri}")
+        return _until_stopped(runtime, stop_requested, service, session_id)
+    finally:
+        control.stop()
+        runtime.stop(timeout_s=service.shutdown_timeout_s)
+        heartbeat.stop()
+        if server is not None:
+            server.shutdown()
+
+
+def _until_stopped(
+    runtime: ThreadedRuntime, stop_requested: threading.Event, service: ServiceSection, session_id: str
+) -> int:
+    while not stop_requested.wait(0.2) and not runtime.stopped.is_set():
+        pass
+    requested = stop_requested.is_set()
+    reason = "stop requested by signal" if requested else (runtime.stop_reason or "runtime stopped")
+    systemd_notify("STOPPING=1")
+    logger.warning(f"node {session_id} stopping: {reason}")
+    if not runtime.stopped.is_set():
+        runtime.publish(NodeStopping(reason=reason))
+        if service.cancel_working_orders_on_stop:
+            runtime.publish(CancelAllOrders(reason="node shutting down"))
+            runtime.work.wait_idle(timeout=CANCEL_CONFIRM_S)
+    return EXIT_STOPPED if requested else EXIT_RESTART_ME

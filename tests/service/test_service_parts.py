@@ -1,0 +1,67 @@
+import json
+
+import pytest
+
+from actors.cli import EXIT_BAD_INPUT, main
+from actors.service.control import read_commands, write_command
+from actors.service.lock import NodeAlreadyRunning, NodeLock
+from messages import Halt, Resume
+
+
+def test_lock_admits_one_node_per_lake_and_client_id(tmp_path):
+    first = NodeLock(str(tmp_path), "lake", 1)
+    first.acquire()
+    try:
+        with pytest.raises(NodeAlreadyRunning, match="already runs"):
+            NodeLock(str(tmp_path), "lake", 1).acquire()
+        other_client = NodeLock(str(tmp_path), "lake", 2)
+        other_client.acquire()
+        other_client.release()
+    finally:
+        first.release()
+    NodeLock(str(tmp_path), "lake", 1).acquire()
+
+
+def test_control_commands_queue_in_order_and_bad_files_are_set_aside(tmp_path):
+    write_command(str(tmp_path), "halt", "risk desk")
+    write_command(str(tmp_path), "resume", "all clear")
+    (tmp_path / "pending" / "0-garbage.json").write_text("{not json")
+    commands = [message for _, message in read_commands(str(tmp_path))]
+    assert commands == [Halt(reason="risk desk"), Resume(reason="all clear")]
+    assert (tmp_path / "pending" / "0-garbage.bad").exists()
+
+
+def test_run_refuses_a_broker_it_cannot_trade(tmp_path, capsys):
+    config = tmp_path / "node.toml"
+    config.write_text(f'[node]\nbroker = "ib"\nlake_uri = "{tmp_path}/lake"\n[service]\ncontrol_dir = "{tmp_path}"\n')
+    assert main(["run", "--config", str(config)]) == EXIT_BAD_INPUT
+    assert "simulated broker only" in capsys.readouterr().err
+
+
+def test_halt_command_writes_a_control_file(tmp_path):
+    config = tmp_path / "node.toml"
+    config.write_text(f'[service]\ncontrol_dir = "{tmp_path / "control"}"\n')
+    assert main(["halt", "--config", str(config), "--reason", "test"]) == 0
+    (path,) = (tmp_path / "control" / "pending").glob("*.json")
+    assert json.loads(path.read_text()) == {"command": "halt", "reason": "test"}
+
+
+def test_health_document_and_metrics_follow_published_messages():
+    from actors.runtime.clock import VirtualClock
+    from actors.runtime.threaded import ThreadedRuntime
+    from actors.service.health import NodeHealth
+    from messages import BreakerStateChanged, OrderFilled, TradingStateChanged
+
+    evening = 1_772_490_000_000_000_000  # 2026-03-02 22:20 UTC: market closed, no staleness expected
+    runtime = ThreadedRuntime([], VirtualClock(evening))
+    health = NodeHealth(runtime, stale_after_s=60)
+    assert health.document()["status"] == "ok"
+    health.observe(TradingStateChanged(state="HALTED", reason="operator"))
+    health.observe(BreakerStateChanged(state="OPEN", reason="rejects"))
+    health.observe(OrderFilled(client_order_id="o", exec_id="e", quantity=1, price=-1.0, commission_usd=1.0))
+    document = health.document()
+    assert document["status"] == "degraded"
+    assert document["problems"] == ["trading HALTED", "circuit breaker OPEN"]
+    text = health.metrics_text().decode()
+    assert "thetanode_trading_state 2.0" in text and "thetanode_breaker_state 2.0" in text
+    assert "thetanode_fills_total 1.0" in text
