@@ -13,7 +13,9 @@ import exchange_calendars
 import numpy as np
 
 CALENDAR = "XNYS"
-CALENDAR_START, CALENDAR_END = "2020-01-01", "2035-12-31"
+CALENDAR_START, CALENDAR_END = "2025-01-01", "2030-12-31"
+"""exchange-calendars materialises every trading minute of its range (about 60 MB a year): keep it to the years
+the node can trade or replay."""
 
 
 class OutsideCalendar(ValueError):

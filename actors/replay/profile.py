@@ -13,6 +13,8 @@ from pathlib import Path
 
 import memray
 
+from actors.market_data.market_hours import market_hours
+
 from actors.replay.runner import ReplayResult, replay_threaded
 from actors.replay.scenario import Scenario
 
@@ -56,6 +58,7 @@ def profile_scenario(scenario: Scenario, out_dir: Path, warmup_fraction: float =
     out_dir.mkdir(parents=True, exist_ok=True)
     capture = out_dir / f"{scenario.name}.memray.bin"
     capture.unlink(missing_ok=True)
+    market_hours()  # process-wide static data (pyarrow reserves ~1 GB of address space): build it untracked
     with memray.Tracker(capture, memory_interval_ms=5):
         replay = replay_threaded(scenario, out_dir / f"{scenario.name}.journal")
     peak, warm, end = heap_after_warmup(capture, warmup_fraction)
