@@ -98,7 +98,7 @@ class DecisionCore(ActorCore):
         self._positions: dict[str, OpenPosition] = {}
         self._strategies_by_contract: dict[OptionContract, set[str]] = {}
         self._pending_open: dict[str, str] = {}  # strategy_id -> symbol
-        self._awaiting_chain: dict[str, EntrySection] = {}  # symbol -> the entry parameters the chain is for
+        self._awaiting_chain: dict[str, tuple[EntrySection, int]] = {}  # symbol -> (entry parameters, requested at)
         self._trading_state = "ACTIVE"
         self._opened_count = 0
         self._exit_pending = False
@@ -176,13 +176,15 @@ class DecisionCore(ActorCore):
             self._evaluate_exit(strategy_id, ctx)
         if self._trading_state != "ACTIVE" or self._stopping:
             return
+        interval_ns = int(self._entry.evaluate_interval_s * NS_PER_S)
         for symbol in self._entry.symbols:
-            if self._has_exposure(symbol) or symbol in self._awaiting_chain:
-                continue
+            awaited = self._awaiting_chain.get(symbol)
+            if self._has_exposure(symbol) or (awaited is not None and ctx.now() - awaited[1] < interval_ns):
+                continue  # a chain that never came (broker down) is asked for again one interval later
             self._request_chain(symbol, self._entry, ctx)
 
     def _request_chain(self, symbol: str, params: EntrySection, ctx: Context) -> None:
-        self._awaiting_chain[symbol] = params
+        self._awaiting_chain[symbol] = (params, ctx.now())
         ctx.publish(ChainRequest(symbol=symbol, min_dte=params.dte_min, max_dte=params.dte_max))
 
     def _reopen_if_rolled(self, strategy_id: str, ctx: Context) -> None:
@@ -199,9 +201,10 @@ class DecisionCore(ActorCore):
         return symbol in self._pending_open.values() or any(p.symbol == symbol for p in self._positions.values())
 
     def _on_chain(self, chain: ChainSnapshot, ctx: Context) -> None:
-        params = self._awaiting_chain.pop(chain.symbol, None)
-        if params is None:
+        awaited = self._awaiting_chain.pop(chain.symbol, None)
+        if awaited is None:
             return
+        params = awaited[0]
         if self._trading_state != "ACTIVE" or self._has_exposure(chain.symbol):
             return
         rolling = params is not self._entry

@@ -101,8 +101,9 @@ class _Recorder:
         with self._lock:
             return sorted(self._messages, key=lambda m: m.seq)
 
-    def inputs_of(self, routes_for: ThreadedRuntime, actor: str, before_seq: int) -> list[Message]:
-        return [m for m in self.in_seq_order() if m.seq < before_seq and actor in routes_for.routes.subscribers(m)]
+    def inputs_of(self, runtime: ThreadedRuntime, actor: str, before_seq: int) -> list[Message]:
+        """What `actor` had received before `before_seq`: the journal a restarted actor is rebuilt from."""
+        return [m for m in self.in_seq_order() if m.seq < before_seq and actor in runtime.routes.subscribers(m)]
 
 
 def replay_threaded(scenario: Scenario, journal_out: Path | None = None) -> ReplayResult:

@@ -7,6 +7,7 @@ holds it and a restarted node comes back in the same state (`RiskStateRestored`)
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import deque
 
 from actors.decision.dte import new_york_date
@@ -70,7 +71,7 @@ class RiskCore(ActorCore):
         self._quantity: dict[str, int] = {}
         self._quotes: dict[OptionContract, OptionQuote] = {}
         self._intent_times: deque[int] = deque()
-        self._realized: dict[object, float] = {}  # New York date -> realised P&L
+        self._realized: dict[dt.date, float] = {}  # New York trading date -> realised P&L
         self._max_loss_of: dict[str, float] = {}
 
     def handle(self, message: Message, ctx: Context) -> None:

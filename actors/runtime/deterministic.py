@@ -50,9 +50,9 @@ class DeterministicRuntime:
         recorded_timers: bool = False,
     ) -> None:
         self.clock = clock
+        # Replaying a recording feeds its TimerFired messages as inputs, in recorded order; the cores' own timers must
+        # then never fire, or they would fire twice and in an order the recording did not have.
         self._recorded_timers = recorded_timers
-        """When replaying a recording, its TimerFired messages arrive as inputs in their recorded order; the cores'
-        own timers are then never fired, or they would fire twice and in an order the recording did not have."""
         self.timers = TimerQueue()
         self._factories = {factory().name: factory for factory in factories}
         self._cores: dict[str, ActorCore] = {name: factory() for name, factory in self._factories.items()}
