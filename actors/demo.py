@@ -14,7 +14,7 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
-from actors.node import JournalRestartSource, core_factories, lake_journal, restored_state
+from actors.node import JournalRestartSource, core_factories, lake_journal, restored_state, sim_start_ns
 from actors.replay.timeline import NEW_YORK, print_timeline
 from actors.runtime.clock import VirtualClock
 from actors.runtime.threaded import ThreadedRuntime
@@ -54,7 +54,7 @@ class _Watcher:
 
 
 def run_demo(config: NodeConfig, session_id: str, max_days: int) -> DemoOutcome:
-    start_ns = int(config.sim.start.timestamp() * 1e9)
+    start_ns = sim_start_ns(config)
     journal = lake_journal(config)
     outcome = DemoOutcome(session_id=session_id)
     watcher = _Watcher(outcome)

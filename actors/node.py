@@ -80,6 +80,22 @@ def restored_state(journal: DeltaJournal) -> list[Message]:
     return restored
 
 
+def previous_session(journal: DeltaJournal, current_session: str) -> tuple[str, list[Message]] | None:
+    """The most recent other session (by its last message) and its journal: what a restarted node rebuilds from."""
+    latest: tuple[int, str] | None = None
+    for session in journal.sessions():
+        if session != current_session:
+            last = journal.max_ts(session)
+            if latest is None or last > latest[0]:
+                latest = (last, session)
+    return None if latest is None else (latest[1], list(journal.read(latest[1])))
+
+
+def sim_start_ns(config: NodeConfig) -> int:
+    """The generated market always starts at `sim.start`, so a rebuilt broker replays the same price path."""
+    return int(config.sim.start.timestamp() * 1_000_000_000)
+
+
 class JournalRestartSource:
     """Supplies a restarting actor its past inputs: flush persistence, then read the session journal from the lake."""
 

@@ -108,6 +108,7 @@ class DecisionCore(ActorCore):
         self._roll_to: dict[str, str] = {}  # symbol -> strategy id being rolled, awaiting its replacement
 
     def on_start(self, ctx: Context) -> None:
+        self._exit_pending = False  # a rebuilt core's pending exit timer died with the old process
         ctx.set_timer(ENTRY_TIMER, ctx.now())
 
     def handle(self, message: Message, ctx: Context) -> None:

@@ -83,6 +83,12 @@ class ExecutionCore(ActorCore):
         self._working_by_strategy: dict[str, str] = {}
         self._order_count = 0
 
+    def on_start(self, ctx: Context) -> None:
+        # Orders that were working when a previous run died have lost their timers: their outcome is ambiguous,
+        # so cancel them now; fills that still arrive are booked by the state machine as late fills.
+        for client_order_id in sorted(self._working_by_strategy.values()):
+            ctx.set_timer(f"deadline:{client_order_id}", ctx.now())
+
     def handle(self, message: Message, ctx: Context) -> None:
         match message:
             case IntentApproved(intent=intent):

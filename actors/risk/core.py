@@ -74,6 +74,11 @@ class RiskCore(ActorCore):
         self._realized: dict[dt.date, float] = {}  # New York trading date -> realised P&L
         self._max_loss_of: dict[str, float] = {}
 
+    def on_start(self, ctx: Context) -> None:
+        due = self._breaker.cooldown_due_ns()
+        if due is not None:  # rebuilt OPEN from the journal: its cool-down still runs
+            ctx.set_timer(COOLDOWN_TIMER, due)
+
     def handle(self, message: Message, ctx: Context) -> None:
         match message:
             case OpenStrategy():

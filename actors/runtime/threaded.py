@@ -89,6 +89,24 @@ class ThreadedRuntime:
         self._poison: dict[str, set[int]] = {}
 
     # lifecycle ---------------------------------------------------------------------------------------------------
+    def prime(self, history: Iterable[Message]) -> int:
+        """Before `start`: rebuild every replayable core from a previous run's journal (crash recovery).
+
+        Each core is fed, muted and in order, what it received then; `on_start` then re-arms its timers from the
+        rebuilt state. Returns how many deliveries were replayed.
+        """
+        if not self._initial_cores:
+            raise RuntimeError("prime() must come before start()")
+        muted = MutedContext(self.clock.now())
+        delivered = 0
+        for past in history:
+            muted.clock_ns = past.ts
+            for name in self.routes.subscribers(past):
+                if name in self._replayable:
+                    self._initial_cores[name].handle(past, muted)
+                    delivered += 1
+        return delivered
+
     def start(self) -> None:
         self._supervisor = SupervisorActor.start(self, self._supervisor_config)
         for name, core in self._initial_cores.items():

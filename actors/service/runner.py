@@ -11,12 +11,18 @@ import datetime as dt
 import os
 import signal
 import threading
-import time
 
 import msgspec
 from loguru import logger
 
-from actors.node import JournalRestartSource, core_factories, lake_journal, restored_state
+from actors.node import (
+    JournalRestartSource,
+    core_factories,
+    lake_journal,
+    previous_session,
+    restored_state,
+    sim_start_ns,
+)
 from actors.runtime.clock import WallClock
 from actors.runtime.threaded import ThreadedRuntime
 from actors.service.control import ControlWatcher
@@ -50,7 +56,7 @@ def _serve(config: NodeConfig) -> int:
     holder: list[ThreadedRuntime] = []
     restart_source = JournalRestartSource(lambda: holder[0], journal, session_id)
     runtime = ThreadedRuntime(
-        core_factories(config, session_id, journal, time.time_ns()),
+        core_factories(config, session_id, journal, sim_start_ns(config)),
         WallClock(),
         config.mailbox,
         config.supervisor,
@@ -63,6 +69,11 @@ def _serve(config: NodeConfig) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop_requested.set())
 
+    previous = previous_session(journal, session_id)
+    if previous is not None:
+        previous_id, history = previous
+        replayed = runtime.prime(history)
+        logger.warning(f"rebuilt the actors from session {previous_id}: {len(history)} messages, {replayed} deliveries")
     runtime.start()
     control = ControlWatcher(service.control_dir, service.control_poll_s, runtime.publish)
     heartbeat = Heartbeat(health, service.heartbeat_file, service.heartbeat_interval_s,

@@ -1,0 +1,61 @@
+"""A node restarted on the same lake rebuilds its actors from the previous session's journal and carries on:
+the open strategy is still managed, and no order id or position is repeated."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from actors.demo import DEMO_DEFAULTS
+from actors.node import core_factories, lake_journal, previous_session, sim_start_ns
+from actors.runtime.clock import VirtualClock
+from actors.runtime.threaded import ThreadedRuntime
+from messages import Message, OpenStrategy, PlaceOrder, ReconciliationResult, StrategyClosed, StrategyOpened
+from messages.config import config_from_mapping
+
+NS_PER_DAY = 86_400 * 1_000_000_000
+
+
+def _session(config, session_id: str, start_ns: int, until: type[Message], history=None) -> list[Message]:
+    seen: list[Message] = []
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def watch(message: Message) -> None:
+        with lock:
+            seen.append(message)
+        if isinstance(message, until):
+            done.set()
+
+    runtime = ThreadedRuntime(core_factories(config, session_id, lake_journal(config), sim_start_ns(config)),
+                              VirtualClock(start_ns), config.mailbox, config.supervisor)
+    if history:
+        assert runtime.prime(history) > 0
+    runtime.observers.append(watch)
+    runtime.start()
+    try:
+        runtime.run_virtual(start_ns + 60 * NS_PER_DAY, keep_going=lambda: not done.is_set())
+    finally:
+        runtime.stop()
+    return sorted(seen, key=lambda m: m.seq)
+
+
+@pytest.mark.timeout(180)
+def test_restart_rebuilds_open_strategy_and_never_reuses_an_order_id(tmp_path):
+    config = config_from_mapping({**DEMO_DEFAULTS, "node": {"lake_uri": str(tmp_path)}})
+    first = _session(config, "first", sim_start_ns(config), until=StrategyOpened)
+    opened = next(m for m in first if isinstance(m, StrategyOpened))
+
+    session_id, history = previous_session(lake_journal(config), "second")
+    assert session_id == "first" and [m.seq for m in history] == [m.seq for m in first]
+    second = _session(config, "second", first[-1].ts, until=StrategyClosed, history=history)
+
+    closed = next(m for m in second if isinstance(m, StrategyClosed))
+    assert closed.strategy_id == opened.strategy_id, "the rebuilt node manages the strategy the first one opened"
+    reopened_before_close = [m for m in second if isinstance(m, OpenStrategy) and m.seq < closed.seq]
+    assert reopened_before_close == [], "no second position while the first is still open"
+    reconciled = [m for m in second if isinstance(m, ReconciliationResult)]
+    assert reconciled and all(m.ok for m in reconciled), "the rebuilt broker and strategies agree"
+    order_ids = [m.client_order_id for m in first + second if isinstance(m, PlaceOrder)]
+    assert len(order_ids) == len(set(order_ids))
