@@ -151,6 +151,59 @@ def _cmd_control(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _lake_config(args: argparse.Namespace) -> NodeConfig:
+    config = load_config(args.config) if args.config else DEFAULT_CONFIG
+    if args.lake:
+        config = config_from_mapping({"node": {"lake_uri": args.lake}}, source="--lake", base=config)
+    return config
+
+
+def _lake_state(config: NodeConfig):  # noqa: ANN202 - storage.lake_state.LakeState
+    from storage.journal import DeltaJournal
+    from storage.lake_state import read_lake_state
+
+    journal = DeltaJournal(config.node.lake_uri, dict(config.node.storage_options))
+    if not journal.exists():
+        raise UsageError(f"{config.node.lake_uri}: no journal table here (is this the node's lake_uri?)")
+    return read_lake_state(journal)
+
+
+def _cmd_status(args: argparse.Namespace, console: Console) -> int:
+    from actors.status import print_status
+
+    config = _lake_config(args)
+    print_status(_lake_state(config), console, config.service.heartbeat_file)
+    return EXIT_OK
+
+
+def _cmd_report(args: argparse.Namespace, console: Console) -> int:
+    from actors.report import render_report
+
+    config = _lake_config(args)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_report(_lake_state(config)), encoding="utf-8")
+    console.print(f"report written to {out}", highlight=False)
+    return EXIT_OK
+
+
+def _cmd_compact(args: argparse.Namespace, console: Console) -> int:
+    from storage.journal import DeltaJournal
+    from storage.maintenance import compact_and_vacuum
+
+    config = _lake_config(args)
+    journal = DeltaJournal(config.node.lake_uri, dict(config.node.storage_options))
+    if not journal.exists():
+        raise UsageError(f"{config.node.lake_uri}: no journal table here")
+    try:
+        result = compact_and_vacuum(journal.uri, dict(config.node.storage_options), args.retention_hours)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    console.print(f"{result.table}: compaction removed {result.files_removed_by_compaction} files and wrote "
+                  f"{result.files_added_by_compaction}; vacuum deleted {result.files_vacuumed}", highlight=False)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="thetanode", description="Automated options-premium trading node for Interactive Brokers.")
     parser.add_argument(
@@ -184,6 +237,19 @@ def build_parser() -> argparse.ArgumentParser:
         control.add_argument("--config", help="node TOML config (for its control directory)")
         control.add_argument("--reason", default="operator", help="recorded with the command")
         control.set_defaults(handler=_cmd_control)
+
+    for name, text, handler in (("status", "positions, P&L, greeks, orders and risk state, read from the lake",
+                                 _cmd_status),
+                                ("report", "an HTML report with the P&L curve and greeks plots", _cmd_report),
+                                ("compact", "compact the lake's small files and vacuum old ones", _cmd_compact)):
+        lake = commands.add_parser(name, help=text)
+        lake.add_argument("--config", help="node TOML config (for its lake)")
+        lake.add_argument("--lake", help="lake URI (overrides the config)")
+        lake.set_defaults(handler=handler)
+        if name == "report":
+            lake.add_argument("--out", default="thetanode-data/report.html", help="where to write the HTML")
+        if name == "compact":
+            lake.add_argument("--retention-hours", type=int, default=168, help="vacuum keeps this much history")
 
     profile = commands.add_parser("profile", help="replay a scenario on the threaded node under memray")
     profile.add_argument("scenario", help="scenario JSONL file")

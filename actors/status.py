@@ -1,0 +1,62 @@
+"""`thetanode status`: rich tables of what the lake says — positions, P&L, greeks, orders, risk, freshness."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from storage.lake_state import NEW_YORK, LakeState
+
+
+def _when(ts_ns: int) -> str:
+    return dt.datetime.fromtimestamp(ts_ns / 1e9, tz=NEW_YORK).strftime("%Y-%m-%d %H:%M:%S") if ts_ns else "never"
+
+
+def _table(title: str, *columns: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    return table
+
+
+def print_status(state: LakeState, console: Console, heartbeat_file: str) -> None:
+    risk = state.risk
+    console.print(
+        f"sessions {len(state.sessions)} · trading {risk.trading_state if risk else 'ACTIVE'}"
+        f"{f' ({risk.trading_reason})' if risk and risk.trading_reason else ''} · breaker "
+        f"{risk.breaker_state if risk else 'CLOSED'} · last underlying quote {_when(state.last_quote_ns)}",
+        highlight=False,
+    )
+    positions = _table("open positions", "strategy", "kind", "opened", "qty", "entry", "max profit $", "max loss $",
+                       "delta", "vega", "theta $/day")
+    for opened in state.open_strategies:
+        greeks = state.strategy_greeks.get(opened.strategy_id)
+        positions.add_row(opened.strategy_id, opened.kind, _when(opened.ts), str(opened.quantity),
+                          f"{opened.entry_price:+.2f}", f"{opened.max_profit_usd:.2f}", f"{opened.max_loss_usd:.2f}",
+                          *(f"{getattr(greeks, g):+.1f}" if greeks else "-" for g in ("delta", "vega", "theta")))
+    console.print(positions)
+    orders = _table("working orders", "client order id", "purpose", "qty", "limit", "placed")
+    for order in state.working_orders:
+        orders.add_row(order.client_order_id, order.purpose, str(order.quantity), f"{order.limit_price:+.2f}",
+                       _when(order.ts))
+    console.print(orders)
+    pnl = _table("realised P&L by day", "day", "P&L $", "cumulative $")
+    cumulative = 0.0
+    for day, amount in sorted(state.realized_by_day().items()):
+        cumulative += amount
+        pnl.add_row(day.isoformat(), f"{amount:+.2f}", f"{cumulative:+.2f}")
+    console.print(pnl)
+    if state.portfolio_greeks:
+        last = state.portfolio_greeks[-1]
+        console.print(f"portfolio greeks at {_when(last.ts)}: delta {last.delta:+.1f} sh, gamma {last.gamma:+.2f}, "
+                      f"vega {last.vega:+.1f} $/pt, theta {last.theta:+.1f} $/day", highlight=False)
+    heartbeat = Path(heartbeat_file)
+    if heartbeat.exists():
+        document = json.loads(heartbeat.read_text())
+        boxes = ", ".join(f"{name} {depth}" for name, depth in document.get("mailboxes", {}).items())
+        console.print(f"last heartbeat ({heartbeat}): {document.get('status')}, mailbox depths: {boxes}",
+                      highlight=False)

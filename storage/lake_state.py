@@ -1,0 +1,63 @@
+"""What the lake says about the node, for `thetanode status` and `thetanode report` (never the running process).
+
+Strategies, orders and risk state are folded from the journal across every session, because a restarted node
+carries its open strategies forward without re-journaling how they were opened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from messages import (
+    OrderTerminated,
+    PlaceOrder,
+    PortfolioGreeks,
+    StrategyClosed,
+    StrategyGreeks,
+    StrategyOpened,
+    UnderlyingQuote,
+)
+from messages.risk import RiskStateSnapshot
+from storage.journal import DeltaJournal
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+@dataclass
+class LakeState:
+    open_strategies: list[StrategyOpened] = field(default_factory=list)
+    closed_strategies: list[StrategyClosed] = field(default_factory=list)
+    working_orders: list[PlaceOrder] = field(default_factory=list)
+    strategy_greeks: dict[str, StrategyGreeks] = field(default_factory=dict)
+    portfolio_greeks: list[PortfolioGreeks] = field(default_factory=list)
+    risk: RiskStateSnapshot | None = None
+    last_quote_ns: int = 0
+    sessions: list[str] = field(default_factory=list)
+
+    def realized_by_day(self) -> dict[dt.date, float]:
+        days: dict[dt.date, float] = {}
+        for closed in self.closed_strategies:
+            day = dt.datetime.fromtimestamp(closed.ts / 1e9, tz=NEW_YORK).date()
+            days[day] = round(days.get(day, 0.0) + closed.realized_pnl_usd, 2)
+        return days
+
+
+def read_lake_state(journal: DeltaJournal) -> LakeState:
+    state = LakeState(sessions=journal.sessions())
+    closed = {m.strategy_id: m for m in journal.read_type(StrategyClosed)}
+    state.closed_strategies = sorted(closed.values(), key=lambda m: m.ts)
+    state.open_strategies = [m for m in journal.read_type(StrategyOpened) if m.strategy_id not in closed]
+    terminated = {m.client_order_id for m in journal.read_type(OrderTerminated)}
+    state.working_orders = [m for m in journal.read_type(PlaceOrder) if m.client_order_id not in terminated]
+    open_ids = {m.strategy_id for m in state.open_strategies}
+    for greeks in journal.read_type(StrategyGreeks):
+        if greeks.strategy_id in open_ids:
+            state.strategy_greeks[greeks.strategy_id] = greeks
+    state.portfolio_greeks = list(journal.read_type(PortfolioGreeks))
+    snapshots = list(journal.read_type(RiskStateSnapshot))
+    state.risk = snapshots[-1] if snapshots else None
+    quotes = list(journal.read_type(UnderlyingQuote))
+    state.last_quote_ns = quotes[-1].ts if quotes else 0
+    return state

@@ -1,0 +1,52 @@
+"""status, report and compact read (and tidy) the lake, never the running node."""
+
+from pathlib import Path
+
+import pytest
+
+from actors.cli import main
+from actors.replay.runner import replay_deterministic
+from actors.replay.scenario import load_scenario
+from storage.journal import DeltaJournal
+from storage.lake_state import read_lake_state
+
+SCENARIOS = Path(__file__).parents[1] / "scenarios"
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("lake")
+    journal = DeltaJournal(str(root))
+    history = replay_deterministic(load_scenario(SCENARIOS / "take_profit.jsonl")).history
+    for start in range(0, len(history), 2_000):  # several commits, as group commit would leave them
+        journal.append("s1", history[start:start + 2_000])
+    return root
+
+
+def test_lake_state_folds_strategies_orders_and_pnl(lake):
+    state = read_lake_state(DeltaJournal(str(lake)))
+    assert [c.rule for c in state.closed_strategies] == ["take_profit"]
+    assert len(state.open_strategies) == 1  # the node re-entered after taking profit
+    assert state.working_orders == []
+    assert sum(state.realized_by_day().values()) == pytest.approx(state.closed_strategies[0].realized_pnl_usd)
+
+
+def test_status_report_and_compact(lake, tmp_path, capsys):
+    assert main(["status", "--lake", str(lake)]) == 0
+    status = capsys.readouterr().out
+    assert "open positions" in status and "realised P&L by day" in status and "portfolio greeks" in status
+    out = tmp_path / "report.html"
+    assert main(["report", "--lake", str(lake), "--out", str(out)]) == 0
+    page = out.read_text()
+    assert "<svg" in page and "Cumulative realised P&amp;L" in page and "take_profit" in page
+    files_before = len(list((lake / "journal").rglob("*.parquet")))
+    assert main(["compact", "--lake", str(lake)]) == 0
+    assert "compaction removed" in capsys.readouterr().out
+    assert len(list((lake / "journal").rglob("*.parquet"))) >= files_before  # vacuum keeps 7 days of history
+    assert list(DeltaJournal(str(lake)).read("s1"))  # still readable after compaction
+
+
+def test_lake_commands_refuse_a_missing_lake_and_short_retention(lake, tmp_path, capsys):
+    assert main(["status", "--lake", str(tmp_path / "nothing")]) == 2
+    assert main(["compact", "--lake", str(lake), "--retention-hours", "1"]) == 2
+    assert "safety window" in capsys.readouterr().err
