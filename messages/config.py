@@ -211,6 +211,10 @@ class MarketDataSection(_Section, frozen=True, kw_only=True):
 class PersistenceSection(_Section, frozen=True, kw_only=True):
     batch_max: int = 2000
     flush_interval_ms: int = 100
+    max_buffer: int = 50_000
+    """Messages held while storage fails; beyond this the writer blocks and retries, so back-pressure reaches
+    every publisher through the mailboxes instead of memory growing without bound."""
+    retry_max_s: float = 5.0
 
 
 class MailboxSection(_Section, frozen=True, kw_only=True):

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from deltalake import DeltaTable, write_deltalake
+from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
 from messages import Message
 from messages.codec import from_msgpack, to_msgpack
@@ -34,9 +34,24 @@ class DeltaJournal:
     def __init__(self, uri: str, storage_options: dict[str, str] | None = None) -> None:
         self.uri = uri.rstrip("/") + "/journal"
         self._storage_options = storage_options or None
+        self._committed: dict[str, int] = {}
+
+    def committed_through(self, session_id: str) -> int:
+        """Highest seq this session has committed, from the table's app-transaction record (0 if none)."""
+        if not self.exists():
+            return 0
+        table = DeltaTable(self.uri, storage_options=self._storage_options)
+        return int(table.transaction_version(session_id) or 0)
 
     def append(self, session_id: str, messages: Sequence[Message]) -> None:
+        """One atomic commit, idempotent: a batch whose highest seq the session already committed (a retry after an
+        ambiguous storage error) is not written twice."""
         if not messages:
+            return
+        version = max(m.seq for m in messages)
+        if session_id not in self._committed:  # first append, or the one after a failed one: ask the table
+            self._committed[session_id] = self.committed_through(session_id)
+        if self._committed[session_id] >= version:
             return
         table = pa.table(
             {
@@ -49,9 +64,19 @@ class DeltaJournal:
             },
             schema=JOURNAL_SCHEMA,
         )
-        write_deltalake(
-            self.uri, table, mode="append", partition_by=["date"], storage_options=self._storage_options
-        )
+        try:
+            write_deltalake(
+                self.uri,
+                table,
+                mode="append",
+                partition_by=["date"],
+                storage_options=self._storage_options,
+                commit_properties=CommitProperties(app_transactions=[Transaction(app_id=session_id, version=version)]),
+            )
+        except Exception:
+            self._committed.pop(session_id, None)  # the commit may or may not have landed: ask the table next time
+            raise
+        self._committed[session_id] = version
 
     def exists(self) -> bool:
         return DeltaTable.is_deltatable(self.uri, storage_options=self._storage_options)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Protocol
 
 from loguru import logger
 
 from actors.runtime.core import ActorCore, Context
-from messages import FlushJournal, JournalFlushed, Message, TimerFired
+from messages import Alert, FlushJournal, JournalFlushed, Message, TimerFired
 from messages.config import PersistenceSection
 
 NS_PER_MS = 1_000_000
@@ -33,8 +34,7 @@ class PersistenceCore(ActorCore):
     def handle(self, message: Message, ctx: Context) -> None:
         if isinstance(message, TimerFired) and message.target == self.name:
             self._buffer.append(message)  # the journal holds every message, this actor's own timers included
-            if not self.flush():
-                self._arm_flush(ctx)
+            self._flush_or_hold(ctx)
             return
         self._buffer.append(message)
         if isinstance(message, FlushJournal):
@@ -43,11 +43,27 @@ class PersistenceCore(ActorCore):
             else:
                 self._arm_flush(ctx)
             return
-        if len(self._buffer) >= self._params.batch_max:
-            if not self.flush():
-                self._arm_flush(ctx)
+        if len(self._buffer) % self._params.batch_max == 0:  # a full batch (or one more while storage fails)
+            self._flush_or_hold(ctx)
         elif len(self._buffer) == 1:
             self._arm_flush(ctx)
+
+    def _flush_or_hold(self, ctx: Context) -> None:
+        """Flush now; while storage fails and the buffer is full, keep retrying here (blocking this actor, whose
+        lossless mailbox then blocks the publishers) rather than buffering without bound or dropping anything."""
+        if self.flush():
+            return
+        if len(self._buffer) < self._params.max_buffer:
+            self._arm_flush(ctx)
+            return
+        text = f"journal storage failing with {len(self._buffer)} messages held: applying back-pressure"
+        logger.critical(text)
+        ctx.publish(Alert(level="critical", source=self.name, text=text))
+        delay = 0.05
+        while not self.flush():
+            time.sleep(delay)  # wall-clock wait on purpose: it paces retries against real storage
+            delay = min(delay * 2, self._params.retry_max_s)
+        ctx.publish(Alert(level="info", source=self.name, text="journal storage recovered"))
 
     def _arm_flush(self, ctx: Context) -> None:
         ctx.set_timer(FLUSH_TIMER, ctx.now() + self._params.flush_interval_ms * NS_PER_MS)

@@ -1,0 +1,87 @@
+"""The single writer: group commit by size and time, nothing lost on storage errors, idempotent commits."""
+
+from __future__ import annotations
+
+import pytest
+
+from actors.persistence.core import PersistenceCore
+from actors.runtime.clock import VirtualClock
+from actors.runtime.deterministic import DeterministicRuntime
+from messages import Alert, FlushJournal, Halt, JournalFlushed, Message
+from messages.config import PersistenceSection
+from storage.journal import DeltaJournal
+
+MS = 1_000_000
+
+
+class FlakyWriter:
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.commits: list[list[Message]] = []
+
+    def append(self, session_id: str, messages: list[Message]) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise OSError("storage unavailable")
+        self.commits.append(list(messages))
+
+
+def _runtime(writer, **params) -> tuple[DeterministicRuntime, PersistenceCore]:
+    core = PersistenceCore(writer, "s", PersistenceSection(**params))
+    runtime = DeterministicRuntime([lambda: core], VirtualClock(1_000 * MS))
+    runtime.start()
+    return runtime, core
+
+
+def test_group_commit_by_size_and_by_time():
+    writer = FlakyWriter(failures=0)
+    runtime, _ = _runtime(writer, batch_max=3, flush_interval_ms=100)
+    for n in range(4):
+        runtime.inject(Halt(reason=str(n)))
+    assert [len(c) for c in writer.commits] == [3]
+    runtime.run_until(runtime.clock.now() + 150 * MS)
+    assert [len(c) for c in writer.commits] == [3, 2]  # the last halt plus the flush timer itself
+
+
+def test_storage_errors_keep_every_message_for_the_retry():
+    writer = FlakyWriter(failures=2)
+    runtime, core = _runtime(writer, batch_max=100, flush_interval_ms=10)
+    for n in range(5):
+        runtime.inject(Halt(reason=str(n)))
+    runtime.run_until(runtime.clock.now() + 100 * MS)
+    journaled = [m for commit in writer.commits for m in commit if isinstance(m, Halt)]
+    assert [m.reason for m in journaled] == ["0", "1", "2", "3", "4"]
+
+
+def test_full_buffer_blocks_and_alerts_instead_of_growing():
+    writer = FlakyWriter(failures=3)
+    runtime, core = _runtime(writer, batch_max=2, flush_interval_ms=10_000, max_buffer=4, retry_max_s=0.01)
+    for n in range(4):
+        runtime.inject(Halt(reason=str(n)))
+    alerts = [m for m in runtime.history if isinstance(m, Alert)]
+    assert alerts[0].level == "critical" and "back-pressure" in alerts[0].text
+    assert alerts[-1].text == "journal storage recovered"
+    assert sum(isinstance(m, Halt) for commit in writer.commits for m in commit) == 4
+
+
+def test_flush_journal_answers_and_stop_flushes():
+    writer = FlakyWriter(failures=0)
+    runtime, core = _runtime(writer, batch_max=100)
+    runtime.inject(Halt(reason="a"))
+    runtime.inject(FlushJournal(reason="restart"))
+    flushed = [m for m in runtime.history if isinstance(m, JournalFlushed)]
+    assert flushed and flushed[0].through_seq == runtime.history[1].seq
+    runtime.inject(Halt(reason="b"))
+    core.on_stop(None)  # type: ignore[arg-type]
+    assert writer.commits[-1][-1].reason == "b"  # type: ignore[attr-defined]
+
+
+def test_delta_journal_appends_are_idempotent(tmp_path):
+    journal = DeltaJournal(str(tmp_path))
+    batch = [Halt(ts=10**18 + n, seq=n + 1, reason=str(n)) for n in range(3)]
+    journal.append("s", batch)
+    journal.append("s", batch)  # a retry after an ambiguous error
+    journal.append("other", batch)  # another session's batch is its own
+    assert [m.seq for m in journal.read("s")] == [1, 2, 3]
+    assert journal.committed_through("s") == 3
+    assert len(list(journal.read("other"))) == 3
