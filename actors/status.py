@@ -50,6 +50,12 @@ def print_status(state: LakeState, console: Console, heartbeat_file: str) -> Non
         cumulative += amount
         pnl.add_row(day.isoformat(), f"{amount:+.2f}", f"{cumulative:+.2f}")
     console.print(pnl)
+    alerts = _table(f"latest alerts (up to {len(state.recent_alerts)})", "time", "level", "source", "text")
+    for alert in state.recent_alerts:
+        style = {"critical": "bold red", "warning": "yellow"}.get(alert.level, "")
+        alerts.add_row(_when(alert.ts), f"[{style}]{alert.level}[/{style}]" if style else alert.level, alert.source,
+                       alert.text)
+    console.print(alerts)
     if state.portfolio_greeks:
         last = state.portfolio_greeks[-1]
         console.print(f"portfolio greeks at {_when(last.ts)}: delta {last.delta:+.1f} sh, gamma {last.gamma:+.2f}, "

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from messages import (
+    Alert,
     OrderTerminated,
     PlaceOrder,
     PortfolioGreeks,
@@ -23,6 +24,7 @@ from messages.risk import RiskStateSnapshot
 from storage.journal import DeltaJournal
 
 NEW_YORK = ZoneInfo("America/New_York")
+RECENT_ALERTS = 20
 
 
 @dataclass
@@ -35,6 +37,7 @@ class LakeState:
     risk: RiskStateSnapshot | None = None
     last_quote_ns: int = 0
     sessions: list[str] = field(default_factory=list)
+    recent_alerts: list[Alert] = field(default_factory=list)
 
     def realized_by_day(self) -> dict[dt.date, float]:
         days: dict[dt.date, float] = {}
@@ -58,6 +61,7 @@ def read_lake_state(journal: DeltaJournal) -> LakeState:
     state.portfolio_greeks = list(journal.read_type(PortfolioGreeks))
     snapshots = list(journal.read_type(RiskStateSnapshot))
     state.risk = snapshots[-1] if snapshots else None
+    state.recent_alerts = list(journal.read_type(Alert))[-RECENT_ALERTS:]
     quotes = list(journal.read_type(UnderlyingQuote))
     state.last_quote_ns = quotes[-1].ts if quotes else 0
     return state

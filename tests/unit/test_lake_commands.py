@@ -50,3 +50,15 @@ def test_lake_commands_refuse_a_missing_lake_and_short_retention(lake, tmp_path,
     assert main(["status", "--lake", str(tmp_path / "nothing")]) == 2
     assert main(["compact", "--lake", str(lake), "--retention-hours", "1"]) == 2
     assert "safety window" in capsys.readouterr().err
+
+
+def test_status_lists_recent_alerts(tmp_path, capsys):
+    from messages import Alert
+
+    journal = DeltaJournal(str(tmp_path))
+    journal.append("s", [Alert(ts=10**18 + n, seq=n + 1, level="critical", source="risk", text=f"HALTED {n}")
+                         for n in range(25)])
+    state = read_lake_state(journal)
+    assert [a.text for a in state.recent_alerts][-1] == "HALTED 24" and len(state.recent_alerts) == 20
+    assert main(["status", "--lake", str(tmp_path)]) == 0
+    assert "latest alerts" in capsys.readouterr().out
