@@ -14,7 +14,7 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
-from actors.node import JournalRestartSource, core_factories, lake_journal, restored_state, sim_start_ns
+from actors.node import JournalRestartSource, core_factories, lake_writer, restored_state, sim_start_ns
 from actors.replay.timeline import NEW_YORK, print_timeline
 from actors.runtime.clock import VirtualClock
 from actors.runtime.threaded import ThreadedRuntime
@@ -55,13 +55,14 @@ class _Watcher:
 
 def run_demo(config: NodeConfig, session_id: str, max_days: int) -> DemoOutcome:
     start_ns = sim_start_ns(config)
-    journal = lake_journal(config)
+    writer = lake_writer(config)
+    journal = writer.journal
     outcome = DemoOutcome(session_id=session_id)
     watcher = _Watcher(outcome)
     holder: list[ThreadedRuntime] = []
     restart_source = JournalRestartSource(lambda: holder[0], journal, session_id)
     runtime = ThreadedRuntime(
-        core_factories(config, session_id, journal, start_ns),
+        core_factories(config, session_id, writer, start_ns),
         VirtualClock(start_ns),
         config.mailbox,
         config.supervisor,

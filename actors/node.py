@@ -23,6 +23,7 @@ from messages import FlushJournal, IvHistoryRestored, IvSample, JournalFlushed, 
 from messages.config import NodeConfig
 from messages.risk import RiskStateRestored, RiskStateSnapshot
 from storage.journal import DeltaJournal
+from storage.lake_writer import LakeWriter
 
 CoreFactory = Callable[[], ActorCore]
 
@@ -61,6 +62,11 @@ def core_factories(
 
 def lake_journal(config: NodeConfig) -> DeltaJournal:
     return DeltaJournal(config.node.lake_uri, dict(config.node.storage_options))
+
+
+def lake_writer(config: NodeConfig) -> LakeWriter:
+    """What persistence writes through: the journal and the derived tables of the configured lake."""
+    return LakeWriter(lake_journal(config))
 
 
 def restored_state(journal: DeltaJournal) -> list[Message]:

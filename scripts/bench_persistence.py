@@ -31,8 +31,8 @@ class TimedJournal(DeltaJournal):
         self.lags_ms: list[float] = []
         self.written = 0
 
-    def append(self, session_id: str, messages: list[Message]) -> None:
-        super().append(session_id, messages)
+    def append(self, session_id: str, messages: list[Message], version: int | None = None) -> None:
+        super().append(session_id, messages, version)
         done = time.time_ns()
         self.lags_ms += [(done - m.ts) / 1e6 for m in messages if isinstance(m, Halt)]
         self.written += len(messages)

@@ -34,23 +34,25 @@ class DeltaJournal:
     def __init__(self, uri: str, storage_options: dict[str, str] | None = None) -> None:
         self.uri = uri.rstrip("/") + "/journal"
         self._storage_options = storage_options or None
+        self.storage_options = self._storage_options
         self._committed: dict[str, int] = {}
 
-    def committed_through(self, session_id: str) -> int:
-        """Highest seq this session has committed, from the table's app-transaction record (0 if none)."""
+    def committed_version(self, session_id: str) -> int:
+        """Highest batch version this session has committed, from the table's app-transaction record (0 if none)."""
         if not self.exists():
             return 0
         table = DeltaTable(self.uri, storage_options=self._storage_options)
         return int(table.transaction_version(session_id) or 0)
 
-    def append(self, session_id: str, messages: Sequence[Message]) -> None:
-        """One atomic commit, idempotent: a batch whose highest seq the session already committed (a retry after an
-        ambiguous storage error) is not written twice."""
+    def append(self, session_id: str, messages: Sequence[Message], version: int | None = None) -> None:
+        """One atomic commit, idempotent by batch `version` (default: one past the last committed): a batch the
+        session already committed (a retry after an ambiguous storage error) is not written twice."""
         if not messages:
             return
-        version = max(m.seq for m in messages)
         if session_id not in self._committed:  # first append, or the one after a failed one: ask the table
-            self._committed[session_id] = self.committed_through(session_id)
+            self._committed[session_id] = self.committed_version(session_id)
+        if version is None:
+            version = self._committed[session_id] + 1
         if self._committed[session_id] >= version:
             return
         table = pa.table(

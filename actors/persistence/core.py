@@ -16,7 +16,11 @@ FLUSH_TIMER = "flush"
 
 
 class JournalWriter(Protocol):
-    def append(self, session_id: str, messages: list[Message]) -> None: ...
+    def committed_version(self, session_id: str) -> int:
+        """The highest batch version of this session already in storage (0 when none)."""
+
+    def append(self, session_id: str, messages: list[Message], version: int) -> None:
+        """Commit one batch atomically; a version already committed is skipped (idempotent retries)."""
 
 
 class PersistenceCore(ActorCore):
@@ -29,7 +33,13 @@ class PersistenceCore(ActorCore):
         self._session_id = session_id
         self._params = params
         self._buffer: list[Message] = []
+        self._sealed: list[tuple[int, list[Message]]] = []  # batches awaiting a successful commit, oldest first
+        self._next_version: int | None = None
         self.written = 0
+
+    @property
+    def held(self) -> int:
+        return len(self._buffer) + sum(len(batch) for _, batch in self._sealed)
 
     def handle(self, message: Message, ctx: Context) -> None:
         if isinstance(message, TimerFired) and message.target == self.name:
@@ -53,10 +63,10 @@ class PersistenceCore(ActorCore):
         lossless mailbox then blocks the publishers) rather than buffering without bound or dropping anything."""
         if self.flush():
             return
-        if len(self._buffer) < self._params.max_buffer:
+        if self.held < self._params.max_buffer:
             self._arm_flush(ctx)
             return
-        text = f"journal storage failing with {len(self._buffer)} messages held: applying back-pressure"
+        text = f"journal storage failing with {self.held} messages held: applying back-pressure"
         logger.critical(text)
         ctx.publish(Alert(level="critical", source=self.name, text=text))
         delay = 0.05
@@ -69,16 +79,28 @@ class PersistenceCore(ActorCore):
         ctx.set_timer(FLUSH_TIMER, ctx.now() + self._params.flush_interval_ms * NS_PER_MS)
 
     def flush(self) -> bool:
-        """Write the buffer as one commit; on a storage error keep it for the next attempt. True when empty after."""
-        if not self._buffer:
-            return True
-        try:
-            self._writer.append(self._session_id, self._buffer)
-        except Exception as exc:  # noqa: BLE001 - storage errors must never drop the buffered messages
-            logger.error(f"journal commit of {len(self._buffer)} messages failed, will retry: {exc}")
-            return False
-        self.written += len(self._buffer)
-        self._buffer = []
+        """Seal the buffer as the next batch and commit every sealed batch in order. A failed batch is kept exactly
+        as it was, with its version, so its retry is the same commit and storage can recognise it. True when
+        nothing is left to write."""
+        if self._buffer:
+            if self._next_version is None:
+                try:
+                    self._next_version = self._writer.committed_version(self._session_id) + 1
+                except Exception as exc:  # noqa: BLE001 - storage errors must never drop the buffered messages
+                    logger.error(f"journal storage unreachable, {self.held} messages held: {exc}")
+                    return False
+            self._sealed.append((self._next_version, self._buffer))
+            self._next_version += 1
+            self._buffer = []
+        while self._sealed:
+            version, batch = self._sealed[0]
+            try:
+                self._writer.append(self._session_id, batch, version)
+            except Exception as exc:  # noqa: BLE001 - storage errors must never drop the buffered messages
+                logger.error(f"journal commit of {len(batch)} messages (batch {version}) failed, will retry: {exc}")
+                return False
+            self.written += len(batch)
+            self._sealed.pop(0)
         return True
 
     def on_stop(self, ctx: Context) -> None:

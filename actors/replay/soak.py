@@ -32,7 +32,10 @@ class SlowJournal:
         self._delay_s = delay_s
         self.written = 0
 
-    def append(self, session_id: str, messages: list[Message]) -> None:
+    def committed_version(self, session_id: str) -> int:
+        return 0
+
+    def append(self, session_id: str, messages: list[Message], version: int) -> None:
         time.sleep(self._delay_s)
         self.written += len(messages)
 

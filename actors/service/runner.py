@@ -18,7 +18,7 @@ from loguru import logger
 from actors.node import (
     JournalRestartSource,
     core_factories,
-    lake_journal,
+    lake_writer,
     previous_session,
     restored_state,
     sim_start_ns,
@@ -52,11 +52,12 @@ def _serve(config: NodeConfig) -> int:
     service = config.service
     # wall time labels the session and seeds the market clock; logic inside the actors reads only the clock
     session_id = config.node.session_id or f"run-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{os.getpid()}"
-    journal = lake_journal(config)
+    writer = lake_writer(config)
+    journal = writer.journal
     holder: list[ThreadedRuntime] = []
     restart_source = JournalRestartSource(lambda: holder[0], journal, session_id)
     runtime = ThreadedRuntime(
-        core_factories(config, session_id, journal, sim_start_ns(config)),
+        core_factories(config, session_id, writer, sim_start_ns(config)),
         WallClock(),
         config.mailbox,
         config.supervisor,

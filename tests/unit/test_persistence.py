@@ -18,12 +18,19 @@ class FlakyWriter:
     def __init__(self, failures: int) -> None:
         self.failures = failures
         self.commits: list[list[Message]] = []
+        self.versions: list[int] = []
 
-    def append(self, session_id: str, messages: list[Message]) -> None:
+    def committed_version(self, session_id: str) -> int:
+        return self.versions[-1] if self.versions else 0
+
+    def append(self, session_id: str, messages: list[Message], version: int) -> None:
         if self.failures > 0:
             self.failures -= 1
             raise OSError("storage unavailable")
+        if self.versions and version <= self.versions[-1]:
+            return
         self.commits.append(list(messages))
+        self.versions.append(version)
 
 
 def _runtime(writer, **params) -> tuple[DeterministicRuntime, PersistenceCore]:
@@ -50,7 +57,8 @@ def test_storage_errors_keep_every_message_for_the_retry():
         runtime.inject(Halt(reason=str(n)))
     runtime.run_until(runtime.clock.now() + 100 * MS)
     journaled = [m for commit in writer.commits for m in commit if isinstance(m, Halt)]
-    assert [m.reason for m in journaled] == ["0", "1", "2", "3", "4"]
+    assert [m.reason for m in journaled] == ["0", "1", "2", "3", "4"]  # each exactly once
+    assert writer.versions == sorted(set(writer.versions))
 
 
 def test_full_buffer_blocks_and_alerts_instead_of_growing():
@@ -79,9 +87,28 @@ def test_flush_journal_answers_and_stop_flushes():
 def test_delta_journal_appends_are_idempotent(tmp_path):
     journal = DeltaJournal(str(tmp_path))
     batch = [Halt(ts=10**18 + n, seq=n + 1, reason=str(n)) for n in range(3)]
-    journal.append("s", batch)
-    journal.append("s", batch)  # a retry after an ambiguous error
-    journal.append("other", batch)  # another session's batch is its own
+    journal.append("s", batch, 1)
+    journal.append("s", batch, 1)  # a retry after an ambiguous error
+    journal.append("other", batch, 1)  # another session's batch is its own
     assert [m.seq for m in journal.read("s")] == [1, 2, 3]
-    assert journal.committed_through("s") == 3
+    assert journal.committed_version("s") == 1
     assert len(list(journal.read("other"))) == 3
+
+
+def test_lake_writer_fills_derived_tables_once_and_dedupes_replayed_executions(tmp_path):
+    from messages import OrderFilled, StrategyClosed
+    from storage.lake_writer import LakeWriter, read_table
+
+    writer = LakeWriter(DeltaJournal(str(tmp_path)))
+    fill = OrderFilled(ts=10**18, seq=1, client_order_id="O1", exec_id="E1", quantity=1, price=-1.5,
+                       commission_usd=2.6)
+    closed = StrategyClosed(ts=10**18 + 1, seq=2, strategy_id="IC-1", exit_price=-0.7, realized_pnl_usd=74.8,
+                            commissions_usd=5.2, rule="take_profit")
+    writer.append("s", [fill, closed], 1)
+    writer.append("s", [fill, closed], 1)  # retried batch
+    replayed = OrderFilled(ts=10**18 + 5, seq=3, client_order_id="O1", exec_id="E1", quantity=1, price=-1.5,
+                           commission_usd=2.6)
+    writer.append("s", [replayed], 2)  # the broker replays the day's executions on reconnect
+    assert read_table(writer, "fills")["exec_id"].to_pylist() == ["E1"]
+    assert read_table(writer, "strategies")["rule"].to_pylist() == ["take_profit"]
+    assert len(list(writer.journal.read("s"))) == 3

@@ -1,0 +1,82 @@
+"""The persistence actor's storage: the journal plus the derived tables, each batch one idempotent commit per table.
+
+Every commit carries a Delta app transaction (`app_id` = session/table, `version` = the persistence actor's batch
+number), so a batch retried after an ambiguous error lands once; fills are also unique by exec_id across sessions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pyarrow.compute as pc
+from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+
+from messages import Message
+from storage.journal import DeltaJournal
+from storage.tables import SCHEMA_VERSION, SCHEMA_VERSION_KEY, SCHEMAS, project
+
+
+class LakeWriter:
+    def __init__(self, journal: DeltaJournal) -> None:
+        self.journal = journal
+        self._root = journal.uri.rsplit("/", 1)[0]
+        self._options = journal.storage_options
+        self._committed: dict[str, int] = {}
+        self._exec_ids: set[str] | None = None
+
+    def table_uri(self, table: str) -> str:
+        return f"{self._root}/{table}"
+
+    def _known_exec_ids(self) -> set[str]:
+        if self._exec_ids is None:
+            uri = self.table_uri("fills")
+            exists = DeltaTable.is_deltatable(uri, storage_options=self._options)
+            ids = DeltaTable(uri, storage_options=self._options).to_pyarrow_table(columns=["exec_id"]) if exists else None
+            self._exec_ids = set(ids["exec_id"].to_pylist()) if ids is not None else set()
+        return self._exec_ids
+
+    def _committed_version(self, app_id: str, uri: str) -> int:
+        if app_id not in self._committed:
+            exists = DeltaTable.is_deltatable(uri, storage_options=self._options)
+            version = DeltaTable(uri, storage_options=self._options).transaction_version(app_id) if exists else None
+            self._committed[app_id] = int(version or 0)
+        return self._committed[app_id]
+
+    def committed_version(self, session_id: str) -> int:
+        return self.journal.committed_version(session_id)
+
+    def append(self, session_id: str, messages: Sequence[Message], version: int) -> None:
+        """The journal first (the source of truth), then each derived table, all under the batch `version`."""
+        if not messages:
+            return
+        self.journal.append(session_id, messages, version)
+        exec_ids = self._known_exec_ids()
+        pending = set(exec_ids)
+        for table, rows in sorted(project(session_id, messages, pending).items()):
+            uri = self.table_uri(table)
+            app_id = f"{session_id}/{table}"
+            if self._committed_version(app_id, uri) >= version:
+                continue  # this batch reached the table before an ambiguous error
+            try:
+                write_deltalake(
+                    uri,
+                    rows,
+                    mode="append",
+                    storage_options=self._options,
+                    description=f"thetanode {table}, {SCHEMA_VERSION_KEY} {SCHEMA_VERSION}",
+                    commit_properties=CommitProperties(app_transactions=[Transaction(app_id=app_id, version=version)]),
+                )
+            except Exception:
+                self._committed.pop(app_id, None)
+                raise
+            self._committed[app_id] = version
+        exec_ids |= pending
+
+
+def read_table(writer_or_root: LakeWriter, table: str, session_id: str | None = None):  # noqa: ANN201 - pa.Table
+    uri = writer_or_root.table_uri(table)
+    options = writer_or_root.journal.storage_options
+    if not DeltaTable.is_deltatable(uri, storage_options=options):
+        return SCHEMAS[table].empty_table()
+    data = DeltaTable(uri, storage_options=options).to_pyarrow_table()
+    return data.filter(pc.equal(data["session_id"], session_id)) if session_id is not None else data
