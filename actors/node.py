@@ -86,15 +86,18 @@ def restored_state(journal: DeltaJournal) -> list[Message]:
     return restored
 
 
-def previous_session(journal: DeltaJournal, current_session: str) -> tuple[str, list[Message]] | None:
-    """The most recent other session (by its last message) and its journal: what a restarted node rebuilds from."""
-    latest: tuple[int, str] | None = None
+def earlier_sessions(journal: DeltaJournal, current_session: str) -> list[Message]:
+    """Every earlier session's journal, session after session in time order: what a restarting node rebuilds from.
+
+    Each session only journals what happened during it (a rebuilt node does not re-journal its past), so the
+    whole chain is needed; e.g. a strategy opened three restarts ago is still open."""
+    chains = []
     for session in journal.sessions():
         if session != current_session:
-            last = journal.max_ts(session)
-            if latest is None or last > latest[0]:
-                latest = (last, session)
-    return None if latest is None else (latest[1], list(journal.read(latest[1])))
+            messages = list(journal.read(session))
+            if messages:
+                chains.append((messages[0].ts, session, messages))
+    return [m for _, _, messages in sorted(chains) for m in messages]
 
 
 def sim_start_ns(config: NodeConfig) -> int:

@@ -24,7 +24,9 @@ class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 class NodeSection(_Section, frozen=True, kw_only=True):
     session_id: str = ""
     broker: Literal["sim", "ib"] = "sim"
-    runtime: Literal["threaded", "deterministic"] = "threaded"
+    clock: Literal["wall", "virtual"] = "wall"
+    """`virtual` runs `thetanode run` as fast as the actors go, continuing from the lake's last instant (or
+    `sim.start`): accelerated paper sessions and recovery drills. Live trading uses `wall`."""
     lake_uri: str = "thetanode-data/lake"
     storage_options: dict[str, str] = {}
 

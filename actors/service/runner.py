@@ -19,11 +19,11 @@ from actors.node import (
     JournalRestartSource,
     core_factories,
     lake_writer,
-    previous_session,
+    earlier_sessions,
     restored_state,
     sim_start_ns,
 )
-from actors.runtime.clock import WallClock
+from actors.runtime.clock import VirtualClock, WallClock
 from actors.runtime.threaded import ThreadedRuntime
 from actors.service.control import ControlWatcher
 from actors.service.health import Heartbeat, NodeHealth, serve_health, systemd_notify
@@ -34,6 +34,7 @@ from messages.config import ConfigError, NodeConfig, ServiceSection
 EXIT_STOPPED = 0
 EXIT_RESTART_ME = 75
 CANCEL_CONFIRM_S = 5.0
+FAR_FUTURE_NS = 2**62
 
 
 def run_node(config: NodeConfig) -> int:
@@ -56,9 +57,13 @@ def _serve(config: NodeConfig) -> int:
     journal = writer.journal
     holder: list[ThreadedRuntime] = []
     restart_source = JournalRestartSource(lambda: holder[0], journal, session_id)
+    history = earlier_sessions(journal, session_id)
+    clock = WallClock() if config.node.clock == "wall" else VirtualClock(
+        max([sim_start_ns(config)] + [m.ts for m in history[-1:]])
+    )
     runtime = ThreadedRuntime(
         core_factories(config, session_id, writer, sim_start_ns(config)),
-        WallClock(),
+        clock,
         config.mailbox,
         config.supervisor,
         journal_source=restart_source,
@@ -70,11 +75,9 @@ def _serve(config: NodeConfig) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop_requested.set())
 
-    previous = previous_session(journal, session_id)
-    if previous is not None:
-        previous_id, history = previous
+    if history:
         replayed = runtime.prime(history)
-        logger.warning(f"rebuilt the actors from session {previous_id}: {len(history)} messages, {replayed} deliveries")
+        logger.warning(f"rebuilt the actors from earlier sessions: {len(history)} messages, {replayed} deliveries")
     runtime.start()
     control = ControlWatcher(service.control_dir, service.control_poll_s, runtime.publish)
     heartbeat = Heartbeat(health, service.heartbeat_file, service.heartbeat_interval_s,
@@ -90,6 +93,9 @@ def _serve(config: NodeConfig) -> int:
         heartbeat.start()
         systemd_notify("READY=1")
         logger.info(f"node {session_id} running (pid {os.getpid()}), lake {config.node.lake_uri}")
+        if isinstance(clock, VirtualClock):
+            threading.Thread(target=runtime.run_virtual, args=(FAR_FUTURE_NS,), name="virtual-time",
+                             daemon=True).start()
         return _until_stopped(runtime, stop_requested, service, session_id)
     finally:
         control.stop()

@@ -1,4 +1,4 @@
-"""A node restarted on the same lake rebuilds its actors from the previous session's journal and carries on:
+"""A node restarted on the same lake rebuilds its actors from the earlier sessions' journals and carries on:
 the open strategy is still managed, and no order id or position is repeated."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from actors.demo import DEMO_DEFAULTS
-from actors.node import core_factories, lake_journal, previous_session, sim_start_ns
+from actors.node import core_factories, lake_journal, earlier_sessions, sim_start_ns
 from actors.runtime.clock import VirtualClock
 from actors.runtime.threaded import ThreadedRuntime
 from messages import Message, OpenStrategy, PlaceOrder, ReconciliationResult, StrategyClosed, StrategyOpened
@@ -47,8 +47,8 @@ def test_restart_rebuilds_open_strategy_and_never_reuses_an_order_id(tmp_path):
     first = _session(config, "first", sim_start_ns(config), until=StrategyOpened)
     opened = next(m for m in first if isinstance(m, StrategyOpened))
 
-    session_id, history = previous_session(lake_journal(config), "second")
-    assert session_id == "first" and [m.seq for m in history] == [m.seq for m in first]
+    history = earlier_sessions(lake_journal(config), "second")
+    assert [m.seq for m in history] == [m.seq for m in first]
     second = _session(config, "second", first[-1].ts, until=StrategyClosed, history=history)
 
     closed = next(m for m in second if isinstance(m, StrategyClosed))
