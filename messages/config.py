@@ -217,6 +217,8 @@ class PersistenceSection(_Section, frozen=True, kw_only=True):
     """Messages held while storage fails; beyond this the writer blocks and retries, so back-pressure reaches
     every publisher through the mailboxes instead of memory growing without bound."""
     retry_max_s: float = 5.0
+    compact_interval_h: float = 24.0
+    """`thetanode run` compacts and vacuums every table this often (0: only by `thetanode compact`)."""
 
 
 class MailboxSection(_Section, frozen=True, kw_only=True):

@@ -34,6 +34,7 @@ from messages import (
     TradingStateChanged,
     IndexQuote,
     NodeStopping,
+    ReconciliationResult,
     UnderlyingQuote,
     VolatilityStats,
 )
@@ -88,6 +89,7 @@ class DecisionCore(ActorCore):
         IndexQuote,
         VolatilityStats,
         NodeStopping,
+        ReconciliationResult,
     )
     lossless = False
 
@@ -105,6 +107,7 @@ class DecisionCore(ActorCore):
         self._market = MarketContext(int(exits.catastrophe_window_s * NS_PER_S))
         self._vol_stats: dict[str, VolatilityStats] = {}
         self._stopping = False
+        self._reconciled = False  # no new position before the broker's positions have matched ours once
         self._roll_to: dict[str, str] = {}  # symbol -> strategy id being rolled, awaiting its replacement
 
     def on_start(self, ctx: Context) -> None:
@@ -163,6 +166,8 @@ class DecisionCore(ActorCore):
                 self._market.on_underlying(message)
             case VolatilityStats():
                 self._vol_stats[message.symbol] = message
+            case ReconciliationResult():
+                self._reconciled = self._reconciled or message.ok
             case NodeStopping():
                 self._stopping = True  # a node on its way down opens nothing new; exits still run
             case IndexQuote():
@@ -175,7 +180,7 @@ class DecisionCore(ActorCore):
             return  # orders sent while the exchange is closed only rest and expire; judge again at the open
         for strategy_id in sorted(self._positions):
             self._evaluate_exit(strategy_id, ctx)
-        if self._trading_state != "ACTIVE" or self._stopping:
+        if self._trading_state != "ACTIVE" or self._stopping or not self._reconciled:
             return
         interval_ns = int(self._entry.evaluate_interval_s * NS_PER_S)
         for symbol in self._entry.symbols:

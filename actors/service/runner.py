@@ -29,6 +29,8 @@ from actors.service.control import ControlWatcher
 from actors.service.health import Heartbeat, NodeHealth, serve_health, systemd_notify
 from actors.service.lock import NodeLock
 from messages import CancelAllOrders, NodeStarted, NodeStopping
+from storage.maintenance import ScheduledCompaction
+from storage.tables import SCHEMAS
 from messages.config import ConfigError, NodeConfig, ServiceSection
 
 EXIT_STOPPED = 0
@@ -82,6 +84,8 @@ def _serve(config: NodeConfig) -> int:
     control = ControlWatcher(service.control_dir, service.control_poll_s, runtime.publish)
     heartbeat = Heartbeat(health, service.heartbeat_file, service.heartbeat_interval_s,
                           running=lambda: not runtime.stopped.is_set())
+    tables = [journal.uri, *(writer.table_uri(table) for table in SCHEMAS)]
+    compaction = ScheduledCompaction(tables, journal.storage_options, config.persistence.compact_interval_h * 3600)
     server = None
     try:
         runtime.publish(NodeStarted(session_id=session_id, mode="run",
@@ -91,6 +95,7 @@ def _serve(config: NodeConfig) -> int:
         control.start()  # after the restore: an operator's pending command overrides the restored state
         server = serve_health(health, service.health_host, service.health_port) if service.health_port else None
         heartbeat.start()
+        compaction.start()
         systemd_notify("READY=1")
         logger.info(f"node {session_id} running (pid {os.getpid()}), lake {config.node.lake_uri}")
         if isinstance(clock, VirtualClock):
@@ -99,6 +104,7 @@ def _serve(config: NodeConfig) -> int:
         return _until_stopped(runtime, stop_requested, service, session_id)
     finally:
         control.stop()
+        compaction.stop()
         runtime.stop(timeout_s=service.shutdown_timeout_s)
         heartbeat.stop()
         if server is not None:

@@ -17,7 +17,7 @@ LEAK_BYTES_PER_QUOTE = 64
 @pytest.mark.timeout(300)
 def test_ten_times_load_with_a_slow_journal_stays_bounded(tmp_path):
     config = soak_config(block_bound=2_000)
-    result = run_soak(tmp_path / "soak.bin", hours=0.25, rate_multiple=10.0, journal_delay_s=0.002, config=config)
+    result = run_soak(tmp_path / "soak.bin", hours=0.5, rate_multiple=10.0, journal_delay_s=0.002, config=config)
     boxes = {m["name"]: m for m in result.mailboxes}
     for name, metrics in boxes.items():
         assert metrics["high_water"] <= config.mailbox.block_bound, (name, metrics)

@@ -62,3 +62,10 @@ def test_status_lists_recent_alerts(tmp_path, capsys):
     assert [a.text for a in state.recent_alerts][-1] == "HALTED 24" and len(state.recent_alerts) == 20
     assert main(["status", "--lake", str(tmp_path)]) == 0
     assert "latest alerts" in capsys.readouterr().out
+
+
+def test_scheduled_compaction_covers_every_existing_table(lake):
+    from storage.maintenance import ScheduledCompaction
+
+    results = ScheduledCompaction([str(lake / "journal"), str(lake / "absent")], None, 0).run_once()
+    assert [r.table for r in results] == [str(lake / "journal")]
