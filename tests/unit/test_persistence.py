@@ -112,3 +112,18 @@ def test_lake_writer_fills_derived_tables_once_and_dedupes_replayed_executions(t
     assert read_table(writer, "fills")["exec_id"].to_pylist() == ["E1"]
     assert read_table(writer, "strategies")["rule"].to_pylist() == ["take_profit"]
     assert len(list(writer.journal.read("s"))) == 3
+
+
+def test_lake_works_through_a_uri_with_storage_options(tmp_path):
+    """Any deltalake URI: here a file:// URL with (ignored-by-local) storage options, as s3:// would carry keys."""
+    from messages import OrderFilled
+    from storage.lake_writer import LakeWriter, read_table
+
+    uri = f"file://{tmp_path}/lake"
+    writer = LakeWriter(DeltaJournal(uri, {"timeout": "30s"}))
+    fill = OrderFilled(ts=10**18, seq=1, client_order_id="O1", exec_id="E1", quantity=1, price=-1.5,
+                       commission_usd=2.6)
+    writer.append("s", [fill], 1)
+    assert [m.exec_id for m in writer.journal.read("s")] == ["E1"]
+    assert read_table(writer, "fills")["exec_id"].to_pylist() == ["E1"]
+    assert (tmp_path / "lake" / "journal" / "_delta_log").exists()
