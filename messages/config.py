@@ -152,6 +152,8 @@ class ExitSection(_Section, frozen=True, kw_only=True):
     """Rule order, highest first; empty = the default order in actors/decision/rules.py."""
     evaluation_delay_ms: int = 0
     """Exit rules run this long after a leg quote arrives, once for the whole burst of leg quotes (coalescing)."""
+    max_quote_age_s: float = 900.0
+    """Rules judge a position only on leg quotes at most this old: a mark from stale quotes is not a price."""
 
     def __post_init__(self) -> None:
         super().__post_init__()

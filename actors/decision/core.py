@@ -273,6 +273,9 @@ class DecisionCore(ActorCore):
             return
         if self._trading_state == "HALTED" or not market_hours().is_open(ctx.now()):
             return
+        oldest = min(self._quotes[leg.contract].ts for leg in position.legs)
+        if ctx.now() - oldest > self._exits.max_quote_age_s * NS_PER_S:
+            return  # market data is stale (QuoteStale says so); judge again on fresh quotes
         mark = structure_mid(position.legs, self._quotes)
         if position.entry_iv == 0.0:  # first complete quote set after the fill: the baseline for IV and VIX rules
             position = replace(position, entry_iv=short_leg_iv(position, self._quotes), entry_vix=self._market.vix)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from actors.broker.sim.fills import commission_usd, limit_crosses
+from actors.broker.sim.fills import commission_usd, fill_threshold, limit_crosses
 from actors.broker.sim.source import QuoteSource
 from actors.runtime.core import ActorCore, Context
 from messages import (
@@ -216,6 +216,10 @@ class SimBrokerCore(ActorCore):
             return
         if not limit_crosses(order.legs, quotes, order.quantity, working.limit_price, FILL_AGGRESSIVENESS):
             return
+        # a limit more generous than the market fills at the market's price, as on an exchange (price improvement)
+        direction = 1 if order.quantity > 0 else -1
+        threshold = round(fill_threshold(order.legs, quotes, direction, FILL_AGGRESSIVENESS), 2)
+        fill_price = min(working.limit_price, threshold) if direction > 0 else max(working.limit_price, threshold)
         remaining = order.quantity - working.filled
         quantity = remaining
         if abs(remaining) > 1 and self._draw(working) < self._params.partial_fill_probability:
@@ -234,7 +238,7 @@ class SimBrokerCore(ActorCore):
                 client_order_id=order.client_order_id,
                 exec_id=f"SIM-{working.broker_order_id}-{self._exec_count}",
                 quantity=quantity,
-                price=working.limit_price,
+                price=fill_price,
                 commission_usd=commission_usd(order.legs, quantity, self._params.commission_per_contract_usd),
             ),
             ctx,

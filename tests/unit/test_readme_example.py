@@ -1,0 +1,16 @@
+"""The scenario printed in the README is real: it parses and passes."""
+
+from pathlib import Path
+
+from actors.replay.runner import replay_deterministic
+from actors.replay.scenario import load_scenario
+
+README = Path(__file__).parents[2] / "README.md"
+
+
+def test_readme_scenario_example_passes(tmp_path):
+    example = README.read_text().split("## Replay scenarios", 1)[1].split("```", 2)[1]
+    path = tmp_path / "example.jsonl"
+    path.write_text(example.strip() + "\n")
+    result = replay_deterministic(load_scenario(path))
+    assert result.expectations and result.passed
