@@ -87,7 +87,10 @@ class ExecutionCore(ActorCore):
         # Orders that were working when a previous run died have lost their timers: their outcome is ambiguous,
         # so cancel them now; fills that still arrive are booked by the state machine as late fills.
         for client_order_id in sorted(self._working_by_strategy.values()):
-            ctx.set_timer(f"deadline:{client_order_id}", ctx.now())
+            if self._orders[client_order_id].state is OrderState.CANCEL_PENDING:
+                ctx.publish(CancelOrder(client_order_id=client_order_id, reason="restart: cancel not confirmed"))
+            else:
+                ctx.set_timer(f"deadline:{client_order_id}", ctx.now())
 
     def handle(self, message: Message, ctx: Context) -> None:
         match message:
@@ -185,7 +188,11 @@ class ExecutionCore(ActorCore):
 
     def _on_fill(self, fill: OrderFilled, ctx: Context) -> None:
         order = self._orders.get(fill.client_order_id)
-        if order is None or fill.exec_id in order.exec_ids:
+        if order is None:
+            text = f"fill {fill.exec_id} of {fill.quantity} for unknown order {fill.client_order_id}: not ours?"
+            ctx.publish(Alert(level="critical", source=self.name, text=text))
+            return
+        if fill.exec_id in order.exec_ids:
             return
         remaining = order.quantity - order.filled_quantity
         if abs(fill.quantity) > abs(remaining) or fill.quantity * order.quantity <= 0:

@@ -150,3 +150,26 @@ def test_reconciliation_mismatch_halts_with_a_critical_alert():
     assert _of(runtime, Halt) and any(a.level == "critical" for a in _of(runtime, Alert))
     runtime.inject(BrokerPositionsSnapshot(positions=(), complete=True))
     assert _of(runtime, ReconciliationResult)[-1].ok
+
+
+def test_fill_for_an_unknown_order_is_a_critical_alert():
+    runtime = _lifecycle()
+    runtime.inject(OrderFilled(client_order_id="NOT-OURS", exec_id="X1", quantity=1, price=-1.0, commission_usd=1.0))
+    assert any(a.level == "critical" and "unknown order NOT-OURS" in a.text for a in _of(runtime, Alert))
+
+
+def test_restart_resends_a_cancel_that_was_never_confirmed():
+    from actors.runtime.core import MutedContext
+    from messages import CancelOrder
+
+    params = ExecutionSection(step_interval_s=30, price_steps=2, deadline_s=120)
+    runtime = _lifecycle()
+    runtime.run_until(NOW + 121 * SECOND)  # deadline: cancel sent, never confirmed
+    rebuilt = ExecutionCore(params)
+    muted = MutedContext(NOW)
+    for message in runtime.history:
+        if "execution" in runtime.routes.subscribers(message):
+            rebuilt.handle(message, muted)
+    fresh = DeterministicRuntime([lambda: rebuilt], VirtualClock(NOW + 200 * SECOND))
+    fresh.start()
+    assert [c.reason for c in _of(fresh, CancelOrder)] == ["restart: cancel not confirmed"]
