@@ -51,12 +51,13 @@ class LakeWriter:
             return
         self.journal.append(session_id, messages, version)
         exec_ids = self._known_exec_ids()
-        pending = set(exec_ids)
-        for table, rows in sorted(project(session_id, messages, pending).items()):
+        for table, rows in sorted(project(session_id, messages, exec_ids).items()):
             uri = self.table_uri(table)
             app_id = f"{session_id}/{table}"
-            if self._committed_version(app_id, uri) >= version:
-                continue  # this batch reached the table before an ambiguous error
+            if self._committed_version(app_id, uri) >= version:  # reached the table before an ambiguous error
+                if table == "fills":
+                    exec_ids.update(rows["exec_id"].to_pylist())
+                continue
             try:
                 write_deltalake(
                     uri,
@@ -70,7 +71,8 @@ class LakeWriter:
                 self._committed.pop(app_id, None)
                 raise
             self._committed[app_id] = version
-        exec_ids |= pending
+            if table == "fills":  # only once stored: a failed commit must not make its fills look written
+                exec_ids.update(rows["exec_id"].to_pylist())
 
 
 def read_table(writer_or_root: LakeWriter, table: str, session_id: str | None = None):  # noqa: ANN201 - pa.Table

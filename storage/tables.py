@@ -8,7 +8,7 @@ version in its Delta configuration.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Container, Iterable
 from typing import Any
 
 import pyarrow as pa
@@ -151,20 +151,18 @@ def _rows(message: Message) -> list[tuple[str, Row]]:  # noqa: PLR0911 - one cas
     return []
 
 
-def project(session_id: str, messages: Iterable[Message], seen_exec_ids: set[str] | None = None,
+def project(session_id: str, messages: Iterable[Message], stored_exec_ids: Container[str] = frozenset(),
             ) -> dict[str, pa.Table]:
-    """Rows per derived table for a batch; a fill whose exec_id is in `seen_exec_ids` (or earlier in the batch) is
-    a broker replay and is not stored twice. `seen_exec_ids` is updated."""
-    seen = seen_exec_ids if seen_exec_ids is not None else set()
+    """Rows per derived table for a batch; a fill whose exec_id is already stored (or earlier in the batch) is a
+    broker replay and is not stored twice."""
+    in_batch: set[str] = set()
     columns: dict[str, list[Row]] = defaultdict(list)
     for message in messages:
         for table, row in _rows(message):
             if table == "fills":
-                if row["exec_id"] in seen:
+                if row["exec_id"] in stored_exec_ids or row["exec_id"] in in_batch:
                     continue
-                seen.add(row["exec_id"])
+                in_batch.add(row["exec_id"])
             columns[table].append({"session_id": session_id, "seq": message.seq, "ts": message.ts, **row})
     return {table: pa.Table.from_pylist(rows, schema=SCHEMAS[table]) for table, rows in columns.items()}
 
-
-RowProjection = Callable[[Message], list[tuple[str, Row]]]
