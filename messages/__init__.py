@@ -53,6 +53,7 @@ from messages.system import (
     ActorFailed,
     ActorRestarted,
     Alert,
+    BrokerConnectionChanged,
     FlushJournal,
     JournalFlushed,
     NodeStarted,

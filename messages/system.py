@@ -54,3 +54,10 @@ class FlushJournal(Command, frozen=True, kw_only=True):
 
 class JournalFlushed(Event, frozen=True, kw_only=True):
     through_seq: int
+
+
+class BrokerConnectionChanged(Event, frozen=True, kw_only=True):
+    """The broker link's state: `connected`, `disconnected`, or `degraded` (up, but orders' outcomes unknown)."""
+
+    state: Literal["connected", "disconnected", "degraded"]
+    reason: str

@@ -21,6 +21,7 @@ from actors.market_data.market_hours import market_hours
 from actors.runtime.threaded import ThreadedRuntime
 from messages import (
     BreakerStateChanged,
+    BrokerConnectionChanged,
     IndexQuote,
     Message,
     OptionQuote,
@@ -59,6 +60,7 @@ class NodeHealth:
         self.trading_state = "ACTIVE"
         self.breaker_state = "CLOSED"
         self.last_quote_ns = 0
+        self.connection = "unknown"
         self.registry = CollectorRegistry()
         self._messages = Counter("thetanode_messages", "published messages by type", ["type"], registry=self.registry)
         self._orders = Counter("thetanode_orders", "orders placed", registry=self.registry)
@@ -67,6 +69,8 @@ class NodeHealth:
         self._trading = Gauge("thetanode_trading_state", "0 active, 1 reducing, 2 halted", registry=self.registry)
         self._quote_age = Gauge("thetanode_quote_age_seconds", "age of the newest quote", registry=self.registry)
         self._up = Gauge("thetanode_up", "1 while the runtime runs", registry=self.registry)
+        self._connected = Gauge("thetanode_broker_connected", "1 connected, 0.5 degraded, 0 otherwise",
+                                registry=self.registry)
         self.registry.register(_MailboxCollector(runtime))
 
     def observe(self, message: Message) -> None:
@@ -80,6 +84,8 @@ class NodeHealth:
                 self.breaker_state = message.state
             case TradingStateChanged():
                 self.trading_state = message.state
+            case BrokerConnectionChanged():
+                self.connection = message.state
             case UnderlyingQuote() | OptionQuote() | IndexQuote():
                 with self._lock:
                     self.last_quote_ns = max(self.last_quote_ns, message.ts)
@@ -94,6 +100,8 @@ class NodeHealth:
             problems.append("trading HALTED")
         if self.breaker_state == "OPEN":
             problems.append("circuit breaker OPEN")
+        if self.connection != "connected":
+            problems.append(f"broker {self.connection}")
         market_open = market_hours().is_open(now)
         if market_open and (quote_age_s is None or quote_age_s * 1e9 > self._stale_after_ns):
             problems.append("market data stale" if quote_age_s is not None else "no market data yet")
@@ -102,6 +110,7 @@ class NodeHealth:
             "problems": problems,
             "trading_state": self.trading_state,
             "breaker_state": self.breaker_state,
+            "broker": self.connection,
             "market_open": market_open,
             "quote_age_s": None if quote_age_s is None else round(quote_age_s, 3),
             "mailboxes": {name: box.metrics.depth for name, box in sorted(self._runtime.mailboxes.items())},
@@ -112,6 +121,7 @@ class NodeHealth:
         self._breaker.set(BREAKER_LEVEL[self.breaker_state])
         self._trading.set(TRADING_LEVEL[self.trading_state])
         self._up.set(0 if self._runtime.stopped.is_set() else 1)
+        self._connected.set({"connected": 1.0, "degraded": 0.5}.get(self.connection, 0.0))
         if self.last_quote_ns:
             self._quote_age.set((self._runtime.clock.now() - self.last_quote_ns) / 1e9)
         return generate_latest(self.registry)

@@ -50,11 +50,13 @@ def test_health_document_and_metrics_follow_published_messages():
     from actors.runtime.clock import VirtualClock
     from actors.runtime.threaded import ThreadedRuntime
     from actors.service.health import NodeHealth
-    from messages import BreakerStateChanged, OrderFilled, TradingStateChanged
+    from messages import BreakerStateChanged, BrokerConnectionChanged, OrderFilled, TradingStateChanged
 
     evening = 1_772_490_000_000_000_000  # 2026-03-02 22:20 UTC: market closed, no staleness expected
     runtime = ThreadedRuntime([], VirtualClock(evening))
     health = NodeHealth(runtime, stale_after_s=60)
+    assert health.document()["problems"] == ["broker unknown"]
+    health.observe(BrokerConnectionChanged(state="connected", reason="sim"))
     assert health.document()["status"] == "ok"
     health.observe(TradingStateChanged(state="HALTED", reason="operator"))
     health.observe(BreakerStateChanged(state="OPEN", reason="rejects"))
@@ -64,4 +66,4 @@ def test_health_document_and_metrics_follow_published_messages():
     assert document["problems"] == ["trading HALTED", "circuit breaker OPEN"]
     text = health.metrics_text().decode()
     assert "thetanode_trading_state 2.0" in text and "thetanode_breaker_state 2.0" in text
-    assert "thetanode_fills_total 1.0" in text
+    assert "thetanode_fills_total 1.0" in text and "thetanode_broker_connected 1.0" in text

@@ -12,6 +12,7 @@ from actors.broker.sim.fills import commission_usd, fill_threshold, limit_crosse
 from actors.broker.sim.source import QuoteSource
 from actors.runtime.core import ActorCore, Context
 from messages import (
+    BrokerConnectionChanged,
     BrokerPosition,
     BrokerPositionsSnapshot,
     CancelOrder,
@@ -71,6 +72,7 @@ class SimBrokerCore(ActorCore):
         self.subscriptions = commands + ((UnderlyingQuote, IndexQuote) if source.scripted else ())
 
     def on_start(self, ctx: Context) -> None:
+        ctx.publish(BrokerConnectionChanged(state="connected", reason="simulated exchange (in process)"))
         if not self._source.scripted:
             ctx.set_timer(TICK_TIMER, ctx.now())
         ctx.set_timer(POSITIONS_TIMER, ctx.now())
