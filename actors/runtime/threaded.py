@@ -87,6 +87,7 @@ class ThreadedRuntime:
         self.stop_reason: str | None = None
         self._timer_thread: threading.Thread | None = None
         self._poison: dict[str, set[int]] = {}
+        self._primed_history: list[Message] = []
 
     # lifecycle ---------------------------------------------------------------------------------------------------
     def prime(self, history: Iterable[Message]) -> int:
@@ -99,6 +100,7 @@ class ThreadedRuntime:
             raise RuntimeError("prime() must come before start()")
         muted = MutedContext(self.clock.now())
         delivered = 0
+        self._primed_history = history = list(history)
         for past in history:
             muted.clock_ns = past.ts
             for name in self.routes.subscribers(past):
@@ -201,6 +203,11 @@ class ThreadedRuntime:
         poison = self._poison.get(name, set())
         if name in self._replayable and self._journal_source is not None:
             muted = MutedContext(self.clock.now())
+            for past in self._primed_history:  # earlier sessions first: this session continues from them
+                if name in self.routes.subscribers(past):
+                    muted.clock_ns = past.ts
+                    core.handle(past, muted)
+                    replayed += 1
             for past in self._journal_source(name, failed_seq):
                 if past.seq >= failed_seq:
                     break

@@ -145,3 +145,27 @@ def test_threaded_stops_the_node_after_repeated_failures():
     finally:
         runtime.stop()
     assert runtime.stop_reason is not None and "stopping the node" in runtime.stop_reason
+
+
+@pytest.mark.timeout(30)
+def test_threaded_restart_after_priming_keeps_the_earlier_sessions_state():
+    runtime, seen = _threaded([Counter])
+    earlier = [Halt(ts=START - 10 * SECOND, seq=n, reason="earlier") for n in (1, 2)]
+    assert runtime.prime(earlier) == 2
+    runtime.start()
+    try:
+        for reason in ("a", "boom"):
+            runtime.publish(Halt(reason=reason))
+            runtime.work.wait_idle(timeout=5)
+        for _ in range(300):
+            if any(isinstance(m, ActorRestarted) for m in list(seen)):
+                break
+            runtime.stopped.wait(0.01)
+        runtime.publish(Resume(reason="report"))
+        for _ in range(500):
+            if _alerts(list(seen)):
+                break
+            runtime.stopped.wait(0.01)
+    finally:
+        runtime.stop()
+    assert _alerts(seen) == ["count=3"]  # two from the earlier session, one from this one
