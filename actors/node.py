@@ -19,7 +19,7 @@ from actors.position_sync.core import PositionSyncCore
 from actors.risk.core import RiskCore
 from actors.runtime.core import ActorCore
 from actors.runtime.threaded import ThreadedRuntime
-from messages import FlushJournal, IvHistoryRestored, IvSample, JournalFlushed, Message
+from messages import FlushJournal, NodeStarted, IvHistoryRestored, IvSample, JournalFlushed, Message
 from messages.config import NodeConfig
 from messages.risk import RiskStateRestored, RiskStateSnapshot
 from storage.journal import DeltaJournal
@@ -86,6 +86,9 @@ def restored_state(journal: DeltaJournal) -> list[Message]:
     return restored
 
 
+RUN_MODE = "run"
+
+
 def earlier_sessions(journal: DeltaJournal, current_session: str) -> list[Message]:
     """Every earlier session's journal, session after session in time order: what a restarting node rebuilds from.
 
@@ -95,7 +98,8 @@ def earlier_sessions(journal: DeltaJournal, current_session: str) -> list[Messag
     for session in journal.sessions():
         if session != current_session:
             messages = list(journal.read(session))
-            if messages:
+            started = next((m for m in messages if isinstance(m, NodeStarted)), None)
+            if started is not None and started.mode == RUN_MODE:  # demos and replays sharing the lake are not ours
                 chains.append((messages[0].ts, session, messages))
     return [m for _, _, messages in sorted(chains) for m in messages]
 

@@ -16,6 +16,7 @@ import msgspec
 from loguru import logger
 
 from actors.node import (
+    RUN_MODE,
     JournalRestartSource,
     core_factories,
     lake_writer,
@@ -88,7 +89,7 @@ def _serve(config: NodeConfig) -> int:
     compaction = ScheduledCompaction(tables, journal.storage_options, config.persistence.compact_interval_h * 3600)
     server = None
     try:
-        runtime.publish(NodeStarted(session_id=session_id, mode="run",
+        runtime.publish(NodeStarted(session_id=session_id, mode=RUN_MODE,
                                     config_json=msgspec.json.encode(config).decode()))
         for message in restored_state(journal):
             runtime.publish(message)

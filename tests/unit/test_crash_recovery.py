@@ -8,10 +8,18 @@ import threading
 import pytest
 
 from actors.demo import DEMO_DEFAULTS
-from actors.node import core_factories, lake_journal, earlier_sessions, sim_start_ns
+from actors.node import RUN_MODE, core_factories, earlier_sessions, lake_journal, sim_start_ns
 from actors.runtime.clock import VirtualClock
 from actors.runtime.threaded import ThreadedRuntime
-from messages import Message, OpenStrategy, PlaceOrder, ReconciliationResult, StrategyClosed, StrategyOpened
+from messages import (
+    Message,
+    NodeStarted,
+    OpenStrategy,
+    PlaceOrder,
+    ReconciliationResult,
+    StrategyClosed,
+    StrategyOpened,
+)
 from messages.config import config_from_mapping
 
 NS_PER_DAY = 86_400 * 1_000_000_000
@@ -34,6 +42,7 @@ def _session(config, session_id: str, start_ns: int, until: type[Message], histo
         assert runtime.prime(history) > 0
     runtime.observers.append(watch)
     runtime.start()
+    runtime.publish(NodeStarted(session_id=session_id, mode=RUN_MODE))
     try:
         runtime.run_virtual(start_ns + 60 * NS_PER_DAY, keep_going=lambda: not done.is_set())
     finally:
@@ -59,3 +68,12 @@ def test_restart_rebuilds_open_strategy_and_never_reuses_an_order_id(tmp_path):
     assert reconciled and all(m.ok for m in reconciled), "the rebuilt broker and strategies agree"
     order_ids = [m.client_order_id for m in first + second if isinstance(m, PlaceOrder)]
     assert len(order_ids) == len(set(order_ids))
+
+
+def test_demo_sessions_in_the_same_lake_are_not_rebuilt_from(tmp_path):
+    from storage.journal import DeltaJournal
+
+    journal = DeltaJournal(str(tmp_path))
+    journal.append("demo-1", [NodeStarted(ts=1, seq=1, session_id="demo-1", mode="demo")])
+    journal.append("run-1", [NodeStarted(ts=2, seq=1, session_id="run-1", mode=RUN_MODE)])
+    assert [m.session_id for m in earlier_sessions(journal, "run-2")] == ["run-1"]
