@@ -73,7 +73,7 @@ def run_demo(config: NodeConfig, session_id: str, max_days: int) -> DemoOutcome:
     runtime.start()
     try:
         runtime.publish(NodeStarted(session_id=session_id, mode="demo", config_json=msgspec.json.encode(config).decode()))
-        for message in restored_state(journal):
+        for message in restored_state(journal, mode="demo"):
             runtime.publish(message)
         runtime.run_virtual(start_ns + max_days * NS_PER_DAY, keep_going=lambda: not watcher.trade_done())
         reason = "trade closed" if watcher.trade_done() else f"no trade closed within {max_days} days"

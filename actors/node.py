@@ -69,24 +69,30 @@ def lake_writer(config: NodeConfig) -> LakeWriter:
     return LakeWriter(lake_journal(config))
 
 
-def restored_state(journal: DeltaJournal) -> list[Message]:
+RUN_MODE = "run"
+
+
+def sessions_of_mode(journal: DeltaJournal, mode: str) -> set[str]:
+    """Sessions started in `mode` ("run", "demo"): a live node and the demos sharing its lake never mix state."""
+    return {m.session_id for m in journal.read_type(NodeStarted) if isinstance(m, NodeStarted) and m.mode == mode}
+
+
+def restored_state(journal: DeltaJournal, mode: str = RUN_MODE) -> list[Message]:
     """What a starting node re-learns from the lake before it trades: each symbol's daily IV history, and the risk
     actor's trading state and circuit breaker as last journaled."""
     latest: dict[str, dict] = {}
-    for sample in journal.read_type(IvSample):
+    sessions = sessions_of_mode(journal, mode)
+    for sample in journal.read_type(IvSample, sessions):
         latest.setdefault(sample.symbol, {})[sample.point.session_date] = sample.point
     restored: list[Message] = [
         IvHistoryRestored(symbol=symbol, points=tuple(points[day] for day in sorted(points)))
         for symbol, points in sorted(latest.items())
     ]
-    snapshots = list(journal.read_type(RiskStateSnapshot))
+    snapshots = list(journal.read_type(RiskStateSnapshot, sessions))
     if snapshots:
         fields = msgspec.structs.asdict(snapshots[-1])
         restored.append(RiskStateRestored(**{k: v for k, v in fields.items() if k not in ("ts", "seq", "origin")}))
     return restored
-
-
-RUN_MODE = "run"
 
 
 def earlier_sessions(journal: DeltaJournal, current_session: str) -> list[Message]:
@@ -95,12 +101,10 @@ def earlier_sessions(journal: DeltaJournal, current_session: str) -> list[Messag
     Each session only journals what happened during it (a rebuilt node does not re-journal its past), so the
     whole chain is needed; e.g. a strategy opened three restarts ago is still open."""
     chains = []
-    for session in journal.sessions():
-        if session != current_session:
-            messages = list(journal.read(session))
-            started = next((m for m in messages if isinstance(m, NodeStarted)), None)
-            if started is not None and started.mode == RUN_MODE:  # demos and replays sharing the lake are not ours
-                chains.append((messages[0].ts, session, messages))
+    for session in sessions_of_mode(journal, RUN_MODE) - {current_session}:  # not the demos sharing the lake
+        messages = list(journal.read(session))
+        if messages:
+            chains.append((messages[0].ts, session, messages))
     return [m for _, _, messages in sorted(chains) for m in messages]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -101,13 +101,15 @@ class DeltaJournal:
         for payload in table["payload"].to_pylist():
             yield from_msgpack(payload)
 
-    def read_type(self, message_type: type[Message]) -> Iterator[Message]:
-        """Every journaled message of one type across all sessions, in time order (ts, then seq)."""
+    def read_type(self, message_type: type[Message], sessions: Iterable[str] | None = None) -> Iterator[Message]:
+        """Every journaled message of one type (of the given sessions, default all), in time order (ts, then seq)."""
         if not self.exists():
             return
         table = DeltaTable(self.uri, storage_options=self._storage_options).to_pyarrow_table(
-            columns=["ts", "seq", "type", "payload"], filters=[("type", "=", message_type.__name__)]
+            columns=["session_id", "ts", "seq", "type", "payload"], filters=[("type", "=", message_type.__name__)]
         )
+        if sessions is not None:
+            table = table.filter(pc.is_in(table["session_id"], value_set=pa.array(sorted(set(sessions)), pa.string())))
         for payload in table.sort_by([("ts", "ascending"), ("seq", "ascending")])["payload"].to_pylist():
             yield from_msgpack(payload)
 

@@ -55,7 +55,7 @@ def test_iv_history_is_restored_from_the_lake(demo_lake):
     lake, session, outcome = demo_lake
     samples = [m for m in outcome.messages if isinstance(m, IvSample)]
     assert samples, "the demo recorded no IV samples"
-    restored = restored_state(DeltaJournal(str(lake)))
+    restored = restored_state(DeltaJournal(str(lake)), mode="demo")
     assert [r.symbol for r in restored] == ["SPY"] and isinstance(restored[0], IvHistoryRestored)
     days = {s.point.session_date for s in samples}
     assert [p.session_date for p in restored[0].points] == sorted(days)

@@ -161,6 +161,10 @@ def test_node_restores_the_last_journaled_risk_state(tmp_path):
     journal = DeltaJournal(str(tmp_path))
     snapshot = RiskStateSnapshot(ts=NOW, seq=1, origin="risk", trading_state="HALTED", trading_reason="operator",
                                  breaker_state="OPEN", breaker_since_ns=NOW, failures_ns=(NOW,), half_open_successes=0)
-    journal.append("s1", [snapshot])
+    from messages import NodeStarted
+
+    journal.append("s1", [NodeStarted(ts=NOW - 1, seq=0, session_id="s1", mode="run"), snapshot])
+    journal.append("demo", [NodeStarted(ts=NOW + 5, seq=1, session_id="demo", mode="demo"),
+                            msgspec.structs.replace(snapshot, ts=NOW + 6, trading_state="ACTIVE")])
     restored = [m for m in restored_state(journal) if isinstance(m, RiskStateRestored)]
     assert len(restored) == 1 and restored[0].trading_state == "HALTED" and restored[0].breaker_state == "OPEN"
