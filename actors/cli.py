@@ -212,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="one simulated iron condor, entry to exit, in accelerated virtual time")
     demo.add_argument("--config", help="node TOML config (defaults are embedded)")
-    demo.add_argument("--lake", help="Delta Lake URI for the journal (default thetanode-data/lake)")
+    demo.add_argument("--lake", help="Delta Lake URI for the journal (default thetanode-data/demo-lake)")
     demo.add_argument("--max-days", type=int, default=90, help="virtual days to wait for the trade to close")
     demo.add_argument("--verbose", action="store_true", help="also print quotes, timers and decision records")
     demo.set_defaults(handler=_cmd_demo)

@@ -22,8 +22,9 @@ from messages import Message, NodeStarted, NodeStopping, StrategyClosed, Strateg
 from messages.config import NodeConfig
 
 NS_PER_DAY = 86_400 * 1_000_000_000
-DEMO_DEFAULTS = {"persistence": {"flush_interval_ms": 3_600_000}}
-"""The demo's embedded config: weeks pass in seconds, so group-commit by virtual hour instead of every tick."""
+DEMO_DEFAULTS = {"persistence": {"flush_interval_ms": 3_600_000}, "node": {"lake_uri": "thetanode-data/demo-lake"}}
+"""The demo's embedded config: weeks pass in seconds, so group-commit by virtual hour instead of every tick; and
+its own lake, apart from the node's."""
 
 
 @dataclass
