@@ -38,12 +38,20 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     from actors.demo import DEMO_DEFAULTS, print_outcome, run_demo
 
-    config = load_config(args.config) if args.config else config_from_mapping(DEMO_DEFAULTS, source="demo defaults")
-    if args.lake:
-        config = config_from_mapping({"node": {"lake_uri": args.lake}}, source="--lake", base=config)
+    config = _lake_config(args, defaults=config_from_mapping(DEMO_DEFAULTS, source="demo defaults"))
     # The session id names a demo run in the lake; wall time here only labels it, it never drives logic.
     session_id = config.node.session_id or f"demo-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
     outcome = run_demo(config, session_id, args.max_days)
@@ -151,8 +159,9 @@ def _cmd_control(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
-def _lake_config(args: argparse.Namespace) -> NodeConfig:
-    config = load_config(args.config) if args.config else DEFAULT_CONFIG
+def _lake_config(args: argparse.Namespace, defaults: NodeConfig = DEFAULT_CONFIG) -> NodeConfig:
+    """The config file (or `defaults`), with `--lake` overriding its lake."""
+    config = load_config(args.config) if args.config else defaults
     if args.lake:
         config = config_from_mapping({"node": {"lake_uri": args.lake}}, source="--lake", base=config)
     return config
@@ -213,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="one simulated iron condor, entry to exit, in accelerated virtual time")
     demo.add_argument("--config", help="node TOML config (defaults are embedded)")
     demo.add_argument("--lake", help="Delta Lake URI for the journal (default thetanode-data/demo-lake)")
-    demo.add_argument("--max-days", type=int, default=90, help="virtual days to wait for the trade to close")
+    demo.add_argument("--max-days", type=_positive_int, default=90, help="virtual days to wait for the trade to close")
     demo.add_argument("--verbose", action="store_true", help="also print quotes, timers and decision records")
     demo.set_defaults(handler=_cmd_demo)
 
