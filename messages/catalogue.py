@@ -19,6 +19,7 @@ def _concrete_messages() -> tuple[type[Message], ...]:
                 and issubclass(value, Message)
                 and value not in (Message, Command, Event)
                 and value.__module__ == module.__name__
+                and not value.__name__.startswith("_")  # shared field sets, never sent themselves
             ):
                 found.append(value)
     return tuple(found)

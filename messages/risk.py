@@ -39,10 +39,7 @@ class Resume(Command, frozen=True, kw_only=True):
     reason: str
 
 
-class RiskStateSnapshot(Event, frozen=True, kw_only=True):
-    """The risk actor's durable state, published on every change and journaled; `RiskStateRestored` (same fields)
-    brings a restarted node back to it."""
-
+class _RiskState(Event, frozen=True, kw_only=True):
     trading_state: TradingState
     trading_reason: str
     breaker_state: BreakerState
@@ -51,10 +48,9 @@ class RiskStateSnapshot(Event, frozen=True, kw_only=True):
     half_open_successes: int
 
 
-class RiskStateRestored(Event, frozen=True, kw_only=True):
-    trading_state: TradingState
-    trading_reason: str
-    breaker_state: BreakerState
-    breaker_since_ns: int
-    failures_ns: tuple[int, ...]
-    half_open_successes: int
+class RiskStateSnapshot(_RiskState, frozen=True, kw_only=True):
+    """The risk actor's durable state, published on every change and journaled."""
+
+
+class RiskStateRestored(_RiskState, frozen=True, kw_only=True):
+    """The last journaled `RiskStateSnapshot`, handed back to the risk actor of a starting node."""

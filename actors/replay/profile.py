@@ -7,6 +7,8 @@ the heap at its end; a steady-state node should hold it flat.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,12 +56,20 @@ def render_flamegraph(capture: Path) -> Path | None:
     return html if completed.returncode == 0 else None
 
 
+@contextmanager
+def tracked(capture: Path) -> Iterator[None]:
+    """memray tracking into `capture`, with process-wide static data built first, untracked: the XNYS calendar
+    makes pyarrow reserve ~1 GB of address space once per process, which is not the node's memory."""
+    market_hours()
+    capture.unlink(missing_ok=True)
+    with memray.Tracker(capture, memory_interval_ms=5):
+        yield
+
+
 def profile_scenario(scenario: Scenario, out_dir: Path, warmup_fraction: float = 0.25) -> MemoryProfile:
     out_dir.mkdir(parents=True, exist_ok=True)
     capture = out_dir / f"{scenario.name}.memray.bin"
-    capture.unlink(missing_ok=True)
-    market_hours()  # process-wide static data (pyarrow reserves ~1 GB of address space): build it untracked
-    with memray.Tracker(capture, memory_interval_ms=5):
+    with tracked(capture):
         replay = replay_threaded(scenario, out_dir / f"{scenario.name}.journal")
     peak, warm, end = heap_after_warmup(capture, warmup_fraction)
     return MemoryProfile(capture, render_flamegraph(capture), peak, warm, end, replay)

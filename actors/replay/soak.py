@@ -8,12 +8,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import memray
-
-from actors.market_data.market_hours import market_hours
 
 from actors.node import core_factories
-from actors.replay.profile import heap_after_warmup
+from actors.replay.profile import heap_after_warmup, tracked
 from actors.runtime.clock import VirtualClock
 from actors.runtime.threaded import ThreadedRuntime
 from messages import IndexQuote, Message, UnderlyingQuote
@@ -70,9 +67,7 @@ def run_soak(capture: Path, hours: float, rate_multiple: float = 10.0, journal_d
     step_ns = int(NS_PER_S / (NORMAL_QUOTES_PER_S * rate_multiple))
     end_ns = START_NS + int(hours * 3600 * NS_PER_S)
     offered = 0
-    capture.unlink(missing_ok=True)
-    market_hours()  # process-wide static data (pyarrow reserves ~1 GB of address space): build it untracked
-    with memray.Tracker(capture, memory_interval_ms=10):
+    with tracked(capture):
         runtime.start()
         try:
             now = START_NS

@@ -7,13 +7,13 @@ applied once, in the order written, then moved to `done/`.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from loguru import logger
 
+from actors.service.periodic import Periodic
 from messages import Halt, Message, Resume
 
 COMMANDS = {"halt": Halt, "resume": Resume}
@@ -50,14 +50,12 @@ class ControlWatcher:
 
     def __init__(self, control_dir: str, poll_s: float, publish: Callable[[Message], object]) -> None:
         self._dir = control_dir
-        self._poll_s = poll_s
         self._publish = publish
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="control", daemon=True)
+        self._poller = Periodic("control", poll_s, self.apply_pending)
 
     def start(self) -> None:
         self.apply_pending()
-        self._thread.start()
+        self._poller.start()
 
     def apply_pending(self) -> int:
         commands = read_commands(self._dir)
@@ -69,11 +67,5 @@ class ControlWatcher:
             path.rename(done / path.name)
         return len(commands)
 
-    def _run(self) -> None:
-        while not self._stop.wait(self._poll_s):
-            self.apply_pending()
-
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=self._poll_s * 2)
+        self._poller.stop()

@@ -19,6 +19,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from actors.market_data.market_hours import market_hours
 from actors.runtime.threaded import ThreadedRuntime
+from actors.service.periodic import Periodic
 from messages import (
     BreakerStateChanged,
     BrokerConnectionChanged,
@@ -170,15 +171,13 @@ class Heartbeat:
     def __init__(self, health: NodeHealth, path: str, interval_s: float, running: Callable[[], bool]) -> None:
         self._health = health
         self._path = Path(path)
-        self._interval_s = interval_s
         self._running = running
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+        self._beats = Periodic("heartbeat", interval_s, self._beat)
 
     def start(self) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
         self._beat()
-        self._thread.start()
+        self._beats.start()
 
     def _beat(self) -> None:
         temporary = self._path.with_suffix(".tmp")
@@ -187,12 +186,7 @@ class Heartbeat:
         if self._running():
             systemd_notify("WATCHDOG=1")
 
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval_s):
-            self._beat()
-
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=self._interval_s * 2)
+        self._beats.stop()
+        if self._path.exists():
             self._beat()  # the file's last word is the stopped state, not a stale "ok"

@@ -26,11 +26,11 @@ from actors.node import (
 )
 from actors.runtime.clock import VirtualClock, WallClock
 from actors.runtime.threaded import ThreadedRuntime
+from actors.service.compaction import ScheduledCompaction
 from actors.service.control import ControlWatcher
 from actors.service.health import Heartbeat, NodeHealth, serve_health, systemd_notify
 from actors.service.lock import NodeLock
 from messages import CancelAllOrders, NodeStarted, NodeStopping
-from storage.maintenance import ScheduledCompaction
 from storage.tables import SCHEMAS
 from messages.config import ConfigError, NodeConfig, ServiceSection
 

@@ -65,7 +65,7 @@ def test_status_lists_recent_alerts(tmp_path, capsys):
 
 
 def test_scheduled_compaction_covers_every_existing_table(lake):
-    from storage.maintenance import ScheduledCompaction
+    from actors.service.compaction import ScheduledCompaction
 
     results = ScheduledCompaction([str(lake / "journal"), str(lake / "absent")], None, 0).run_once()
     assert [r.table for r in results] == [str(lake / "journal")]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from actors.runtime.clock import VirtualClock
@@ -81,6 +83,19 @@ def test_deterministic_gives_up_after_max_restarts():
     assert any(isinstance(m, NodeStopping) for m in runtime.history)
 
 
+def _wait_until(condition, timeout_s: float = 5.0) -> None:  # noqa: ANN001 - a zero-argument predicate
+    deadline = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _report_after_restart(runtime: ThreadedRuntime, seen: list[Message]) -> None:
+    """Once the supervisor has restarted the counter, ask it for its count and wait for the answer."""
+    _wait_until(lambda: any(isinstance(m, ActorRestarted) for m in list(seen)))
+    runtime.publish(Resume(reason="report"))
+    _wait_until(lambda: bool(_alerts(list(seen))))
+
+
 def _threaded(factories, supervisor=FAST_SUPERVISOR) -> tuple[ThreadedRuntime, list[Message]]:
     seen: list[Message] = []
     holder: list[ThreadedRuntime] = []
@@ -113,15 +128,7 @@ def test_threaded_supervisor_restarts_actor_with_replayed_state_on_the_same_mail
         for reason in ("a", "b", "boom", "c"):
             runtime.publish(Halt(reason=reason))
         runtime.work.wait_idle(timeout=10)
-        for _ in range(200):
-            if any(isinstance(m, ActorRestarted) for m in list(seen)):
-                break
-            runtime.stopped.wait(0.01)
-        runtime.publish(Resume(reason="report"))
-        for _ in range(500):
-            if _alerts(list(seen)):
-                break
-            runtime.stopped.wait(0.01)
+        _report_after_restart(runtime, seen)
     finally:
         runtime.stop()
     assert any(isinstance(m, ActorFailed) for m in seen)
@@ -157,15 +164,7 @@ def test_threaded_restart_after_priming_keeps_the_earlier_sessions_state():
         for reason in ("a", "boom"):
             runtime.publish(Halt(reason=reason))
             runtime.work.wait_idle(timeout=5)
-        for _ in range(300):
-            if any(isinstance(m, ActorRestarted) for m in list(seen)):
-                break
-            runtime.stopped.wait(0.01)
-        runtime.publish(Resume(reason="report"))
-        for _ in range(500):
-            if _alerts(list(seen)):
-                break
-            runtime.stopped.wait(0.01)
+        _report_after_restart(runtime, seen)
     finally:
         runtime.stop()
     assert _alerts(seen) == ["count=3"]  # two from the earlier session, one from this one
