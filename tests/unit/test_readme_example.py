@@ -14,3 +14,13 @@ def test_readme_scenario_example_passes(tmp_path):
     path.write_text(example.strip() + "\n")
     result = replay_deterministic(load_scenario(path))
     assert result.expectations and result.passed
+
+
+def test_readme_config_example_loads(tmp_path):
+    from messages.config import load_config
+
+    example = README.read_text().split("## Configuration", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    path = tmp_path / "node.toml"
+    path.write_text(example)
+    config = load_config(path)
+    assert config.entry.symbols == ("SPY",) and config.exits.dte_exit == 21
