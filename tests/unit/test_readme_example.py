@@ -24,3 +24,12 @@ def test_readme_config_example_loads(tmp_path):
     path.write_text(example)
     config = load_config(path)
     assert config.entry.symbols == ("SPY",) and config.exits.dte_exit == 21
+
+
+def test_shipped_example_node_config_loads():
+    import datetime as dt
+
+    from messages.config import load_config
+
+    config = load_config(Path(__file__).parents[2] / "scripts" / "node.example.toml")
+    assert config.entry.blackout_dates == (dt.date(2026, 12, 9),) and config.service.health_port == 8787
