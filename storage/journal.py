@@ -113,18 +113,6 @@ class DeltaJournal:
         for payload in table.sort_by([("ts", "ascending"), ("seq", "ascending")])["payload"].to_pylist():
             yield from_msgpack(payload)
 
-    def max_seq(self, session_id: str) -> int:
-        table = self._table(session_id)
-        return int(pc.max(table["seq"]).as_py() or 0) if table.num_rows else 0
-
-    def max_ts(self, session_id: str) -> int:
-        if not self.exists():
-            return 0
-        table = DeltaTable(self.uri, storage_options=self._storage_options).to_pyarrow_table(
-            columns=["ts"], filters=[("session_id", "=", session_id)]
-        )
-        return int(pc.max(table["ts"]).as_py() or 0) if table.num_rows else 0
-
     def sessions(self) -> list[str]:
         table = self._table(None)
         return sorted(set(table["session_id"].to_pylist()))

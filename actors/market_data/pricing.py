@@ -41,6 +41,11 @@ def _pdf(x: Array) -> Array:
     return _INV_SQRT_2PI * np.exp(-0.5 * x * x)
 
 
+def _discounted_intrinsic(sign: Array, s: Array, k: Array, disc_q: Array, disc_r: Array) -> Array:
+    """Value at zero time or zero volatility: the intrinsic value of the forward, discounted."""
+    return np.maximum(sign * (s * disc_q - k * disc_r), 0.0)
+
+
 def _sign(is_call: ArrayLike) -> Array:
     return np.where(np.asarray(is_call, dtype=bool), 1.0, -1.0)
 
@@ -70,9 +75,8 @@ def bsm_price(s: ArrayLike, k: ArrayLike, t: ArrayLike, sigma: ArrayLike, r: Arr
     d1, d2, _ = _d1_d2(s, k, t, sigma, r, q)
     disc_q, disc_r = np.exp(-q * t), np.exp(-r * t)
     value = sign * (s * disc_q * ndtr(sign * d1) - k * disc_r * ndtr(sign * d2))
-    intrinsic = np.maximum(sign * (s * disc_q - k * disc_r), 0.0)
     degenerate = (t <= 0) | (sigma <= 0)
-    return np.where(degenerate, intrinsic, value)
+    return np.where(degenerate, _discounted_intrinsic(sign, s, k, disc_q, disc_r), value)
 
 
 def bsm_greeks(s: ArrayLike, k: ArrayLike, t: ArrayLike, sigma: ArrayLike, r: ArrayLike, q: ArrayLike,
@@ -96,7 +100,7 @@ def bsm_greeks(s: ArrayLike, k: ArrayLike, t: ArrayLike, sigma: ArrayLike, r: Ar
     degenerate = (t <= 0) | (sigma <= 0)
     if np.any(degenerate):
         in_the_money = sign * (s * disc_q - k * disc_r) > 0
-        price = np.where(degenerate, np.maximum(sign * (s * disc_q - k * disc_r), 0.0), price)
+        price = np.where(degenerate, _discounted_intrinsic(sign, s, k, disc_q, disc_r), price)
         delta = np.where(degenerate, np.where(in_the_money, sign * disc_q, 0.0), delta)
         gamma = np.where(degenerate, 0.0, gamma)
         vega = np.where(degenerate, 0.0, vega)
@@ -130,7 +134,7 @@ def implied_volatility(price: ArrayLike, s: ArrayLike, k: ArrayLike, t: ArrayLik
     is_call = np.ravel(np.broadcast_to(np.asarray(is_call, dtype=bool), shape))
     sign = _sign(is_call)
     disc_q, disc_r = np.exp(-q * t), np.exp(-r * t)
-    intrinsic = np.maximum(sign * (s * disc_q - k * disc_r), 0.0)
+    intrinsic = _discounted_intrinsic(sign, s, k, disc_q, disc_r)
     upper = np.where(is_call, s * disc_q, k * disc_r)
     reason = np.zeros(price.shape, dtype=np.int8)
     bad = ~np.isfinite(price) | ~np.isfinite(s) | ~np.isfinite(k) | (s <= 0) | (k <= 0) | (price < 0)
