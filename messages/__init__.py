@@ -32,13 +32,31 @@ from messages.orders import (
     OrderRejected,
     OrderTerminated,
     PlaceOrder,
+    REJECT_NOT_SENT,
+)
+from messages.ib import (
+    IbCancelOrder,
+    IbCommission,
+    IbConnected,
+    IbDisconnected,
+    IbError,
+    IbExecution,
+    IbOrderNotSent,
+    IbOrderStatus,
+    IbOrderSubmitted,
+    IbPlaceOrder,
+    IbResync,
 )
 from messages.positions import (
+    AccountValue,
+    BrokerAccountValues,
+    BrokerPortfolio,
     BrokerPosition,
     BrokerPositionsSnapshot,
     ReconciliationResult,
     StrategyClosed,
     StrategyOpened,
+    PortfolioItem,
     StrategyPositionChanged,
 )
 from messages.risk import (

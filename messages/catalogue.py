@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Union
 
-from messages import decisions, market, orders, positions, risk, system
+from messages import decisions, ib, market, orders, positions, risk, system
 from messages.base import Command, Event, Message
 
-_MODULES = (market, orders, positions, decisions, risk, system)
+_MODULES = (market, orders, positions, decisions, risk, system, ib)
 
 
 def _concrete_messages() -> tuple[type[Message], ...]:

@@ -24,9 +24,11 @@ class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 class NodeSection(_Section, frozen=True, kw_only=True):
     session_id: str = ""
     broker: Literal["sim", "ib"] = "sim"
-    clock: Literal["wall", "virtual"] = "wall"
+    clock: Literal["wall", "virtual", "shifted"] = "wall"
     """`virtual` runs `thetanode run` as fast as the actors go, continuing from the lake's last instant (or
-    `sim.start`): accelerated paper sessions and recovery drills. Live trading uses `wall`."""
+    `sim.start`): accelerated paper sessions and recovery drills. `shifted` runs at wall-clock speed from
+    `clock_start` (drills against a test gateway outside market hours). Live trading uses `wall`."""
+    clock_start: dt.datetime = dt.datetime(2026, 3, 2, 14, 35, tzinfo=dt.UTC)
     lake_uri: str = "thetanode-data/lake"
     storage_options: dict[str, str] = {}
 
@@ -268,6 +270,78 @@ class ServiceSection(_Section, frozen=True, kw_only=True):
     log_retention: str = "14 days"
 
 
+PAPER_PORTS = (7497, 4002)
+"""TWS and IB Gateway paper-trading API ports."""
+LIVE_PORTS = (7496, 4001)
+"""TWS and IB Gateway live-trading API ports: refused unless `ib.live = true`."""
+MARKET_DATA_TYPES = {"live": 1, "frozen": 2, "delayed": 3, "delayed_frozen": 4}
+IB_PACING_LIMIT_PER_S = 50
+
+
+class IbSection(_Section, frozen=True, kw_only=True):
+    host: str = "127.0.0.1"
+    port: int = 7497
+    """TWS paper port; IB Gateway's paper port is 4002. Live ports (7496, 4001) need `live = true`."""
+    live: bool = False
+    """Trade real money. Without it the node refuses live ports and accounts that are not paper (DU...)."""
+    account: str = ""
+    """The managed account to trade; empty = the only one the login manages."""
+    readonly: bool = False
+    """Connect read-only: market data, positions and account only; every order is refused before IB."""
+    connect_timeout_s: float = 10.0
+    reconnect_initial_s: float = 1.0
+    reconnect_max_s: float = 60.0
+    max_requests_per_s: int = 45
+    """Outgoing API messages per second; IB disconnects a client above 50."""
+    market_data_lines: int = 100
+    """Simultaneous market-data lines the account has (100 by default at IB); the node never asks for more."""
+    market_data_type: Literal["live", "frozen", "delayed", "delayed_frozen"] = "live"
+    generic_ticks: str = "100,101,106"
+    """Generic ticks asked with every option quote: volume, open interest, implied volatility."""
+    chain_strike_range_pct: float = 0.10
+    """A chain request quotes strikes within this fraction of spot..."""
+    chain_expiries: int = 1
+    """...of this many listed expiries nearest the middle of the requested DTE window."""
+    chain_quote_timeout_s: float = 10.0
+    """How long a chain batch waits for bid, ask and model greeks before it reports what arrived."""
+    commission_wait_s: float = 2.0
+    """A combo fill waits this long for its legs' commission reports before it is booked without them."""
+    positions_settle_s: float = 1.0
+    """Position, portfolio and account updates are published once they have been quiet this long."""
+    executions_sweep_s: float = 60.0
+    """Every this often the session asks IB for the day's executions again: no fill is lost to a missed event."""
+    daily_restart: str = "23:45"
+    """New York time of the gateway's daily auto-restart (HH:MM; empty: none). No order goes out around it."""
+    restart_pause_before_min: float = 5.0
+    restart_pause_after_min: float = 10.0
+    volatility_index: str = "VIX"
+    volatility_index_exchange: str = "CBOE"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.port in LIVE_PORTS and not self.live:
+            raise ValueError(f"`port` {self.port} is a live-trading port; set `live = true` to trade real money, or "
+                             f"use a paper port ({', '.join(map(str, PAPER_PORTS))})")
+        if self.live and self.port in PAPER_PORTS:
+            raise ValueError(f"`live = true` but `port` {self.port} is a paper-trading port")
+        if not 1 <= self.max_requests_per_s < IB_PACING_LIMIT_PER_S:
+            raise ValueError(f"`max_requests_per_s` must be within [1, {IB_PACING_LIMIT_PER_S}), IB's pacing limit")
+        if self.market_data_lines < 10:
+            raise ValueError("`market_data_lines` must be at least 10")
+        if self.chain_expiries < 1 or not 0 < self.chain_strike_range_pct < 1:
+            raise ValueError("`chain_expiries` must be at least 1 and `chain_strike_range_pct` within (0, 1)")
+        if self.daily_restart:
+            hour, _, minute = self.daily_restart.partition(":")
+            if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+                raise ValueError(f"`daily_restart` must be HH:MM (New York time), got {self.daily_restart!r}")
+
+    def restart_time(self) -> dt.time | None:
+        if not self.daily_restart:
+            return None
+        hour, _, minute = self.daily_restart.partition(":")
+        return dt.time(int(hour), int(minute))
+
+
 class NodeConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     node: NodeSection = NodeSection()
     sim: SimSection = SimSection()
@@ -281,6 +355,15 @@ class NodeConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     supervisor: SupervisorSection = SupervisorSection()
     alerts: AlertsSection = AlertsSection()
     service: ServiceSection = ServiceSection()
+    ib: IbSection = IbSection()
+
+    def __post_init__(self) -> None:
+        if self.ib.live and self.node.clock != "wall":
+            raise ValueError(f"`ib.live = true` trades real money on the wall clock only, not `node.clock = "
+                             f"\"{self.node.clock}\"`")
+        if self.node.clock == "shifted" and self.node.broker == "sim":
+            raise ValueError("`node.clock = \"shifted\"` is for drills against an IB test gateway; the simulated "
+                             "broker runs on `wall` or `virtual`")
 
 
 DEFAULT_CONFIG = NodeConfig()

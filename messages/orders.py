@@ -40,7 +40,14 @@ class OrderAccepted(Event, frozen=True, kw_only=True):
     broker_order_id: int
 
 
+REJECT_NOT_SENT = 0
+"""`OrderRejected.code` of an order that never reached the broker (link down, restart window): not a broker
+failure, so the circuit breaker does not count it."""
+
+
 class OrderRejected(Event, frozen=True, kw_only=True):
+    """The broker refused the order (`code` is the broker's, e.g. IB 201), or it was never sent (`REJECT_NOT_SENT`)."""
+
     client_order_id: str
     code: int
     reason: str

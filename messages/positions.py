@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from messages.base import Event, Legs, OptionContract
 
 
@@ -48,3 +50,35 @@ class BrokerPositionsSnapshot(Event, frozen=True, kw_only=True):
 class ReconciliationResult(Event, frozen=True, kw_only=True):
     ok: bool
     mismatches: tuple[str, ...]
+
+
+class PortfolioItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One option position as the broker values it (IB's updatePortfolio)."""
+
+    contract: OptionContract
+    quantity: int
+    market_price: float
+    market_value_usd: float
+    avg_cost_usd: float
+    unrealized_pnl_usd: float
+    realized_pnl_usd: float
+
+
+class BrokerPortfolio(Event, frozen=True, kw_only=True):
+    """The account's option positions with the broker's marks and P&L, after each settled round of updates."""
+
+    account: str
+    items: tuple[PortfolioItem, ...]
+
+
+class AccountValue(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    key: str
+    value: str
+    currency: str
+
+
+class BrokerAccountValues(Event, frozen=True, kw_only=True):
+    """Account values the broker reports (net liquidation, buying power, margin...), after each settled round."""
+
+    account: str
+    values: tuple[AccountValue, ...]

@@ -16,6 +16,7 @@ from actors.market_data.structure import all_quoted, structure_mid, structure_na
 from actors.runtime.core import ActorCore, Context
 from messages import (
     CONTRACT_MULTIPLIER,
+    BrokerConnectionChanged,
     ChainRequest,
     ChainSnapshot,
     CloseStrategy,
@@ -90,6 +91,7 @@ class DecisionCore(ActorCore):
         VolatilityStats,
         NodeStopping,
         ReconciliationResult,
+        BrokerConnectionChanged,
     )
     lossless = False
 
@@ -109,6 +111,7 @@ class DecisionCore(ActorCore):
         self._stopping = False
         self._reconciled = False  # no new position before the broker's positions have matched ours once
         self._roll_to: dict[str, str] = {}  # symbol -> strategy id being rolled, awaiting its replacement
+        self._broker_state = "connected"  # until the broker says otherwise; no entries while it is not
 
     def on_start(self, ctx: Context) -> None:
         self._exit_pending = False  # a rebuilt core's pending exit timer died with the old process
@@ -168,6 +171,8 @@ class DecisionCore(ActorCore):
                 self._vol_stats[message.symbol] = message
             case ReconciliationResult():
                 self._reconciled = self._reconciled or message.ok
+            case BrokerConnectionChanged():
+                self._broker_state = message.state
             case NodeStopping():
                 self._stopping = True  # a node on its way down opens nothing new; exits still run
             case IndexQuote():
@@ -182,6 +187,8 @@ class DecisionCore(ActorCore):
             self._evaluate_exit(strategy_id, ctx)
         if self._trading_state != "ACTIVE" or self._stopping or not self._reconciled:
             return
+        if self._broker_state != "connected":
+            return  # orders would be refused (link down, outcomes unknown, gateway restart): ask for no chain
         interval_ns = int(self._entry.evaluate_interval_s * NS_PER_S)
         for symbol in self._entry.symbols:
             awaited = self._awaiting_chain.get(symbol)

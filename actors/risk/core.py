@@ -16,6 +16,7 @@ from actors.risk.breaker import CircuitBreaker
 from actors.risk.checks import Book, first_denial
 from actors.runtime.core import ActorCore, Context
 from messages import (
+    REJECT_NOT_SENT,
     Alert,
     BreakerStateChanged,
     CloseStrategy,
@@ -98,7 +99,7 @@ class RiskCore(ActorCore):
                 self._on_closed(message, ctx)
             case OrderTerminated(purpose="open") if message.filled_quantity == 0:
                 self._forget(message.strategy_id)
-            case OrderRejected():
+            case OrderRejected() if message.code != REJECT_NOT_SENT:  # never reached the broker: not its failure
                 self._breaker_event(self._breaker.on_failure(ctx.now()), ctx)
             case OrderTerminated(status="filled"):
                 self._breaker_event(self._breaker.on_success(ctx.now()), ctx)

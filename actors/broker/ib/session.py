@@ -1,0 +1,478 @@
+"""The IB session: the actor that owns ib_async on its own asyncio thread. Pure I/O, no policy.
+
+Requests arrive as messages on the actor's thread and are handed to the asyncio loop in order; everything IB says
+is published back as messages (Ib* events for the broker core, quotes, chains, positions, portfolio and account
+values for everyone). It keeps the connection alive (reconnect with exponential backoff and jitter, however many
+disconnect events one outage raises), keeps the market-data lines it uses within the account's limit, and sweeps
+the day's executions periodically so a fill whose callback was missed is still delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import threading
+from collections import Counter
+from collections.abc import Callable
+
+from ib_async import IB, Contract, Fill, Ticker, Trade
+from ib_async.objects import CommissionReport
+from loguru import logger
+from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
+
+from actors.broker.ib import translate
+from actors.broker.ib.chain_plan import batches, choose_expiries, choose_strikes
+from actors.decision.dte import new_york_date
+from actors.runtime.core import ActorCore, Context
+from messages import (
+    Alert,
+    ChainRequest,
+    ChainSnapshot,
+    Halt,
+    IbCancelOrder,
+    IbCommission,
+    IbConnected,
+    IbDisconnected,
+    IbError,
+    IbOrderNotSent,
+    IbOrderSubmitted,
+    IbPlaceOrder,
+    IbResync,
+    Message,
+    OptionContract,
+    OptionQuote,
+    SubscribeQuotes,
+    UnsubscribeQuotes,
+)
+from messages.config import MARKET_DATA_TYPES, IbSection
+
+CONNECT_ERRORS = (OSError, asyncio.TimeoutError, ConnectionError)
+STOP_TIMEOUT_S = 5.0
+QUOTE_POLL_S = 0.05
+DONE_STATUSES = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
+
+
+class Refused(Exception):
+    """The login is not one this config may trade (unknown account, live account on a paper config)."""
+
+
+class IbSessionCore(ActorCore):
+    name = "ib_session"
+    subscriptions = (IbPlaceOrder, IbCancelOrder, IbResync, SubscribeQuotes, UnsubscribeQuotes, ChainRequest)
+    replay_on_restart = False
+    """I/O only: replaying its inputs would send orders to IB again."""
+
+    def __init__(self, params: IbSection, client_id: int, symbols: tuple[str, ...]) -> None:
+        self._params = params
+        self._client_id = client_id
+        self._symbols = symbols
+        self._link: IbLink | None = None
+
+    def on_start(self, ctx: Context) -> None:
+        self._link = IbLink(self._params, self._client_id, self._symbols, ctx)
+        self._link.start()
+
+    def on_stop(self, ctx: Context) -> None:
+        if self._link is not None:
+            self._link.stop()
+
+    def handle(self, message: Message, ctx: Context) -> None:
+        assert self._link is not None
+        self._link.submit(message)
+
+
+class IbLink:
+    """ib_async on a dedicated asyncio thread; `submit` is the only way in from other threads."""
+
+    def __init__(self, params: IbSection, client_id: int, symbols: tuple[str, ...], ctx: Context) -> None:
+        self._params = params
+        self._client_id = client_id
+        self._symbols = symbols
+        self._ctx = ctx
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="ib-session", daemon=True)
+        self._ib = IB()
+        self._ib.client.MaxRequests = params.max_requests_per_s
+        self._account = params.account
+        self._lost = asyncio.Event()
+        self._stopping = False
+        self._commands: asyncio.Queue[Message] = asyncio.Queue()
+        self._held: Counter[OptionContract] = Counter()
+        self._qualified: dict[OptionContract, Contract] = {}
+        self._streams: dict[str, tuple[Contract, Callable[[Ticker], Message | None]]] = {}
+        self._chain_lines = 0
+        self._settle: dict[str, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task] = set()
+        ib = self._ib
+        ib.errorEvent += self._on_error
+        ib.disconnectedEvent += self._lost.set
+        ib.openOrderEvent += self._on_order
+        ib.orderStatusEvent += self._on_order
+        ib.execDetailsEvent += self._on_execution
+        ib.commissionReportEvent += self._on_commission
+        ib.pendingTickersEvent += self._on_tickers
+        ib.positionEvent += lambda _: self._settled("positions", self._publish_positions)
+        ib.updatePortfolioEvent += lambda _: self._settled("portfolio", self._publish_portfolio)
+        ib.accountValueEvent += lambda _: self._settled("account", self._publish_account)
+
+    # thread plumbing ---------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, message: Message) -> None:
+        self._loop.call_soon_threadsafe(self._commands.put_nowait, message)
+
+    def stop(self) -> None:
+        def shutdown() -> None:
+            self._stopping = True
+            self._ib.disconnect()
+            for task in self._tasks:
+                task.cancel()
+            self._loop.call_later(0.05, self._loop.stop)
+
+        if self._loop.is_running():
+            self._loop.call_soon_threadsafe(shutdown)
+        self._thread.join(timeout=STOP_TIMEOUT_S)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._spawn(self._keep_connected())
+        self._spawn(self._serve_commands())
+        self._spawn(self._sweep_executions())
+        try:
+            self._loop.run_forever()
+        finally:
+            self._loop.close()
+
+    def _spawn(self, coroutine) -> asyncio.Task:  # noqa: ANN001 - any coroutine
+        task = self._loop.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._report_crash)
+        return task
+
+    def _report_crash(self, task: asyncio.Task) -> None:
+        if not task.cancelled() and task.exception() is not None and not self._stopping:
+            error = task.exception()
+            logger.opt(exception=error).error(f"IB session task failed: {error!r}")
+            self._publish(Alert(level="critical", source="ib_session", text=f"IB session task failed: {error!r}"))
+
+    def _publish(self, message: Message) -> None:
+        self._ctx.publish(message)
+
+    # connection --------------------------------------------------------------------------------------------------
+    async def _keep_connected(self) -> None:
+        params = self._params
+        while not self._stopping:
+            retrying = AsyncRetrying(
+                wait=wait_exponential_jitter(initial=params.reconnect_initial_s, max=params.reconnect_max_s),
+                retry=retry_if_exception_type(CONNECT_ERRORS),
+                before_sleep=lambda state: self._publish(IbDisconnected(
+                    reason=f"connect to {params.host}:{params.port} failed: {state.outcome.exception()!r}")),
+                reraise=True,
+            )
+            try:
+                async for attempt in retrying:
+                    with attempt:
+                        await self._connect()
+            except Refused as refusal:
+                self._refuse(str(refusal))
+                return
+            await self._lost.wait()
+            self._lost.clear()
+            if self._stopping:
+                return
+            self._publish(IbDisconnected(reason="IB closed the connection"))
+            await asyncio.sleep(params.reconnect_initial_s)
+
+    async def _connect(self) -> None:
+        params = self._params
+        ib = self._ib
+        if ib.isConnected():
+            ib.disconnect()
+        self._lost.clear()
+        await ib.connectAsync(params.host, params.port, clientId=self._client_id, timeout=params.connect_timeout_s,
+                              readonly=params.readonly, account=params.account)
+        accounts = tuple(ib.managedAccounts())
+        self._account = self._choose_account(accounts)
+        ib.reqMarketDataType(MARKET_DATA_TYPES[params.market_data_type])
+        self._publish_orders_and_fills(ib.trades(), ib.fills())
+        self._publish_positions()
+        self._publish(IbConnected(
+            next_valid_id=ib.client.getReqId(),
+            accounts=accounts,
+            server_version=ib.client.serverVersion(),
+            open_order_refs=tuple(sorted({t.order.orderRef for t in ib.openTrades() if t.order.orderRef})),
+        ))
+        self._streams.clear()
+        await self._stream_all()
+
+    def _choose_account(self, accounts: tuple[str, ...]) -> str:
+        account = self._params.account or (accounts[0] if len(accounts) == 1 else "")
+        if not account:
+            raise Refused(f"the login manages {len(accounts)} accounts ({', '.join(accounts)}); set ib.account")
+        if account not in accounts:
+            raise Refused(f"ib.account {account} is not managed by this login ({', '.join(accounts)})")
+        if not self._params.live and not account.startswith("D"):
+            raise Refused(f"account {account} is not a paper account; set ib.live = true to trade real money")
+        return account
+
+    def _refuse(self, reason: str) -> None:
+        self._ib.disconnect()
+        self._publish(Alert(level="critical", source="ib_session", text=f"IB login refused: {reason}"))
+        self._publish(Halt(reason=f"IB login refused: {reason}"))
+        self._publish(IbDisconnected(reason=f"refused: {reason}"))
+
+    # requests from the node --------------------------------------------------------------------------------------
+    async def _serve_commands(self) -> None:
+        while True:
+            message = await self._commands.get()
+            try:
+                await self._serve(message)
+            except CONNECT_ERRORS as exc:
+                if isinstance(message, IbPlaceOrder) and not message.modify:
+                    self._publish(IbOrderNotSent(client_order_id=message.client_order_id, reason=repr(exc)))
+                logger.warning(f"IB request {type(message).__name__} failed: {exc!r}")
+
+    async def _serve(self, message: Message) -> None:
+        match message:
+            case IbPlaceOrder(modify=False):
+                await self._place(message)
+            case IbPlaceOrder(modify=True):
+                trade = self._trade(message.client_order_id)
+                if trade is not None and trade.orderStatus.status not in DONE_STATUSES:
+                    trade.order.lmtPrice = round(message.limit_price, 2)
+                    self._ib.placeOrder(trade.contract, trade.order)
+            case IbCancelOrder():
+                trade = self._trade(message.client_order_id)
+                if trade is not None:
+                    self._ib.cancelOrder(trade.order)
+                else:  # not in this connection's book: IB itself answers whether it still works that id
+                    self._ib.client.cancelOrder(message.order_id)
+            case IbResync():
+                await self._resync(message.resubscribe)
+            case SubscribeQuotes():
+                self._held.update(message.contracts)
+                await self._stream_all()
+            case UnsubscribeQuotes():
+                self._held.subtract(message.contracts)
+                self._held = +self._held
+                await self._stream_all()
+            case ChainRequest():
+                self._spawn(self._chain(message))
+
+    def _trade(self, client_order_id: str) -> Trade | None:
+        return next((t for t in reversed(self._ib.trades()) if t.order.orderRef == client_order_id), None)
+
+    async def _place(self, request: IbPlaceOrder) -> None:
+        if not self._ib.isConnected():
+            self._publish(IbOrderNotSent(client_order_id=request.client_order_id, reason="not connected"))
+            return
+        contracts = [leg.contract for leg in request.legs]
+        missing = [c for c in await self._qualify(contracts) if c not in self._qualified]
+        if missing:
+            self._publish(IbOrderNotSent(client_order_id=request.client_order_id,
+                                         reason=f"IB does not know {', '.join(map(str, missing))}"))
+            return
+        con_ids = {c: self._qualified[c].conId for c in contracts}
+        order = translate.combo_order(request.client_order_id, request.quantity, request.limit_price, self._account)
+        self._ib.client.updateReqId(request.min_order_id)  # a rolled-back nextValidId never reissues an old id
+        trade = self._ib.placeOrder(translate.combo(request.legs, con_ids), order)
+        self._publish(IbOrderSubmitted(client_order_id=request.client_order_id, order_id=trade.order.orderId))
+
+    async def _qualify(self, contracts: list[OptionContract]) -> list[OptionContract]:
+        wanted = [c for c in dict.fromkeys(contracts) if c not in self._qualified]
+        if wanted:
+            results = await asyncio.wait_for(self._ib.qualifyContractsAsync(*map(translate.option, wanted)),
+                                             self._params.chain_quote_timeout_s)
+            for contract, qualified in zip(wanted, results):
+                if isinstance(qualified, Contract) and qualified.conId:
+                    self._qualified[contract] = qualified
+        return contracts
+
+    async def _resync(self, resubscribe: bool) -> None:
+        ib = self._ib
+        trades = await asyncio.wait_for(ib.reqAllOpenOrdersAsync(), self._params.connect_timeout_s)
+        fills = await asyncio.wait_for(ib.reqExecutionsAsync(), self._params.connect_timeout_s)
+        self._publish_orders_and_fills(trades, fills)
+        await asyncio.wait_for(ib.reqPositionsAsync(), self._params.connect_timeout_s)
+        self._publish_positions()
+        if resubscribe:
+            for contract, _ in self._streams.values():
+                ib.cancelMktData(contract)
+            self._streams.clear()
+            await self._stream_all()
+
+    async def _sweep_executions(self) -> None:
+        while True:
+            await asyncio.sleep(self._params.executions_sweep_s)
+            if self._ib.isConnected():
+                with contextlib.suppress(*CONNECT_ERRORS):
+                    fills = await asyncio.wait_for(self._ib.reqExecutionsAsync(), self._params.connect_timeout_s)
+                    self._publish_orders_and_fills([], fills)
+
+    # market data -------------------------------------------------------------------------------------------------
+    async def _stream_all(self) -> None:
+        """Stream the underlyings, the volatility index and every held leg; nothing beyond the line budget."""
+        if not self._ib.isConnected():
+            return
+        params = self._params
+        wanted: dict[str, tuple[Contract, Callable[[Ticker], Message | None]]] = {}
+        vix = params.volatility_index
+        wanted[f"index:{vix}"] = (translate.index(vix, params.volatility_index_exchange),
+                                  lambda t: translate.index_quote(vix, t))
+        for symbol in sorted(set(self._symbols) | {c.symbol for c in self._held}):
+            wanted[f"stock:{symbol}"] = (translate.stock(symbol), lambda t, s=symbol: translate.underlying_quote(s, t))
+        held = sorted(self._held, key=str)
+        await self._qualify(held)
+        for contract in held:
+            qualified = self._qualified.get(contract)
+            if qualified is None:
+                self._publish(Alert(level="critical", source="ib_session", text=f"IB does not know {contract}: "
+                                    f"no quotes for a held leg"))
+                continue
+            wanted[f"option:{contract}"] = (qualified, lambda t, c=contract: translate.option_quote(c, t))
+        for key in [k for k in self._streams if k not in wanted]:
+            self._ib.cancelMktData(self._streams.pop(key)[0])
+        budget = params.market_data_lines - self._chain_lines
+        for key, (contract, convert) in wanted.items():
+            if key in self._streams:
+                continue
+            if len(self._streams) >= budget:
+                self._publish(Alert(level="critical", source="ib_session", text=f"market-data lines exhausted "
+                                    f"({params.market_data_lines}): {key.partition(':')[2]} is not quoted"))
+                continue
+            generic = params.generic_ticks if key.startswith("option:") else ""
+            self._ib.reqMktData(contract, generic, False, False)
+            self._streams[key] = (contract, convert)
+
+    def _on_tickers(self, tickers: set[Ticker]) -> None:
+        by_con_id = {contract.conId: convert for contract, convert in self._streams.values() if contract.conId}
+        by_contract = {id(contract): convert for contract, convert in self._streams.values()}
+        for ticker in tickers:
+            convert = by_contract.get(id(ticker.contract)) or by_con_id.get(ticker.contract.conId)
+            quote = convert(ticker) if convert is not None else None
+            if quote is not None:
+                self._publish(quote)
+
+    async def _chain(self, request: ChainRequest) -> None:
+        try:
+            quotes, spot = await self._chain_quotes(request)
+        except (*CONNECT_ERRORS, LookupError) as exc:
+            self._publish(Alert(level="warning", source="ib_session",
+                                text=f"option chain of {request.symbol} unavailable: {exc!r}"))
+            quotes, spot = [], 0.0
+        self._publish(ChainSnapshot(symbol=request.symbol, underlying_price=round(spot, 4), quotes=tuple(quotes)))
+
+    async def _chain_quotes(self, request: ChainRequest) -> tuple[list[OptionQuote], float]:
+        params, ib = self._params, self._ib
+        timeout = params.chain_quote_timeout_s
+        underlying = translate.stock(request.symbol)
+        qualified = await asyncio.wait_for(ib.qualifyContractsAsync(underlying), timeout)
+        if not qualified or not isinstance(qualified[0], Contract):
+            raise LookupError(f"IB does not know {request.symbol}")
+        spot = await self._spot(request.symbol, timeout)
+        chains = await asyncio.wait_for(
+            ib.reqSecDefOptParamsAsync(request.symbol, "", "STK", qualified[0].conId), timeout)
+        listed = [c for c in chains if c.exchange == translate.EXCHANGE] or list(chains)
+        if not listed:
+            raise LookupError(f"IB lists no options on {request.symbol}")
+        chain = next((c for c in listed if c.tradingClass == request.symbol), listed[0])
+        today = new_york_date(self._ctx.now())
+        expiries = choose_expiries(chain.expirations, today, request.min_dte, request.max_dte, params.chain_expiries)
+        strikes = set(choose_strikes(chain.strikes, spot, params.chain_strike_range_pct))
+        contracts: dict[OptionContract, Contract] = {}
+        for expiry in expiries:
+            probe = translate.option(OptionContract(request.symbol, dt.datetime.strptime(expiry, "%Y%m%d").date(),
+                                                    0.0, "C"))
+            probe.strike, probe.right, probe.tradingClass = 0.0, "", chain.tradingClass
+            for details in await asyncio.wait_for(ib.reqContractDetailsAsync(probe), timeout):
+                ours = translate.option_contract(details.contract)
+                if ours is not None and ours.strike in strikes:
+                    contracts[ours] = details.contract
+                    self._qualified.setdefault(ours, details.contract)
+        ordered = sorted(contracts, key=lambda c: (c.expiry, c.strike, c.right))
+        lines = max(params.market_data_lines - len(self._streams), 1)
+        quotes: list[OptionQuote] = []
+        for batch in batches(ordered, lines):
+            self._chain_lines = len(batch)
+            try:
+                tickers = {c: ib.reqMktData(contracts[c], params.generic_ticks, False, False) for c in batch}
+                quotes += await self._await_quotes(tickers, timeout)
+            finally:
+                for c in batch:
+                    ib.cancelMktData(contracts[c])
+                self._chain_lines = 0
+        return quotes, spot
+
+    async def _spot(self, symbol: str, timeout: float) -> float:
+        key = f"stock:{symbol}"
+        loop_deadline = self._loop.time() + timeout
+        while self._loop.time() < loop_deadline:
+            stream = self._streams.get(key)
+            ticker = self._ib.ticker(stream[0]) if stream else None
+            quote = translate.underlying_quote(symbol, ticker) if ticker is not None else None
+            if quote is not None:
+                return (quote.bid + quote.ask) / 2
+            await asyncio.sleep(QUOTE_POLL_S)
+        raise LookupError(f"no quote for {symbol} within {timeout:g}s")
+
+    async def _await_quotes(self, tickers: dict[OptionContract, Ticker], timeout: float) -> list[OptionQuote]:
+        deadline = self._loop.time() + timeout
+        while True:
+            quotes = {c: translate.option_quote(c, t) for c, t in tickers.items()}
+            if all(quotes.values()) or self._loop.time() >= deadline:
+                return [q for q in quotes.values() if q is not None]
+            await asyncio.sleep(QUOTE_POLL_S)
+
+    # what IB says ------------------------------------------------------------------------------------------------
+    def _on_error(self, req_id: int, code: int, text: str, _contract: Contract | None) -> None:
+        self._publish(IbError(req_id=req_id, code=code, text=text))
+
+    def _on_order(self, trade: Trade) -> None:
+        if not trade.order.orderRef:
+            return
+        last = trade.log[-1] if trade.log else None
+        if last is not None and last.errorCode:
+            return  # ib_async's own status after an error: the IbError carries the fact
+        if trade.orderStatus.status in ("PendingSubmit", "PendingCancel"):
+            return  # ib_async's local bookkeeping, not IB's word
+        self._publish(translate.order_status(trade))
+
+    def _on_execution(self, trade: Trade, fill: Fill) -> None:
+        self._publish(translate.execution(fill, trade.order.orderRef))
+
+    def _on_commission(self, _trade: Trade, _fill: Fill, report: CommissionReport) -> None:
+        self._publish(IbCommission(exec_id=report.execId, commission_usd=report.commission))
+
+    def _publish_orders_and_fills(self, trades: list[Trade], fills: list[Fill]) -> None:
+        for trade in trades:
+            if trade.order.orderRef and trade.orderStatus.status not in ("PendingSubmit", "PendingCancel"):
+                self._publish(translate.order_status(trade))
+        for fill in sorted(fills, key=lambda f: f.time):
+            self._publish(translate.execution(fill))
+            if fill.commissionReport.execId:
+                self._publish(IbCommission(exec_id=fill.commissionReport.execId,
+                                           commission_usd=fill.commissionReport.commission))
+
+    def _settled(self, key: str, publish: Callable[[], None]) -> None:
+        """IB sends positions, portfolio and account values one row at a time; publish once a round is over, so a
+        reconciliation never judges half of a combo's legs."""
+        pending = self._settle.pop(key, None)
+        if pending is not None:
+            pending.cancel()
+        self._settle[key] = self._loop.call_later(self._params.positions_settle_s, publish)
+
+    def _publish_positions(self) -> None:
+        snapshot, other = translate.positions_snapshot(self._ib.positions(), self._account)
+        for holding in other:
+            self._publish(Alert(level="critical", source="ib_session",
+                                text=f"account {self._account} holds {holding} (assignment or exercise?)"))
+        self._publish(snapshot)
+
+    def _publish_portfolio(self) -> None:
+        self._publish(translate.portfolio(self._ib.portfolio(self._account), self._account))
+
+    def _publish_account(self) -> None:
+        self._publish(translate.account_values(self._ib.accountValues(self._account), self._account))

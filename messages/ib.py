@@ -1,0 +1,112 @@
+"""The Interactive Brokers link: what the IB session shell hears from ib_async, and what the IB broker core asks
+of it.
+
+The session actor owns ib_async on its own asyncio thread and is pure I/O: it turns every order-relevant callback
+into one of the events below, and carries out the requests. The broker core decides everything from these
+messages alone, so the whole broker conversation is journaled and a restarted core rebuilds its order book,
+execution ids and order-id high-water mark by replaying it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from messages.base import Command, Event, Legs, OptionContract
+
+ExecutionSide = Literal["BOT", "SLD"]
+
+
+# session -> core: what IB said ------------------------------------------------------------------------------------
+class IbConnected(Event, frozen=True, kw_only=True):
+    """The API session is up and synchronised (positions, open and completed orders, executions delivered first).
+
+    `open_order_refs` are the order references of every order IB still works for this client id: an order the
+    core sent that is neither here nor reported done never reached IB."""
+
+    next_valid_id: int
+    accounts: tuple[str, ...]
+    server_version: int
+    open_order_refs: tuple[str, ...]
+
+
+class IbDisconnected(Event, frozen=True, kw_only=True):
+    reason: str
+
+
+class IbError(Event, frozen=True, kw_only=True):
+    """An IB error or notice: `req_id` is an order id, a request id, or -1 for link-wide notices (1100, 2104...)."""
+
+    req_id: int
+    code: int
+    text: str
+
+
+class IbOrderSubmitted(Event, frozen=True, kw_only=True):
+    """The session handed the order to IB under `order_id` (taken from ib_async's id counter)."""
+
+    client_order_id: str
+    order_id: int
+
+
+class IbOrderNotSent(Event, frozen=True, kw_only=True):
+    """The session could not hand the order to IB (link down, a leg IB does not know): nothing reached the broker."""
+
+    client_order_id: str
+    reason: str
+
+
+class IbOrderStatus(Event, frozen=True, kw_only=True):
+    """IB's orderStatus or openOrder for one of our orders; quantities are combo units."""
+
+    client_order_id: str
+    order_id: int
+    perm_id: int
+    status: str
+    filled: float
+    remaining: float
+    avg_fill_price: float
+    limit_price: float
+
+
+class IbExecution(Event, frozen=True, kw_only=True):
+    """One execDetails: of the whole combo (`contract` None, shares in combo units, net price) or of one leg."""
+
+    exec_id: str
+    client_order_id: str
+    order_id: int
+    perm_id: int
+    contract: OptionContract | None
+    side: ExecutionSide
+    shares: float
+    price: float
+
+
+class IbCommission(Event, frozen=True, kw_only=True):
+    exec_id: str
+    commission_usd: float
+
+
+# core -> session: what to ask IB ----------------------------------------------------------------------------------
+class IbPlaceOrder(Command, frozen=True, kw_only=True):
+    """Place (or, with `modify`, change the limit of) one combo (BAG) limit order; `min_order_id` is the lowest id the
+    core allows, so an id IB rolled back is never reused."""
+
+    client_order_id: str
+    legs: Legs
+    quantity: int
+    limit_price: float
+    min_order_id: int
+    modify: bool = False
+
+
+class IbCancelOrder(Command, frozen=True, kw_only=True):
+    client_order_id: str
+    order_id: int
+    """IB's id of the order, for an order placed before the session's current connection."""
+
+
+class IbResync(Command, frozen=True, kw_only=True):
+    """Ask IB again for open orders, executions and positions; with `resubscribe`, re-request all market data too."""
+
+    reason: str
+    resubscribe: bool
