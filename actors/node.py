@@ -40,12 +40,23 @@ def quote_source_factory(config: NodeConfig, start_ns: int) -> Callable[[], Quot
     return lambda: GeneratedQuoteSource(config.sim, config.entry.symbols, start_ns)
 
 
+def broker_factories(config: NodeConfig, start_ns: int) -> list[CoreFactory]:
+    """The simulated exchange in process, or IB: a pure broker core plus the session that owns ib_async."""
+    if config.node.broker == "ib":
+        from actors.broker.ib.core import IbBrokerCore
+        from actors.broker.ib.session import IbSessionCore
+
+        return [lambda: IbBrokerCore(config.ib),
+                lambda: IbSessionCore(config.ib, config.service.client_id, config.entry.symbols)]
+    new_source = quote_source_factory(config, start_ns)
+    return [lambda: SimBrokerCore(new_source(), config.sim, config.entry.symbols)]
+
+
 def core_factories(
     config: NodeConfig, session_id: str, journal: JournalWriter | None, start_ns: int
 ) -> list[CoreFactory]:
-    new_source = quote_source_factory(config, start_ns)
     factories: list[CoreFactory] = [
-        lambda: SimBrokerCore(new_source(), config.sim, config.entry.symbols),
+        *broker_factories(config, start_ns),
         lambda: MarketDataCore(config.market_data),
         lambda: DecisionCore(config.entry, config.exits),
         lambda: RiskCore(config.risk),

@@ -21,6 +21,17 @@ class WallClock:
         return time.time_ns()
 
 
+class ShiftedClock:
+    """Wall-clock speed from a chosen instant: drills against a test gateway, in market hours at any hour."""
+
+    def __init__(self, start_ns: int) -> None:
+        self._start_ns = start_ns
+        self._origin = time.monotonic_ns()
+
+    def now(self) -> int:
+        return self._start_ns + time.monotonic_ns() - self._origin
+
+
 class VirtualClock:
     """Replay and demo: time moves only when the runtime advances it, never backwards."""
 

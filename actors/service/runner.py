@@ -24,7 +24,7 @@ from actors.node import (
     restored_state,
     sim_start_ns,
 )
-from actors.runtime.clock import VirtualClock, WallClock
+from actors.runtime.clock import Clock, ShiftedClock, VirtualClock, WallClock
 from actors.runtime.threaded import ThreadedRuntime
 from actors.service.compaction import ScheduledCompaction
 from actors.service.control import ControlWatcher
@@ -32,7 +32,7 @@ from actors.service.health import Heartbeat, NodeHealth, serve_health, systemd_n
 from actors.service.lock import NodeLock
 from messages import CancelAllOrders, NodeStarted, NodeStopping
 from storage.tables import SCHEMAS
-from messages.config import ConfigError, NodeConfig, ServiceSection
+from messages.config import NodeConfig, ServiceSection
 
 EXIT_STOPPED = 0
 EXIT_RESTART_ME = 75
@@ -41,9 +41,6 @@ FAR_FUTURE_NS = 2**62
 
 
 def run_node(config: NodeConfig) -> int:
-    if config.node.broker != "sim":
-        raise ConfigError(f'node.broker = "{config.node.broker}": this build trades the simulated broker only; '
-                          'set broker = "sim"')
     lock = NodeLock(config.service.control_dir, config.node.lake_uri, config.service.client_id)
     lock.acquire()
     try:
@@ -61,9 +58,7 @@ def _serve(config: NodeConfig) -> int:
     holder: list[ThreadedRuntime] = []
     restart_source = JournalRestartSource(lambda: holder[0], journal, session_id)
     history = earlier_sessions(journal, session_id)
-    clock = WallClock() if config.node.clock == "wall" else VirtualClock(
-        max([sim_start_ns(config)] + [m.ts for m in history[-1:]])
-    )
+    clock = _clock(config, history[-1].ts if history else 0)
     runtime = ThreadedRuntime(
         core_factories(config, session_id, writer, sim_start_ns(config)),
         clock,
@@ -110,6 +105,15 @@ def _serve(config: NodeConfig) -> int:
         heartbeat.stop()
         if server is not None:
             server.shutdown()
+
+
+def _clock(config: NodeConfig, last_journaled_ns: int) -> Clock:
+    """Live: the wall. Drills continue from the later of their configured start and the lake's last instant."""
+    if config.node.clock == "wall":
+        return WallClock()
+    if config.node.clock == "shifted":
+        return ShiftedClock(max(int(config.node.clock_start.timestamp() * 1e9), last_journaled_ns))
+    return VirtualClock(max(sim_start_ns(config), last_journaled_ns))
 
 
 def _until_stopped(

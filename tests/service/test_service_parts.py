@@ -31,11 +31,13 @@ def test_control_commands_queue_in_order_and_bad_files_are_set_aside(tmp_path):
     assert (tmp_path / "pending" / "0-garbage.bad").exists()
 
 
-def test_run_refuses_a_broker_it_cannot_trade(tmp_path, capsys):
+def test_run_refuses_a_live_port_unless_the_config_says_live(tmp_path, capsys):
     config = tmp_path / "node.toml"
-    config.write_text(f'[node]\nbroker = "ib"\nlake_uri = "{tmp_path}/lake"\n[service]\ncontrol_dir = "{tmp_path}"\n')
+    config.write_text(f'[node]\nbroker = "ib"\nlake_uri = "{tmp_path}/lake"\n[ib]\nport = 4001\n'
+                      f'[service]\ncontrol_dir = "{tmp_path}"\n')
     assert main(["run", "--config", str(config)]) == EXIT_BAD_INPUT
-    assert "simulated broker only" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "`port` 4001 is a live-trading port; set `live = true`" in error and error.count("\n") == 1
 
 
 def test_halt_command_writes_a_control_file(tmp_path):

@@ -50,6 +50,7 @@ from messages.config import MARKET_DATA_TYPES, IbSection
 CONNECT_ERRORS = (OSError, asyncio.TimeoutError, ConnectionError)
 STOP_TIMEOUT_S = 5.0
 QUOTE_POLL_S = 0.05
+PACING_BURST = 3
 DONE_STATUSES = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
 
 
@@ -93,13 +94,17 @@ class IbLink:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="ib-session", daemon=True)
         self._ib = IB()
-        self._ib.client.MaxRequests = params.max_requests_per_s
+        # ib_async lets MaxRequests go out at once per interval; a burst of 45 plus arrival jitter can exceed IB's
+        # 50 per second at the gateway, so pace in small bursts at the same average rate.
+        self._ib.client.MaxRequests = PACING_BURST
+        self._ib.client.RequestsInterval = PACING_BURST / params.max_requests_per_s
         self._account = params.account
         self._lost = asyncio.Event()
         self._stopping = False
         self._commands: asyncio.Queue[Message] = asyncio.Queue()
         self._held: Counter[OptionContract] = Counter()
         self._qualified: dict[OptionContract, Contract] = {}
+        self._underlyings: dict[str, Contract] = {}
         self._streams: dict[str, tuple[Contract, Callable[[Ticker], Message | None]]] = {}
         self._chain_lines = 0
         self._settle: dict[str, asyncio.TimerHandle] = {}
@@ -166,7 +171,8 @@ class IbLink:
         params = self._params
         while not self._stopping:
             retrying = AsyncRetrying(
-                wait=wait_exponential_jitter(initial=params.reconnect_initial_s, max=params.reconnect_max_s),
+                wait=wait_exponential_jitter(multiplier=params.reconnect_initial_s, max=params.reconnect_max_s,
+                                             jitter=params.reconnect_initial_s),
                 retry=retry_if_exception_type(CONNECT_ERRORS),
                 before_sleep=lambda state: self._publish(IbDisconnected(
                     reason=f"connect to {params.host}:{params.port} failed: {state.outcome.exception()!r}")),
@@ -318,12 +324,17 @@ class IbLink:
         if not self._ib.isConnected():
             return
         params = self._params
-        wanted: dict[str, tuple[Contract, Callable[[Ticker], Message | None]]] = {}
         vix = params.volatility_index
-        wanted[f"index:{vix}"] = (translate.index(vix, params.volatility_index_exchange),
-                                  lambda t: translate.index_quote(vix, t))
-        for symbol in sorted(set(self._symbols) | {c.symbol for c in self._held}):
-            wanted[f"stock:{symbol}"] = (translate.stock(symbol), lambda t, s=symbol: translate.underlying_quote(s, t))
+        wanted: dict[str, tuple[Contract, Callable[[Ticker], Message | None]]] = {}
+        for key, contract, convert in (
+            (f"index:{vix}", translate.index(vix, params.volatility_index_exchange),
+             lambda t: translate.index_quote(vix, t)),
+            *((f"stock:{symbol}", translate.stock(symbol), lambda t, s=symbol: translate.underlying_quote(s, t))
+              for symbol in sorted(set(self._symbols) | {c.symbol for c in self._held})),
+        ):
+            qualified = await self._qualify_one(key, contract)
+            if qualified is not None:
+                wanted[key] = (qualified, convert)
         held = sorted(self._held, key=str)
         await self._qualify(held)
         for contract in held:
@@ -347,6 +358,18 @@ class IbLink:
             self._ib.reqMktData(contract, generic, False, False)
             self._streams[key] = (contract, convert)
 
+    async def _qualify_one(self, key: str, contract: Contract) -> Contract | None:
+        """Underlyings and the index by key; ib_async streams only contracts IB has given a conId."""
+        if key not in self._underlyings:
+            results = await asyncio.wait_for(self._ib.qualifyContractsAsync(contract),
+                                             self._params.chain_quote_timeout_s)
+            if not results or not isinstance(results[0], Contract) or not results[0].conId:
+                self._publish(Alert(level="critical", source="ib_session", text=f"IB does not know "
+                                    f"{key.partition(':')[2]}: not quoted"))
+                return None
+            self._underlyings[key] = results[0]
+        return self._underlyings[key]
+
     def _on_tickers(self, tickers: set[Ticker]) -> None:
         by_con_id = {contract.conId: convert for contract, convert in self._streams.values() if contract.conId}
         by_contract = {id(contract): convert for contract, convert in self._streams.values()}
@@ -368,13 +391,12 @@ class IbLink:
     async def _chain_quotes(self, request: ChainRequest) -> tuple[list[OptionQuote], float]:
         params, ib = self._params, self._ib
         timeout = params.chain_quote_timeout_s
-        underlying = translate.stock(request.symbol)
-        qualified = await asyncio.wait_for(ib.qualifyContractsAsync(underlying), timeout)
-        if not qualified or not isinstance(qualified[0], Contract):
+        underlying = await self._qualify_one(f"stock:{request.symbol}", translate.stock(request.symbol))
+        if underlying is None:
             raise LookupError(f"IB does not know {request.symbol}")
         spot = await self._spot(request.symbol, timeout)
         chains = await asyncio.wait_for(
-            ib.reqSecDefOptParamsAsync(request.symbol, "", "STK", qualified[0].conId), timeout)
+            ib.reqSecDefOptParamsAsync(request.symbol, "", "STK", underlying.conId), timeout)
         listed = [c for c in chains if c.exchange == translate.EXCHANGE] or list(chains)
         if not listed:
             raise LookupError(f"IB lists no options on {request.symbol}")
@@ -401,8 +423,9 @@ class IbLink:
                 tickers = {c: ib.reqMktData(contracts[c], params.generic_ticks, False, False) for c in batch}
                 quotes += await self._await_quotes(tickers, timeout)
             finally:
-                for c in batch:
-                    ib.cancelMktData(contracts[c])
+                if ib.isConnected():
+                    for c in batch:
+                        ib.cancelMktData(contracts[c])
                 self._chain_lines = 0
         return quotes, spot
 

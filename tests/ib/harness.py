@@ -1,0 +1,93 @@
+"""Runs the IB broker core and session (or the whole node) in process against the test gateway, and waits for
+the messages they publish."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from actors.broker.ib.core import IbBrokerCore
+from actors.broker.ib.session import IbSessionCore
+from actors.runtime.clock import ShiftedClock
+from actors.runtime.core import ActorCore
+from actors.runtime.threaded import ThreadedRuntime
+from messages import Message
+from messages.config import NodeConfig, config_from_mapping
+from tests.ib.gateway import TestGateway, shifted_clock
+
+MARKET_TIME = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)  # a Monday, 10:00 in New York
+CLIENT_ID = 7
+
+
+def ib_config(gateway: TestGateway, **sections: dict[str, Any]) -> NodeConfig:
+    overrides: dict[str, Any] = {
+        "node": {"broker": "ib", "clock": "shifted", "clock_start": MARKET_TIME},
+        "ib": {"port": gateway.port, "reconnect_initial_s": 0.1, "reconnect_max_s": 0.5, "connect_timeout_s": 5.0,
+               "positions_settle_s": 0.2, "commission_wait_s": 1.0},
+        "service": {"client_id": CLIENT_ID},
+    }
+    for name, values in sections.items():
+        overrides[name] = {**overrides.get(name, {}), **values}
+    return config_from_mapping(overrides, source="test")
+
+
+def new_gateway(**options: Any) -> TestGateway:
+    gateway = TestGateway(shifted_clock(MARKET_TIME), **options)
+    gateway.start()
+    return gateway
+
+
+class Probe:
+    """Every published message, with waits on what should arrive."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self._changed = threading.Condition()
+
+    def observe(self, message: Message) -> None:
+        with self._changed:
+            self.messages.append(message)
+            self._changed.notify_all()
+
+    def of(self, kind: type, where: Callable[[Any], bool] = lambda _: True) -> list[Any]:
+        with self._changed:
+            return [m for m in self.messages if isinstance(m, kind) and where(m)]
+
+    def wait(self, kind: type, where: Callable[[Any], bool] = lambda _: True, count: int = 1,
+             timeout: float = 15.0) -> Any:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                found = [m for m in self.messages if isinstance(m, kind) and where(m)]
+                if len(found) >= count:
+                    return found[count - 1]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    recent = ", ".join(type(m).__name__ for m in self.messages[-15:])
+                    raise AssertionError(f"no {count} x {kind.__name__} within {timeout:g}s; last: {recent}")
+                self._changed.wait(left)
+
+
+class InProcessNode:
+    """A ThreadedRuntime on the shifted clock with the given cores (default: IB broker core and session)."""
+
+    def __init__(self, config: NodeConfig, factories: Sequence[Callable[[], ActorCore]] | None = None) -> None:
+        self.config = config
+        self.probe = Probe()
+        factories = factories or [lambda: IbBrokerCore(config.ib),
+                                  lambda: IbSessionCore(config.ib, config.service.client_id, config.entry.symbols)]
+        self.runtime = ThreadedRuntime(factories, ShiftedClock(int(MARKET_TIME.timestamp() * 1e9)))
+        self.runtime.observers.append(self.probe.observe)
+
+    def __enter__(self) -> InProcessNode:
+        self.runtime.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.runtime.stop(timeout_s=5)
+
+    def send(self, message: Message) -> Message:
+        return self.runtime.publish(message)
