@@ -1,0 +1,110 @@
+"""A full iron-condor lifecycle through `thetanode run --config node.toml` (a real process, every actor, the IB
+adapter over a real socket) against the TWS-protocol test gateway: chain → entry → combo fill → reconciled
+positions → market crash → exit by rule → closing fill → flat account → graceful stop."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from messages import (
+    BrokerConnectionChanged,
+    IbConnected,
+    NodeStopping,
+    OrderFilled,
+    PlaceOrder,
+    ReconciliationResult,
+    StrategyClosed,
+    StrategyOpened,
+)
+from storage.journal import DeltaJournal
+from tests.ib.harness import MARKET_TIME, new_gateway
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _wait(predicate, timeout: float, what: str, log: Path):  # noqa: ANN001, ANN202
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}; node log tail:\n{log.read_text()[-3000:]}")
+
+
+@pytest.mark.timeout(180)
+def test_iron_condor_lifecycle_through_thetanode_run_against_the_test_gateway(tmp_path):
+    gateway = new_gateway()
+    config = tmp_path / "node.toml"
+    config.write_text(f"""
+[node]
+broker = "ib"
+clock = "shifted"
+clock_start = {MARKET_TIME.isoformat().replace("+00:00", "Z")}
+lake_uri = "{tmp_path / "lake"}"
+
+[ib]
+port = {gateway.port}
+chain_strike_range_pct = 0.10
+positions_settle_s = 0.3
+reconnect_initial_s = 0.2
+
+[entry]
+evaluate_interval_s = 2.0
+
+[execution]
+step_interval_s = 1.0
+deadline_s = 30.0
+
+[persistence]
+flush_interval_ms = 100
+
+[service]
+client_id = 11
+health_port = 0
+heartbeat_file = "{tmp_path / "heartbeat.json"}"
+control_dir = "{tmp_path / "control"}"
+""")
+    log = tmp_path / "node.log"
+    node = subprocess.Popen([sys.executable, "-m", "actors.cli", "--log-level", "INFO", "run", "--config",
+                             str(config)], cwd=REPO, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    try:
+        opened = _wait(lambda: len(gateway.positions()) == 4 and gateway.positions(), 90, "the condor's fill", log)
+        assert sorted(opened.values()) == [-1, -1, 1, 1]
+        time.sleep(1.0)  # let the position report settle and reconcile
+        gateway.set_underlying("SPY", 556.0)  # -4% within the hour: the catastrophe rule closes it
+        _wait(lambda: not gateway.positions(), 60, "the closing fill", log)
+        time.sleep(1.0)
+    finally:
+        node.send_signal(signal.SIGTERM)
+        code = node.wait(timeout=60)
+        gateway.stop()
+    assert code == 0, log.read_text()[-3000:]
+
+    journal = DeltaJournal(str(tmp_path / "lake"))
+    [session] = journal.sessions()
+    messages = list(journal.read(session))
+
+    def of(kind: type) -> list:
+        return [m for m in messages if isinstance(m, kind)]
+
+    assert of(IbConnected) and of(BrokerConnectionChanged)[-1].state == "connected"
+    [strategy] = of(StrategyOpened)
+    assert strategy.kind == "iron_condor" and strategy.quantity == 1
+    orders = of(PlaceOrder)
+    assert [o.purpose for o in orders] == ["open", "close"]
+    # each order reached IB under its client order id (modifications of the walk repeat the same reference)
+    assert list(dict.fromkeys(o.order_ref for o in gateway.orders_received)) == [o.client_order_id for o in orders]
+    fills = of(OrderFilled)
+    assert [f.quantity for f in fills] == [1, -1] and all(f.commission_usd == 2.6 for f in fills)
+    [closed] = of(StrategyClosed)
+    assert closed.rule == "catastrophe" and closed.commissions_usd == 5.2
+    results = of(ReconciliationResult)
+    assert results and all(r.ok for r in results), [r.mismatches for r in results if not r.ok]
+    assert of(NodeStopping)
