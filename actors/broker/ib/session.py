@@ -59,19 +59,21 @@ class Refused(Exception):
 
 
 class IbSessionCore(ActorCore):
+    """Its only state is which legs to stream, rebuilt from the journal on a restart like every core's; requests
+    replayed before the link starts are history and are never sent to IB again."""
+
     name = "ib_session"
     subscriptions = (IbPlaceOrder, IbCancelOrder, IbResync, SubscribeQuotes, UnsubscribeQuotes, ChainRequest)
-    replay_on_restart = False
-    """I/O only: replaying its inputs would send orders to IB again."""
 
     def __init__(self, params: IbSection, client_id: int, symbols: tuple[str, ...]) -> None:
         self._params = params
         self._client_id = client_id
         self._symbols = symbols
+        self._held: Counter[OptionContract] = Counter()
         self._link: IbLink | None = None
 
     def on_start(self, ctx: Context) -> None:
-        self._link = IbLink(self._params, self._client_id, self._symbols, ctx)
+        self._link = IbLink(self._params, self._client_id, self._symbols, Counter(self._held), ctx)
         self._link.start()
 
     def on_stop(self, ctx: Context) -> None:
@@ -79,14 +81,21 @@ class IbSessionCore(ActorCore):
             self._link.stop()
 
     def handle(self, message: Message, ctx: Context) -> None:
-        assert self._link is not None
-        self._link.submit(message)
+        match message:
+            case SubscribeQuotes():
+                self._held.update(message.contracts)
+            case UnsubscribeQuotes():
+                self._held.subtract(message.contracts)
+                self._held = +self._held
+        if self._link is not None:
+            self._link.submit(message)
 
 
 class IbLink:
     """ib_async on a dedicated asyncio thread; `submit` is the only way in from other threads."""
 
-    def __init__(self, params: IbSection, client_id: int, symbols: tuple[str, ...], ctx: Context) -> None:
+    def __init__(self, params: IbSection, client_id: int, symbols: tuple[str, ...], held: Counter[OptionContract],
+                 ctx: Context) -> None:
         self._params = params
         self._client_id = client_id
         self._symbols = symbols
@@ -102,7 +111,8 @@ class IbLink:
         self._lost = asyncio.Event()
         self._stopping = False
         self._commands: asyncio.Queue[Message] = asyncio.Queue()
-        self._held: Counter[OptionContract] = Counter()
+        self._held = held
+        self._chains_in_flight: set[str] = set()
         self._qualified: dict[OptionContract, Contract] = {}
         self._underlyings: dict[str, Contract] = {}
         self._streams: dict[str, tuple[Contract, Callable[[Ticker], Message | None]]] = {}
@@ -265,7 +275,8 @@ class IbLink:
                 self._held.subtract(message.contracts)
                 self._held = +self._held
                 await self._stream_all()
-            case ChainRequest():
+            case ChainRequest() if message.symbol not in self._chains_in_flight:  # one scan answers both
+                self._chains_in_flight.add(message.symbol)
                 self._spawn(self._chain(message))
 
     def _trade(self, client_order_id: str) -> Trade | None:
@@ -386,6 +397,8 @@ class IbLink:
             self._publish(Alert(level="warning", source="ib_session",
                                 text=f"option chain of {request.symbol} unavailable: {exc!r}"))
             quotes, spot = [], 0.0
+        finally:
+            self._chains_in_flight.discard(request.symbol)
         self._publish(ChainSnapshot(symbol=request.symbol, underlying_price=round(spot, 4), quotes=tuple(quotes)))
 
     async def _chain_quotes(self, request: ChainRequest) -> tuple[list[OptionQuote], float]:
@@ -418,13 +431,15 @@ class IbLink:
         lines = max(params.market_data_lines - len(self._streams), 1)
         quotes: list[OptionQuote] = []
         for batch in batches(ordered, lines):
-            self._chain_lines = len(batch)
+            streamed = {c: self._ib.ticker(self._streams[f"option:{c}"][0]) for c in batch if f"option:{c}" in self._streams}
+            scanned = [c for c in batch if c not in streamed]  # a held leg's own stream is read, never cancelled
+            self._chain_lines = len(scanned)
             try:
-                tickers = {c: ib.reqMktData(contracts[c], params.generic_ticks, False, False) for c in batch}
-                quotes += await self._await_quotes(tickers, timeout)
+                tickers = {c: ib.reqMktData(contracts[c], params.generic_ticks, False, False) for c in scanned}
+                quotes += await self._await_quotes({**tickers, **{c: t for c, t in streamed.items() if t}}, timeout)
             finally:
                 if ib.isConnected():
-                    for c in batch:
+                    for c in scanned:
                         ib.cancelMktData(contracts[c])
                 self._chain_lines = 0
         return quotes, spot
