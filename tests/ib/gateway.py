@@ -148,6 +148,9 @@ class TestGateway:
         self.orders_received: list[wire.PlaceOrder] = []
         self.cancels_received: list[int] = []
         self.connections = 0
+        self.most_streams = 0
+        """The most market-data lines any client held at once."""
+        self.generic_ticks_requested: list[str] = []
         self.handshake_client_ids: list[int] = []
         self.message_times: list[float] = []
         self.pacing_violations = 0
@@ -347,8 +350,8 @@ class TestGateway:
                         client.send(wire.sec_def_opt_params(req_id, exchange, con_id, symbol, "100",
                                                             [f"{e:%Y%m%d}" for e in expiries], strikes))
                 client.send(wire.sec_def_opt_params_end(req_id))
-            case wire.ReqMktData(req_id=req_id, contract=contract):
-                self._subscribe(client, req_id, contract)
+            case wire.ReqMktData(req_id=req_id, contract=contract, generic_ticks=generic_ticks):
+                self._subscribe(client, req_id, contract, generic_ticks)
             case wire.CancelMktData(req_id=req_id):
                 client.streams.pop(req_id, None)
             case wire.PlaceOrder():
@@ -437,7 +440,7 @@ class TestGateway:
         expiry = dt.datetime.strptime(contract.last_trade_date[:8], "%Y%m%d").date()
         return OptionContract(contract.symbol, expiry, float(contract.strike), contract.right[:1])  # type: ignore[arg-type]
 
-    def _subscribe(self, client: _Client, req_id: int, contract: wire.WireContract) -> None:
+    def _subscribe(self, client: _Client, req_id: int, contract: wire.WireContract, generic_ticks: str) -> None:
         if contract.sec_type == "STK" or contract.con_id in STOCK_CON_IDS.values():
             stream: tuple[str, object] = ("stock", contract.symbol)
         elif contract.sec_type == "IND" or contract.con_id == VIX_CON_ID:
@@ -449,8 +452,12 @@ class TestGateway:
                 return
             stream = ("option", option)
         client.streams[req_id] = stream
+        self.most_streams = max(self.most_streams, len(client.streams))
         client.send(wire.market_data_type(req_id, 1))
         self._quote(client, req_id, *stream)
+        if stream[0] == "option" and contract.sec_type != "BAG":
+            self.generic_ticks_requested.append(generic_ticks)
+            self._generic_ticks(client, req_id, stream[1], generic_ticks)
 
     def _quote(self, client: _Client, req_id: int, kind: str, what: object) -> None:
         if kind == "stock":
@@ -473,6 +480,17 @@ class TestGateway:
                 client.send(wire.tick_option_computation(req_id, tick_type, quote.iv, quote.delta, mid, 0.0,
                                                          quote.gamma, quote.vega, quote.theta,
                                                          quote.underlying_price))
+
+    def _generic_ticks(self, client: _Client, req_id: int, option: OptionContract, generic_ticks: str) -> None:
+        """Open interest (101) and the option's implied volatility (106), as IB answers those generic ticks."""
+        quote = self._option_quotes([option]).get(option)
+        requested = set(generic_ticks.split(","))
+        if quote is None:
+            return
+        if "101" in requested:
+            client.send(wire.tick_size(req_id, 27 if option.right == "C" else 28, 1000.0))
+        if "106" in requested:
+            client.send(wire.tick_generic(req_id, 24, quote.iv))
 
     # orders ------------------------------------------------------------------------------------------------------
     def _place(self, client: _Client, request: wire.PlaceOrder) -> None:

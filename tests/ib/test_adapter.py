@@ -229,3 +229,31 @@ def test_a_live_account_on_a_paper_config_is_refused_and_halts(gateway):
         assert "U7654321 is not a paper account" in alert.text
         assert node.probe.wait(Halt).reason.startswith("IB login refused")
         assert not node.probe.of(IbConnected)
+
+
+def test_read_only_mode_refuses_orders_before_ib(gateway):
+    with InProcessNode(ib_config(gateway, ib={"readonly": True, **SMALL_CHAIN})) as node:
+        _connected(node)
+        contract = _chain_contract(node)
+        _place(node, "IC-1-O1", (Leg(contract, 1),))
+        rejected = node.probe.wait(OrderRejected)
+        assert (rejected.code, rejected.reason) == (0, "not sent: the IB connection is read-only")
+    assert not gateway.orders_received
+
+
+def test_market_data_stays_within_the_line_limit_and_asks_generic_ticks(gateway):
+    with InProcessNode(ib_config(gateway, ib={"market_data_lines": 10, **SMALL_CHAIN})) as node:
+        _connected(node)
+        node.send(ChainRequest(symbol="SPY", min_dte=30, max_dte=45))
+        chain = node.probe.wait(ChainSnapshot, timeout=40)
+        node.send(SubscribeQuotes(contracts=tuple(q.contract for q in chain.quotes[:12])))
+        alert = node.probe.wait(Alert, lambda a: "lines exhausted" in a.text)
+        node.probe.wait(OptionQuote, lambda q: q.contract == chain.quotes[7].contract)
+    assert len(chain.quotes) > 20  # scanned in batches that fit the free lines
+    assert gateway.most_streams == 10 and "(10)" in alert.text
+    assert set(gateway.generic_ticks_requested) == {"100,101,106"}
+
+
+def _chain_contract(node: InProcessNode):
+    node.send(ChainRequest(symbol="SPY", min_dte=30, max_dte=45))
+    return node.probe.wait(ChainSnapshot, timeout=40).quotes[0].contract
