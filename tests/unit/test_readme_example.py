@@ -33,3 +33,4 @@ def test_shipped_example_node_config_loads():
 
     config = load_config(Path(__file__).parents[2] / "scripts" / "node.example.toml")
     assert config.entry.blackout_dates == (dt.date(2026, 12, 9),) and config.service.health_port == 8787
+    assert (config.node.broker, config.ib.port, config.ib.live) == ("ib", 4002, False)  # paper unless said live
