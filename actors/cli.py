@@ -52,6 +52,9 @@ def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     from actors.demo import DEMO_DEFAULTS, print_outcome, run_demo
 
     config = _lake_config(args, defaults=config_from_mapping(DEMO_DEFAULTS, source="demo defaults"))
+    if config.node.broker != "sim":
+        raise UsageError(f'{args.config}: the demo trades the simulated exchange; node.broker = '
+                         f'"{config.node.broker}" is for `thetanode run`')
     # The session id names a demo run in the lake; wall time here only labels it, it never drives logic.
     session_id = config.node.session_id or f"demo-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
     outcome = run_demo(config, session_id, args.max_days)

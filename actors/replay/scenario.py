@@ -104,6 +104,9 @@ def _parse_header(obj: Any, where: str, path: Path) -> tuple[str, int, NodeConfi
         config = config_from_mapping(merged, source=f"{where}: config")
     except ConfigError as exc:
         raise ScenarioError(str(exc)) from None
+    if config.node.broker != "sim":
+        raise ScenarioError(f'{where}: config: scenarios run against the simulated exchange; node.broker = '
+                            f'"{config.node.broker}" is for `thetanode run`')
     return name, start_ns, config
 
 

@@ -46,8 +46,9 @@ DECISION_TYPES = (
     StrategyOpened,
     StrategyClosed,
 )
-NOT_REPLAYED = frozenset({"broker", "persistence", "alerts"})
-"""The broker's outputs are the recorded inputs; persistence and alerts only write out."""
+NOT_REPLAYED = frozenset({"broker", "ib_session", "persistence", "alerts"})
+"""The broker's outputs (and IB's, through its session) are the recorded inputs; persistence and alerts only write
+out. None of them may run in a replay: the IB session would dial the broker."""
 
 
 class SessionReplayError(ValueError):
@@ -60,33 +61,44 @@ class SessionReplay:
     recorded: list[Message]
     reproduced: list[Message]
     inputs: int
+    exact_times: bool = True
+    """A virtual-clock session reproduces every timestamp. On the wall clock a live actor stamps what it publishes
+    when it publishes, while a replay stamps it at its input's instant: decisions are then compared field by field
+    and in order, but without their publication times."""
 
     @property
     def mismatches(self) -> list[str]:
         problems = []
+        ignored = {"seq"} if self.exact_times else {"seq", "ts"}
         for index, (recorded, reproduced) in enumerate(zip(self.recorded, self.reproduced, strict=False)):
-            if _comparable(recorded) != _comparable(reproduced):
+            if _comparable(recorded, ignored) != _comparable(reproduced, ignored):
                 problems.append(f"decision {index + 1}: recorded {_brief(recorded)}, replay made {_brief(reproduced)}")
         if len(self.recorded) != len(self.reproduced):
             problems.append(f"recorded {len(self.recorded)} decisions, replay made {len(self.reproduced)}")
         return problems
 
 
-def _strip_seq(value: Any) -> Any:
+def _strip(value: Any, ignored: set[str]) -> Any:
     if isinstance(value, dict):
-        return {k: _strip_seq(v) for k, v in value.items() if k != "seq"}
+        return {k: _strip(v, ignored) for k, v in value.items() if k not in ignored}
     if isinstance(value, list):
-        return [_strip_seq(v) for v in value]
+        return [_strip(v, ignored) for v in value]
     return value
 
 
-def _comparable(message: Message) -> Any:
-    return _strip_seq(msgspec.to_builtins(message))
+def _comparable(message: Message, ignored: set[str]) -> Any:
+    return _strip(msgspec.to_builtins(message), ignored)
 
 
 def _brief(message: Message) -> str:
     strategy = getattr(message, "strategy_id", "") or getattr(message, "client_order_id", "")
     return f"{type(message).__name__}({strategy}) at ts {message.ts}"
+
+
+def _on_virtual_clock(messages: list[Message], clock: str) -> bool:
+    """Demos always run on a virtual clock; `thetanode run` on the one its config names."""
+    started = next(m for m in messages if isinstance(m, NodeStarted))
+    return started.mode != "run" or clock == "virtual"
 
 
 def _session_config(messages: list[Message], session_id: str):  # noqa: ANN202 - NodeConfig
@@ -127,4 +139,5 @@ def replay_session(journal: DeltaJournal, session_id: str) -> SessionReplay:
         recorded=[m for m in messages if isinstance(m, DECISION_TYPES)],
         reproduced=[m for m in runtime.history if isinstance(m, DECISION_TYPES)],
         inputs=len(inputs),
+        exact_times=_on_virtual_clock(messages, config.node.clock),
     )

@@ -24,6 +24,7 @@ from messages import (
     StrategyClosed,
     StrategyOpened,
 )
+from actors.replay.session import replay_session
 from storage.journal import DeltaJournal
 from tests.ib.gateway import TestGateway
 from tests.ib.harness import MARKET_TIME, new_gateway
@@ -119,6 +120,9 @@ def test_iron_condor_lifecycle_through_thetanode_run_against_the_test_gateway(tm
     results = of(ReconciliationResult)
     assert results and all(r.ok for r in results), [r.mismatches for r in results if not r.ok]
     assert of(NodeStopping)
+    # the recorded IB session replays offline (no broker dialled) to the same decisions
+    replay = replay_session(journal, session)
+    assert not replay.mismatches and replay.inputs > 100
 
 
 @pytest.mark.timeout(180)

@@ -27,3 +27,16 @@ def test_bad_arguments_exit_2_without_traceback():
     assert completed.returncode == EXIT_BAD_INPUT
     assert "Traceback" not in completed.stderr
     assert completed.stderr.count("\n") == 1 and "--max-days" in completed.stderr
+
+
+def test_demo_and_scenarios_refuse_the_ib_broker_in_one_line(tmp_path, capsys):
+    from pathlib import Path
+
+    example = Path(__file__).parents[2] / "scripts" / "node.example.toml"
+    assert main(["demo", "--config", str(example)]) == EXIT_BAD_INPUT
+    assert 'the demo trades the simulated exchange; node.broker = "ib"' in capsys.readouterr().err
+    scenario = tmp_path / "ib.jsonl"
+    scenario.write_text('{"scenario": {"name": "ib", "start": "2026-03-02T14:30:00Z", "config": {"node": {"broker": "ib"}}}}\n')
+    assert main(["replay", str(scenario)]) == EXIT_BAD_INPUT
+    error = capsys.readouterr().err
+    assert "scenarios run against the simulated exchange" in error and error.count("\n") == 1
