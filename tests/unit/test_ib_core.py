@@ -261,3 +261,17 @@ def test_execution_corrections_are_recognised():
     assert fills.add(combo, CONDOR) == "new"
     corrected = IbExecution(**{**{f: getattr(combo, f) for f in combo.__struct_fields__}, "exec_id": "0001.00019.01.02"})
     assert fills.add(corrected, CONDOR) == "correction"
+
+
+def test_a_replayed_completed_order_keeps_its_id_and_a_foreign_execution_is_flagged_once():
+    runtime = _runtime()
+    _place(runtime, "O1")
+    runtime.inject(IbOrderSubmitted(client_order_id="O1", order_id=100))
+    runtime.inject(IbOrderStatus(client_order_id="O1", order_id=0, perm_id=9100, status="Filled", filled=1,
+                                 remaining=0, avg_fill_price=-1.2, limit_price=-1.2))
+    runtime.inject(CancelOrder(client_order_id="O1", reason="deadline"))
+    assert _of(runtime, IbCancelOrder)[0].order_id == 100
+    _, combo, _ = _combo_executions("MANUAL", 0, units=1, serial=7)
+    for _ in range(3):  # replayed at every connect and sweep
+        runtime.inject(combo)
+    assert len([a for a in _of(runtime, Alert) if "is not ours" in a.text]) == 1

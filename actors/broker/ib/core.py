@@ -106,6 +106,7 @@ class IbBrokerCore(ActorCore):
         self._in_restart_window = False
         self._published_state = ""
         self._broken_farms: set[str] = set()
+        self._foreign_executions: set[str] = set()
 
     # lifecycle -------------------------------------------------------------------------------------------------
     def on_start(self, ctx: Context) -> None:
@@ -257,7 +258,7 @@ class IbBrokerCore(ActorCore):
             return
         if error.code == ORDER_CANCELLED and order.cancel_requested:
             verdict: Message = OrderCancelled(client_order_id=order.client_order_id, filled_quantity=order.filled,
-                                              reason=f"cancel confirmed (IB 202)")
+                                              reason="cancel confirmed (IB 202)")
         elif error.code in (ORDER_REJECTED, ORDER_CANCELLED, DUPLICATE_ORDER_ID) and order.filled == 0:
             verdict = OrderRejected(client_order_id=order.client_order_id, code=error.code, reason=error.text)
         elif error.code in (ORDER_REJECTED, ORDER_CANCELLED):
@@ -325,8 +326,10 @@ class IbBrokerCore(ActorCore):
         order = self._orders.get(status.client_order_id)
         if order is None:
             return  # an order of another client id or of TWS itself: not ours to book
-        order.order_id, order.perm_id, order.submitted = status.order_id, status.perm_id, True
-        self._by_order_id[status.order_id] = order.client_order_id
+        if status.order_id > 0:  # a completed order IB replays at connect carries no order id
+            order.order_id = status.order_id
+            self._by_order_id[status.order_id] = order.client_order_id
+        order.perm_id, order.submitted = status.perm_id or order.perm_id, True
         order.ib_filled = max(order.ib_filled, status.filled)
         if order.terminal or order.ended_by is not None:
             return
@@ -353,7 +356,8 @@ class IbBrokerCore(ActorCore):
         client_order_id = execution.client_order_id or self._by_order_id.get(execution.order_id, "")
         order = self._orders.get(client_order_id)
         if order is None:
-            if execution.contract is None:
+            if execution.exec_id not in self._foreign_executions:  # IB replays it at every connect and sweep
+                self._foreign_executions.add(execution.exec_id)
                 ctx.publish(Alert(level="critical", source=self.name, text=f"IB execution {execution.exec_id} of "
                                   f"order {execution.order_id} ref {execution.client_order_id!r} is not ours: check the "
                                   f"account"))

@@ -10,7 +10,6 @@ the day's executions periodically so a fill whose callback was missed is still d
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import threading
 from collections import Counter
@@ -19,7 +18,7 @@ from collections.abc import Callable
 from ib_async import IB, Contract, Fill, Ticker, Trade
 from ib_async.objects import CommissionReport
 from loguru import logger
-from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
+from tenacity import AsyncRetrying, retry_if_not_exception_type, wait_exponential_jitter
 
 from actors.broker.ib import translate
 from actors.broker.ib.chain_plan import batches, choose_expiries, choose_strikes
@@ -183,7 +182,7 @@ class IbLink:
             retrying = AsyncRetrying(
                 wait=wait_exponential_jitter(multiplier=params.reconnect_initial_s, max=params.reconnect_max_s,
                                              jitter=params.reconnect_initial_s),
-                retry=retry_if_exception_type(CONNECT_ERRORS),
+                retry=retry_if_not_exception_type(Refused),  # anything else: try again, the link must come back
                 before_sleep=lambda state: self._publish(IbDisconnected(
                     reason=f"connect to {params.host}:{params.port} failed: {state.outcome.exception()!r}")),
                 reraise=True,
@@ -246,22 +245,26 @@ class IbLink:
             message = await self._commands.get()
             try:
                 await self._serve(message)
-            except CONNECT_ERRORS as exc:
-                if isinstance(message, IbPlaceOrder) and not message.modify:
+            except Exception as exc:  # noqa: BLE001 - one failed request must not stop the ones behind it
+                logger.opt(exception=exc).warning(f"IB request {type(message).__name__} failed: {exc!r}")
+                placing = isinstance(message, IbPlaceOrder) and not message.modify
+                if placing and self._working_trade(message.client_order_id) is None:
                     self._publish(IbOrderNotSent(client_order_id=message.client_order_id, reason=repr(exc)))
-                logger.warning(f"IB request {type(message).__name__} failed: {exc!r}")
+                elif not isinstance(exc, CONNECT_ERRORS):
+                    self._publish(Alert(level="warning", source="ib_session",
+                                        text=f"IB request {type(message).__name__} failed: {exc!r}"))
 
     async def _serve(self, message: Message) -> None:
         match message:
             case IbPlaceOrder(modify=False):
                 await self._place(message)
             case IbPlaceOrder(modify=True):
-                trade = self._trade(message.client_order_id)
-                if trade is not None and trade.orderStatus.status not in DONE_STATUSES:
+                trade = self._working_trade(message.client_order_id)
+                if trade is not None:
                     trade.order.lmtPrice = round(message.limit_price, 2)
                     self._ib.placeOrder(trade.contract, trade.order)
             case IbCancelOrder():
-                trade = self._trade(message.client_order_id)
+                trade = self._working_trade(message.client_order_id)
                 if trade is not None:
                     self._ib.cancelOrder(trade.order)
                 else:  # not in this connection's book: IB itself answers whether it still works that id
@@ -279,8 +282,10 @@ class IbLink:
                 self._chains_in_flight.add(message.symbol)
                 self._spawn(self._chain(message))
 
-    def _trade(self, client_order_id: str) -> Trade | None:
-        return next((t for t in reversed(self._ib.trades()) if t.order.orderRef == client_order_id), None)
+    def _working_trade(self, client_order_id: str) -> Trade | None:
+        """This connection's live trade for the order (completed orders IB replays carry no order id)."""
+        return next((t for t in reversed(self._ib.trades()) if t.order.orderRef == client_order_id
+                     and t.order.orderId > 0 and t.orderStatus.status not in DONE_STATUSES), None)
 
     async def _place(self, request: IbPlaceOrder) -> None:
         if not self._ib.isConnected():
@@ -324,10 +329,14 @@ class IbLink:
     async def _sweep_executions(self) -> None:
         while True:
             await asyncio.sleep(self._params.executions_sweep_s)
-            if self._ib.isConnected():
-                with contextlib.suppress(*CONNECT_ERRORS):
-                    fills = await asyncio.wait_for(self._ib.reqExecutionsAsync(), self._params.connect_timeout_s)
-                    self._publish_orders_and_fills([], fills)
+            if not self._ib.isConnected():
+                continue
+            try:
+                fills = await asyncio.wait_for(self._ib.reqExecutionsAsync(), self._params.connect_timeout_s)
+            except Exception as exc:  # noqa: BLE001 - the next sweep tries again
+                logger.warning(f"IB execution sweep failed: {exc!r}")
+                continue
+            self._publish_orders_and_fills([], fills)
 
     # market data -------------------------------------------------------------------------------------------------
     async def _stream_all(self) -> None:
@@ -479,7 +488,8 @@ class IbLink:
         self._publish(translate.order_status(trade))
 
     def _on_execution(self, trade: Trade, fill: Fill) -> None:
-        self._publish(translate.execution(fill, trade.order.orderRef))
+        if fill.execution.clientId == self._client_id:
+            self._publish(translate.execution(fill, trade.order.orderRef))
 
     def _on_commission(self, _trade: Trade, _fill: Fill, report: CommissionReport) -> None:
         self._publish(IbCommission(exec_id=report.execId, commission_usd=report.commission))
@@ -489,6 +499,8 @@ class IbLink:
             if trade.order.orderRef and trade.orderStatus.status not in ("PendingSubmit", "PendingCancel"):
                 self._publish(translate.order_status(trade))
         for fill in sorted(fills, key=lambda f: f.time):
+            if fill.execution.clientId != self._client_id:
+                continue  # another API client's or TWS's own trade: reconciliation judges its positions
             self._publish(translate.execution(fill))
             if fill.commissionReport.execId:
                 self._publish(IbCommission(exec_id=fill.commissionReport.execId,
