@@ -257,3 +257,11 @@ def test_market_data_stays_within_the_line_limit_and_asks_generic_ticks(gateway)
 def _chain_contract(node: InProcessNode):
     node.send(ChainRequest(symbol="SPY", min_dte=30, max_dte=45))
     return node.probe.wait(ChainSnapshot, timeout=40).quotes[0].contract
+
+
+def test_an_account_the_login_does_not_manage_is_refused(gateway):
+    with InProcessNode(ib_config(gateway, ib={"account": "DU9999999"})) as node:
+        alert = node.probe.wait(Alert, lambda a: a.level == "critical")
+        assert "ib.account DU9999999 is not managed by this login (DU1234567)" in alert.text
+        assert node.probe.wait(BrokerConnectionChanged).state == "disconnected"
+        assert not node.probe.of(IbConnected)
