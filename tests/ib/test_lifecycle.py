@@ -27,19 +27,14 @@ from messages import (
 from actors.replay.session import replay_session
 from storage.journal import DeltaJournal
 from tests.ib.gateway import TestGateway
+from tests.waiting import wait_for
 from tests.ib.harness import MARKET_TIME, new_gateway
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _wait(predicate, timeout: float, what: str, log: Path):  # noqa: ANN001, ANN202
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; node log tail:\n{log.read_text()[-3000:]}")
+def _log_tail(log: Path):  # noqa: ANN202 - a context callable for wait_for
+    return lambda: f"; node log tail:\n{log.read_text()[-3000:]}"
 
 
 def _write_config(tmp_path: Path, gateway: TestGateway) -> Path:
@@ -87,11 +82,11 @@ def test_iron_condor_lifecycle_through_thetanode_run_against_the_test_gateway(tm
     log = tmp_path / "node.log"
     node = _start(_write_config(tmp_path, gateway), log)
     try:
-        opened = _wait(lambda: len(gateway.positions()) == 4 and gateway.positions(), 90, "the condor's fill", log)
+        opened = wait_for(lambda: len(gateway.positions()) == 4 and gateway.positions(), 90, "the condor's fill", _log_tail(log))
         assert sorted(opened.values()) == [-1, -1, 1, 1]
         time.sleep(1.0)  # let the position report settle and reconcile
         gateway.set_underlying("SPY", 556.0)  # -4% within the hour: the catastrophe rule closes it
-        _wait(lambda: not gateway.positions(), 60, "the closing fill", log)
+        wait_for(lambda: not gateway.positions(), 60, "the closing fill", _log_tail(log))
         time.sleep(1.0)
     finally:
         node.send_signal(signal.SIGTERM)
@@ -132,16 +127,16 @@ def test_a_killed_node_restarts_against_ib_without_reusing_ids_or_booking_a_fill
     log = tmp_path / "node.log"
     first = _start(config, log)
     try:
-        _wait(lambda: len(gateway.positions()) == 4, 90, "the condor's fill", log)
+        wait_for(lambda: len(gateway.positions()) == 4, 90, "the condor's fill", _log_tail(log))
         time.sleep(1.0)
         os.kill(first.pid, signal.SIGKILL)
         first.wait(timeout=10)
         gateway.faults.next_valid_id = 1  # the gateway restarted too and rolled its ids back
         second = _start(config, log)
-        _wait(lambda: gateway.connections == 2, 30, "the reconnect", log)
+        wait_for(lambda: gateway.connections == 2, 30, "the reconnect", _log_tail(log))
         time.sleep(4.0)  # rebuilt from the lake, synchronised with IB (executions replayed), reconciled
         gateway.set_underlying("SPY", 556.0)
-        _wait(lambda: not gateway.positions(), 60, "the closing fill after the restart", log)
+        wait_for(lambda: not gateway.positions(), 60, "the closing fill after the restart", _log_tail(log))
         time.sleep(1.0)
     finally:
         for process in (first, second):

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from storage.journal import DeltaJournal
+from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,16 +37,6 @@ def _health(port: int) -> dict | None:
         return json.loads(degraded.read())
     except OSError:
         return None
-
-
-def _wait(predicate, timeout: float = 30.0, what: str = "condition"):  # noqa: ANN001, ANN202
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -98,15 +89,15 @@ def supervised(tmp_path: Path):
 @pytest.mark.timeout(120)
 def test_supervisord_restarts_a_killed_node_and_stops_it_gracefully(supervised):
     tmp_path, port, ctl = supervised
-    first = _wait(lambda: _health(port), what="first health answer")
+    first = wait_for(lambda: _health(port), what="first health answer")
     assert first["trading_state"] == "ACTIVE"
     subprocess.run([sys.executable, "-m", "actors.cli", "halt", "--config", str(tmp_path / "node.toml"),
                     "--reason", "kill-switch test"], check=True, capture_output=True)
-    _wait(lambda: (_health(port) or {}).get("trading_state") == "HALTED", what="halt to apply")
+    wait_for(lambda: (_health(port) or {}).get("trading_state") == "HALTED", what="halt to apply")
     time.sleep(0.5)  # let the group commit carry the halt into the lake
 
     os.kill(first["pid"], signal.SIGKILL)
-    second = _wait(lambda: (h := _health(port)) and h["pid"] != first["pid"] and h, what="restarted node")
+    second = wait_for(lambda: (h := _health(port)) and h["pid"] != first["pid"] and h, what="restarted node")
     assert second["trading_state"] == "HALTED", "the halt must survive the crash (restored from the lake)"
 
     assert "RUNNING" in ctl("status", "thetanode").stdout

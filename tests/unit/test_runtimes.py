@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
+
 
 from actors.runtime.clock import VirtualClock
 from actors.runtime.core import ActorCore, Context
@@ -12,6 +11,7 @@ from actors.runtime.deterministic import DeterministicRuntime
 from actors.runtime.threaded import ThreadedRuntime
 from messages import ActorFailed, ActorRestarted, Alert, Halt, Message, NodeStopping, Resume, TimerFired
 from messages.config import SupervisorSection
+from tests.waiting import wait_for
 
 START = 1_000_000_000_000
 SECOND = 1_000_000_000
@@ -83,17 +83,11 @@ def test_deterministic_gives_up_after_max_restarts():
     assert any(isinstance(m, NodeStopping) for m in runtime.history)
 
 
-def _wait_until(condition, timeout_s: float = 5.0) -> None:  # noqa: ANN001 - a zero-argument predicate
-    deadline = time.monotonic() + timeout_s
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.01)
-
-
 def _report_after_restart(runtime: ThreadedRuntime, seen: list[Message]) -> None:
     """Once the supervisor has restarted the counter, ask it for its count and wait for the answer."""
-    _wait_until(lambda: any(isinstance(m, ActorRestarted) for m in list(seen)))
+    wait_for(lambda: any(isinstance(m, ActorRestarted) for m in list(seen)), 5.0, "the restart")
     runtime.publish(Resume(reason="report"))
-    _wait_until(lambda: bool(_alerts(list(seen))))
+    wait_for(lambda: bool(_alerts(list(seen))), 5.0, "the alert")
 
 
 def _threaded(factories, supervisor=FAST_SUPERVISOR) -> tuple[ThreadedRuntime, list[Message]]:
