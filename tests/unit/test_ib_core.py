@@ -275,3 +275,29 @@ def test_a_replayed_completed_order_keeps_its_id_and_a_foreign_execution_is_flag
     for _ in range(3):  # replayed at every connect and sweep
         runtime.inject(combo)
     assert len([a for a in _of(runtime, Alert) if "is not ours" in a.text]) == 1
+
+
+def test_a_fill_ib_reports_without_its_executions_raises_an_alert_and_a_resync():
+    runtime = _runtime(commission_wait_s=1.0)
+    _place(runtime, "O1", quantity=2)
+    runtime.inject(IbOrderStatus(client_order_id="O1", order_id=100, perm_id=9100, status="Filled", filled=2,
+                                 remaining=0, avg_fill_price=-1.2, limit_price=-1.2))
+    runtime.run_until(NOON + 3 * SECOND)
+    assert any("IB reports 2 units of O1 filled but executions delivered 0" in a.text for a in _of(runtime, Alert))
+    assert _of(runtime, IbResync)[0].reason == "missing executions of O1"
+    legs, combo, commissions = _combo_executions("O1", 100, units=2, serial=1)  # the resync brings them
+    for event in (*legs, combo, *commissions):
+        runtime.inject(event)
+    assert [f.quantity for f in _of(runtime, OrderFilled)] == [2]
+
+
+def test_executions_arriving_with_their_status_raise_no_alarm():
+    runtime = _runtime(commission_wait_s=1.0)
+    _place(runtime, "O1")
+    legs, combo, commissions = _combo_executions("O1", 100, units=1, serial=1)
+    runtime.inject(IbOrderStatus(client_order_id="O1", order_id=100, perm_id=9100, status="Filled", filled=1,
+                                 remaining=0, avg_fill_price=-1.2, limit_price=-1.2))
+    for event in (*legs, combo, *commissions):
+        runtime.inject(event)
+    runtime.run_until(NOON + 3 * SECOND)
+    assert not _of(runtime, IbResync) and not _of(runtime, Alert)

@@ -56,6 +56,7 @@ from messages.config import IbSection
 NS_PER_S = 1_000_000_000
 RESTART_TIMER = "restart_window"
 COMMISSION_TIMER = "commission:"
+FILL_CHECK_TIMER = "fill_check:"
 WORKING_STATUSES = frozenset({"PreSubmitted", "Submitted"})
 CANCELLED_STATUSES = frozenset({"Cancelled", "ApiCancelled"})
 
@@ -160,6 +161,8 @@ class IbBrokerCore(ActorCore):
                 self._publish_state("daily gateway restart window", ctx)
             case TimerFired(key=key) if key.startswith(COMMISSION_TIMER):
                 self._force_fills(key.removeprefix(COMMISSION_TIMER), ctx)
+            case TimerFired(key=key) if key.startswith(FILL_CHECK_TIMER):
+                self._check_fills(self._orders[key.removeprefix(FILL_CHECK_TIMER)], ctx)
 
     # link state --------------------------------------------------------------------------------------------------
     def _state(self) -> str:
@@ -330,7 +333,11 @@ class IbBrokerCore(ActorCore):
             order.order_id = status.order_id
             self._by_order_id[status.order_id] = order.client_order_id
         order.perm_id, order.submitted = status.perm_id or order.perm_id, True
-        order.ib_filled = max(order.ib_filled, status.filled)
+        if status.filled > order.ib_filled:
+            order.ib_filled = status.filled
+            if order.ib_filled > abs(order.filled):  # its executions should follow within the grace period
+                ctx.set_timer(FILL_CHECK_TIMER + order.client_order_id,
+                              ctx.now() + int(2 * self._params.commission_wait_s * NS_PER_S))
         if order.terminal or order.ended_by is not None:
             return
         if status.status in WORKING_STATUSES:
@@ -384,6 +391,14 @@ class IbBrokerCore(ActorCore):
                 ctx.publish(Alert(level="warning", source=self.name, text=f"fill {fill.exec_id} of {client_order_id} "
                                   f"booked without commission reports for {', '.join(fill.missing_commissions)}"))
                 self._book(fill, ctx)
+
+    def _check_fills(self, order: IbOrder, ctx: Context) -> None:
+        """IB's order status counts more filled units than its executions delivered: ask for them again."""
+        if order.ib_filled <= abs(order.filled) or self._fills.pending(order.client_order_id):
+            return
+        ctx.publish(Alert(level="critical", source=self.name, text=f"IB reports {order.ib_filled:g} units of "
+                          f"{order.client_order_id} filled but executions delivered {abs(order.filled)}: resyncing"))
+        ctx.publish(IbResync(reason=f"missing executions of {order.client_order_id}", resubscribe=False))
 
     def _book(self, fill: BookedFill, ctx: Context) -> None:
         order = self._orders[fill.client_order_id]
