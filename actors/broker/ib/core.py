@@ -68,7 +68,6 @@ class IbOrder:
     quantity: int
     limit_price: float
     order_id: int = 0
-    perm_id: int = 0
     submitted: bool = False
     accepted: bool = False
     terminal: bool = False
@@ -201,6 +200,9 @@ class IbBrokerCore(ActorCore):
             # IB does not work it and never reported it done: it never arrived, or died with the old session.
             self._end(order, OrderCancelled(client_order_id=order.client_order_id, filled_quantity=order.filled,
                                             reason="not working at IB after reconnect"), ctx)
+        self._send_held_cancels(ctx)
+
+    def _send_held_cancels(self, ctx: Context) -> None:
         for order in self._orders.values():
             if order.cancel_held and not order.terminal:
                 order.cancel_held = False
@@ -227,10 +229,7 @@ class IbBrokerCore(ActorCore):
                                        f"{' and resubscribing market data' if resubscribe else ''}"))
                 self._publish_state(f"{error.code} {error.text}", ctx)
                 ctx.publish(IbResync(reason=f"IB {error.code}", resubscribe=resubscribe))
-                for order in self._orders.values():
-                    if order.cancel_held and not order.terminal:
-                        order.cancel_held = False
-                        ctx.publish(IbCancelOrder(client_order_id=order.client_order_id, order_id=order.order_id))
+                self._send_held_cancels(ctx)
             case Notice.FARM_BROKEN:
                 if error.text not in self._broken_farms:
                     self._broken_farms.add(error.text)
@@ -332,7 +331,7 @@ class IbBrokerCore(ActorCore):
         if status.order_id > 0:  # a completed order IB replays at connect carries no order id
             order.order_id = status.order_id
             self._by_order_id[status.order_id] = order.client_order_id
-        order.perm_id, order.submitted = status.perm_id or order.perm_id, True
+        order.submitted = True
         if status.filled > order.ib_filled:
             order.ib_filled = status.filled
             if order.ib_filled > abs(order.filled):  # its executions should follow within the grace period

@@ -58,7 +58,6 @@ class ComboFills:
     def __init__(self) -> None:
         self._seen: set[str] = set()
         self._unclaimed: dict[str, dict[OptionContract, deque[_LegExecution]]] = {}
-        self._leg_shares: dict[str, float] = {}
         self._commission: dict[str, float] = {}
         self._pending: dict[str, _ComboFill] = {}
 
@@ -117,7 +116,6 @@ class ComboFills:
     def _add_leg(self, execution: IbExecution) -> None:
         assert execution.contract is not None
         leg = _LegExecution(execution.exec_id, execution.shares, execution.shares)
-        self._leg_shares[execution.exec_id] = execution.shares
         for fill in self._pending.values():
             if fill.client_order_id == execution.client_order_id and fill.needed.get(execution.contract, 0) > 0:
                 self._claim(fill, execution.contract, leg)
