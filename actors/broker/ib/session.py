@@ -45,11 +45,14 @@ from messages import (
     UnsubscribeQuotes,
 )
 from messages.config import MARKET_DATA_TYPES, IbSection
+from messages.system import AlertLevel
 
 CONNECT_ERRORS = (OSError, asyncio.TimeoutError, ConnectionError)
 STOP_TIMEOUT_S = 5.0
 QUOTE_POLL_S = 0.05
 PACING_BURST = 3
+LOCAL_STATUSES = frozenset({"PendingSubmit", "PendingCancel"})
+"""Statuses ib_async sets itself when it sends an order or a cancel: its bookkeeping, not IB's word."""
 DONE_STATUSES = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
 
 
@@ -114,7 +117,10 @@ class IbLink:
         self._chains_in_flight: set[str] = set()
         self._qualified: dict[OptionContract, Contract] = {}
         self._underlyings: dict[str, Contract] = {}
-        self._streams: dict[str, tuple[Contract, Callable[[Ticker], Message | None]]] = {}
+        self._streams: dict[str, Contract] = {}
+        """What the node streams, by key ("stock:SPY", "option:SPY 2026-04-10 550P")..."""
+        self._converters: dict[int, Callable[[Ticker], Message | None]] = {}
+        """...and how each stream's ticks become a message, by conId (every streamed contract is qualified)."""
         self._chain_lines = 0
         self._settle: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -170,10 +176,13 @@ class IbLink:
         if not task.cancelled() and task.exception() is not None and not self._stopping:
             error = task.exception()
             logger.opt(exception=error).error(f"IB session task failed: {error!r}")
-            self._publish(Alert(level="critical", source="ib_session", text=f"IB session task failed: {error!r}"))
+            self._alert("critical", f"IB session task failed: {error!r}")
 
     def _publish(self, message: Message) -> None:
         self._ctx.publish(message)
+
+    def _alert(self, level: AlertLevel, text: str) -> None:
+        self._publish(Alert(level=level, source="ib_session", text=text))
 
     # connection --------------------------------------------------------------------------------------------------
     async def _keep_connected(self) -> None:
@@ -220,7 +229,8 @@ class IbLink:
             server_version=ib.client.serverVersion(),
             open_order_refs=tuple(sorted({t.order.orderRef for t in ib.openTrades() if t.order.orderRef})),
         ))
-        self._streams.clear()
+        self._streams.clear()  # the new connection holds no subscriptions yet
+        self._converters.clear()
         await self._stream_all()
 
     def _choose_account(self, accounts: tuple[str, ...]) -> str:
@@ -235,7 +245,7 @@ class IbLink:
 
     def _refuse(self, reason: str) -> None:
         self._ib.disconnect()
-        self._publish(Alert(level="critical", source="ib_session", text=f"IB login refused: {reason}"))
+        self._alert("critical", f"IB login refused: {reason}")
         self._publish(Halt(reason=f"IB login refused: {reason}"))
         self._publish(IbDisconnected(reason=f"refused: {reason}"))
 
@@ -251,8 +261,7 @@ class IbLink:
                 if placing and self._working_trade(message.client_order_id) is None:
                     self._publish(IbOrderNotSent(client_order_id=message.client_order_id, reason=repr(exc)))
                 elif not isinstance(exc, CONNECT_ERRORS):
-                    self._publish(Alert(level="warning", source="ib_session",
-                                        text=f"IB request {type(message).__name__} failed: {exc!r}"))
+                    self._alert("warning", f"IB request {type(message).__name__} failed: {exc!r}")
 
     async def _serve(self, message: Message) -> None:
         match message:
@@ -321,9 +330,10 @@ class IbLink:
         await asyncio.wait_for(ib.reqPositionsAsync(), self._params.connect_timeout_s)
         self._publish_positions()
         if resubscribe:
-            for contract, _ in self._streams.values():
+            for contract in self._streams.values():
                 ib.cancelMktData(contract)
             self._streams.clear()
+            self._converters.clear()
             await self._stream_all()
 
     async def _sweep_executions(self) -> None:
@@ -360,23 +370,26 @@ class IbLink:
         for contract in held:
             qualified = self._qualified.get(contract)
             if qualified is None:
-                self._publish(Alert(level="critical", source="ib_session", text=f"IB does not know {contract}: "
-                                    f"no quotes for a held leg"))
+                self._alert("critical", f"IB does not know {contract}: "
+                            f"no quotes for a held leg")
                 continue
             wanted[f"option:{contract}"] = (qualified, lambda t, c=contract: translate.option_quote(c, t))
         for key in [k for k in self._streams if k not in wanted]:
-            self._ib.cancelMktData(self._streams.pop(key)[0])
+            contract = self._streams.pop(key)
+            self._converters.pop(contract.conId, None)
+            self._ib.cancelMktData(contract)
         budget = params.market_data_lines - self._chain_lines
         for key, (contract, convert) in wanted.items():
             if key in self._streams:
                 continue
             if len(self._streams) >= budget:
-                self._publish(Alert(level="critical", source="ib_session", text=f"market-data lines exhausted "
-                                    f"({params.market_data_lines}): {key.partition(':')[2]} is not quoted"))
+                self._alert("critical", f"market-data lines exhausted "
+                            f"({params.market_data_lines}): {key.partition(':')[2]} is not quoted")
                 continue
             generic = params.generic_ticks if key.startswith("option:") else ""
             self._ib.reqMktData(contract, generic, False, False)
-            self._streams[key] = (contract, convert)
+            self._streams[key] = contract
+            self._converters[contract.conId] = convert
 
     async def _qualify_one(self, key: str, contract: Contract) -> Contract | None:
         """Underlyings and the index by key; ib_async streams only contracts IB has given a conId."""
@@ -384,17 +397,15 @@ class IbLink:
             results = await asyncio.wait_for(self._ib.qualifyContractsAsync(contract),
                                              self._params.chain_quote_timeout_s)
             if not results or not isinstance(results[0], Contract) or not results[0].conId:
-                self._publish(Alert(level="critical", source="ib_session", text=f"IB does not know "
-                                    f"{key.partition(':')[2]}: not quoted"))
+                self._alert("critical", f"IB does not know "
+                            f"{key.partition(':')[2]}: not quoted")
                 return None
             self._underlyings[key] = results[0]
         return self._underlyings[key]
 
     def _on_tickers(self, tickers: set[Ticker]) -> None:
-        by_con_id = {contract.conId: convert for contract, convert in self._streams.values() if contract.conId}
-        by_contract = {id(contract): convert for contract, convert in self._streams.values()}
         for ticker in tickers:
-            convert = by_contract.get(id(ticker.contract)) or by_con_id.get(ticker.contract.conId)
+            convert = self._converters.get(ticker.contract.conId)  # chain-scan tickers have none: not streamed
             quote = convert(ticker) if convert is not None else None
             if quote is not None:
                 self._publish(quote)
@@ -403,8 +414,7 @@ class IbLink:
         try:
             quotes, spot = await self._chain_quotes(request)
         except (*CONNECT_ERRORS, LookupError) as exc:
-            self._publish(Alert(level="warning", source="ib_session",
-                                text=f"option chain of {request.symbol} unavailable: {exc!r}"))
+            self._alert("warning", f"option chain of {request.symbol} unavailable: {exc!r}")
             quotes, spot = [], 0.0
         finally:
             self._chains_in_flight.discard(request.symbol)
@@ -440,7 +450,7 @@ class IbLink:
         lines = max(params.market_data_lines - len(self._streams), 1)
         quotes: list[OptionQuote] = []
         for batch in batches(ordered, lines):
-            streamed = {c: self._ib.ticker(self._streams[f"option:{c}"][0]) for c in batch if f"option:{c}" in self._streams}
+            streamed = {c: self._ib.ticker(self._streams[f"option:{c}"]) for c in batch if f"option:{c}" in self._streams}
             scanned = [c for c in batch if c not in streamed]  # a held leg's own stream is read, never cancelled
             self._chain_lines = len(scanned)
             try:
@@ -458,7 +468,7 @@ class IbLink:
         loop_deadline = self._loop.time() + timeout
         while self._loop.time() < loop_deadline:
             stream = self._streams.get(key)
-            ticker = self._ib.ticker(stream[0]) if stream else None
+            ticker = self._ib.ticker(stream) if stream else None
             quote = translate.underlying_quote(symbol, ticker) if ticker is not None else None
             if quote is not None:
                 return (quote.bid + quote.ask) / 2
@@ -483,8 +493,8 @@ class IbLink:
         last = trade.log[-1] if trade.log else None
         if last is not None and last.errorCode:
             return  # ib_async's own status after an error: the IbError carries the fact
-        if trade.orderStatus.status in ("PendingSubmit", "PendingCancel"):
-            return  # ib_async's local bookkeeping, not IB's word
+        if trade.orderStatus.status in LOCAL_STATUSES:
+            return
         self._publish(translate.order_status(trade))
 
     def _on_execution(self, trade: Trade, fill: Fill) -> None:
@@ -496,7 +506,7 @@ class IbLink:
 
     def _publish_orders_and_fills(self, trades: list[Trade], fills: list[Fill]) -> None:
         for trade in trades:
-            if trade.order.orderRef and trade.orderStatus.status not in ("PendingSubmit", "PendingCancel"):
+            if trade.order.orderRef and trade.orderStatus.status not in LOCAL_STATUSES:
                 self._publish(translate.order_status(trade))
         for fill in sorted(fills, key=lambda f: f.time):
             if fill.execution.clientId != self._client_id:
@@ -517,8 +527,7 @@ class IbLink:
     def _publish_positions(self) -> None:
         snapshot, other = translate.positions_snapshot(self._ib.positions(), self._account)
         for holding in other:
-            self._publish(Alert(level="critical", source="ib_session",
-                                text=f"account {self._account} holds {holding} (assignment or exercise?)"))
+            self._alert("critical", f"account {self._account} holds {holding} (assignment or exercise?)")
         self._publish(snapshot)
 
     def _publish_portfolio(self) -> None:
