@@ -330,15 +330,14 @@ class IbSection(_Section, frozen=True, kw_only=True):
             raise ValueError("`market_data_lines` must be at least 10")
         if self.chain_expiries < 1 or not 0 < self.chain_strike_range_pct < 1:
             raise ValueError("`chain_expiries` must be at least 1 and `chain_strike_range_pct` within (0, 1)")
-        if self.daily_restart:
-            hour, _, minute = self.daily_restart.partition(":")
-            if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
-                raise ValueError(f"`daily_restart` must be HH:MM (New York time), got {self.daily_restart!r}")
+        self.restart_time()  # a bad time fails here, at load, naming the field
 
     def restart_time(self) -> dt.time | None:
         if not self.daily_restart:
             return None
         hour, _, minute = self.daily_restart.partition(":")
+        if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+            raise ValueError(f"`daily_restart` must be HH:MM (New York time), got {self.daily_restart!r}")
         return dt.time(int(hour), int(minute))
 
 
