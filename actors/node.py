@@ -58,7 +58,7 @@ def core_factories(
     factories: list[CoreFactory] = [
         *broker_factories(config, start_ns),
         lambda: MarketDataCore(config.market_data),
-        lambda: DecisionCore(config.entry, config.exits),
+        lambda: DecisionCore(config.entry, config.exits, config.risk.breaker_failures),
         lambda: RiskCore(config.risk),
         lambda: ExecutionCore(config.execution),
         PositionSyncCore,

@@ -156,9 +156,15 @@ class ExitSection(_Section, frozen=True, kw_only=True):
     """Exit rules run this long after a leg quote arrives, once for the whole burst of leg quotes (coalescing)."""
     max_quote_age_s: float = 900.0
     """Rules judge a position only on leg quotes at most this old: a mark from stale quotes is not a price."""
+    close_retry_initial_s: float = 2.0
+    """A close the broker refused is tried again after this long, doubling with each refusal..."""
+    close_retry_max_s: float = 60.0
+    """...up to this."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if not 0 < self.close_retry_initial_s <= self.close_retry_max_s:
+            raise ValueError("`close_retry_initial_s` must be positive and at most `close_retry_max_s`")
         if not 0 < self.take_profit_pct <= 1:
             raise ValueError(f"`take_profit_pct` must be within (0, 1], got {self.take_profit_pct}")
         unknown = [name for name in self.priority if name not in EXIT_RULE_NAMES]
@@ -195,6 +201,13 @@ class ExecutionSection(_Section, frozen=True, kw_only=True):
     step_interval_s: float = 30.0
     price_steps: int = 4
     deadline_s: float = 300.0
+    cancel_retry_s: float = 10.0
+    """A cancel the broker has neither confirmed nor refused after this long is sent again; a refused one too."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.cancel_retry_s > 0:
+            raise ValueError(f"`cancel_retry_s` must be positive, got {self.cancel_retry_s}")
 
 
 class MarketDataSection(_Section, frozen=True, kw_only=True):

@@ -16,6 +16,7 @@ from actors.market_data.structure import all_quoted, structure_mid, structure_na
 from actors.runtime.core import ActorCore, Context
 from messages import (
     CONTRACT_MULTIPLIER,
+    Alert,
     BrokerConnectionChanged,
     ChainRequest,
     ChainSnapshot,
@@ -95,9 +96,13 @@ class DecisionCore(ActorCore):
     )
     lossless = False
 
-    def __init__(self, entry: EntrySection, exits: ExitSection) -> None:
+    def __init__(self, entry: EntrySection, exits: ExitSection, refusals_alert_after: int = 5) -> None:
         self._entry = entry
         self._exits = exits
+        self._refusals_alert_after = refusals_alert_after
+        """Refused closes of one position after which a critical alert calls for a human (the breaker's threshold)."""
+        self._close_refusals: dict[str, int] = {}
+        self._close_retry_at: dict[str, int] = {}
         self._quotes: dict[OptionContract, OptionQuote] = {}
         self._positions: dict[str, OpenPosition] = {}
         self._strategies_by_contract: dict[OptionContract, set[str]] = {}
@@ -163,6 +168,8 @@ class DecisionCore(ActorCore):
                 self._pending_open.pop(message.strategy_id, None)
             case OrderTerminated(purpose="close") if message.status != "filled":
                 self._release_close(message.strategy_id)
+                if message.status == "rejected":
+                    self._close_refused(message.strategy_id, ctx)
             case TradingStateChanged():
                 self._trading_state = message.state
             case UnderlyingQuote():
@@ -258,6 +265,8 @@ class DecisionCore(ActorCore):
             self._strategies_by_contract.setdefault(leg.contract, set()).add(position.strategy_id)
 
     def _untrack(self, strategy_id: str) -> None:
+        self._close_refusals.pop(strategy_id, None)
+        self._close_retry_at.pop(strategy_id, None)
         position = self._positions.pop(strategy_id, None)
         if position is None:
             return
@@ -269,6 +278,17 @@ class DecisionCore(ActorCore):
                     del self._strategies_by_contract[leg.contract]
                     self._quotes.pop(leg.contract, None)
 
+    def _close_refused(self, strategy_id: str, ctx: Context) -> None:
+        """The exit still stands and is tried again, after a backoff: hammering a refusing broker changes nothing."""
+        refusals = self._close_refusals.get(strategy_id, 0) + 1
+        self._close_refusals[strategy_id] = refusals
+        delay_s = min(self._exits.close_retry_initial_s * 2 ** (refusals - 1), self._exits.close_retry_max_s)
+        self._close_retry_at[strategy_id] = ctx.now() + int(delay_s * NS_PER_S)
+        if refusals == self._refusals_alert_after:
+            ctx.publish(Alert(level="critical", source=self.name, text=f"closing {strategy_id} was refused "
+                              f"{refusals} times: the position stays open and the node keeps trying every "
+                              f"{self._exits.close_retry_max_s:g}s at most; check the broker's messages and the account"))
+
     def _release_close(self, strategy_id: str) -> None:
         position = self._positions.get(strategy_id)
         if position is not None and position.closing:
@@ -278,6 +298,8 @@ class DecisionCore(ActorCore):
         position = self._positions[strategy_id]
         if position.closing or position.quantity == 0 or not all_quoted(position.legs, self._quotes):
             return
+        if ctx.now() < self._close_retry_at.get(strategy_id, 0):
+            return  # its last close was refused: judged again once the backoff is over
         if self._trading_state == "HALTED" or not market_hours().is_open(ctx.now()):
             return
         oldest = min(self._quotes[leg.contract].ts for leg in position.legs)

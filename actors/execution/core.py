@@ -1,5 +1,10 @@
 """Execution core: one combo limit order per approved intent, priced at mid, walked toward natural, cancelled at
-the deadline. Never two working orders for one strategy; fills de-duplicated by execution id."""
+the deadline. Never two working orders for one strategy; fills de-duplicated by execution id.
+
+Every order that is not terminal has a timer: while it works, its price step and deadline; once its cancel is
+asked, a retry of the cancel every `cancel_retry_s` until the broker confirms an end. A refused cancel (the broker
+says it cannot cancel, e.g. the order filled first or is unknown) returns the order to work with the retry armed,
+so an order the broker neither works nor reports done can never rest as "accepted" forever."""
 
 from __future__ import annotations
 
@@ -87,7 +92,9 @@ class ExecutionCore(ActorCore):
         # Orders that were working when a previous run died have lost their timers: their outcome is ambiguous,
         # so cancel them now; fills that still arrive are booked by the state machine as late fills.
         for client_order_id in sorted(self._working_by_strategy.values()):
-            if self._orders[client_order_id].state is OrderState.CANCEL_PENDING:
+            order = self._orders[client_order_id]
+            if order.state is OrderState.CANCEL_PENDING:
+                self._arm_cancel_retry(order, ctx)
                 ctx.publish(CancelOrder(client_order_id=client_order_id, reason="restart: cancel not confirmed"))
             else:
                 ctx.set_timer(f"deadline:{client_order_id}", ctx.now())
@@ -112,9 +119,7 @@ class ExecutionCore(ActorCore):
                 for client_order_id in sorted(self._working_by_strategy.values()):
                     order = self._orders[client_order_id]
                     if order.state in WORKING:
-                        order.state = next_state(order.state, OrderEvent.CANCEL_REQUESTED)
-                        ctx.cancel_timer(f"step:{client_order_id}")
-                        ctx.publish(CancelOrder(client_order_id=client_order_id, reason=message.reason))
+                        self._request_cancel(order, message.reason, ctx)
 
     def _apply(self, client_order_id: str, event: OrderEvent, ctx: Context) -> WorkingOrder | None:
         order = self._orders.get(client_order_id)
@@ -126,8 +131,10 @@ class ExecutionCore(ActorCore):
         except IllegalTransition as problem:
             ctx.publish(Alert(level="warning", source=self.name, text=f"order {client_order_id}: {problem}"))
             return None
-        if event is OrderEvent.CANCEL_REJECTED and order.filled_quantity:
-            state = OrderState.PARTIALLY_FILLED
+        if event is OrderEvent.CANCEL_REJECTED:
+            if order.filled_quantity:
+                state = OrderState.PARTIALLY_FILLED
+            self._arm_cancel_retry(order, ctx)
         order.state = state
         if state in TERMINAL and not order.terminated:
             self._terminate(order, ctx)
@@ -168,15 +175,29 @@ class ExecutionCore(ActorCore):
         ctx.set_timer(f"step:{client_order_id}", now + int(self._params.step_interval_s * NS_PER_S))
         ctx.set_timer(f"deadline:{client_order_id}", now + int(self._params.deadline_s * NS_PER_S))
 
+    def _request_cancel(self, order: WorkingOrder, reason: str, ctx: Context) -> None:
+        order.state = next_state(order.state, OrderEvent.CANCEL_REQUESTED)
+        ctx.cancel_timer(f"step:{order.client_order_id}")
+        self._arm_cancel_retry(order, ctx)
+        ctx.publish(CancelOrder(client_order_id=order.client_order_id, reason=reason))
+
+    def _arm_cancel_retry(self, order: WorkingOrder, ctx: Context) -> None:
+        ctx.set_timer(f"deadline:{order.client_order_id}", ctx.now() + int(self._params.cancel_retry_s * NS_PER_S))
+
     def _on_timer(self, key: str, ctx: Context) -> None:
         kind, _, client_order_id = key.partition(":")
         order = self._orders.get(client_order_id)
-        if order is None or order.state not in WORKING:
+        if order is None or order.terminated:
             return
-        if kind == "deadline":
-            order.state = next_state(order.state, OrderEvent.CANCEL_REQUESTED)
-            ctx.cancel_timer(f"step:{client_order_id}")
-            ctx.publish(CancelOrder(client_order_id=client_order_id, reason="deadline reached"))
+        if kind == "deadline" and order.state is OrderState.CANCEL_PENDING:
+            ctx.publish(Alert(level="warning", source=self.name, text=f"cancel of {client_order_id} not confirmed "
+                              f"within {self._params.cancel_retry_s:g}s: asking again"))
+            self._arm_cancel_retry(order, ctx)
+            ctx.publish(CancelOrder(client_order_id=client_order_id, reason="cancel not confirmed"))
+        elif order.state not in WORKING:
+            return
+        elif kind == "deadline":
+            self._request_cancel(order, "deadline reached", ctx)
         elif kind == "step" and order.step < self._params.price_steps:
             order.step += 1
             fraction = order.step / self._params.price_steps

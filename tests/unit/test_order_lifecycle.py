@@ -173,3 +173,34 @@ def test_restart_resends_a_cancel_that_was_never_confirmed():
     fresh = DeterministicRuntime([lambda: rebuilt], VirtualClock(NOW + 200 * SECOND))
     fresh.start()
     assert [c.reason for c in _of(fresh, CancelOrder)] == ["restart: cancel not confirmed"]
+
+
+def test_a_refused_cancel_returns_the_order_to_work_with_a_timer_that_cancels_it_again():
+    from messages import CancelOrder, CancelRejected
+
+    runtime = _lifecycle()  # deadline 120 s, cancel_retry_s 10 s
+    order = _of(runtime, PlaceOrder)[0]
+    runtime.inject(OrderAccepted(client_order_id=order.client_order_id, broker_order_id=1))
+    runtime.run_until(NOW + 121 * SECOND)
+    assert len(_of(runtime, CancelOrder)) == 1
+    runtime.inject(CancelRejected(client_order_id=order.client_order_id, reason="IB 10147: not found"))
+    runtime.run_until(NOW + 132 * SECOND)  # no order rests accepted without a timer: the cancel is asked again
+    assert len(_of(runtime, CancelOrder)) == 2
+    runtime.inject(OrderRejected(client_order_id=order.client_order_id, code=203, reason="not allowed"))
+    assert _of(runtime, OrderTerminated)[0].status == "rejected"
+    runtime.run_until(NOW + 200 * SECOND)
+    assert len(_of(runtime, CancelOrder)) == 2  # a terminated order arms nothing
+
+
+def test_an_unanswered_cancel_is_asked_again_with_a_warning():
+    from messages import CancelOrder
+
+    runtime = _lifecycle()
+    order = _of(runtime, PlaceOrder)[0]
+    runtime.run_until(NOW + 121 * SECOND)
+    runtime.run_until(NOW + 142 * SECOND)
+    assert len(_of(runtime, CancelOrder)) == 3
+    assert any("not confirmed within 10s" in a.text for a in _of(runtime, Alert))
+    runtime.inject(OrderCancelled(client_order_id=order.client_order_id, filled_quantity=0, reason="cancel confirmed"))
+    runtime.run_until(NOW + 200 * SECOND)
+    assert len(_of(runtime, CancelOrder)) == 3
