@@ -41,6 +41,7 @@ from messages.ib import (
     IbDisconnected,
     IbError,
     IbExecution,
+    IbOpenOrders,
     IbOrderNotSent,
     IbOrderStatus,
     IbOrderSubmitted,
@@ -76,6 +77,7 @@ from messages.system import (
     JournalFlushed,
     NodeStarted,
     NodeStopping,
+    StopNode,
     TimerFired,
 )
 

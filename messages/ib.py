@@ -18,15 +18,27 @@ ExecutionSide = Literal["BOT", "SLD"]
 
 # session -> core: what IB said ------------------------------------------------------------------------------------
 class IbConnected(Event, frozen=True, kw_only=True):
-    """The API session is up and synchronised (positions, open and completed orders, executions delivered first).
-
-    `open_order_refs` are the order references of every order IB still works for this client id: an order the
-    core sent that is neither here nor reported done never reached IB."""
+    """The API session is up (logged in, account chosen, positions asked). Which orders IB works is not known yet:
+    the core asks for that with `IbResync` and trades only once a complete answer came."""
 
     next_valid_id: int
     accounts: tuple[str, ...]
     server_version: int
-    open_order_refs: tuple[str, ...]
+    open_order_refs: tuple[str, ...] = ()
+    """Unused: kept so journals written before the order sync (`IbOpenOrders`) existed still decode."""
+
+
+class IbOpenOrders(Event, frozen=True, kw_only=True):
+    """IB's answer to an `IbResync`, published after the statuses and executions it brought.
+
+    `working` are the order references IB lists as open for this client id. Only a `complete` answer (IB sent its
+    end-of-list before the timeout) may end an order: any of the `judged` orders it does not list is not working at
+    IB. An incomplete answer says nothing about any order."""
+
+    sync_id: int
+    judged: tuple[str, ...]
+    working: tuple[str, ...]
+    complete: bool
 
 
 class IbDisconnected(Event, frozen=True, kw_only=True):
@@ -49,10 +61,12 @@ class IbOrderSubmitted(Event, frozen=True, kw_only=True):
 
 
 class IbOrderNotSent(Event, frozen=True, kw_only=True):
-    """The session could not hand the order to IB (link down, a leg IB does not know): nothing reached the broker."""
+    """The session could not hand the order (or, with `modify`, its new limit) to IB (link down, a leg IB does not
+    know, an order IB's book on this connection does not hold): nothing reached the broker."""
 
     client_order_id: str
     reason: str
+    modify: bool = False
 
 
 class IbOrderStatus(Event, frozen=True, kw_only=True):
@@ -106,7 +120,10 @@ class IbCancelOrder(Command, frozen=True, kw_only=True):
 
 
 class IbResync(Command, frozen=True, kw_only=True):
-    """Ask IB again for open orders, executions and positions; with `resubscribe`, re-request all market data too."""
+    """Ask IB again for open and completed orders, executions and positions (with `resubscribe`, all market data
+    too) and answer with `IbOpenOrders` for `sync_id`, judging the orders listed in `judge`."""
 
     reason: str
-    resubscribe: bool
+    resubscribe: bool = False
+    sync_id: int = 0
+    judge: tuple[str, ...] = ()

@@ -28,6 +28,14 @@ class NodeStopping(Event, frozen=True, kw_only=True):
     reason: str
 
 
+class StopNode(Command, frozen=True, kw_only=True):
+    """An actor asks the node to stop. `restart` False: the cause is one only an operator can fix (e.g. IB refuses
+    the client id), so the process exits with the "do not restart" code instead of being restarted into it."""
+
+    reason: str
+    restart: bool
+
+
 class ActorFailed(Event, frozen=True, kw_only=True):
     actor: str
     error: str

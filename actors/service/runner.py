@@ -1,7 +1,8 @@
 """`thetanode run`: the node as a long-running service on the wall clock, under a process supervisor.
 
 Exit codes tell the supervisor what to do: 0 = stopped on request (SIGTERM/SIGINT), do not restart; 2 = bad
-config or another node already owns this lake and client id, do not restart; 75 = the node stopped itself
+config, another node already owns this lake and client id, or an actor found a cause only an operator can fix
+(`StopNode` with restart false, e.g. IB refusing the client id), do not restart; 75 = the node stopped itself
 (an actor kept failing) or crashed, restart it.
 """
 
@@ -30,11 +31,12 @@ from actors.service.compaction import ScheduledCompaction
 from actors.service.control import ControlWatcher
 from actors.service.health import Heartbeat, NodeHealth, serve_health, systemd_notify
 from actors.service.lock import NodeLock
-from messages import CancelAllOrders, NodeStarted, NodeStopping
+from messages import CancelAllOrders, Message, NodeStarted, NodeStopping, StopNode
 from storage.tables import SCHEMAS
 from messages.config import NodeConfig, ServiceSection
 
 EXIT_STOPPED = 0
+EXIT_OPERATOR_NEEDED = 2
 EXIT_RESTART_ME = 75
 CANCEL_CONFIRM_S = 5.0
 FAR_FUTURE_NS = 2**62
@@ -72,6 +74,14 @@ def _serve(config: NodeConfig) -> int:
     stop_requested = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop_requested.set())
+    asked_by_actor: list[StopNode] = []
+
+    def watch_for_stop(message: Message) -> None:
+        if isinstance(message, StopNode) and not asked_by_actor:
+            asked_by_actor.append(message)
+            stop_requested.set()
+
+    runtime.observers.append(watch_for_stop)
 
     if history:
         replayed = runtime.prime(history)
@@ -97,7 +107,7 @@ def _serve(config: NodeConfig) -> int:
         if isinstance(clock, VirtualClock):
             threading.Thread(target=runtime.run_virtual, args=(FAR_FUTURE_NS,), name="virtual-time",
                              daemon=True).start()
-        return _until_stopped(runtime, stop_requested, service, session_id)
+        return _until_stopped(runtime, stop_requested, asked_by_actor, service, session_id)
     finally:
         control.stop()
         compaction.stop()
@@ -116,13 +126,16 @@ def _clock(config: NodeConfig, last_journaled_ns: int) -> Clock:
     return VirtualClock(max(sim_start_ns(config), last_journaled_ns))
 
 
-def _until_stopped(
-    runtime: ThreadedRuntime, stop_requested: threading.Event, service: ServiceSection, session_id: str
-) -> int:
+def _until_stopped(runtime: ThreadedRuntime, stop_requested: threading.Event, asked_by_actor: list[StopNode],
+                   service: ServiceSection, session_id: str) -> int:
     while not stop_requested.wait(0.2) and not runtime.stopped.is_set():
         pass
-    requested = stop_requested.is_set()
-    reason = "stop requested by signal" if requested else (runtime.stop_reason or "runtime stopped")
+    requested = stop_requested.is_set() and not asked_by_actor
+    if asked_by_actor:
+        reason = asked_by_actor[0].reason
+        logger.error(f"thetanode: {reason}")
+    else:
+        reason = "stop requested by signal" if requested else (runtime.stop_reason or "runtime stopped")
     systemd_notify("STOPPING=1")
     logger.warning(f"node {session_id} stopping: {reason}")
     if not runtime.stopped.is_set():
@@ -130,4 +143,6 @@ def _until_stopped(
         if service.cancel_working_orders_on_stop:
             runtime.publish(CancelAllOrders(reason="node shutting down"))
             runtime.work.wait_idle(timeout=CANCEL_CONFIRM_S)
+    if asked_by_actor:
+        return EXIT_RESTART_ME if asked_by_actor[0].restart else EXIT_OPERATOR_NEEDED
     return EXIT_STOPPED if requested else EXIT_RESTART_ME

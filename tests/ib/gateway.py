@@ -1,19 +1,19 @@
 """A test gateway that speaks the TWS API socket protocol on 127.0.0.1, backed by the simulated exchange.
 
 The real ib_async client connects to it over a real socket. It prices stocks, the VIX and option chains with the
-node's own chain model from prices the test sets, fills combo (BAG) limit orders by the simulated exchange's rule,
-and answers the way IB does: openOrder/orderStatus, an execution per leg and one for the combo, commission reports
-per leg, positions and account updates, executions replayed on request. Faults are scriptable: drop the socket
-mid-order, reject, partial combo fills, delayed order status (executions first), nextValidId rollback, data-farm
-flaps, link notices (1100/1101/1102). Like IB, it refuses reused order ids (103) and cuts off a client that sends
-more than 50 messages in a second (error 100).
+node's own chain model from prices the test sets, and handles orders the way IB does (`order_desk.py`): refusals
+as bare errors, refused modifications, PendingCancel, DAY orders expiring at the close, combo fills reported per
+leg and for the BAG in a shuffled order. Its settings default to a fresh IB Gateway's (Read-Only API on, order
+precautions not bypassed; `behaviour.py`), so a test that trades must configure it as the README tells the
+operator to. Like IB it refuses a client id already in use (326), sends the data-farm notices at every login,
+refuses reused order ids (103), cuts off a client that sends more than 50 messages in a second (error 100), and
+answers reqExecutions with the current trading day only. Faults are scriptable per test (`Faults`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import itertools
 import threading
 import time
 from collections import Counter, deque
@@ -21,22 +21,21 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from actors.broker.sim.fills import commission_usd, fill_threshold, limit_crosses
 from actors.broker.sim.scripted import ScriptedQuoteSource
 from actors.market_data.chain import listed_expiries, listed_strikes
-from messages import IndexQuote, Leg, OptionContract, OptionQuote, UnderlyingQuote
+from messages import IndexQuote, OptionContract, OptionQuote, UnderlyingQuote
 from messages.config import SimSection
 from tests.ib import wire
+from tests.ib.behaviour import CONNECT_NOTICES, Faults, GatewaySettings, ib_text
+from tests.ib.order_desk import WORKING, OrderDesk
 
 PACING_LIMIT = 50
-FILL_AGGRESSIVENESS = 0.25
 STOCK_CON_IDS = {"SPY": 756733, "QQQ": 320227571, "IWM": 9579970}
 VIX_CON_ID = 13455763
 FIRST_OPTION_CON_ID = 700_000_000
 TICK_BID, TICK_ASK, TICK_LAST, TICK_CLOSE = 1, 2, 4, 9
 TICK_BID_SIZE, TICK_ASK_SIZE = 0, 3
 OPTION_BID, OPTION_ASK, OPTION_MODEL = 10, 11, 13
-WORKING = ("PreSubmitted", "Submitted")
 
 
 def shifted_clock(start: dt.datetime) -> Callable[[], int]:
@@ -46,68 +45,14 @@ def shifted_clock(start: dt.datetime) -> Callable[[], int]:
 
 
 @dataclass
-class Faults:
-    """What goes wrong next; each one-shot fault resets itself once it has happened."""
-
-    reject_orders: int = 0
-    reject_reason: str = "Order rejected - reason: insufficient margin"
-    drop_socket: str = ""
-    """"on_order": close the socket as the order arrives (IB never gets it); "after_fill": fill it, then close
-    before the client hears anything."""
-    partial_units: int = 0
-    """The next crossing order fills only this many combo units; the rest keep working."""
-    ack_delay_s: float = 0.0
-    """openOrder/orderStatus of new orders come this late: executions arrive before the client knows the order."""
-    next_valid_id: int | None = None
-    """The next handshake announces this nextValidId (a gateway restart that rolled its ids back)."""
-    hold_fills: bool = False
-    """Orders rest without filling."""
-
-
-@dataclass
-class GatewayOrder:
-    order_id: int
-    client_id: int
-    perm_id: int
-    request: wire.PlaceOrder
-    legs: tuple[Leg, ...]
-    """Signed per unit of the structure as bought: a SELL order sells this structure."""
-    direction: int
-    units: int
-    limit: float
-    status: str = "PreSubmitted"
-    filled: int = 0
-    fill_value: float = 0.0
-    completed_time: str = ""
-
-    def wire_order(self) -> wire.WireOrder:
-        r = self.request
-        return wire.WireOrder(order_id=self.order_id, client_id=self.client_id, perm_id=self.perm_id,
-                              contract=r.contract, action=r.action, total_quantity=r.total_quantity,
-                              order_type=r.order_type, lmt_price=self.limit, tif=r.tif, account=r.account,
-                              order_ref=r.order_ref, filled_quantity=float(self.filled))
-
-
-@dataclass
-class Execution:
-    order: GatewayOrder
-    exec_id: str
-    contract: wire.WireContract
-    side: str
-    shares: float
-    price: float
-    time: str
-    cum_qty: float
-    commission: float
-
-
-@dataclass
 class _Client:
     writer: asyncio.StreamWriter
     client_id: int = -1
     streams: dict[int, tuple[str, object]] = field(default_factory=dict)
     positions: bool = False
     account_updates: bool = False
+    sync_ready_at: float = 0.0
+    """Loop time before which this login answers nothing about orders and executions (a slow gateway)."""
     sent_times: deque[float] = field(default_factory=deque)
 
     def send(self, fields: list[object]) -> None:
@@ -122,31 +67,28 @@ class TestGateway:
 
     def __init__(self, clock: Callable[[], int], *, account: str = "DU1234567", spot: float = 580.0,
                  vix: float = 18.0, first_order_id: int = 1, quote_interval_s: float = 1.0,
-                 params: SimSection | None = None) -> None:
+                 params: SimSection | None = None, settings: GatewaySettings | None = None) -> None:
         self.clock = clock
         self.account = account
+        self.settings = settings or GatewaySettings()
         self.faults = Faults()
-        self._params = params or SimSection(market="scripted")
-        self._source = ScriptedQuoteSource(self._params)
+        self.sim = params or SimSection(market="scripted")
+        self._source = ScriptedQuoteSource(self.sim)
         self._spots: dict[str, float] = {}
         self._next_valid_id = first_order_id
         self._quote_interval_s = quote_interval_s
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="ib-test-gateway", daemon=True)
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="ib-test-gateway", daemon=True)
         self._server: asyncio.AbstractServer | None = None
-        self._clients: list[_Client] = []
+        self.clients: list[_Client] = []
         self._con_ids: dict[OptionContract, int] = {}
-        self._options: dict[int, OptionContract] = {}
-        self._orders: dict[tuple[int, int], GatewayOrder] = {}
-        self._highest_order_id: dict[int, int] = {}
-        self._executions: list[Execution] = []
-        self._positions: Counter[OptionContract] = Counter()
-        self._costs: Counter[OptionContract] = Counter()
-        self._perm_ids = itertools.count(9_000_001)
-        self._exec_serial = itertools.count(1)
+        self.option_by_con_id: dict[int, OptionContract] = {}
+        self.holdings: Counter[OptionContract] = Counter()
+        self.costs: Counter[OptionContract] = Counter()
+        self.desk = OrderDesk(self)
+        self._occupied_client_ids: set[int] = set()
+        self._was_open = True
         self.port = 0
-        self.orders_received: list[wire.PlaceOrder] = []
-        self.cancels_received: list[int] = []
         self.connections = 0
         self.most_streams = 0
         """The most market-data lines any client held at once."""
@@ -154,8 +96,17 @@ class TestGateway:
         self.handshake_client_ids: list[int] = []
         self.message_times: list[float] = []
         self.pacing_violations = 0
+        self.execution_requests = 0
         self.set_underlying("SPY", spot)
         self.set_vix(vix)
+
+    @property
+    def orders_received(self) -> list[wire.PlaceOrder]:
+        return self.desk.orders_received
+
+    @property
+    def cancels_received(self) -> list[int]:
+        return self.desk.cancels_received
 
     # lifecycle and controls (any thread) ---------------------------------------------------------------------------
     def start(self) -> int:
@@ -168,12 +119,12 @@ class TestGateway:
             self._ticking.cancel()
             if self._server is not None:
                 self._server.close()
-            for client in list(self._clients):
+            for client in list(self.clients):
                 client.writer.close()
 
         if self._thread.is_alive():
             self._call(close)
-            self._loop.call_soon_threadsafe(self._loop.stop)
+            self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout=5)
 
     def _call(self, fn: Callable, *args):  # noqa: ANN202 - whatever fn returns
@@ -189,7 +140,7 @@ class TestGateway:
             except BaseException as exc:  # noqa: BLE001 - handed to the caller
                 done.set_exception(exc)
 
-        self._loop.call_soon_threadsafe(lambda: self._loop.create_task(run()))
+        self.loop.call_soon_threadsafe(lambda: self.loop.create_task(run()))
         return done.result(timeout=10)
 
     def set_underlying(self, symbol: str, price: float) -> None:
@@ -211,11 +162,26 @@ class TestGateway:
     def drop_connections(self) -> None:
         self._call(self._drop_all)
 
+    def occupy_client_id(self, client_id: int) -> None:
+        """Another program (TWS, a second node) is logged in with this client id."""
+        self._occupied_client_ids.add(client_id)
+
+    def nightly_reset(self) -> None:
+        """IB's nightly reset: a new trading day for reqExecutions, and the link to IB's servers blinks."""
+        self._call(self.desk.new_trading_day)
+        self.send_error(1100, "Connectivity between IB and Trader Workstation has been lost.")
+        self.send_error(1102, "Connectivity between IB and Trader Workstation has been restored - data maintained.")
+
     def positions(self) -> dict[OptionContract, int]:
-        return self._call(lambda: {c: q for c, q in self._positions.items() if q})
+        return self._call(lambda: {c: q for c, q in self.holdings.items() if q})
 
     def executions(self) -> list[tuple[str, str, float, float]]:
-        return self._call(lambda: [(e.exec_id, e.contract.sec_type, e.shares, e.price) for e in self._executions])
+        return self._call(lambda: [(e.exec_id, e.contract.sec_type, e.shares, e.price) for e in self.desk.executions])
+
+    def open_orders(self) -> list[tuple[int, str, str, float]]:
+        """(order id, order ref, status, limit) of every order IB is working."""
+        return self._call(lambda: [(o.order_id, o.request.order_ref, o.status, o.limit)
+                                   for o in self.desk.orders.values() if o.status in WORKING])
 
     def max_messages_per_second(self) -> int:
         times = list(self.message_times)
@@ -239,21 +205,28 @@ class TestGateway:
         self._requote()
 
     def _requote(self) -> None:
-        for client in self._clients:
+        for client in self.clients:
             for req_id, (kind, what) in list(client.streams.items()):
                 self._quote(client, req_id, kind, what)
-        self._match_working()
+        is_open = self.market_open()
+        if self._was_open and not is_open:
+            self.desk.expire_day_orders()
+        self._was_open = is_open
+        self.desk.match_working()
 
-    def _option_quotes(self, contracts: list[OptionContract]) -> dict[OptionContract, OptionQuote]:
+    def market_open(self) -> bool:
+        return self._source.is_open(self.clock())
+
+    def option_quotes(self, contracts: list[OptionContract]) -> dict[OptionContract, OptionQuote]:
         return {q.contract: q for q in self._source.option_quotes(contracts, self.clock())}
 
     def _con_id(self, contract: OptionContract) -> int:
         if contract not in self._con_ids:
             con_id = FIRST_OPTION_CON_ID + len(self._con_ids)
-            self._con_ids[contract], self._options[con_id] = con_id, contract
+            self._con_ids[contract], self.option_by_con_id[con_id] = con_id, contract
         return self._con_ids[contract]
 
-    def _wire_option(self, contract: OptionContract) -> wire.WireContract:
+    def wire_option(self, contract: OptionContract) -> wire.WireContract:
         return wire.WireContract(con_id=self._con_id(contract), symbol=contract.symbol, sec_type="OPT",
                                  last_trade_date=f"{contract.expiry:%Y%m%d}", strike=contract.strike,
                                  right=contract.right, multiplier="100", exchange="SMART", currency="USD",
@@ -268,7 +241,7 @@ class TestGateway:
     # server ------------------------------------------------------------------------------------------------------
     async def _listen(self) -> int:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self._ticking = self._loop.create_task(self._stream_ticks())
+        self._ticking = self.loop.create_task(self._stream_ticks())
         return self._server.sockets[0].getsockname()[1]
 
     async def _stream_ticks(self) -> None:
@@ -277,13 +250,13 @@ class TestGateway:
             self._requote()
 
     def _broadcast(self, fields: list[object]) -> None:
-        for client in self._clients:
+        for client in self.clients:
             client.send(fields)
 
     def _drop_all(self) -> None:
-        for client in list(self._clients):
+        for client in list(self.clients):
             client.writer.close()
-        self._clients.clear()
+        self.clients.clear()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         client = _Client(writer)
@@ -305,8 +278,8 @@ class TestGateway:
         except (ConnectionError, wire.WireError):
             pass
         finally:
-            if client in self._clients:
-                self._clients.remove(client)
+            if client in self.clients:
+                self.clients.remove(client)
             writer.close()
 
     def _over_pacing(self, client: _Client) -> bool:
@@ -326,17 +299,9 @@ class TestGateway:
                 stamp = dt.datetime.fromtimestamp(self.clock() / 1e9, dt.UTC)
                 client.send([wire.SERVER_VERSION, f"{stamp:%Y%m%d %H:%M:%S} UTC"])
             case wire.StartApi(client_id=client_id):
-                client.client_id = client_id
-                self.handshake_client_ids.append(client_id)
-                self._clients.append(client)
-                announced = self.faults.next_valid_id
-                self.faults.next_valid_id = None
-                next_id = announced if announced is not None else max(
-                    self._next_valid_id, self._highest_order_id.get(client_id, 0) + 1)
-                client.send(wire.next_valid_id(next_id))
-                client.send(wire.managed_accounts([self.account]))
+                self._start_api(client, client_id)
             case wire.ReqIds():
-                client.send(wire.next_valid_id(self._highest_order_id.get(client.client_id, 0) + 1))
+                client.send(wire.next_valid_id(self.desk.highest_order_id.get(client.client_id, 0) + 1))
             case wire.ReqCurrentTime():
                 client.send(wire.current_time(self.clock() / 1e9))
             case wire.ReqMarketDataType() | wire.ReqAutoOpenOrders() | wire.ReqManagedAccts():
@@ -355,30 +320,21 @@ class TestGateway:
             case wire.CancelMktData(req_id=req_id):
                 client.streams.pop(req_id, None)
             case wire.PlaceOrder():
-                self._place(client, request)
+                self.desk.place(client, request)
             case wire.CancelOrder(order_id=order_id):
-                self._cancel(client, order_id)
+                self.desk.cancel(client, order_id)
             case wire.ReqOpenOrders() | wire.ReqAllOpenOrders():
-                every_client = isinstance(request, wire.ReqAllOpenOrders)
-                for order in self._orders.values():
-                    if order.status in WORKING and (every_client or order.client_id == client.client_id):
-                        self._report_order(client, order)
-                client.send(wire.open_order_end())
+                self._sync_answer(client, self.desk.answer_open_orders, client,
+                                  isinstance(request, wire.ReqAllOpenOrders))
             case wire.ReqCompletedOrders():
-                for order in self._orders.values():
-                    if order.status not in WORKING:
-                        client.send(wire.completed_order(order.wire_order(), order.status, order.completed_time,
-                                                         order.status))
-                client.send(wire.completed_orders_end())
+                self._sync_answer(client, self.desk.answer_completed_orders, client)
             case wire.ReqExecutions(req_id=req_id):
-                for execution in self._executions:
-                    self._send_execution(client, execution, req_id)
-                    client.send(wire.commission_report(execution.exec_id, execution.commission))
-                client.send(wire.exec_details_end(req_id))
+                self.execution_requests += 1
+                self._sync_answer(client, self.desk.answer_executions, client, req_id)
             case wire.ReqPositions():
                 client.positions = True
-                for contract, quantity in sorted(self._positions.items(), key=lambda item: str(item[0])):
-                    client.send(wire.position(self.account, self._wire_option(contract), quantity,
+                for contract, quantity in sorted(self.holdings.items(), key=lambda item: str(item[0])):
+                    client.send(wire.position(self.account, self.wire_option(contract), quantity,
                                               self._avg_cost(contract)))
                 client.send(wire.position_end())
             case wire.CancelPositions():
@@ -396,6 +352,34 @@ class TestGateway:
                 pass
             case wire.UnknownRequest(msg_id=62, fields=fields):  # reqAccountSummary, asked by ib_async after 1102
                 client.send([64, 1, int(fields[1])])
+
+    def _start_api(self, client: _Client, client_id: int) -> None:
+        if client_id in self._occupied_client_ids or any(c.client_id == client_id for c in self.clients):
+            client.send(wire.error(-1, 326, ib_text(326)))
+            client.writer.close()
+            return
+        client.client_id = client_id
+        self.handshake_client_ids.append(client_id)
+        self.clients.append(client)
+        if self.faults.slow_syncs:
+            self.faults.slow_syncs -= 1
+            client.sync_ready_at = self.loop.time() + self.faults.sync_delay_s
+        announced = self.faults.next_valid_id
+        self.faults.next_valid_id = None
+        next_id = announced if announced is not None else max(
+            self._next_valid_id, self.desk.highest_order_id.get(client_id, 0) + 1)
+        client.send(wire.next_valid_id(next_id))
+        client.send(wire.managed_accounts([self.account]))
+        for code, text in CONNECT_NOTICES:
+            client.send(wire.error(-1, code, text))
+
+    def _sync_answer(self, client: _Client, answer: Callable, *args: object) -> None:
+        """Open orders, completed orders and executions: at once, or, on a slow login, not before it is ready."""
+        delay = client.sync_ready_at - self.loop.time()
+        if delay > 0:
+            self.loop.call_later(delay, answer, *args)
+        else:
+            answer(*args)
 
     # contracts and quotes ------------------------------------------------------------------------------------------
     def _contract_details(self, client: _Client, req_id: int, contract: wire.WireContract) -> None:
@@ -420,7 +404,7 @@ class TestGateway:
                         if contract.right and contract.right[0] != right:
                             continue
                         option = OptionContract(contract.symbol, expiry, strike, right)
-                        found.append((self._wire_option(option), STOCK_CON_IDS[contract.symbol]))
+                        found.append((self.wire_option(option), STOCK_CON_IDS[contract.symbol]))
         if not found:
             client.send(wire.error(req_id, 200, "No security definition has been found for the request"))
             return
@@ -433,8 +417,8 @@ class TestGateway:
         client.send(wire.contract_details_end(req_id))
 
     def _resolve_option(self, contract: wire.WireContract) -> OptionContract | None:
-        if contract.con_id in self._options:
-            return self._options[contract.con_id]
+        if contract.con_id in self.option_by_con_id:
+            return self.option_by_con_id[contract.con_id]
         if contract.sec_type != "OPT" or not contract.last_trade_date:
             return None
         expiry = dt.datetime.strptime(contract.last_trade_date[:8], "%Y%m%d").date()
@@ -470,7 +454,7 @@ class TestGateway:
         elif kind == "index":
             client.send(wire.tick_price(req_id, TICK_LAST, self._vix, 0))
         else:
-            quote = self._option_quotes([what]).get(what)  # type: ignore[list-item]
+            quote = self.option_quotes([what]).get(what)  # type: ignore[list-item]
             if quote is None:
                 return
             client.send(wire.tick_price(req_id, TICK_BID, quote.bid, 10))
@@ -483,7 +467,7 @@ class TestGateway:
 
     def _generic_ticks(self, client: _Client, req_id: int, option: OptionContract, generic_ticks: str) -> None:
         """Open interest (101) and the option's implied volatility (106), as IB answers those generic ticks."""
-        quote = self._option_quotes([option]).get(option)
+        quote = self.option_quotes([option]).get(option)
         requested = set(generic_ticks.split(","))
         if quote is None:
             return
@@ -492,153 +476,11 @@ class TestGateway:
         if "106" in requested:
             client.send(wire.tick_generic(req_id, 24, quote.iv))
 
-    # orders ------------------------------------------------------------------------------------------------------
-    def _place(self, client: _Client, request: wire.PlaceOrder) -> None:
-        self.orders_received.append(request)
-        key = (client.client_id, request.order_id)
-        existing = self._orders.get(key)
-        if existing is not None and existing.status in WORKING:
-            existing.limit = float(request.lmt_price or 0.0)  # a modification: same id, new limit
-            self._report_order(client, existing)
-            self._try_fill(existing)
-            return
-        if request.order_id <= self._highest_order_id.get(client.client_id, 0):
-            client.send(wire.error(request.order_id, 103, "Duplicate order id"))
-            return
-        self._highest_order_id[client.client_id] = request.order_id
-        if self.faults.drop_socket == "on_order":
-            self.faults.drop_socket = ""
-            client.writer.close()
-            return
-        legs = []
-        for leg in request.contract.combo_legs:
-            option = self._options.get(leg.con_id)
-            if option is None:
-                client.send(wire.error(request.order_id, 201, f"Order rejected - reason: unknown leg {leg.con_id}"))
-                return
-            legs.append(Leg(option, leg.ratio if leg.action == "BUY" else -leg.ratio))
-        order = GatewayOrder(order_id=request.order_id, client_id=client.client_id, perm_id=next(self._perm_ids),
-                             request=request, legs=tuple(legs), direction=1 if request.action == "BUY" else -1,
-                             units=round(request.total_quantity), limit=float(request.lmt_price or 0.0))
-        self._orders[key] = order
-        if self.faults.reject_orders:
-            self.faults.reject_orders -= 1
-            order.status, order.completed_time = "Cancelled", self._ib_time()
-            client.send(wire.error(order.order_id, 201, self.faults.reject_reason))
-            self._send_status(client, order)
-            return
-        delay = self.faults.ack_delay_s
-        self.faults.ack_delay_s = 0.0
-        if delay:
-            self._loop.call_later(delay, self._acknowledge, order)
-        else:
-            self._acknowledge(order)
-        self._try_fill(order)
-
-    def _acknowledge(self, order: GatewayOrder) -> None:
-        for client in self._clients_of(order):
-            self._report_order(client, order)
-        if order.status == "PreSubmitted":
-            order.status = "Submitted"
-            for client in self._clients_of(order):
-                self._send_status(client, order)
-
-    def _clients_of(self, order: GatewayOrder) -> list[_Client]:
-        return [c for c in self._clients if c.client_id == order.client_id]
-
-    def _report_order(self, client: _Client, order: GatewayOrder) -> None:
-        client.send(wire.open_order(order.wire_order(), order.status))
-        self._send_status(client, order)
-
-    def _send_status(self, client: _Client, order: GatewayOrder) -> None:
-        avg = round(order.fill_value / order.filled, 4) if order.filled else 0.0
-        client.send(wire.order_status(order.order_id, order.status, order.filled, order.units - order.filled, avg,
-                                      order.perm_id, 0, avg, order.client_id))
-
-    def _cancel(self, client: _Client, order_id: int) -> None:
-        self.cancels_received.append(order_id)
-        order = self._orders.get((client.client_id, order_id))
-        if order is None:
-            client.send(wire.error(order_id, 10147, f"OrderId {order_id} that needs to be cancelled is not found."))
-        elif order.status not in WORKING:
-            client.send(wire.error(order_id, 10148, f"OrderId {order_id} that needs to be cancelled cannot be "
-                                                    f"cancelled, state: {order.status}."))
-        else:
-            order.status, order.completed_time = "Cancelled", self._ib_time()
-            client.send(wire.error(order_id, 202, "Order Canceled - reason:"))
-            self._send_status(client, order)
-
-    def _match_working(self) -> None:
-        for order in list(self._orders.values()):
-            if order.status in WORKING:
-                self._try_fill(order)
-
-    def _try_fill(self, order: GatewayOrder) -> None:
-        if self.faults.hold_fills or order.status not in WORKING or not self._source.is_open(self.clock()):
-            return
-        contracts = [leg.contract for leg in order.legs]
-        quotes = self._option_quotes(contracts)
-        if len(quotes) != len(contracts):
-            return
-        if not limit_crosses(order.legs, quotes, order.direction, order.limit, FILL_AGGRESSIVENESS):
-            return
-        threshold = round(fill_threshold(order.legs, quotes, order.direction, FILL_AGGRESSIVENESS), 2)
-        price = min(order.limit, threshold) if order.direction > 0 else max(order.limit, threshold)
-        units = order.units - order.filled
-        if self.faults.partial_units:
-            units, self.faults.partial_units = min(units, self.faults.partial_units), 0
-        self._execute(order, units, price, quotes)
-
-    def _execute(self, order: GatewayOrder, units: int, price: float, quotes: dict[OptionContract, OptionQuote]) -> None:
-        order.filled += units
-        order.fill_value += units * price
-        if order.filled == order.units:
-            order.status, order.completed_time = "Filled", self._ib_time()
-        stamp, serial = self._ib_time(), next(self._exec_serial)
-        # leg prices: mids, with the first leg absorbing the difference to the combo's net price
-        leg_prices = [(quotes[leg.contract].bid + quotes[leg.contract].ask) / 2 for leg in order.legs]
-        residual = price - sum(leg.ratio * p for leg, p in zip(order.legs, leg_prices))
-        leg_prices[0] += residual / order.legs[0].ratio
-        executions = []
-        for n, (leg, leg_price) in enumerate(zip(order.legs, leg_prices), start=1):
-            side = "BOT" if leg.ratio * order.direction > 0 else "SLD"
-            shares = abs(leg.ratio) * units
-            executions.append(Execution(order, f"{order.perm_id:08x}.{serial:06x}{n:02d}.01.01",
-                                        self._wire_option(leg.contract), side, shares, round(leg_price, 4), stamp,
-                                        abs(leg.ratio) * order.filled,
-                                        commission_usd((Leg(leg.contract, 1),), shares, self._params.commission_per_contract_usd)))
-            self._positions[leg.contract] += leg.ratio * order.direction * units
-            self._costs[leg.contract] += leg.ratio * order.direction * units * leg_price * 100
-        bag = order.request.contract
-        executions.append(Execution(order, f"{order.perm_id:08x}.{serial:06x}00.01.01", bag,
-                                    "BOT" if order.direction > 0 else "SLD", units, price, stamp, order.filled, 0.0))
-        self._executions += executions
-        if self.faults.drop_socket == "after_fill":
-            self.faults.drop_socket = ""
-            for client in self._clients_of(order):
-                client.writer.close()
-            return
-        for client in self._clients_of(order):
-            for execution in executions:
-                self._send_execution(client, execution, -1)
-            for execution in executions[:-1]:
-                client.send(wire.commission_report(execution.exec_id, execution.commission))
-            if order.status != "PreSubmitted":  # an order whose acknowledgement is delayed reports status later
-                self._report_order(client, order)
-        self._after_fill([leg.contract for leg in order.legs])
-
-    def _send_execution(self, client: _Client, execution: Execution, req_id: int) -> None:
-        order = execution.order
-        client.send(wire.exec_details(req_id, order.order_id, execution.contract, execution.exec_id, execution.time,
-                                      self.account, "SMART", execution.side, execution.shares, execution.price,
-                                      order.perm_id, order.client_id, execution.cum_qty, execution.price,
-                                      order.request.order_ref))
-
-    def _after_fill(self, contracts: list[OptionContract]) -> None:
-        for client in self._clients:
+    def after_fill(self, contracts: list[OptionContract]) -> None:
+        for client in self.clients:
             for contract in contracts:
                 if client.positions:
-                    client.send(wire.position(self.account, self._wire_option(contract), self._positions[contract],
+                    client.send(wire.position(self.account, self.wire_option(contract), self.holdings[contract],
                                               self._avg_cost(contract)))
                 if client.account_updates:
                     self._send_portfolio_row(client, contract)
@@ -646,32 +488,32 @@ class TestGateway:
                 self._send_account(client)
 
     def _avg_cost(self, contract: OptionContract) -> float:
-        quantity = self._positions[contract]
-        return round(self._costs[contract] / quantity, 4) if quantity else 0.0
+        quantity = self.holdings[contract]
+        return round(self.costs[contract] / quantity, 4) if quantity else 0.0
 
     # account -----------------------------------------------------------------------------------------------------
     def _account_values(self) -> list[tuple[str, str]]:
-        value = sum(q * self._mark(c) * 100 for c, q in self._positions.items())
-        cash = 100_000.0 - sum(self._costs.values())
+        value = sum(q * self._mark(c) * 100 for c, q in self.holdings.items())
+        cash = 100_000.0 - sum(self.costs.values())
         return [("NetLiquidation", f"{cash + value:.2f}"), ("TotalCashValue", f"{cash:.2f}"),
                 ("BuyingPower", f"{4 * (cash + value):.2f}"), ("MaintMarginReq", "0.00")]
 
     def _mark(self, contract: OptionContract) -> float:
-        quote = self._option_quotes([contract]).get(contract)
+        quote = self.option_quotes([contract]).get(contract)
         return (quote.bid + quote.ask) / 2 if quote else 0.0
 
     def _send_account(self, client: _Client) -> None:
         for key, value in self._account_values():
             client.send(wire.update_account_value(key, value, "USD", self.account))
-        for contract in self._positions:
+        for contract in self.holdings:
             self._send_portfolio_row(client, contract)
         client.send(wire.update_account_time(dt.datetime.fromtimestamp(self.clock() / 1e9, dt.UTC).strftime("%H:%M")))
 
     def _send_portfolio_row(self, client: _Client, contract: OptionContract) -> None:
-        quantity, mark = self._positions[contract], self._mark(contract)
+        quantity, mark = self.holdings[contract], self._mark(contract)
         value = quantity * mark * 100
-        client.send(wire.update_portfolio(self._wire_option(contract), quantity, mark, value,
-                                          self._avg_cost(contract), value - self._costs[contract], 0.0, self.account))
+        client.send(wire.update_portfolio(self.wire_option(contract), quantity, mark, value,
+                                          self._avg_cost(contract), value - self.costs[contract], 0.0, self.account))
 
-    def _ib_time(self) -> str:
+    def ib_time(self) -> str:
         return dt.datetime.fromtimestamp(self.clock() / 1e9, dt.UTC).strftime("%Y%m%d %H:%M:%S UTC")

@@ -14,8 +14,9 @@ from actors.broker.ib.session import IbSessionCore
 from actors.runtime.clock import ShiftedClock
 from actors.runtime.core import ActorCore
 from actors.runtime.threaded import ThreadedRuntime
-from messages import Message
+from messages import Message, OrderFilled
 from messages.config import NodeConfig, config_from_mapping
+from tests.ib.behaviour import GatewaySettings
 from tests.ib.gateway import TestGateway, shifted_clock
 
 MARKET_TIME = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)  # a Monday, 10:00 in New York
@@ -34,8 +35,15 @@ def ib_config(gateway: TestGateway, **sections: dict[str, Any]) -> NodeConfig:
     return config_from_mapping(overrides, source="test")
 
 
-def new_gateway(**options: Any) -> TestGateway:
-    gateway = TestGateway(shifted_clock(MARKET_TIME), **options)
+def operator_settings() -> GatewaySettings:
+    """IB Gateway as the README tells the operator to configure it: Read-Only API off, order precautions bypassed
+    for API orders (a fresh installation has neither)."""
+    return GatewaySettings(read_only_api=False, bypass_order_precautions=True)
+
+
+def new_gateway(start: dt.datetime = MARKET_TIME, **options: Any) -> TestGateway:
+    options.setdefault("settings", operator_settings())
+    gateway = TestGateway(shifted_clock(start), **options)
     gateway.start()
     return gateway
 
@@ -74,12 +82,13 @@ class Probe:
 class InProcessNode:
     """A ThreadedRuntime on the shifted clock with the given cores (default: IB broker core and session)."""
 
-    def __init__(self, config: NodeConfig, factories: Sequence[Callable[[], ActorCore]] | None = None) -> None:
+    def __init__(self, config: NodeConfig, factories: Sequence[Callable[[], ActorCore]] | None = None,
+                 start: dt.datetime = MARKET_TIME) -> None:
         self.config = config
         self.probe = Probe()
         factories = factories or [lambda: IbBrokerCore(config.ib),
                                   lambda: IbSessionCore(config.ib, config.service.client_id, config.entry.symbols)]
-        self.runtime = ThreadedRuntime(factories, ShiftedClock(int(MARKET_TIME.timestamp() * 1e9)))
+        self.runtime = ThreadedRuntime(factories, ShiftedClock(int(start.timestamp() * 1e9)))
         self.runtime.observers.append(self.probe.observe)
 
     def __enter__(self) -> InProcessNode:
@@ -91,3 +100,9 @@ class InProcessNode:
 
     def send(self, message: Message) -> Message:
         return self.runtime.publish(message)
+
+
+def booked_units(node: InProcessNode, client_order_id: str | None = None) -> int:
+    """Combo units booked so far (IB may report one fill in several executions, so in several bookings)."""
+    return sum(f.quantity for f in node.probe.of(OrderFilled)
+               if client_order_id is None or f.client_order_id == client_order_id)

@@ -1,27 +1,28 @@
 """IB broker core: the node's order commands against IB's order protocol, decided from messages alone.
 
-It owns the policy, the session shell owns the socket: order ids are never reused (a floor above every id seen,
-re-seeded by nextValidId on every connect and rebuilt from the journal after a restart); orders go out only while
-the link is healthy and outside the daily gateway restart; cancels issued while the link is down are held and
-sent once it is back; 1100 leaves working orders in flight (outcome unknown) while 1101/1102 trigger a resync;
-data-farm notices are data only; combo fills are booked once from IB's executions, whichever order the callbacks
-arrive in; IB's rejects (201, or 202 without our cancel) reach execution and so the circuit breaker.
+It owns the policy, the session shell owns the socket:
+- order ids are never reused (a floor above every id seen, re-seeded by nextValidId on every connect and rebuilt
+  from the journal after a restart); orders go out only while the link is healthy, synchronised and outside the
+  daily gateway restart; cancels issued while the link is down are held and sent once it is back;
+- an order's fate is IB's own word: its orderStatus, or a complete open-orders answer. An error code on an order
+  id is recorded and makes the core ask IB (open and completed orders, executions) what became of the order; it
+  never ends the order by itself, since IB sends the same codes for a refused modification or cancel while the
+  original order keeps working. A connect is "degraded" until IB has answered which orders it works, and an
+  answer that timed out ends nothing;
+- 1100/2110 leave working orders in flight (outcome unknown) while 1101/1102 trigger a resync; data-farm notices
+  are data only; 326 repeated means another program holds the client id: the node stops for an operator;
+- combo fills are booked from the leg executions whichever order the callbacks arrive in, cross-checked against
+  the BAG execution and the order status's average price.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
-from actors.broker.ib.fills import BookedFill, ComboFills
-from actors.broker.ib.link import (
-    CANCEL_FAILED_CODES,
-    DUPLICATE_ORDER_ID,
-    ORDER_CANCELLED,
-    ORDER_REJECTED,
-    Notice,
-    classify,
-    restart_window,
-)
+from actors.broker.ib.fills import BookedFill, ComboFills, usable_commission
+from actors.broker.ib.link import CANCEL_FAILED_CODES, ORDER_CANCELLED, Notice, classify, restart_window
+from actors.broker.ib.orders import IbOrder, OrderError, cancelled_by_ib, inactive, not_working
+from actors.market_data.market_hours import market_hours
 from actors.runtime.core import ActorCore, Context
 from messages import (
     REJECT_NOT_SENT,
@@ -35,12 +36,12 @@ from messages import (
     IbDisconnected,
     IbError,
     IbExecution,
+    IbOpenOrders,
     IbOrderNotSent,
     IbOrderStatus,
     IbOrderSubmitted,
     IbPlaceOrder,
     IbResync,
-    Legs,
     Message,
     ModifyOrder,
     OrderAccepted,
@@ -49,34 +50,22 @@ from messages import (
     OrderModified,
     OrderRejected,
     PlaceOrder,
+    StopNode,
     TimerFired,
 )
 from messages.config import IbSection
 
 NS_PER_S = 1_000_000_000
 RESTART_TIMER = "restart_window"
+SYNC_TIMER = "order_sync"
 COMMISSION_TIMER = "commission:"
 FILL_CHECK_TIMER = "fill_check:"
 WORKING_STATUSES = frozenset({"PreSubmitted", "Submitted"})
 CANCELLED_STATUSES = frozenset({"Cancelled", "ApiCancelled"})
-
-
-@dataclass
-class IbOrder:
-    client_order_id: str
-    legs: Legs
-    quantity: int
-    limit_price: float
-    order_id: int = 0
-    submitted: bool = False
-    accepted: bool = False
-    terminal: bool = False
-    filled: int = 0
-    ib_filled: float = 0.0
-    cancel_requested: bool = False
-    cancel_held: bool = False
-    ended_by: Message | None = None
-    """A terminal verdict waiting for this order's fills to be booked first."""
+PRICE_EPSILON = 1e-9
+AVERAGE_PRICE_TOLERANCE = 0.005
+CLIENT_ID_REFUSALS = 3
+"""326s in a row (no successful login between) after which the node stops instead of retrying."""
 
 
 class IbBrokerCore(ActorCore):
@@ -92,6 +81,7 @@ class IbBrokerCore(ActorCore):
         IbOrderSubmitted,
         IbOrderNotSent,
         IbOrderStatus,
+        IbOpenOrders,
         IbExecution,
         IbCommission,
     )
@@ -103,15 +93,22 @@ class IbBrokerCore(ActorCore):
         self._order_id_floor = 1
         self._fills = ComboFills()
         self._link = "disconnected"
+        self._synced = False
+        """IB has answered, completely, which orders it works since the link last came up."""
+        self._sync_id = 0
+        self._sync_in_flight: int | None = None
+        self._to_judge: set[str] = set()
+        """Orders whose fate the next complete open-orders answer decides."""
         self._in_restart_window = False
         self._published_state = ""
         self._broken_farms: set[str] = set()
         self._foreign_executions: set[str] = set()
+        self._client_id_refusals = 0
 
     # lifecycle -------------------------------------------------------------------------------------------------
     def on_start(self, ctx: Context) -> None:
         # A (re)started core runs in a new process or actor: the link starts down whatever the journal said.
-        self._link = "disconnected"
+        self._link, self._synced, self._sync_in_flight = "disconnected", False, None
         self._published_state = ""
         self._arm_restart_window(ctx)
         self._publish_state("connecting to IB", ctx)
@@ -130,34 +127,32 @@ class IbBrokerCore(ActorCore):
             case IbConnected():
                 self._on_connected(message, ctx)
             case IbDisconnected():
-                if self._link != "disconnected":
-                    self._link = "disconnected"
-                    ctx.publish(Alert(level="warning", source=self.name,
-                                      text=f"IB link lost ({message.reason}): reconnecting; no new orders"))
-                self._publish_state(message.reason, ctx)
+                self._link_down("disconnected", message.reason, ctx)
             case IbError():
                 self._on_error(message, ctx)
             case IbOrderSubmitted():
-                order = self._orders.get(message.client_order_id)
                 self._note_order_id(message.order_id)
+                order = self._orders.get(message.client_order_id)
                 if order is not None:
                     order.order_id, order.submitted = message.order_id, True
                     self._by_order_id[message.order_id] = order.client_order_id
             case IbOrderNotSent():
-                order = self._orders.get(message.client_order_id)
-                if order is not None and not order.terminal:
-                    self._end(order, OrderRejected(client_order_id=order.client_order_id, code=REJECT_NOT_SENT,
-                                                   reason=f"not sent to IB: {message.reason}"), ctx)
+                self._on_not_sent(message, ctx)
             case IbOrderStatus():
                 self._on_status(message, ctx)
+            case IbOpenOrders():
+                self._on_open_orders(message, ctx)
             case IbExecution():
                 self._on_execution(message, ctx)
             case IbCommission():
-                self._fills.commission(message.exec_id, message.commission_usd)
-                self._book_ready(ctx)
+                if self._fills.commission(message.exec_id, message.commission_usd):
+                    self._book_ready(ctx)
             case TimerFired(key=key) if key == RESTART_TIMER:
                 self._arm_restart_window(ctx)
                 self._publish_state("daily gateway restart window", ctx)
+            case TimerFired(key=key) if key == SYNC_TIMER:
+                if self._link == "connected" and self._sync_in_flight is None:
+                    self._send_sync("asking again which orders IB works", ctx)
             case TimerFired(key=key) if key.startswith(COMMISSION_TIMER):
                 self._force_fills(key.removeprefix(COMMISSION_TIMER), ctx)
             case TimerFired(key=key) if key.startswith(FILL_CHECK_TIMER):
@@ -165,7 +160,7 @@ class IbBrokerCore(ActorCore):
 
     # link state --------------------------------------------------------------------------------------------------
     def _state(self) -> str:
-        if self._link == "connected" and self._in_restart_window:
+        if self._link == "connected" and (self._in_restart_window or not self._synced):
             return "degraded"
         return self._link
 
@@ -174,8 +169,9 @@ class IbBrokerCore(ActorCore):
         if state == self._published_state:
             return
         self._published_state = state
-        if state == "degraded" and self._in_restart_window and self._link == "connected":
-            reason = "daily gateway restart window: no new orders"
+        if state == "degraded" and self._link == "connected":
+            reason = ("daily gateway restart window: no new orders" if self._in_restart_window
+                      else "synchronising orders with IB: no new orders")
         ctx.publish(BrokerConnectionChanged(state=state, reason=reason))
 
     def _arm_restart_window(self, ctx: Context) -> None:
@@ -188,19 +184,22 @@ class IbBrokerCore(ActorCore):
 
     def _on_connected(self, connected: IbConnected, ctx: Context) -> None:
         self._note_order_id(connected.next_valid_id - 1)
-        self._link = "connected"
+        self._link, self._synced, self._client_id_refusals = "connected", False, 0
         self._publish_state(f"connected (server version {connected.server_version}, "
                             f"accounts {', '.join(connected.accounts)})", ctx)
-        still_working = set(connected.open_order_refs)
-        for order in list(self._orders.values()):
-            if order.terminal or order.client_order_id in still_working or order.ended_by is not None:
-                continue
-            if self._fills.pending(order.client_order_id):
-                continue  # its fills are being booked; a terminal status follows from the executions
-            # IB does not work it and never reported it done: it never arrived, or died with the old session.
-            self._end(order, OrderCancelled(client_order_id=order.client_order_id, filled_quantity=order.filled,
-                                            reason="not working at IB after reconnect"), ctx)
         self._send_held_cancels(ctx)
+        # IB's word on every order the node thinks may still work; until it comes, no new orders
+        self._to_judge |= {o.client_order_id for o in self._orders.values() if not o.done}
+        self._send_sync("connected", ctx)
+
+    def _link_down(self, state: str, reason: str, ctx: Context) -> None:
+        if self._link == "connected" and state == "disconnected":
+            ctx.publish(Alert(level="warning", source=self.name, text=f"IB link lost ({reason}): reconnecting; no "
+                              f"new orders"))
+        self._link = state
+        if state == "disconnected":
+            self._synced = False
+        self._publish_state(reason, ctx)
 
     def _send_held_cancels(self, ctx: Context) -> None:
         for order in self._orders.values():
@@ -217,10 +216,13 @@ class IbBrokerCore(ActorCore):
         match notice:
             case Notice.LINK_LOST:
                 if self._link == "connected":
-                    self._link = "degraded"
-                    ctx.publish(Alert(level="critical", source=self.name,
-                                      text=f"IB 1100 {error.text}: working orders' outcomes unknown; no new orders"))
-                self._publish_state(f"1100 {error.text}", ctx)
+                    ctx.publish(Alert(level="critical", source=self.name, text=f"IB {error.code} {error.text}: "
+                                      f"working orders' outcomes unknown; no new orders"))
+                    self._link_down("degraded", f"{error.code} {error.text}", ctx)
+            case Notice.API_DOWN:
+                self._link_down("disconnected", f"{error.code} {error.text}", ctx)
+            case Notice.CLIENT_ID_IN_USE:
+                self._client_id_refused(error, ctx)
             case Notice.RESTORED_DATA_LOST | Notice.RESTORED_DATA_KEPT:
                 resubscribe = notice is Notice.RESTORED_DATA_LOST
                 self._link = "connected"
@@ -228,7 +230,8 @@ class IbBrokerCore(ActorCore):
                                   text=f"IB {error.code} {error.text}: reconciling"
                                        f"{' and resubscribing market data' if resubscribe else ''}"))
                 self._publish_state(f"{error.code} {error.text}", ctx)
-                ctx.publish(IbResync(reason=f"IB {error.code}", resubscribe=resubscribe))
+                self._to_judge |= {o.client_order_id for o in self._orders.values() if not o.done}
+                self._send_sync(f"IB {error.code}", ctx, resubscribe=resubscribe)
                 self._send_held_cancels(ctx)
             case Notice.FARM_BROKEN:
                 if error.text not in self._broken_farms:
@@ -251,28 +254,81 @@ class IbBrokerCore(ActorCore):
                 ctx.publish(Alert(level="warning", source=self.name,
                                   text=f"IB error {error.code} (request {error.req_id}): {error.text}"))
 
+    def _client_id_refused(self, error: IbError, ctx: Context) -> None:
+        self._client_id_refusals += 1
+        if self._client_id_refusals < CLIENT_ID_REFUSALS:
+            ctx.publish(Alert(level="warning", source=self.name, text=f"IB 326 {error.text}: retrying"))
+            return
+        if self._client_id_refusals == CLIENT_ID_REFUSALS:
+            reason = (f"IB refused the client id {self._client_id_refusals} times (326: {error.text}): another "
+                      f"program (TWS, a second node) is logged in with service.client_id; stopping")
+            ctx.publish(Alert(level="critical", source=self.name, text=reason))
+            ctx.publish(StopNode(reason=reason, restart=False))
+
     def _on_order_error(self, order: IbOrder, error: IbError, ctx: Context) -> None:
-        if error.code in CANCEL_FAILED_CODES and order.cancel_requested and not order.terminal:
-            order.cancel_requested = False
-            ctx.publish(CancelRejected(client_order_id=order.client_order_id, reason=f"IB {error.code}: {error.text}"))
+        if order.done:
             return
-        if order.terminal or order.ended_by is not None:
-            return
-        if error.code == ORDER_CANCELLED and order.cancel_requested:
-            verdict: Message = OrderCancelled(client_order_id=order.client_order_id, filled_quantity=order.filled,
-                                              reason="cancel confirmed (IB 202)")
-        elif error.code in (ORDER_REJECTED, ORDER_CANCELLED, DUPLICATE_ORDER_ID) and order.filled == 0:
-            verdict = OrderRejected(client_order_id=order.client_order_id, code=error.code, reason=error.text)
-        elif error.code in (ORDER_REJECTED, ORDER_CANCELLED):
-            ctx.publish(Alert(level="warning", source=self.name, text=f"IB {error.code} on partly filled order "
-                              f"{order.client_order_id} ({order.filled} of {order.quantity}): {error.text}"))
-            verdict = OrderCancelled(client_order_id=order.client_order_id, filled_quantity=order.filled,
-                                     reason=f"IB {error.code}: {error.text}")
+        answers_our_cancel = order.cancel_requested and error.code in (*CANCEL_FAILED_CODES, ORDER_CANCELLED)
+        if answers_our_cancel:  # about the cancel, not the order: no verdict on the order comes from it
+            if error.code in CANCEL_FAILED_CODES:
+                order.cancel_requested = False
+                ctx.publish(CancelRejected(client_order_id=order.client_order_id, reason=f"IB {error.code}: "
+                                           f"{error.text}"))
         else:
+            if order.error is None or order.modify_to is None:  # while a modify is out, IB's first word stands
+                order.error = OrderError(error.code, error.text)
             ctx.publish(Alert(level="warning", source=self.name,
                               text=f"IB {error.code} on order {order.client_order_id}: {error.text}"))
+        self._judge(order, ctx)
+
+    # asking IB what became of orders --------------------------------------------------------------------------
+    def _judge(self, order: IbOrder, ctx: Context) -> None:
+        self._to_judge.add(order.client_order_id)
+        if self._sync_in_flight is None and self._link != "disconnected":
+            self._send_sync(f"IB {order.error.code if order.error else 'word'} on {order.client_order_id}", ctx)
+
+    def _send_sync(self, reason: str, ctx: Context, resubscribe: bool = False) -> None:
+        """Ask IB for open and completed orders and executions; a newer request supersedes one in flight."""
+        self._sync_id += 1
+        self._sync_in_flight = self._sync_id
+        ctx.cancel_timer(SYNC_TIMER)
+        ctx.publish(IbResync(reason=reason, resubscribe=resubscribe, sync_id=self._sync_id,
+                             judge=tuple(sorted(self._to_judge))))
+
+    def _on_open_orders(self, answer: IbOpenOrders, ctx: Context) -> None:
+        if answer.sync_id != self._sync_in_flight:
+            return  # superseded: its statuses and executions counted, its verdicts belong to the newer request
+        self._sync_in_flight = None
+        if not answer.complete:
+            ctx.publish(Alert(level="warning", source=self.name, text="IB did not finish listing its open orders in "
+                              f"time: no order is judged on it; asking again in {self._params.connect_timeout_s:g}s"))
+            ctx.set_timer(SYNC_TIMER, ctx.now() + int(self._params.connect_timeout_s * NS_PER_S))
             return
-        self._end(order, verdict, ctx)
+        context = "after reconnect" if not self._synced else "IB's open orders"
+        working = set(answer.working)
+        for client_order_id in answer.judged:
+            self._to_judge.discard(client_order_id)
+            order = self._orders.get(client_order_id)
+            if order is None or order.done:
+                continue
+            if client_order_id in working:
+                self._still_working(order, ctx)
+            elif not (self._fills.pending(client_order_id) or order.awaits_executions()):
+                order.modify_to = None
+                self._end(order, not_working(order, context), ctx)
+        if not self._synced and self._link == "connected":
+            self._synced = True
+            self._publish_state("IB's open orders synchronised", ctx)
+        if self._to_judge:
+            self._send_sync("more orders to judge", ctx)
+
+    def _still_working(self, order: IbOrder, ctx: Context) -> None:
+        if order.modify_to is not None and order.error is not None:
+            ctx.publish(Alert(level="warning", source=self.name, text=f"IB refused the modify of "
+                              f"{order.client_order_id} to {order.modify_to:.2f} ({order.error}): the order still "
+                              f"works at {order.limit_price:.2f}"))
+            order.modify_to = None
+        order.error = None
 
     # orders ------------------------------------------------------------------------------------------------------
     def _refusal(self) -> str | None:
@@ -282,6 +338,8 @@ class IbBrokerCore(ActorCore):
             return f"IB link {self._link}"
         if self._in_restart_window:
             return "daily gateway restart window"
+        if not self._synced:
+            return "IB link synchronising (IB has not yet said which orders it works)"
         return None
 
     def _on_place(self, place: PlaceOrder, ctx: Context) -> None:
@@ -291,6 +349,7 @@ class IbBrokerCore(ActorCore):
             return
         order = IbOrder(place.client_order_id, place.legs, place.quantity, place.limit_price)
         self._orders[place.client_order_id] = order
+        self._fills.open(place.client_order_id, place.legs, place.quantity)
         refusal = self._refusal()
         if refusal is not None:
             self._end(order, OrderRejected(client_order_id=place.client_order_id, code=REJECT_NOT_SENT,
@@ -301,15 +360,21 @@ class IbBrokerCore(ActorCore):
 
     def _on_modify(self, modify: ModifyOrder, ctx: Context) -> None:
         order = self._orders.get(modify.client_order_id)
-        if order is None or order.terminal or order.cancel_requested:
+        if order is None or order.done or order.cancel_requested:
             return
-        if self._state() != "connected" or not order.submitted:
+        if self._state() != "connected":
             ctx.publish(Alert(level="warning", source=self.name, text=f"modify of {modify.client_order_id} to "
                               f"{modify.limit_price:.2f} not sent: IB link {self._state()}"))
             return
-        order.limit_price = modify.limit_price
+        if not order.accepted:  # IB has not taken the order yet: a modification now is refused or races it
+            order.held_limit = modify.limit_price
+            return
+        self._send_modify(order, modify.limit_price, ctx)
+
+    def _send_modify(self, order: IbOrder, limit_price: float, ctx: Context) -> None:
+        order.modify_to, order.held_limit = limit_price, None
         ctx.publish(IbPlaceOrder(client_order_id=order.client_order_id, legs=order.legs, quantity=order.quantity,
-                                 limit_price=modify.limit_price, min_order_id=self._order_id_floor, modify=True))
+                                 limit_price=limit_price, min_order_id=self._order_id_floor, modify=True))
 
     def _on_cancel(self, cancel: CancelOrder, ctx: Context) -> None:
         order = self._orders.get(cancel.client_order_id)
@@ -317,46 +382,76 @@ class IbBrokerCore(ActorCore):
             reason = "unknown order" if order is None else "order is done"
             ctx.publish(CancelRejected(client_order_id=cancel.client_order_id, reason=reason))
             return
-        order.cancel_requested = True
+        order.cancel_requested = order.cancel_sent = True
         if self._link == "connected":
             ctx.publish(IbCancelOrder(client_order_id=cancel.client_order_id, order_id=order.order_id))
         else:
             order.cancel_held = True  # sent as soon as the link is back: a cancel is never lost
+
+    def _on_not_sent(self, message: IbOrderNotSent, ctx: Context) -> None:
+        order = self._orders.get(message.client_order_id)
+        if order is None or order.done:
+            return
+        if message.modify:
+            order.modify_to = None
+            ctx.publish(Alert(level="warning", source=self.name, text=f"modify of {order.client_order_id} not sent "
+                              f"to IB: {message.reason}; it works at {order.limit_price:.2f}"))
+            return
+        self._end(order, OrderRejected(client_order_id=order.client_order_id, code=REJECT_NOT_SENT,
+                                       reason=f"not sent to IB: {message.reason}"), ctx)
 
     def _on_status(self, status: IbOrderStatus, ctx: Context) -> None:
         self._note_order_id(status.order_id)
         order = self._orders.get(status.client_order_id)
         if order is None:
             return  # an order of another client id or of TWS itself: not ours to book
-        if status.order_id > 0:  # a completed order IB replays at connect carries no order id
+        if status.order_id > 0:  # a completed order IB replays carries no order id
             order.order_id = status.order_id
             self._by_order_id[status.order_id] = order.client_order_id
         order.submitted = True
-        if status.filled > order.ib_filled:
-            order.ib_filled = status.filled
-            if order.ib_filled > abs(order.filled):  # its executions should follow within the grace period
+        ib_filled = abs(order.quantity) if status.status == "Filled" else status.filled
+        if ib_filled > order.ib_filled:
+            order.ib_filled = ib_filled
+            if order.awaits_executions():  # its executions should follow within the grace period
                 ctx.set_timer(FILL_CHECK_TIMER + order.client_order_id,
                               ctx.now() + int(2 * self._params.commission_wait_s * NS_PER_S))
-        if order.terminal or order.ended_by is not None:
+        self._check_average_price(order, status, ctx)
+        if order.done:
             return
         if status.status in WORKING_STATUSES:
-            if not order.accepted and order.filled == 0:
+            if not order.accepted:
                 order.accepted = True
-                ctx.publish(OrderAccepted(client_order_id=order.client_order_id, broker_order_id=status.order_id))
-            if status.limit_price and abs(status.limit_price - order.limit_price) > 1e-9:
+                if order.filled == 0:
+                    ctx.publish(OrderAccepted(client_order_id=order.client_order_id, broker_order_id=status.order_id))
+            if status.limit_price and abs(status.limit_price - order.limit_price) > PRICE_EPSILON:
                 order.limit_price = status.limit_price
                 ctx.publish(OrderModified(client_order_id=order.client_order_id, limit_price=status.limit_price))
+            if order.modify_to is not None and abs(status.limit_price - order.modify_to) <= PRICE_EPSILON:
+                order.modify_to, order.error = None, None
+            if order.held_limit is not None and self._state() == "connected":
+                self._send_modify(order, order.held_limit, ctx)
         elif status.status in CANCELLED_STATUSES:
-            reason = "cancel confirmed" if order.cancel_requested else "cancelled by IB"
-            if not order.cancel_requested:
-                ctx.publish(Alert(level="warning", source=self.name,
-                                  text=f"order {order.client_order_id} {status.status} by IB without our cancel"))
-            self._end(order, OrderCancelled(client_order_id=order.client_order_id, filled_quantity=order.filled,
-                                            reason=reason), ctx)
-        elif status.status == "Inactive" and order.filled == 0:
-            self._end(order, OrderRejected(client_order_id=order.client_order_id, code=ORDER_REJECTED,
-                                           reason="order inactive at IB"), ctx)
+            verdict, alert = cancelled_by_ib(order, market_hours().is_open(ctx.now()))
+            if alert:
+                level = "info" if "expired" in alert else "warning"
+                ctx.publish(Alert(level=level, source=self.name, text=alert))
+            self._end(order, verdict, ctx)
+        elif status.status == "Inactive":
+            # received but not working; cancel it at IB too, so it can never come back to life unwatched
+            ctx.publish(IbCancelOrder(client_order_id=order.client_order_id, order_id=order.order_id))
+            self._end(order, inactive(order), ctx)
 
+    def _check_average_price(self, order: IbOrder, status: IbOrderStatus, ctx: Context) -> None:
+        units, price = self._fills.filled(order.client_order_id)
+        if units <= order.price_checked or abs(status.filled - units) > PRICE_EPSILON or not status.avg_fill_price:
+            return
+        order.price_checked = units
+        if abs(status.avg_fill_price - price) > AVERAGE_PRICE_TOLERANCE:
+            ctx.publish(Alert(level="critical", source=self.name, text=f"IB's average fill price of "
+                              f"{order.client_order_id} ({status.avg_fill_price:.4f}) differs from its legs' "
+                              f"executions ({price:.4f}): booked from the legs; check the account"))
+
+    # fills -------------------------------------------------------------------------------------------------------
     def _on_execution(self, execution: IbExecution, ctx: Context) -> None:
         self._note_order_id(execution.order_id)
         client_order_id = execution.client_order_id or self._by_order_id.get(execution.order_id, "")
@@ -368,15 +463,24 @@ class IbBrokerCore(ActorCore):
                                   f"order {execution.order_id} ref {execution.client_order_id!r} is not ours: check the "
                                   f"account"))
             return
-        outcome = self._fills.add(execution, order.legs)
+        execution = execution if execution.client_order_id else _with_ref(execution, client_order_id)
+        outcome = self._fills.add(execution)
         if outcome == "correction":
             ctx.publish(Alert(level="warning", source=self.name,
                               text=f"IB corrected execution {execution.exec_id} of {client_order_id}: not re-booked"))
-        if outcome != "new":
-            return
-        if execution.contract is None:
-            ctx.set_timer(COMMISSION_TIMER + client_order_id, ctx.now() + int(self._params.commission_wait_s * NS_PER_S))
-        self._book_ready(ctx)
+        elif outcome == "unexpected":
+            ctx.publish(Alert(level="critical", source=self.name, text=f"IB execution {execution.exec_id} of "
+                              f"{client_order_id} ({execution.side} {execution.shares:g} {execution.contract}) is "
+                              f"not a leg of the order as sent: not booked; check the account"))
+        elif outcome == "completed":
+            ctx.set_timer(COMMISSION_TIMER + client_order_id,
+                          ctx.now() + int(self._params.commission_wait_s * NS_PER_S))
+        if outcome in ("new", "completed"):
+            mismatch = self._fills.bag_mismatch(client_order_id)
+            if mismatch is not None:
+                ctx.publish(Alert(level="critical", source=self.name, text=f"{mismatch}: booked from the legs; "
+                                  f"check the account"))
+            self._book_ready(ctx)
 
     def _book_ready(self, ctx: Context) -> None:
         for fill in self._fills.ready():
@@ -393,11 +497,11 @@ class IbBrokerCore(ActorCore):
 
     def _check_fills(self, order: IbOrder, ctx: Context) -> None:
         """IB's order status counts more filled units than its executions delivered: ask for them again."""
-        if order.ib_filled <= abs(order.filled) or self._fills.pending(order.client_order_id):
+        if not order.awaits_executions() or self._fills.pending(order.client_order_id):
             return
         ctx.publish(Alert(level="critical", source=self.name, text=f"IB reports {order.ib_filled:g} units of "
                           f"{order.client_order_id} filled but executions delivered {abs(order.filled)}: resyncing"))
-        ctx.publish(IbResync(reason=f"missing executions of {order.client_order_id}", resubscribe=False))
+        self._send_sync(f"missing executions of {order.client_order_id}", ctx)
 
     def _book(self, fill: BookedFill, ctx: Context) -> None:
         order = self._orders[fill.client_order_id]
@@ -417,10 +521,14 @@ class IbBrokerCore(ActorCore):
             order.ended_by = verdict
             return
         if isinstance(verdict, OrderCancelled) and verdict.filled_quantity != order.filled:
-            verdict = OrderCancelled(client_order_id=order.client_order_id, filled_quantity=order.filled,
-                                     reason=verdict.reason)
+            verdict = msgspec.structs.replace(verdict, filled_quantity=order.filled)
         order.terminal, order.ended_by = True, None
         ctx.publish(verdict)
 
     def _note_order_id(self, order_id: int) -> None:
         self._order_id_floor = max(self._order_id_floor, order_id + 1)
+
+
+def _with_ref(execution: IbExecution, client_order_id: str) -> IbExecution:
+    """An execution IB reported without our order reference, matched to the order by its id."""
+    return msgspec.structs.replace(execution, client_order_id=client_order_id)

@@ -13,7 +13,11 @@ NS_PER_S = 1_000_000_000
 
 class Notice(StrEnum):
     LINK_LOST = "link_lost"
-    """1100: TWS/Gateway lost IB's servers; the socket may stay up but order outcomes are unknown."""
+    """1100, 2110: TWS/Gateway lost IB's servers; the socket may stay up but order outcomes are unknown."""
+    API_DOWN = "api_down"
+    """502, 504: the API connection itself is unusable: the session reconnects."""
+    CLIENT_ID_IN_USE = "client_id_in_use"
+    """326: another program is logged in with this client id; IB closes the socket."""
     RESTORED_DATA_LOST = "restored_data_lost"
     """1101: back, market-data subscriptions are gone: resubscribe and reconcile."""
     RESTORED_DATA_KEPT = "restored_data_kept"
@@ -31,14 +35,13 @@ class Notice(StrEnum):
     OTHER = "other"
 
 
-LINK_CODES = {1100: Notice.LINK_LOST, 1101: Notice.RESTORED_DATA_LOST, 1102: Notice.RESTORED_DATA_KEPT,
+LINK_CODES = {1100: Notice.LINK_LOST, 2110: Notice.LINK_LOST, 502: Notice.API_DOWN, 504: Notice.API_DOWN,
+              326: Notice.CLIENT_ID_IN_USE, 1101: Notice.RESTORED_DATA_LOST, 1102: Notice.RESTORED_DATA_KEPT,
               2103: Notice.FARM_BROKEN, 2105: Notice.FARM_BROKEN, 2157: Notice.FARM_BROKEN,
               2104: Notice.FARM_OK, 2106: Notice.FARM_OK, 2158: Notice.FARM_OK, 2107: Notice.FARM_OK,
               2108: Notice.FARM_OK, 2119: Notice.FARM_OK, 10197: Notice.COMPETING_SESSION, 100: Notice.PACING}
 
-ORDER_REJECTED = 201
 ORDER_CANCELLED = 202
-DUPLICATE_ORDER_ID = 103
 CANCEL_FAILED_CODES = frozenset({161, 10147, 10148})
 """The order could not be cancelled: not found, or not in a cancellable state (it filled first)."""
 

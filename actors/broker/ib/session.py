@@ -14,14 +14,17 @@ import datetime as dt
 import threading
 from collections import Counter
 from collections.abc import Callable
+from typing import TypeVar
 
 from ib_async import IB, Contract, Fill, Ticker, Trade
+from ib_async.ib import StartupFetch
 from ib_async.objects import CommissionReport
 from loguru import logger
 from tenacity import AsyncRetrying, retry_if_not_exception_type, wait_exponential_jitter
 
 from actors.broker.ib import translate
 from actors.broker.ib.chain_plan import batches, choose_expiries, choose_strikes
+from actors.broker.ib.fills import usable_commission
 from actors.decision.dte import new_york_date
 from actors.runtime.core import ActorCore, Context
 from messages import (
@@ -34,6 +37,8 @@ from messages import (
     IbConnected,
     IbDisconnected,
     IbError,
+    IbExecution,
+    IbOpenOrders,
     IbOrderNotSent,
     IbOrderSubmitted,
     IbPlaceOrder,
@@ -51,9 +56,15 @@ CONNECT_ERRORS = (OSError, asyncio.TimeoutError, ConnectionError)
 STOP_TIMEOUT_S = 5.0
 QUOTE_POLL_S = 0.05
 PACING_BURST = 3
-LOCAL_STATUSES = frozenset({"PendingSubmit", "PendingCancel"})
-"""Statuses ib_async sets itself when it sends an order or a cancel: its bookkeeping, not IB's word."""
-DONE_STATUSES = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
+LOCAL_STATUSES = frozenset({"PendingSubmit", "PendingCancel", "ValidationError"})
+"""Statuses ib_async sets itself when it sends an order or a cancel, or on an error: its bookkeeping, not IB's."""
+CONNECT_SYNC = StartupFetch.POSITIONS | StartupFetch.ACCOUNT_UPDATES | StartupFetch.SUB_ACCOUNT_UPDATES
+"""What ib_async fetches while connecting. Orders and executions are not among them: ib_async only logs when that
+sync times out, so the broker core asks for them itself (`IbResync`) and learns whether IB answered in full."""
+API_DOWN_CODES = frozenset({502, 504})
+SCAN_SHARE_OF_PACING = 0.75
+"""Chain scans use this share of `ib.max_requests_per_s`, leaving the rest for orders, cancels and resyncs."""
+T = TypeVar("T")
 
 
 class Refused(Exception):
@@ -124,6 +135,8 @@ class IbLink:
         self._chain_lines = 0
         self._settle: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task] = set()
+        self._published_executions: set[str] = set()
+        self._published_commissions: set[str] = set()
         ib = self._ib
         ib.errorEvent += self._on_error
         ib.disconnectedEvent += self._lost.set
@@ -217,18 +230,13 @@ class IbLink:
             ib.disconnect()
         self._lost.clear()
         await ib.connectAsync(params.host, params.port, clientId=self._client_id, timeout=params.connect_timeout_s,
-                              readonly=params.readonly, account=params.account)
+                              readonly=params.readonly, account=params.account, fetchFields=CONNECT_SYNC)
         accounts = tuple(ib.managedAccounts())
         self._account = self._choose_account(accounts)
         ib.reqMarketDataType(MARKET_DATA_TYPES[params.market_data_type])
-        self._publish_orders_and_fills(ib.trades(), ib.fills())
         self._publish_positions()
-        self._publish(IbConnected(
-            next_valid_id=ib.client.getReqId(),
-            accounts=accounts,
-            server_version=ib.client.serverVersion(),
-            open_order_refs=tuple(sorted({t.order.orderRef for t in ib.openTrades() if t.order.orderRef})),
-        ))
+        self._publish(IbConnected(next_valid_id=ib.client.getReqId(), accounts=accounts,
+                                  server_version=ib.client.serverVersion()))
         self._streams.clear()  # the new connection holds no subscriptions yet
         self._converters.clear()
         await self._stream_all()
@@ -258,8 +266,14 @@ class IbLink:
             except Exception as exc:  # noqa: BLE001 - one failed request must not stop the ones behind it
                 logger.opt(exception=exc).warning(f"IB request {type(message).__name__} failed: {exc!r}")
                 placing = isinstance(message, IbPlaceOrder) and not message.modify
-                if placing and self._working_trade(message.client_order_id) is None:
+                if placing and self._trade(message.client_order_id) is None:
                     self._publish(IbOrderNotSent(client_order_id=message.client_order_id, reason=repr(exc)))
+                elif isinstance(message, IbPlaceOrder):
+                    self._publish(IbOrderNotSent(client_order_id=message.client_order_id, reason=repr(exc),
+                                                 modify=True))
+                elif isinstance(message, IbResync):  # the core waits for an answer: say it is not a full one
+                    self._publish(IbOpenOrders(sync_id=message.sync_id, judged=message.judge, working=(),
+                                               complete=False))
                 elif not isinstance(exc, CONNECT_ERRORS):
                     self._alert("warning", f"IB request {type(message).__name__} failed: {exc!r}")
 
@@ -268,18 +282,13 @@ class IbLink:
             case IbPlaceOrder(modify=False):
                 await self._place(message)
             case IbPlaceOrder(modify=True):
-                trade = self._working_trade(message.client_order_id)
-                if trade is not None:
-                    trade.order.lmtPrice = round(message.limit_price, 2)
-                    self._ib.placeOrder(trade.contract, trade.order)
+                self._modify(message)
             case IbCancelOrder():
-                trade = self._working_trade(message.client_order_id)
-                if trade is not None:
-                    self._ib.cancelOrder(trade.order)
-                else:  # not in this connection's book: IB itself answers whether it still works that id
-                    self._ib.client.cancelOrder(message.order_id)
+                # by id, whatever ib_async believes of the order: IB itself answers whether it still works it
+                trade = self._trade(message.client_order_id)
+                self._ib.client.cancelOrder(trade.order.orderId if trade is not None else message.order_id)
             case IbResync():
-                await self._resync(message.resubscribe)
+                await self._resync(message)
             case SubscribeQuotes():
                 self._held.update(message.contracts)
                 await self._stream_all()
@@ -291,10 +300,21 @@ class IbLink:
                 self._chains_in_flight.add(message.symbol)
                 self._spawn(self._chain(message))
 
-    def _working_trade(self, client_order_id: str) -> Trade | None:
-        """This connection's live trade for the order (completed orders IB replays carry no order id)."""
+    def _trade(self, client_order_id: str) -> Trade | None:
+        """The order in this connection's book, whatever its local status (ib_async marks an order Cancelled on
+        any error, even one refusing only a modification); completed orders IB replays carry no order id."""
         return next((t for t in reversed(self._ib.trades()) if t.order.orderRef == client_order_id
-                     and t.order.orderId > 0 and t.orderStatus.status not in DONE_STATUSES), None)
+                     and t.order.orderId > 0), None)
+
+    def _modify(self, request: IbPlaceOrder) -> None:
+        trade = self._trade(request.client_order_id)
+        if trade is None:
+            self._publish(IbOrderNotSent(client_order_id=request.client_order_id, modify=True,
+                                         reason="the order is not in this connection's book"))
+            return
+        trade.order.lmtPrice = round(request.limit_price, 2)
+        # through the client, not IB.placeOrder: ib_async asserts on a modification of an order it marked done
+        self._ib.client.placeOrder(trade.order.orderId, trade.contract, trade.order)
 
     async def _place(self, request: IbPlaceOrder) -> None:
         if not self._ib.isConnected():
@@ -322,19 +342,35 @@ class IbLink:
                     self._qualified[contract] = qualified
         return contracts
 
-    async def _resync(self, resubscribe: bool) -> None:
-        ib = self._ib
-        trades = await asyncio.wait_for(ib.reqAllOpenOrdersAsync(), self._params.connect_timeout_s)
-        fills = await asyncio.wait_for(ib.reqExecutionsAsync(), self._params.connect_timeout_s)
-        self._publish_orders_and_fills(trades, fills)
-        await asyncio.wait_for(ib.reqPositionsAsync(), self._params.connect_timeout_s)
+    async def _resync(self, request: IbResync) -> None:
+        """IB's open and completed orders and the day's executions, then which orders IB works: only an open-orders
+        answer that arrived in full within the timeout may say an order is not working."""
+        ib, timeout = self._ib, self._params.connect_timeout_s
+        try:
+            open_trades = await asyncio.wait_for(ib.reqOpenOrdersAsync(), timeout)
+            complete = True
+        except asyncio.TimeoutError:
+            open_trades, complete = [], False
+        completed = await self._optional(ib.reqCompletedOrdersAsync(True), "completed orders")
+        fills = await self._optional(ib.reqExecutionsAsync(), "executions")
+        self._publish_orders_and_fills([*open_trades, *completed], fills)
+        self._publish(IbOpenOrders(sync_id=request.sync_id, judged=request.judge, complete=complete,
+                                   working=tuple(sorted({t.order.orderRef for t in open_trades if t.order.orderRef}))))
+        await self._optional(ib.reqPositionsAsync(), "positions")
         self._publish_positions()
-        if resubscribe:
+        if request.resubscribe:
             for contract in self._streams.values():
                 ib.cancelMktData(contract)
             self._streams.clear()
             self._converters.clear()
             await self._stream_all()
+
+    async def _optional(self, request, what: str) -> list:  # noqa: ANN001 - an ib_async request awaitable
+        try:
+            return await asyncio.wait_for(request, self._params.connect_timeout_s)
+        except asyncio.TimeoutError:
+            logger.warning(f"IB did not answer the {what} request within {self._params.connect_timeout_s:g}s")
+            return []
 
     async def _sweep_executions(self) -> None:
         while True:
@@ -454,14 +490,24 @@ class IbLink:
             scanned = [c for c in batch if c not in streamed]  # a held leg's own stream is read, never cancelled
             self._chain_lines = len(scanned)
             try:
-                tickers = {c: ib.reqMktData(contracts[c], params.generic_ticks, False, False) for c in scanned}
+                tickers = dict(zip(scanned, await self._paced(
+                    [lambda c=c: ib.reqMktData(contracts[c], params.generic_ticks, False, False) for c in scanned])))
                 quotes += await self._await_quotes({**tickers, **{c: t for c, t in streamed.items() if t}}, timeout)
             finally:
                 if ib.isConnected():
-                    for c in scanned:
-                        ib.cancelMktData(contracts[c])
+                    await self._paced([lambda c=c: ib.cancelMktData(contracts[c]) for c in scanned])
                 self._chain_lines = 0
         return quotes, spot
+
+    async def _paced(self, requests: list[Callable[[], T]]) -> list[T]:
+        """A chain scan's hundreds of requests, issued below the pacing budget: ib_async queues whatever exceeds it,
+        and an order placed meanwhile would wait behind the whole queue (seconds, in a fast market)."""
+        results = []
+        for request in requests:
+            results.append(request())
+            if self._ib.isConnected():
+                await asyncio.sleep(1.0 / (self._params.max_requests_per_s * SCAN_SHARE_OF_PACING))
+        return results
 
     async def _spot(self, symbol: str, timeout: float) -> float:
         key = f"stock:{symbol}"
@@ -486,6 +532,8 @@ class IbLink:
     # what IB says ------------------------------------------------------------------------------------------------
     def _on_error(self, req_id: int, code: int, text: str, _contract: Contract | None) -> None:
         self._publish(IbError(req_id=req_id, code=code, text=text))
+        if code in API_DOWN_CODES and req_id == -1 and self._ib.isConnected():
+            self._ib.disconnect()  # the API link is unusable: start over (the reconnect loop takes it from here)
 
     def _on_order(self, trade: Trade) -> None:
         if not trade.order.orderRef:
@@ -499,10 +547,22 @@ class IbLink:
 
     def _on_execution(self, trade: Trade, fill: Fill) -> None:
         if fill.execution.clientId == self._client_id:
-            self._publish(translate.execution(fill, trade.order.orderRef))
+            self._publish_execution(translate.execution(fill, trade.order.orderRef))
 
     def _on_commission(self, _trade: Trade, _fill: Fill, report: CommissionReport) -> None:
-        self._publish(IbCommission(exec_id=report.execId, commission_usd=report.commission))
+        self._publish_commission(report)
+
+    def _publish_execution(self, execution: IbExecution) -> None:
+        """Each execution once per session: the sweeps and resyncs read IB's whole day every time."""
+        if execution.exec_id not in self._published_executions:
+            self._published_executions.add(execution.exec_id)
+            self._publish(execution)
+
+    def _publish_commission(self, report: CommissionReport) -> None:
+        if report.execId and report.execId not in self._published_commissions:
+            if usable_commission(report.commission):  # IB's unset value: the real report is still to come
+                self._published_commissions.add(report.execId)
+            self._publish(IbCommission(exec_id=report.execId, commission_usd=report.commission))
 
     def _publish_orders_and_fills(self, trades: list[Trade], fills: list[Fill]) -> None:
         for trade in trades:
@@ -511,10 +571,8 @@ class IbLink:
         for fill in sorted(fills, key=lambda f: f.time):
             if fill.execution.clientId != self._client_id:
                 continue  # another API client's or TWS's own trade: reconciliation judges its positions
-            self._publish(translate.execution(fill))
-            if fill.commissionReport.execId:
-                self._publish(IbCommission(exec_id=fill.commissionReport.execId,
-                                           commission_usd=fill.commissionReport.commission))
+            self._publish_execution(translate.execution(fill))
+            self._publish_commission(fill.commissionReport)
 
     def _settled(self, key: str, publish: Callable[[], None]) -> None:
         """IB sends positions, portfolio and account values one row at a time; publish once a round is over, so a

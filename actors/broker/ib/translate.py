@@ -138,14 +138,16 @@ def account_values(values: list[IbAccountValue], account: str) -> BrokerAccountV
 
 
 def order_status(trade: Trade) -> IbOrderStatus:
+    """A completed order IB replays has no status fields of its own: its fills are the order's `filledQuantity`."""
     status = trade.orderStatus
     limit = trade.order.lmtPrice
+    completed_fills = float(trade.order.filledQuantity)
     return IbOrderStatus(
         client_order_id=trade.order.orderRef,
         order_id=trade.order.orderId,
         perm_id=trade.order.permId or status.permId,
         status=status.status,
-        filled=status.filled,
+        filled=max(float(status.filled), completed_fills if completed_fills < 1e300 else 0.0),
         remaining=status.remaining,
         avg_fill_price=status.avgFillPrice,
         limit_price=limit if limit is not None and abs(limit) < 1e300 else 0.0,
