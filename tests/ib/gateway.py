@@ -109,9 +109,9 @@ class TestGateway:
         return self.desk.cancels_received
 
     # lifecycle and controls (any thread) ---------------------------------------------------------------------------
-    def start(self) -> int:
+    def start(self, port: int = 0) -> int:
         self._thread.start()
-        self.port = self._call(self._listen)
+        self.port = self._call(self._listen, port)
         return self.port
 
     def stop(self) -> None:
@@ -239,8 +239,8 @@ class TestGateway:
         return listed_expiries(self.clock(), 0, 70), listed_strikes(spot)
 
     # server ------------------------------------------------------------------------------------------------------
-    async def _listen(self) -> int:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+    async def _listen(self, port: int) -> int:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", port)
         self._ticking = self.loop.create_task(self._stream_ticks())
         return self._server.sockets[0].getsockname()[1]
 

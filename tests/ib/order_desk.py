@@ -302,15 +302,14 @@ class OrderDesk:
         """Executions, commission reports and the order's status, in the order IB happens to deliver them."""
         gw = self._gw
         reports: list[list[Callable[[], None]]] = []
-        for execution in executions:
+        for execution in executions:  # every execution has a commission report: the BAG's is zero
             chain = [lambda e=execution: self.send_execution(client, e, -1)]
-            if execution.contract.sec_type != "BAG":
-                if execution.exec_id in unset:
-                    chain.append(lambda e=execution: client.send(wire.commission_report(e.exec_id, wire.UNSET_DOUBLE)))
-                    gw.loop.call_later(gw.settings.commission_delay_s,
-                                       lambda e=execution: client.send(wire.commission_report(e.exec_id, e.commission)))
-                else:
-                    chain.append(lambda e=execution: client.send(wire.commission_report(e.exec_id, e.commission)))
+            if execution.exec_id in unset:
+                chain.append(lambda e=execution: client.send(wire.commission_report(e.exec_id, wire.UNSET_DOUBLE)))
+                gw.loop.call_later(gw.settings.commission_delay_s,
+                                   lambda e=execution: client.send(wire.commission_report(e.exec_id, e.commission)))
+            else:
+                chain.append(lambda e=execution: client.send(wire.commission_report(e.exec_id, e.commission)))
             reports.append(chain)
         if order.status != "PreSubmitted":  # an order whose acknowledgement is delayed reports its status later
             reports.append([lambda: self._report_order(client, order)])
@@ -356,8 +355,7 @@ class OrderDesk:
     def answer_executions(self, client: _Client, req_id: int) -> None:
         for execution in self.executions[self._day_start:]:
             self.send_execution(client, execution, req_id)
-            if execution.contract.sec_type != "BAG":
-                client.send(wire.commission_report(execution.exec_id, execution.commission))
+            client.send(wire.commission_report(execution.exec_id, execution.commission))
         client.send(wire.exec_details_end(req_id))
 
     def new_trading_day(self) -> None:

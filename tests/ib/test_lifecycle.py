@@ -186,3 +186,23 @@ def test_a_killed_node_restarts_against_ib_without_reusing_ids_or_booking_a_fill
     assert [m.rule for m in everything if isinstance(m, StrategyClosed)] == ["catastrophe"]
     results = [m for m in everything if isinstance(m, ReconciliationResult)]
     assert results and all(r.ok for r in results), [r.mismatches for r in results if not r.ok]
+
+
+@pytest.mark.timeout(120)
+def test_a_client_id_ib_refuses_stops_the_node_with_the_do_not_restart_code_and_one_line(tmp_path):
+    gateway = new_gateway()
+    gateway.occupy_client_id(11)  # TWS, or a second node, is logged in with the node's client id
+    config = _write_config(tmp_path, gateway)
+    config.write_text(config.read_text().replace("reconnect_initial_s = 0.2", "reconnect_initial_s = 0.2\n"
+                                                 "connect_timeout_s = 1.0\nreconnect_max_s = 0.5"))
+    log = tmp_path / "node.log"
+    node = _start(config, log)
+    try:
+        code = node.wait(timeout=90)
+    finally:
+        if node.poll() is None:
+            node.kill()
+        gateway.stop()
+    assert code == 2, log.read_text()[-3000:]
+    errors = [line for line in log.read_text().splitlines() if "| ERROR" in line and "thetanode:" in line]
+    assert len(errors) == 1 and "IB refused the client id 3 times" in errors[0]

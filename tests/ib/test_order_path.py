@@ -4,6 +4,7 @@ socket, and the test gateway refusing, half-answering and reporting fills the wa
 from __future__ import annotations
 
 import datetime as dt
+import socket
 
 import pytest
 
@@ -13,6 +14,7 @@ from messages import (
     BrokerConnectionChanged,
     CancelOrder,
     IbConnected,
+    IbDisconnected,
     IbExecution,
     Leg,
     ModifyOrder,
@@ -27,7 +29,16 @@ from messages import (
     UnderlyingQuote,
 )
 from tests.ib.behaviour import READ_ONLY_TEXT, GatewaySettings, Reject, ib_text
-from tests.ib.harness import CLIENT_ID, MARKET_TIME, InProcessNode, booked_units, ib_config, new_gateway
+from tests.ib.gateway import TestGateway, shifted_clock
+from tests.ib.harness import (
+    CLIENT_ID,
+    MARKET_TIME,
+    InProcessNode,
+    booked_units,
+    ib_config,
+    new_gateway,
+    operator_settings,
+)
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(90)
@@ -247,5 +258,39 @@ def test_a_day_order_working_at_the_close_expires_without_counting_as_a_reject()
             cancelled = node.probe.wait(OrderCancelled, timeout=30)
             assert cancelled.reason == "expired at the close (DAY order)"
             assert not node.probe.of(OrderRejected)
+    finally:
+        gateway.stop()
+
+
+def test_504_reconnects_and_2110_holds_new_orders_until_ib_is_back(gateway):
+    with InProcessNode(ib_config(gateway, ib=FAST_LINK)) as node:
+        _connected(node)
+        gateway.send_error(504, "Not connected")
+        node.probe.wait(IbConnected, count=2)
+        node.probe.wait(BrokerConnectionChanged, lambda m: m.state == "connected", count=2)
+        gateway.send_error(2110, "Connectivity between Trader Workstation and server is broken. It will be restored "
+                                 "automatically.")
+        node.probe.wait(BrokerConnectionChanged, lambda m: m.state == "degraded" and m.reason.startswith("2110"))
+        _place(node, "IC-1-O1")
+        assert node.probe.wait(OrderRejected).code == 0 and not gateway.orders_received  # never sent
+        gateway.send_error(1102, "Connectivity between IB and Trader Workstation has been restored - data maintained.")
+        node.probe.wait(BrokerConnectionChanged, lambda m: m.state == "connected", count=3)
+        _place(node, "IC-2-O2")
+        node.probe.wait(OrderFilled)
+
+
+def test_a_gateway_not_listening_yet_is_retried_until_it_is():
+    """ib_async's 502: the API port refuses the connection (gateway not started, API disabled)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    gateway = TestGateway(shifted_clock(MARKET_TIME), settings=operator_settings())
+    gateway.port = port
+    try:
+        with InProcessNode(ib_config(gateway, ib=FAST_LINK)) as node:
+            refused = node.probe.wait(IbDisconnected, lambda m: "ConnectionRefusedError" in m.reason)
+            assert "connect to 127.0.0.1" in refused.reason
+            gateway.start(port)
+            _connected(node)
     finally:
         gateway.stop()

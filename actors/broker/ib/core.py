@@ -20,14 +20,13 @@ from __future__ import annotations
 import msgspec
 
 from actors.broker.ib.fills import BookedFill, ComboFills, usable_commission
-from actors.broker.ib.link import CANCEL_FAILED_CODES, ORDER_CANCELLED, Notice, classify, restart_window
+from actors.broker.ib.link import CANCEL_FAILED_CODES, ORDER_CANCELLED, RESTART_TIMER, LinkState, Notice
 from actors.broker.ib.orders import IbOrder, OrderError, cancelled_by_ib, inactive, not_working
 from actors.market_data.market_hours import market_hours
 from actors.runtime.core import ActorCore, Context
 from messages import (
     REJECT_NOT_SENT,
     Alert,
-    BrokerConnectionChanged,
     CancelOrder,
     CancelRejected,
     IbCancelOrder,
@@ -50,13 +49,11 @@ from messages import (
     OrderModified,
     OrderRejected,
     PlaceOrder,
-    StopNode,
     TimerFired,
 )
 from messages.config import IbSection
 
 NS_PER_S = 1_000_000_000
-RESTART_TIMER = "restart_window"
 SYNC_TIMER = "order_sync"
 COMMISSION_TIMER = "commission:"
 FILL_CHECK_TIMER = "fill_check:"
@@ -64,8 +61,6 @@ WORKING_STATUSES = frozenset({"PreSubmitted", "Submitted"})
 CANCELLED_STATUSES = frozenset({"Cancelled", "ApiCancelled"})
 PRICE_EPSILON = 1e-9
 AVERAGE_PRICE_TOLERANCE = 0.005
-CLIENT_ID_REFUSALS = 3
-"""326s in a row (no successful login between) after which the node stops instead of retrying."""
 
 
 class IbBrokerCore(ActorCore):
@@ -92,26 +87,17 @@ class IbBrokerCore(ActorCore):
         self._by_order_id: dict[int, str] = {}
         self._order_id_floor = 1
         self._fills = ComboFills()
-        self._link = "disconnected"
-        self._synced = False
-        """IB has answered, completely, which orders it works since the link last came up."""
+        self._link = LinkState(params, self.name)
         self._sync_id = 0
         self._sync_in_flight: int | None = None
         self._to_judge: set[str] = set()
         """Orders whose fate the next complete open-orders answer decides."""
-        self._in_restart_window = False
-        self._published_state = ""
-        self._broken_farms: set[str] = set()
         self._foreign_executions: set[str] = set()
-        self._client_id_refusals = 0
 
     # lifecycle -------------------------------------------------------------------------------------------------
     def on_start(self, ctx: Context) -> None:
-        # A (re)started core runs in a new process or actor: the link starts down whatever the journal said.
-        self._link, self._synced, self._sync_in_flight = "disconnected", False, None
-        self._published_state = ""
-        self._arm_restart_window(ctx)
-        self._publish_state("connecting to IB", ctx)
+        self._link.start(ctx)
+        self._sync_in_flight = None
         for order in self._orders.values():
             if not order.terminal and self._fills.pending(order.client_order_id):
                 ctx.set_timer(COMMISSION_TIMER + order.client_order_id, ctx.now())
@@ -127,7 +113,7 @@ class IbBrokerCore(ActorCore):
             case IbConnected():
                 self._on_connected(message, ctx)
             case IbDisconnected():
-                self._link_down("disconnected", message.reason, ctx)
+                self._link.down("disconnected", message.reason, ctx)
             case IbError():
                 self._on_error(message, ctx)
             case IbOrderSubmitted():
@@ -148,58 +134,22 @@ class IbBrokerCore(ActorCore):
                 if self._fills.commission(message.exec_id, message.commission_usd):
                     self._book_ready(ctx)
             case TimerFired(key=key) if key == RESTART_TIMER:
-                self._arm_restart_window(ctx)
-                self._publish_state("daily gateway restart window", ctx)
+                self._link.arm_restart_window(ctx)
+                self._link.publish("daily gateway restart window", ctx)
             case TimerFired(key=key) if key == SYNC_TIMER:
-                if self._link == "connected" and self._sync_in_flight is None:
+                if self._link.link == "connected" and self._sync_in_flight is None:
                     self._send_sync("asking again which orders IB works", ctx)
             case TimerFired(key=key) if key.startswith(COMMISSION_TIMER):
                 self._force_fills(key.removeprefix(COMMISSION_TIMER), ctx)
             case TimerFired(key=key) if key.startswith(FILL_CHECK_TIMER):
                 self._check_fills(self._orders[key.removeprefix(FILL_CHECK_TIMER)], ctx)
 
-    # link state --------------------------------------------------------------------------------------------------
-    def _state(self) -> str:
-        if self._link == "connected" and (self._in_restart_window or not self._synced):
-            return "degraded"
-        return self._link
-
-    def _publish_state(self, reason: str, ctx: Context) -> None:
-        state = self._state()
-        if state == self._published_state:
-            return
-        self._published_state = state
-        if state == "degraded" and self._link == "connected":
-            reason = ("daily gateway restart window: no new orders" if self._in_restart_window
-                      else "synchronising orders with IB: no new orders")
-        ctx.publish(BrokerConnectionChanged(state=state, reason=reason))
-
-    def _arm_restart_window(self, ctx: Context) -> None:
-        restart = self._params.restart_time()
-        if restart is None:
-            return
-        self._in_restart_window, change_ns = restart_window(
-            ctx.now(), restart, self._params.restart_pause_before_min, self._params.restart_pause_after_min)
-        ctx.set_timer(RESTART_TIMER, change_ns)
-
+    # link ------------------------------------------------------------------------------------------------------
     def _on_connected(self, connected: IbConnected, ctx: Context) -> None:
         self._note_order_id(connected.next_valid_id - 1)
-        self._link, self._synced, self._client_id_refusals = "connected", False, 0
-        self._publish_state(f"connected (server version {connected.server_version}, "
-                            f"accounts {', '.join(connected.accounts)})", ctx)
+        self._link.up(connected, ctx)
         self._send_held_cancels(ctx)
-        # IB's word on every order the node thinks may still work; until it comes, no new orders
-        self._to_judge |= {o.client_order_id for o in self._orders.values() if not o.done}
-        self._send_sync("connected", ctx)
-
-    def _link_down(self, state: str, reason: str, ctx: Context) -> None:
-        if self._link == "connected" and state == "disconnected":
-            ctx.publish(Alert(level="warning", source=self.name, text=f"IB link lost ({reason}): reconnecting; no "
-                              f"new orders"))
-        self._link = state
-        if state == "disconnected":
-            self._synced = False
-        self._publish_state(reason, ctx)
+        self._judge_all("connected", ctx)  # until IB's word on every order comes, no new orders
 
     def _send_held_cancels(self, ctx: Context) -> None:
         for order in self._orders.values():
@@ -212,58 +162,10 @@ class IbBrokerCore(ActorCore):
         if client_order_id is not None:
             self._on_order_error(self._orders[client_order_id], error, ctx)
             return
-        notice = classify(error.code)
-        match notice:
-            case Notice.LINK_LOST:
-                if self._link == "connected":
-                    ctx.publish(Alert(level="critical", source=self.name, text=f"IB {error.code} {error.text}: "
-                                      f"working orders' outcomes unknown; no new orders"))
-                    self._link_down("degraded", f"{error.code} {error.text}", ctx)
-            case Notice.API_DOWN:
-                self._link_down("disconnected", f"{error.code} {error.text}", ctx)
-            case Notice.CLIENT_ID_IN_USE:
-                self._client_id_refused(error, ctx)
-            case Notice.RESTORED_DATA_LOST | Notice.RESTORED_DATA_KEPT:
-                resubscribe = notice is Notice.RESTORED_DATA_LOST
-                self._link = "connected"
-                ctx.publish(Alert(level="warning", source=self.name,
-                                  text=f"IB {error.code} {error.text}: reconciling"
-                                       f"{' and resubscribing market data' if resubscribe else ''}"))
-                self._publish_state(f"{error.code} {error.text}", ctx)
-                self._to_judge |= {o.client_order_id for o in self._orders.values() if not o.done}
-                self._send_sync(f"IB {error.code}", ctx, resubscribe=resubscribe)
-                self._send_held_cancels(ctx)
-            case Notice.FARM_BROKEN:
-                if error.text not in self._broken_farms:
-                    self._broken_farms.add(error.text)
-                    ctx.publish(Alert(level="warning", source=self.name,
-                                      text=f"IB data farm {error.code} {error.text}: market data only, orders unaffected"))
-            case Notice.FARM_OK:
-                farm = error.text.rsplit(":", 1)[-1]
-                broken = {text for text in self._broken_farms if text.rsplit(":", 1)[-1] == farm}
-                if broken:
-                    self._broken_farms -= broken
-                    ctx.publish(Alert(level="info", source=self.name, text=f"IB data farm {error.code} {error.text}"))
-            case Notice.PACING:
-                ctx.publish(Alert(level="critical", source=self.name, text=f"IB pacing violation 100: {error.text}"))
-            case Notice.COMPETING_SESSION:
-                ctx.publish(Alert(level="warning", source=self.name, text=f"IB 10197 {error.text}"))
-            case Notice.INFORMATIONAL:
-                pass
-            case Notice.OTHER:
-                ctx.publish(Alert(level="warning", source=self.name,
-                                  text=f"IB error {error.code} (request {error.req_id}): {error.text}"))
-
-    def _client_id_refused(self, error: IbError, ctx: Context) -> None:
-        self._client_id_refusals += 1
-        if self._client_id_refusals < CLIENT_ID_REFUSALS:
-            ctx.publish(Alert(level="warning", source=self.name, text=f"IB 326 {error.text}: retrying"))
-            return
-        if self._client_id_refusals == CLIENT_ID_REFUSALS:
-            reason = (f"IB refused the client id {self._client_id_refusals} times (326: {error.text}): another "
-                      f"program (TWS, a second node) is logged in with service.client_id; stopping")
-            ctx.publish(Alert(level="critical", source=self.name, text=reason))
-            ctx.publish(StopNode(reason=reason, restart=False))
+        notice = self._link.on_notice(error, ctx)
+        if notice in (Notice.RESTORED_DATA_LOST, Notice.RESTORED_DATA_KEPT):
+            self._judge_all(f"IB {error.code}", ctx, resubscribe=notice is Notice.RESTORED_DATA_LOST)
+            self._send_held_cancels(ctx)
 
     def _on_order_error(self, order: IbOrder, error: IbError, ctx: Context) -> None:
         if order.done:
@@ -279,13 +181,18 @@ class IbBrokerCore(ActorCore):
                 order.error = OrderError(error.code, error.text)
             ctx.publish(Alert(level="warning", source=self.name,
                               text=f"IB {error.code} on order {order.client_order_id}: {error.text}"))
-        self._judge(order, ctx)
+        self._judge(order, f"IB {error.code} on {order.client_order_id}", ctx)
 
     # asking IB what became of orders --------------------------------------------------------------------------
-    def _judge(self, order: IbOrder, ctx: Context) -> None:
+    def _judge(self, order: IbOrder, reason: str, ctx: Context) -> None:
         self._to_judge.add(order.client_order_id)
-        if self._sync_in_flight is None and self._link != "disconnected":
-            self._send_sync(f"IB {order.error.code if order.error else 'word'} on {order.client_order_id}", ctx)
+        if self._sync_in_flight is None and self._link.link != "disconnected":
+            self._send_sync(reason, ctx)
+
+    def _judge_all(self, reason: str, ctx: Context, resubscribe: bool = False) -> None:
+        """IB's word on every order the node thinks may still work."""
+        self._to_judge |= {o.client_order_id for o in self._orders.values() if not o.done}
+        self._send_sync(reason, ctx, resubscribe=resubscribe)
 
     def _send_sync(self, reason: str, ctx: Context, resubscribe: bool = False) -> None:
         """Ask IB for open and completed orders and executions; a newer request supersedes one in flight."""
@@ -304,7 +211,7 @@ class IbBrokerCore(ActorCore):
                               f"time: no order is judged on it; asking again in {self._params.connect_timeout_s:g}s"))
             ctx.set_timer(SYNC_TIMER, ctx.now() + int(self._params.connect_timeout_s * NS_PER_S))
             return
-        context = "after reconnect" if not self._synced else "IB's open orders"
+        context = "after reconnect" if not self._link.synced else "IB's open orders"
         working = set(answer.working)
         for client_order_id in answer.judged:
             self._to_judge.discard(client_order_id)
@@ -316,9 +223,7 @@ class IbBrokerCore(ActorCore):
             elif not (self._fills.pending(client_order_id) or order.awaits_executions()):
                 order.modify_to = None
                 self._end(order, not_working(order, context), ctx)
-        if not self._synced and self._link == "connected":
-            self._synced = True
-            self._publish_state("IB's open orders synchronised", ctx)
+        self._link.synchronised(ctx)
         if self._to_judge:
             self._send_sync("more orders to judge", ctx)
 
@@ -331,17 +236,6 @@ class IbBrokerCore(ActorCore):
         order.error = None
 
     # orders ------------------------------------------------------------------------------------------------------
-    def _refusal(self) -> str | None:
-        if self._params.readonly:
-            return "the IB connection is read-only"
-        if self._link != "connected":
-            return f"IB link {self._link}"
-        if self._in_restart_window:
-            return "daily gateway restart window"
-        if not self._synced:
-            return "IB link synchronising (IB has not yet said which orders it works)"
-        return None
-
     def _on_place(self, place: PlaceOrder, ctx: Context) -> None:
         if place.client_order_id in self._orders:
             ctx.publish(OrderRejected(client_order_id=place.client_order_id, code=REJECT_NOT_SENT,
@@ -350,7 +244,7 @@ class IbBrokerCore(ActorCore):
         order = IbOrder(place.client_order_id, place.legs, place.quantity, place.limit_price)
         self._orders[place.client_order_id] = order
         self._fills.open(place.client_order_id, place.legs, place.quantity)
-        refusal = self._refusal()
+        refusal = self._link.refusal()
         if refusal is not None:
             self._end(order, OrderRejected(client_order_id=place.client_order_id, code=REJECT_NOT_SENT,
                                            reason=f"not sent: {refusal}"), ctx)
@@ -362,9 +256,9 @@ class IbBrokerCore(ActorCore):
         order = self._orders.get(modify.client_order_id)
         if order is None or order.done or order.cancel_requested:
             return
-        if self._state() != "connected":
+        if self._link.state() != "connected":
             ctx.publish(Alert(level="warning", source=self.name, text=f"modify of {modify.client_order_id} to "
-                              f"{modify.limit_price:.2f} not sent: IB link {self._state()}"))
+                              f"{modify.limit_price:.2f} not sent: IB link {self._link.state()}"))
             return
         if not order.accepted:  # IB has not taken the order yet: a modification now is refused or races it
             order.held_limit = modify.limit_price
@@ -383,7 +277,7 @@ class IbBrokerCore(ActorCore):
             ctx.publish(CancelRejected(client_order_id=cancel.client_order_id, reason=reason))
             return
         order.cancel_requested = order.cancel_sent = True
-        if self._link == "connected":
+        if self._link.link == "connected":
             ctx.publish(IbCancelOrder(client_order_id=cancel.client_order_id, order_id=order.order_id))
         else:
             order.cancel_held = True  # sent as soon as the link is back: a cancel is never lost
@@ -428,13 +322,12 @@ class IbBrokerCore(ActorCore):
                 ctx.publish(OrderModified(client_order_id=order.client_order_id, limit_price=status.limit_price))
             if order.modify_to is not None and abs(status.limit_price - order.modify_to) <= PRICE_EPSILON:
                 order.modify_to, order.error = None, None
-            if order.held_limit is not None and self._state() == "connected":
+            if order.held_limit is not None and self._link.state() == "connected":
                 self._send_modify(order, order.held_limit, ctx)
         elif status.status in CANCELLED_STATUSES:
             verdict, alert = cancelled_by_ib(order, market_hours().is_open(ctx.now()))
-            if alert:
-                level = "info" if "expired" in alert else "warning"
-                ctx.publish(Alert(level=level, source=self.name, text=alert))
+            if alert is not None:
+                ctx.publish(Alert(level=alert[0], source=self.name, text=alert[1]))
             self._end(order, verdict, ctx)
         elif status.status == "Inactive":
             # received but not working; cancel it at IB too, so it can never come back to life unwatched

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from messages import Legs, Message, OrderCancelled, OrderRejected
+from messages.system import AlertLevel
 
 ORDER_INACTIVE = 201
 """`OrderRejected.code` of an order IB reports Inactive without having named an error."""
@@ -98,20 +99,21 @@ def inactive(order: IbOrder) -> Message:
     return refused(order) or OrderRejected(client_order_id=order.client_order_id, code=ORDER_INACTIVE, reason="order inactive at IB")
 
 
-def cancelled_by_ib(order: IbOrder, market_open: bool) -> tuple[Message, str]:
-    """IB's orderStatus says Cancelled: the verdict, and an alert text ("" for none)."""
+def cancelled_by_ib(order: IbOrder, market_open: bool) -> tuple[Message, tuple[AlertLevel, str] | None]:
+    """IB's orderStatus says Cancelled: the verdict, and the alert it deserves, if any."""
     cid, filled = order.client_order_id, order.filled
+    confirmed = OrderCancelled(client_order_id=cid, filled_quantity=filled, reason="cancel confirmed")
     if ended_as_asked(order):
-        return OrderCancelled(client_order_id=cid, filled_quantity=filled, reason="cancel confirmed"), ""
+        return confirmed, None
     if not market_open:
         # a DAY order still working at the close: IB's system 202, not a refusal (the breaker must not count it)
         return (OrderCancelled(client_order_id=cid, filled_quantity=filled, reason="expired at the close (DAY order)"),
-                f"order {cid} expired at the close with {filled} units filled")
+                ("info", f"order {cid} expired at the close with {filled} units filled"))
     rejection = refused(order)
     if rejection is not None:
-        return rejection, ""
+        return rejection, None
     if order.cancel_sent:
-        return OrderCancelled(client_order_id=cid, filled_quantity=filled, reason="cancel confirmed"), ""
+        return confirmed, None
     detail = f" ({order.error})" if order.error is not None else ""
     return (OrderCancelled(client_order_id=cid, filled_quantity=filled, reason=f"cancelled by IB{detail}"),
-            f"order {cid} cancelled by IB without our cancel{detail}")
+            ("warning", f"order {cid} cancelled by IB without our cancel{detail}"))

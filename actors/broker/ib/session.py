@@ -536,14 +536,8 @@ class IbLink:
             self._ib.disconnect()  # the API link is unusable: start over (the reconnect loop takes it from here)
 
     def _on_order(self, trade: Trade) -> None:
-        if not trade.order.orderRef:
-            return
-        last = trade.log[-1] if trade.log else None
-        if last is not None and last.errorCode:
-            return  # ib_async's own status after an error: the IbError carries the fact
-        if trade.orderStatus.status in LOCAL_STATUSES:
-            return
-        self._publish(translate.order_status(trade))
+        if _ibs_own_status(trade):
+            self._publish(translate.order_status(trade))
 
     def _on_execution(self, trade: Trade, fill: Fill) -> None:
         if fill.execution.clientId == self._client_id:
@@ -566,7 +560,7 @@ class IbLink:
 
     def _publish_orders_and_fills(self, trades: list[Trade], fills: list[Fill]) -> None:
         for trade in trades:
-            if trade.order.orderRef and trade.orderStatus.status not in LOCAL_STATUSES:
+            if _ibs_own_status(trade):
                 self._publish(translate.order_status(trade))
         for fill in sorted(fills, key=lambda f: f.time):
             if fill.execution.clientId != self._client_id:
@@ -593,3 +587,11 @@ class IbLink:
 
     def _publish_account(self) -> None:
         self._publish(translate.account_values(self._ib.accountValues(self._account), self._account))
+
+
+def _ibs_own_status(trade: Trade) -> bool:
+    """An order of ours whose status IB reported: not one ib_async set itself on sending or after an error (the
+    IbError carries that fact, and the broker core asks IB what it means)."""
+    last = trade.log[-1] if trade.log else None
+    return (bool(trade.order.orderRef) and trade.orderStatus.status not in LOCAL_STATUSES
+            and not (last is not None and last.errorCode))
