@@ -159,7 +159,7 @@ class IbLink:
     def stop(self) -> None:
         def shutdown() -> None:
             self._stopping = True
-            self._ib.disconnect()
+            self._disconnect()
             for task in self._tasks:
                 task.cancel()
             self._loop.call_later(0.05, self._loop.stop)
@@ -194,6 +194,12 @@ class IbLink:
     def _publish(self, message: Message) -> None:
         self._ctx.publish(message)
 
+    def _disconnect(self) -> None:
+        try:
+            self._ib.disconnect()
+        except ConnectionError:  # a login IB refused mid-handshake: ib_async raises reading its own statistics
+            pass
+
     def _alert(self, level: AlertLevel, text: str) -> None:
         self._publish(Alert(level=level, source="ib_session", text=text))
 
@@ -227,7 +233,7 @@ class IbLink:
         params = self._params
         ib = self._ib
         if ib.isConnected():
-            ib.disconnect()
+            self._disconnect()
         self._lost.clear()
         await ib.connectAsync(params.host, params.port, clientId=self._client_id, timeout=params.connect_timeout_s,
                               readonly=params.readonly, account=params.account, fetchFields=CONNECT_SYNC)
@@ -252,7 +258,7 @@ class IbLink:
         return account
 
     def _refuse(self, reason: str) -> None:
-        self._ib.disconnect()
+        self._disconnect()
         self._alert("critical", f"IB login refused: {reason}")
         self._publish(Halt(reason=f"IB login refused: {reason}"))
         self._publish(IbDisconnected(reason=f"refused: {reason}"))
@@ -533,7 +539,7 @@ class IbLink:
     def _on_error(self, req_id: int, code: int, text: str, _contract: Contract | None) -> None:
         self._publish(IbError(req_id=req_id, code=code, text=text))
         if code in API_DOWN_CODES and req_id == -1 and self._ib.isConnected():
-            self._ib.disconnect()  # the API link is unusable: start over (the reconnect loop takes it from here)
+            self._disconnect()  # the API link is unusable: start over (the reconnect loop takes it from here)
 
     def _on_order(self, trade: Trade) -> None:
         if _ibs_own_status(trade):
