@@ -49,7 +49,7 @@ def broker_factories(config: NodeConfig, start_ns: int) -> list[CoreFactory]:
         return [lambda: IbBrokerCore(config.ib),
                 lambda: IbSessionCore(config.ib, config.service.client_id, config.entry.symbols)]
     new_source = quote_source_factory(config, start_ns)
-    return [lambda: SimBrokerCore(new_source(), config.sim, config.entry.symbols)]
+    return [lambda: SimBrokerCore(new_source(), config.sim, config.entry.symbols, config.market_data)]
 
 
 def core_factories(
@@ -58,7 +58,7 @@ def core_factories(
     factories: list[CoreFactory] = [
         *broker_factories(config, start_ns),
         lambda: MarketDataCore(config.market_data),
-        lambda: DecisionCore(config.entry, config.exits),
+        lambda: DecisionCore(config.entry, config.exits, config.market_data),
         lambda: RiskCore(config.risk),
         lambda: ExecutionCore(config.execution),
         PositionSyncCore,

@@ -39,7 +39,7 @@ from messages import (
     UnderlyingQuote,
     VolatilityStats,
 )
-from messages.config import EntrySection, ExitSection
+from messages.config import EntrySection, ExitSection, MarketDataSection
 
 NS_PER_S = 1_000_000_000
 NS_PER_MS = 1_000_000
@@ -95,9 +95,11 @@ class DecisionCore(ActorCore):
     )
     lossless = False
 
-    def __init__(self, entry: EntrySection, exits: ExitSection) -> None:
+    def __init__(self, entry: EntrySection, exits: ExitSection, market_data: MarketDataSection | None = None) -> None:
         self._entry = entry
         self._exits = exits
+        self._market_data = market_data or MarketDataSection()
+        self._stale_after_ns = int(self._market_data.stale_after_s * NS_PER_S)
         self._quotes: dict[OptionContract, OptionQuote] = {}
         self._positions: dict[str, OpenPosition] = {}
         self._strategies_by_contract: dict[OptionContract, set[str]] = {}
@@ -194,11 +196,26 @@ class DecisionCore(ActorCore):
             awaited = self._awaiting_chain.get(symbol)
             if self._has_exposure(symbol) or (awaited is not None and ctx.now() - awaited[1] < interval_ns):
                 continue  # a chain that never came (broker down) is asked for again one interval later
+            if self._waiting_for_fresh_inputs(symbol, None, ctx):
+                continue
             self._request_chain(symbol, self._entry, ctx)
 
     def _request_chain(self, symbol: str, params: EntrySection, ctx: Context) -> None:
         self._awaiting_chain[symbol] = (params, ctx.now())
         ctx.publish(ChainRequest(symbol=symbol, min_dte=params.dte_min, max_dte=params.dte_max))
+
+    def _waiting_for_fresh_inputs(self, symbol: str, chain: ChainSnapshot | None, ctx: Context) -> bool:
+        """No entry on old prices: the underlying, VIX and the chain must each be younger than
+        `market_data.stale_after_s`; otherwise a `DecisionRecord` says what the entry waits for."""
+        stale = self._market.stale_inputs(symbol, ctx.now(), self._stale_after_ns)
+        if chain is not None and ctx.now() - chain.ts > self._stale_after_ns:
+            stale.append(f"{symbol} chain {(ctx.now() - chain.ts) / 60e9:.0f} min old")
+        if not stale:
+            return False
+        limit = f"{self._market_data.stale_after_s / 60:g} min"
+        ctx.publish(DecisionRecord(strategy_id="", action="wait", rule="entry_freshness",
+                                   detail=f"waiting for fresh inputs (limit {limit}): {', '.join(stale)}"))
+        return True
 
     def _reopen_if_rolled(self, strategy_id: str, ctx: Context) -> None:
         symbol = next((s for s, rolled in self._roll_to.items() if rolled == strategy_id), None)
@@ -219,6 +236,10 @@ class DecisionCore(ActorCore):
             return
         params = awaited[0]
         if self._trading_state != "ACTIVE" or self._has_exposure(chain.symbol):
+            return
+        if self._waiting_for_fresh_inputs(chain.symbol, chain, ctx):
+            if params is not self._entry:
+                self._awaiting_chain[chain.symbol] = (params, ctx.now())  # a roll's reopen is asked for again later
             return
         rolling = params is not self._entry
         gate = None if rolling else entry_gate_failure(
