@@ -168,6 +168,9 @@ class QuoteGate:
         self._candidates.pop(symbol, None)
         index = self._levels.get(self._volatility_index)
         self._levels[symbol] = _Level(price, now_ns, index.price if index else 0.0)
+        if symbol == self._volatility_index:
+            for level in self._levels.values():
+                level.index = level.index or price  # levels accepted before the first index quote get a baseline
 
     def _corroborated(self, symbol: str, price: float, previous: _Level) -> bool:
         option_spot = self._option_spot.get(symbol)
