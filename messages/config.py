@@ -152,8 +152,9 @@ class ExitSection(_Section, frozen=True, kw_only=True):
     roll_to_dte: int = 45
     priority: tuple[str, ...] = ()
     """Rule order, highest first; empty = the default order in actors/decision/rules.py."""
-    evaluation_delay_ms: int = 0
-    """Exit rules run this long after a leg quote arrives, once for the whole burst of leg quotes (coalescing)."""
+    evaluation_delay_ms: int = 250
+    """Exit rules run this long after a leg quote arrives, once for the whole burst of leg quotes (coalescing): IB
+    updates a move leg by leg and tick by tick, and a mark mixing new and old legs is a price nobody quotes."""
     max_quote_age_s: float = 900.0
     """Rules judge a position only on leg quotes at most this old: a mark from stale quotes is not a price."""
 
@@ -294,7 +295,8 @@ PAPER_PORTS = (7497, 4002)
 """TWS and IB Gateway paper-trading API ports."""
 LIVE_PORTS = (7496, 4001)
 """TWS and IB Gateway live-trading API ports: refused unless `ib.live = true`."""
-MARKET_DATA_TYPES = {"live": 1, "frozen": 2, "delayed": 3, "delayed_frozen": 4}
+MARKET_DATA_TYPES = {"live": 1, "frozen": 2, "delayed": 3, "delayed_frozen": 4, "auto": 1}
+"""`auto` starts live and falls back to delayed (3) for requests IB refuses for want of a subscription."""
 IB_PACING_LIMIT_PER_S = 50
 
 
@@ -313,11 +315,22 @@ class IbSection(_Section, frozen=True, kw_only=True):
     reconnect_max_s: float = 60.0
     max_requests_per_s: int = 45
     """Outgoing API messages per second; IB disconnects a client above 50."""
-    market_data_lines: int = 100
-    """Simultaneous market-data lines the account has (100 by default at IB); the node never asks for more."""
-    market_data_type: Literal["live", "frozen", "delayed", "delayed_frozen"] = "live"
-    generic_ticks: str = "100,101,106"
-    """Generic ticks asked with every option quote: volume, open interest, implied volatility."""
+    market_data_lines: int = 90
+    """Market-data lines the node may hold at once, streams and chain scans together. IB counts lines per
+    username across every client and TWS window (100 by default), so keep headroom; when IB still answers 101 the
+    node frees a chain-scan line and retries, and lowers its budget to what IB allowed."""
+    market_data_type: Literal["live", "frozen", "delayed", "delayed_frozen", "auto"] = "live"
+    """`auto`: live, and delayed (15-20 min late, alerted) where IB refuses live data for want of a subscription."""
+    generic_ticks: str = ""
+    """Generic ticks asked with every option quote (e.g. "100,101,106": volume, open interest, IV). No rule reads
+    them today, and each may need its own subscription (10090), so none by default."""
+    index_underlyings: dict[str, str] = msgspec.field(
+        default_factory=lambda: {"SPX": "CBOE", "NDX": "NASDAQ", "RUT": "RUSSELL", "XSP": "CBOE"})
+    """Underlyings that are indexes, with their exchange: streamed as IND, their chains asked with secType IND."""
+    trading_classes: dict[str, str] = msgspec.field(default_factory=lambda: {"SPX": "SPXW", "NDX": "NDXP",
+                                                                              "RUT": "RUTW"})
+    """Option trading class per underlying where the symbol alone is ambiguous (SPX monthlies vs SPXW weeklies share
+    third Fridays); others use their symbol."""
     chain_strike_range_pct: float = 0.10
     """A chain request quotes strikes within this fraction of spot..."""
     chain_expiries: int = 1

@@ -245,8 +245,8 @@ class IbBrokerCore(ActorCore):
                 ctx.publish(Alert(level="critical", source=self.name, text=f"IB pacing violation 100: {error.text}"))
             case Notice.COMPETING_SESSION:
                 ctx.publish(Alert(level="warning", source=self.name, text=f"IB 10197 {error.text}"))
-            case Notice.INFORMATIONAL:
-                pass
+            case Notice.INFORMATIONAL | Notice.MARKET_DATA:
+                pass  # market data: the IB session alerts once per contract, not once per request
             case Notice.OTHER:
                 ctx.publish(Alert(level="warning", source=self.name,
                                   text=f"IB error {error.code} (request {error.req_id}): {error.text}"))
