@@ -76,6 +76,8 @@ class QuoteGate:
         self._candidates: dict[str, float] = {}
         self._option_spot: dict[str, tuple[float, int]] = {}
         self._last_iv: dict[OptionContract, float] = {}
+        self._chain_iv: dict[str, dict[OptionContract, float]] = {}
+        """The IVs of each symbol's latest chain: a leg IB never computed greeks for is priced from its chain IV."""
         self._alerted: dict[tuple[str, str], tuple[int, int]] = {}
 
     def last_price(self, symbol: str) -> float | None:
@@ -128,6 +130,7 @@ class QuoteGate:
             notes += self._note(chain.symbol, f"chain {chain.symbol}", reason, detail, now_ns, action, len(details))
         accepted_chain = chain if len(kept) == len(chain.quotes) and not problems else \
             msgspec.structs.replace(chain, quotes=tuple(kept))
+        self._chain_iv[chain.symbol] = {q.contract: q.iv for q in kept}
         return Verdict(accepted_chain, tuple(notes))
 
     # judgements ------------------------------------------------------------------------------------------------------
@@ -217,7 +220,7 @@ class QuoteGate:
                                            self._p.model_dividend_yield, is_call)
             iv = float(solved)
         if math.isnan(iv):
-            iv = self._last_iv.get(contract, math.nan)
+            iv = self._last_iv.get(contract) or self._chain_iv_near(contract)
         if math.isnan(iv) or t <= 0:
             raise _Reject("greeks_uncomputed", f"{contract}: greeks not computed and no implied volatility to price it")
         g = bsm_greeks(spot, contract.strike, t, iv, self._p.model_rate, self._p.model_dividend_yield, is_call)
@@ -225,6 +228,14 @@ class QuoteGate:
             quote, iv=round(iv, 6), delta=round(float(g.delta), 6), gamma=round(float(g.gamma), 6),
             vega=round(float(g.vega), 6), theta=round(float(g.theta), 6), underlying_price=round(spot, 4))
         return repaired, f"{contract}: IB sent no greeks; the node's model priced them at IV {iv:.1%}"
+
+    def _chain_iv_near(self, contract: OptionContract) -> float:
+        """The contract's IV in its symbol's latest chain, or that of the nearest strike of its expiry and right."""
+        chain = self._chain_iv.get(contract.symbol, {})
+        if contract in chain:
+            return chain[contract]
+        near = [c for c in chain if c.expiry == contract.expiry and c.right == contract.right]
+        return chain[min(near, key=lambda c: abs(c.strike - contract.strike))] if near else math.nan
 
     # counting and alerting ---------------------------------------------------------------------------------------------
     def _note(self, symbol: str, key: str, reason: str, detail: str, now_ns: int, action: str = "rejected",

@@ -105,6 +105,13 @@ def test_ibs_not_computed_greeks_are_repaired_by_the_model():
     # a one-sided quote cannot be solved for IV: the contract's last good IV prices it
     one_sided = gate.admit(_option(bid=-1.0, ask=0.3, iv=-1.0, delta=-2.0, gamma=-2.0, vega=-2.0, theta=-2.0), NOW)
     assert one_sided.accepted.iv == quote.iv
+    # a leg IB never computed greeks for, one-sided from the first tick: its IV comes from the latest chain
+    fresh_gate = _gate()
+    fresh_gate.admit_chain(ChainSnapshot(symbol="SPY", underlying_price=580.0, quotes=(_option(PUT, iv=0.26),)), NOW)
+    never = _option(OptionContract("SPY", PUT.expiry, 545.0, "P"), bid=-1.0, ask=0.3, iv=-1.0, delta=-2.0, gamma=-2.0,
+                    vega=-2.0, theta=-2.0, underlying_price=-1.0)
+    assert fresh_gate.admit(never, NOW).accepted.iv == 0.26  # the nearest strike of its expiry and right
+    assert _reason(_gate(), never) == "greeks_uncomputed"  # no chain, no IV: rejected, never guessed
 
 
 def test_a_jump_passes_when_options_the_index_or_a_second_tick_corroborate_it():
