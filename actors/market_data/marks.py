@@ -11,8 +11,12 @@ the mid of a fresh two-sided quote it errs against us and says so:
 | long | no ask | the bid: what selling it fetches |
 | short | no bid | the ask: what buying it back costs |
 | short | no ask | the higher of its last good ask, its bid and its model value, plus `no_ask_penalty_pct` |
-| long | quiet (older than `exits.max_quote_age_s`) | its model value at the current underlying price, less the penalty |
-| short | quiet | the higher of its model value and its last good ask, plus the penalty |
+| long | quiet (older than `exits.max_quote_age_s`) or behind | its model value at the current underlying price, less the penalty |
+| short | quiet or behind | the higher of its model value and its last good ask, plus the penalty |
+
+A quote is behind when the underlying price it was priced off is more than `BEHIND_PCT` from the current one: IB
+updates a move leg by leg and tick by tick, and a mark mixing legs from before and after the move is a price nobody
+quotes (a close limited at it may never fill).
 
 Model values are Black-Scholes at the leg's last implied volatility; a quiet leg's delta and gamma are recomputed at the
 current underlying price too, so the delta rule sees the move. Closing prices (natural) sell long legs at their bid
@@ -26,6 +30,8 @@ from dataclasses import dataclass
 from actors.market_data.pricing import bsm_greeks, year_fraction
 from messages import OptionContract, OptionQuote
 from messages.config import MarketDataSection
+
+BEHIND_PCT = 0.005
 
 
 @dataclass(frozen=True)
@@ -56,18 +62,19 @@ class MarkBook:
         self._last_ask.pop(contract, None)
 
     def view(self, quote: OptionQuote, long: bool, quiet: bool, spot: float | None, now_ns: int) -> LegView:
-        """The leg's mark and greeks; `spot` (the current underlying price) reprices a quiet leg."""
+        """The leg's mark and greeks; `spot` (the current underlying price) reprices a quiet or behind leg."""
         penalty = self._params.no_ask_penalty_pct
         contract = quote.contract
-        if quiet:
+        if spot and abs(quote.underlying_price / spot - 1) > BEHIND_PCT:
+            quiet = True
             model = self._model(quote, spot or quote.underlying_price, now_ns)
             if long:
                 mark = model.price * (1 - penalty)
                 return LegView(mark, min(quote.bid, mark), model.delta, model.gamma, quote.iv,
-                               f"{contract} quiet: model {model.price:.2f} less {penalty:.0%}")
+                               f"{contract} quiet or behind: model {model.price:.2f} less {penalty:.0%}")
             mark = max(model.price, self._last_ask.get(contract, 0.0)) * (1 + penalty)
             return LegView(mark, mark, model.delta, model.gamma, quote.iv,
-                           f"{contract} quiet: model {model.price:.2f} or last ask, plus {penalty:.0%}")
+                           f"{contract} quiet or behind: model {model.price:.2f} or last ask, plus {penalty:.0%}")
         bid, ask = quote.bid, quote.ask
         if bid > 0 and ask > 0:
             return LegView((bid + ask) / 2, bid if long else ask, quote.delta, quote.gamma, quote.iv)

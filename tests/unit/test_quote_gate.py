@@ -161,7 +161,9 @@ def test_marks_of_one_sided_and_quiet_legs_err_against_us_and_say_so():
     assert short_no_ask.mark >= 2.2 * 1.25 and "no ask" in short_no_ask.note
     quiet_short = book.view(_option(PUT, bid=2.0, ask=2.2), long=False, quiet=True, spot=560.0, now_ns=NOW)
     assert quiet_short.mark > 2.2 * 1.25 and quiet_short.delta < -0.2  # repriced at the lower spot
-    assert all(math.isfinite(v.mark) for v in (fresh, long_no_bid, short_no_ask, quiet_short))
+    behind = book.view(_option(PUT, bid=2.0, ask=2.2), long=False, quiet=False, spot=556.0, now_ns=NOW)
+    assert behind.mark > 2.2 * 1.25 and "behind" in behind.note  # priced off 580 while SPY trades 556
+    assert all(math.isfinite(v.mark) for v in (fresh, long_no_bid, short_no_ask, quiet_short, behind))
 
 
 def test_execution_refuses_an_intent_with_an_unusable_price_and_stays_alive():
