@@ -47,8 +47,7 @@ def broker_factories(config: NodeConfig, start_ns: int) -> list[CoreFactory]:
         from actors.broker.ib.session import IbSessionCore
 
         return [lambda: IbBrokerCore(config.ib),
-                lambda: IbSessionCore(config.ib, config.service.client_id, config.entry.symbols,
-                                                config.market_data)]
+                lambda: IbSessionCore(config.ib, config.service.client_id, config.entry.symbols, config.market_data)]
     new_source = quote_source_factory(config, start_ns)
     return [lambda: SimBrokerCore(new_source(), config.sim, config.entry.symbols, config.market_data)]
 

@@ -201,7 +201,8 @@ class DecisionCore(ActorCore):
                 continue  # a chain that never came (broker down) is asked for again one interval later
             if self._waiting_for_fresh_inputs(symbol, None, ctx):
                 continue
-            self._request_chain(symbol, self._entry, ctx)
+            params = awaited[0] if awaited is not None else self._entry  # a roll asked again keeps its DTE window
+            self._request_chain(symbol, params, ctx)
 
     def _request_chain(self, symbol: str, params: EntrySection, ctx: Context) -> None:
         self._awaiting_chain[symbol] = (params, ctx.now())

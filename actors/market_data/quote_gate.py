@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import msgspec
 
 from actors.market_data.pricing import bsm_greeks, implied_volatility, year_fraction
+from actors.runtime.core import Context
 from messages import Alert, BadTick, ChainSnapshot, IndexQuote, Message, OptionContract, OptionQuote, UnderlyingQuote
 from messages.config import MarketDataSection
 
@@ -43,6 +44,14 @@ class Verdict:
     """The quote to publish (possibly repaired), or None when it was rejected."""
     notes: tuple[Message, ...] = ()
     """`BadTick` and rate-limited `Alert` messages to publish beside it."""
+
+    def publish(self, ctx: Context) -> Message | None:
+        """Publish the notes, then the accepted quote; return it."""
+        for note in self.notes:
+            ctx.publish(note)
+        if self.accepted is not None:
+            ctx.publish(self.accepted)
+        return self.accepted
 
 
 @dataclass

@@ -9,7 +9,7 @@ from ib_async import Contract, Option, Position, Ticker
 from ib_async.objects import AccountValue, OptionComputation
 
 from actors.broker.ib import translate
-from actors.broker.ib.chain_plan import batches, choose_expiries, choose_strikes
+from actors.broker.ib.chain_plan import choose_expiries, choose_strikes
 from messages import Leg, OptionContract
 
 PUT = OptionContract("SPY", dt.date(2026, 4, 10), 550.0, "P")
@@ -78,4 +78,3 @@ def test_chain_plan_quotes_the_expiries_nearest_the_window_middle_and_strikes_ne
     assert choose_expiries(listed, today, 30, 45, 2) == ["20260402", "20260410"]
     assert choose_expiries(listed, today, 60, 90, 1) == ["20260515"]
     assert choose_strikes([500, 550, 575.5, 580, 600, 640], 580.0, 0.05) == [575.5, 580.0, 600.0]
-    assert batches(list(range(5)), 2) == [[0, 1], [2, 3], [4]] and batches([1], 0) == [[1]]

@@ -20,7 +20,7 @@ from ib_async import IB, Contract, Ticker
 from actors.broker.ib import translate
 from actors.broker.ib.chain_plan import choose_expiries, choose_strikes
 from actors.decision.dte import new_york_date
-from actors.market_data.quote_gate import QuoteGate, Verdict
+from actors.market_data.quote_gate import QuoteGate
 from actors.runtime.core import Context
 from messages import Alert, ChainRequest, ChainSnapshot, Message, OptionContract, OptionQuote, SubscribeQuotes
 from messages import UnsubscribeQuotes
@@ -188,13 +188,7 @@ class IbMarketData:
             convert = self._converters.get(ticker.contract.conId)  # chain-scan tickers have none: not streamed
             quote = convert(ticker) if convert is not None else None
             if quote is not None:
-                self._publish(self._gate.admit(quote, now))
-
-    def _publish(self, verdict: Verdict) -> None:
-        for note in verdict.notes:
-            self._ctx.publish(note)
-        if verdict.accepted is not None:
-            self._ctx.publish(verdict.accepted)
+                self._gate.admit(quote, now).publish(self._ctx)
 
     # chains ------------------------------------------------------------------------------------------------------
     async def _chain(self, request: ChainRequest) -> None:
@@ -206,7 +200,7 @@ class IbMarketData:
         finally:
             self._chains_in_flight.discard(request.symbol)
         chain = ChainSnapshot(symbol=request.symbol, underlying_price=round(spot, 4), quotes=tuple(quotes))
-        self._publish(self._gate.admit_chain(chain, self._ctx.now()))
+        self._gate.admit_chain(chain, self._ctx.now()).publish(self._ctx)
 
     async def _chain_quotes(self, request: ChainRequest) -> tuple[list[OptionQuote], float]:
         params, ib = self._params, self._ib

@@ -10,7 +10,7 @@ import numpy as np
 
 from actors.broker.sim.fills import commission_usd, fill_threshold, limit_crosses
 from actors.broker.sim.source import QuoteSource
-from actors.market_data.quote_gate import QuoteGate, Verdict
+from actors.market_data.quote_gate import QuoteGate
 from actors.runtime.core import ActorCore, Context
 from messages import (
     BrokerConnectionChanged,
@@ -141,7 +141,7 @@ class SimBrokerCore(ActorCore):
                 self._subscribed = +self._subscribed
             case ChainRequest():
                 chain = self._source.chain(message.symbol, message.min_dte, message.max_dte, ctx.now())
-                self._publish_verdict(self._gate.admit_chain(chain, ctx.now()), ctx)
+                self._gate.admit_chain(chain, ctx.now()).publish(ctx)
 
     def _on_tick(self, ctx: Context) -> None:
         now = ctx.now()
@@ -163,15 +163,7 @@ class SimBrokerCore(ActorCore):
 
     def _admit(self, quote: UnderlyingQuote | IndexQuote | OptionQuote, ctx: Context) -> Message | None:
         """Every quote leaves through the gate, like a real feed's would."""
-        return self._publish_verdict(self._gate.admit(quote, quote.ts or ctx.now()), ctx)
-
-    @staticmethod
-    def _publish_verdict(verdict: Verdict, ctx: Context) -> Message | None:
-        for note in verdict.notes:
-            ctx.publish(note)
-        if verdict.accepted is not None:
-            ctx.publish(verdict.accepted)
-        return verdict.accepted
+        return self._gate.admit(quote, quote.ts or ctx.now()).publish(ctx)
 
     def _on_place(self, order: PlaceOrder, ctx: Context) -> None:
         problem = self._validate(order)
