@@ -47,9 +47,9 @@ def broker_factories(config: NodeConfig, start_ns: int) -> list[CoreFactory]:
         from actors.broker.ib.session import IbSessionCore
 
         return [lambda: IbBrokerCore(config.ib),
-                lambda: IbSessionCore(config.ib, config.service.client_id, config.entry.symbols)]
+                lambda: IbSessionCore(config.ib, config.service.client_id, config.entry.symbols, config.market_data)]
     new_source = quote_source_factory(config, start_ns)
-    return [lambda: SimBrokerCore(new_source(), config.sim, config.entry.symbols)]
+    return [lambda: SimBrokerCore(new_source(), config.sim, config.entry.symbols, config.market_data)]
 
 
 def core_factories(
@@ -58,7 +58,7 @@ def core_factories(
     factories: list[CoreFactory] = [
         *broker_factories(config, start_ns),
         lambda: MarketDataCore(config.market_data),
-        lambda: DecisionCore(config.entry, config.exits, config.risk.breaker_failures),
+        lambda: DecisionCore(config.entry, config.exits, config.market_data, config.risk.breaker_failures),
         lambda: RiskCore(config.risk),
         lambda: ExecutionCore(config.execution),
         PositionSyncCore,

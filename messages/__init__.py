@@ -4,6 +4,7 @@ from messages.base import CONTRACT_MULTIPLIER, Command, Event, Leg, Legs, Messag
 from messages.catalogue import MESSAGE_BY_NAME, MESSAGE_TYPES, AnyMessage
 from messages.decisions import CloseStrategy, DecisionRecord, OpenStrategy
 from messages.market import (
+    BadTick,
     ChainRequest,
     ChainSnapshot,
     IndexQuote,
@@ -14,6 +15,7 @@ from messages.market import (
     OptionQuote,
     PortfolioGreeks,
     QuoteStale,
+    RawQuote,
     StrategyGreeks,
     SubscribeQuotes,
     UnderlyingQuote,

@@ -152,8 +152,9 @@ class ExitSection(_Section, frozen=True, kw_only=True):
     roll_to_dte: int = 45
     priority: tuple[str, ...] = ()
     """Rule order, highest first; empty = the default order in actors/decision/rules.py."""
-    evaluation_delay_ms: int = 0
-    """Exit rules run this long after a leg quote arrives, once for the whole burst of leg quotes (coalescing)."""
+    evaluation_delay_ms: int = 250
+    """Exit rules run this long after a leg quote arrives, once for the whole burst of leg quotes (coalescing): IB
+    updates a move leg by leg and tick by tick, and a mark mixing new and old legs is a price nobody quotes."""
     max_quote_age_s: float = 900.0
     """Rules judge a position only on leg quotes at most this old: a mark from stale quotes is not a price."""
     close_retry_initial_s: float = 2.0
@@ -218,9 +219,29 @@ class MarketDataSection(_Section, frozen=True, kw_only=True):
     iv_sample_target_dte: int = 30
     """The daily ATM IV sample is read from the chain expiry closest to this many days."""
     greeks_interval_s: float = 60.0
+    max_tick_move_pct: float = 0.05
+    """An underlying tick more than this fraction away from the last accepted one is a jump: it is rejected unless
+    another source corroborates it (its options' underlying price, the volatility index, or a second tick)."""
+    max_index_move_pct: float = 0.50
+    """The same for the volatility index (corroborated only by a second tick at the new level)."""
+    jump_confirm_pct: float = 0.01
+    """How close a corroborating price (an option's underlying price, a second tick) must be to the jump's level."""
+    jump_index_move_pct: float = 0.10
+    """A volatility-index move this large since the last accepted tick corroborates an underlying's jump."""
+    max_underlying_spread_pct: float = 0.01
+    """An underlying quote wider than this fraction of its mid is rejected (a broken or pre-market book)."""
+    bad_tick_alert_interval_s: float = 300.0
+    """At most one alert per symbol and reason in this interval; the next one says how many were rejected since."""
+    no_ask_penalty_pct: float = 0.25
+    """A short leg nobody offers is marked at the higher of its last good ask and its model value, plus this."""
+    model_rate: float = 0.04
+    model_dividend_yield: float = 0.013
+    """Rate and dividend yield of the node's own option model (greeks IB did not compute, marks of quiet legs)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if not 0 < self.max_tick_move_pct < 1 or not 0 < self.jump_confirm_pct < self.max_tick_move_pct:
+            raise ValueError("`max_tick_move_pct` must be within (0, 1) and `jump_confirm_pct` within (0, it)")
         if self.stale_check_interval_s <= 0 or self.greeks_interval_s <= 0:
             raise ValueError("`stale_check_interval_s` and `greeks_interval_s` must be positive")
         if self.iv_history_days < 2:
@@ -287,7 +308,8 @@ PAPER_PORTS = (7497, 4002)
 """TWS and IB Gateway paper-trading API ports."""
 LIVE_PORTS = (7496, 4001)
 """TWS and IB Gateway live-trading API ports: refused unless `ib.live = true`."""
-MARKET_DATA_TYPES = {"live": 1, "frozen": 2, "delayed": 3, "delayed_frozen": 4}
+MARKET_DATA_TYPES = {"live": 1, "frozen": 2, "delayed": 3, "delayed_frozen": 4, "auto": 1}
+"""`auto` starts live and falls back to delayed (3) for requests IB refuses for want of a subscription."""
 IB_PACING_LIMIT_PER_S = 50
 
 
@@ -306,11 +328,22 @@ class IbSection(_Section, frozen=True, kw_only=True):
     reconnect_max_s: float = 60.0
     max_requests_per_s: int = 45
     """Outgoing API messages per second; IB disconnects a client above 50."""
-    market_data_lines: int = 100
-    """Simultaneous market-data lines the account has (100 by default at IB); the node never asks for more."""
-    market_data_type: Literal["live", "frozen", "delayed", "delayed_frozen"] = "live"
-    generic_ticks: str = "100,101,106"
-    """Generic ticks asked with every option quote: volume, open interest, implied volatility."""
+    market_data_lines: int = 90
+    """Market-data lines the node may hold at once, streams and chain scans together. IB counts lines per
+    username across every client and TWS window (100 by default), so keep headroom; when IB still answers 101 the
+    node frees a chain-scan line and retries, and lowers its budget to what IB allowed."""
+    market_data_type: Literal["live", "frozen", "delayed", "delayed_frozen", "auto"] = "live"
+    """`auto`: live, and delayed (15-20 min late, alerted) where IB refuses live data for want of a subscription."""
+    generic_ticks: str = ""
+    """Generic ticks asked with every option quote (e.g. "100,101,106": volume, open interest, IV). No rule reads
+    them today, and each may need its own subscription (10090), so none by default."""
+    index_underlyings: dict[str, str] = msgspec.field(
+        default_factory=lambda: {"SPX": "CBOE", "NDX": "NASDAQ", "RUT": "RUSSELL", "XSP": "CBOE"})
+    """Underlyings that are indexes, with their exchange: streamed as IND, their chains asked with secType IND."""
+    trading_classes: dict[str, str] = msgspec.field(default_factory=lambda: {"SPX": "SPXW", "NDX": "NDXP",
+                                                                              "RUT": "RUTW"})
+    """Option trading class per underlying where the symbol alone is ambiguous (SPX monthlies vs SPXW weeklies share
+    third Fridays); others use their symbol."""
     chain_strike_range_pct: float = 0.10
     """A chain request quotes strikes within this fraction of spot..."""
     chain_expiries: int = 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 import msgspec
 
@@ -17,7 +18,10 @@ class UnderlyingQuote(Event, frozen=True, kw_only=True):
 
 
 class OptionQuote(Event, frozen=True, kw_only=True):
-    """One option's quote; greeks as delivered by the broker (model greeks) or computed by the market-data actor."""
+    """One option's quote; greeks as delivered by the broker (model greeks) or computed by the node's own model.
+
+    Past the quote gate (`actors/market_data/quote_gate.py`) every field is finite; a side nobody quotes is 0.0
+    (far out-of-the-money options go one-sided), never both sides, and a two-sided quote is never crossed."""
 
     contract: OptionContract
     bid: float
@@ -35,6 +39,25 @@ class IndexQuote(Event, frozen=True, kw_only=True):
 
     symbol: str
     value: float
+
+
+class RawQuote(Event, frozen=True, kw_only=True):
+    """A quote from outside the node (a scenario line), as a feed would deliver it: only the broker reads it, and
+    publishes it through the quote gate like every quote of its own."""
+
+    quote: UnderlyingQuote | OptionQuote | IndexQuote
+
+
+class BadTick(Event, frozen=True, kw_only=True):
+    """The quote gate refused a tick (`rejected`: no rule ever sees it) or replaced a bad part of it (`repaired`:
+    e.g. greeks IB did not compute, recomputed by the node's model). `count` > 1 summarises a chain snapshot."""
+
+    symbol: str
+    key: str
+    reason: str
+    detail: str
+    action: Literal["rejected", "repaired"] = "rejected"
+    count: int = 1
 
 
 class ChainRequest(Event, frozen=True, kw_only=True):

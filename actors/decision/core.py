@@ -12,7 +12,7 @@ from actors.decision.market_context import MarketContext
 from actors.decision.rules import PositionState, first_exit
 from actors.decision.strategies import NoCandidate, select_structure
 from actors.market_data.market_hours import market_hours
-from actors.market_data.structure import all_quoted, structure_mid, structure_natural
+from actors.market_data.marks import LegView, MarkBook
 from actors.runtime.core import ActorCore, Context
 from messages import (
     CONTRACT_MULTIPLIER,
@@ -40,7 +40,7 @@ from messages import (
     UnderlyingQuote,
     VolatilityStats,
 )
-from messages.config import EntrySection, ExitSection
+from messages.config import EntrySection, ExitSection, MarketDataSection
 
 NS_PER_S = 1_000_000_000
 NS_PER_MS = 1_000_000
@@ -70,9 +70,9 @@ def short_legs(position: OpenPosition) -> list[Leg]:
     return [leg for leg in position.legs if leg.ratio * position.quantity < 0]
 
 
-def short_leg_iv(position: OpenPosition, quotes: dict[OptionContract, OptionQuote]) -> float:
+def short_leg_iv(position: OpenPosition, views: dict[OptionContract, LegView]) -> float:
     legs = short_legs(position) or list(position.legs)
-    return sum(quotes[leg.contract].iv for leg in legs) / len(legs)
+    return sum(views[leg.contract].iv for leg in legs) / len(legs)
 
 
 class DecisionCore(ActorCore):
@@ -96,9 +96,14 @@ class DecisionCore(ActorCore):
     )
     lossless = False
 
-    def __init__(self, entry: EntrySection, exits: ExitSection, refusals_alert_after: int = 5) -> None:
+    def __init__(self, entry: EntrySection, exits: ExitSection, market_data: MarketDataSection | None = None,
+                 refusals_alert_after: int = 5) -> None:
         self._entry = entry
         self._exits = exits
+        self._market_data = market_data or MarketDataSection()
+        self._stale_after_ns = int(self._market_data.stale_after_s * NS_PER_S)
+        self._marks = MarkBook(self._market_data)
+        self._conservative: dict[str, str] = {}  # strategy id -> the conservative marks last reported
         self._refusals_alert_after = refusals_alert_after
         """Refused closes of one position after which a critical alert calls for a human (the breaker's threshold)."""
         self._close_refusals: dict[str, int] = {}
@@ -130,6 +135,7 @@ class DecisionCore(ActorCore):
                 self._on_chain(message, ctx)
             case OptionQuote():
                 self._quotes[message.contract] = message
+                self._marks.observe(message)
                 held_by = self._strategies_by_contract.get(message.contract, ())
                 if held_by and not self._exit_pending:
                     # A market move requotes every leg at once; judging after each single leg would mix old and new
@@ -201,11 +207,27 @@ class DecisionCore(ActorCore):
             awaited = self._awaiting_chain.get(symbol)
             if self._has_exposure(symbol) or (awaited is not None and ctx.now() - awaited[1] < interval_ns):
                 continue  # a chain that never came (broker down) is asked for again one interval later
-            self._request_chain(symbol, self._entry, ctx)
+            if self._waiting_for_fresh_inputs(symbol, None, ctx):
+                continue
+            params = awaited[0] if awaited is not None else self._entry  # a roll asked again keeps its DTE window
+            self._request_chain(symbol, params, ctx)
 
     def _request_chain(self, symbol: str, params: EntrySection, ctx: Context) -> None:
         self._awaiting_chain[symbol] = (params, ctx.now())
         ctx.publish(ChainRequest(symbol=symbol, min_dte=params.dte_min, max_dte=params.dte_max))
+
+    def _waiting_for_fresh_inputs(self, symbol: str, chain: ChainSnapshot | None, ctx: Context) -> bool:
+        """No entry on old prices: the underlying, VIX and the chain must each be younger than
+        `market_data.stale_after_s`; otherwise a `DecisionRecord` says what the entry waits for."""
+        stale = self._market.stale_inputs(symbol, ctx.now(), self._stale_after_ns)
+        if chain is not None and ctx.now() - chain.ts > self._stale_after_ns:
+            stale.append(f"{symbol} chain {(ctx.now() - chain.ts) / 60e9:.0f} min old")
+        if not stale:
+            return False
+        limit = f"{self._market_data.stale_after_s / 60:g} min"
+        ctx.publish(DecisionRecord(strategy_id="", action="wait", rule="entry_freshness",
+                                   detail=f"waiting for fresh inputs (limit {limit}): {', '.join(stale)}"))
+        return True
 
     def _reopen_if_rolled(self, strategy_id: str, ctx: Context) -> None:
         symbol = next((s for s, rolled in self._roll_to.items() if rolled == strategy_id), None)
@@ -226,6 +248,10 @@ class DecisionCore(ActorCore):
             return
         params = awaited[0]
         if self._trading_state != "ACTIVE" or self._has_exposure(chain.symbol):
+            return
+        if self._waiting_for_fresh_inputs(chain.symbol, chain, ctx):
+            if params is not self._entry:
+                self._awaiting_chain[chain.symbol] = (params, ctx.now())  # a roll's reopen is asked for again later
             return
         rolling = params is not self._entry
         gate = None if rolling else entry_gate_failure(
@@ -277,6 +303,8 @@ class DecisionCore(ActorCore):
                 if not holders:
                     del self._strategies_by_contract[leg.contract]
                     self._quotes.pop(leg.contract, None)
+                    self._marks.forget(leg.contract)
+        self._conservative.pop(strategy_id, None)
 
     def _close_refused(self, strategy_id: str, ctx: Context) -> None:
         """The exit still stands and is tried again, after a backoff: hammering a refusing broker changes nothing."""
@@ -294,23 +322,46 @@ class DecisionCore(ActorCore):
         if position is not None and position.closing:
             self._positions[strategy_id] = replace(position, closing=False)
 
+    def _leg_views(self, position: OpenPosition, now_ns: int) -> dict[OptionContract, LegView] | None:
+        """Every leg's mark (conservative when one-sided or quiet, see marks.py), or None while a leg was never
+        quoted. Quiet legs are repriced at the current underlying: IB streams only changes, so a far wing can be
+        silent for an hour in a market that is very much alive."""
+        if any(leg.contract not in self._quotes for leg in position.legs):
+            return None
+        max_age_ns = self._exits.max_quote_age_s * NS_PER_S
+        spot = self._market.price(position.symbol)
+        return {
+            leg.contract: self._marks.view(self._quotes[leg.contract], leg.ratio * position.quantity > 0,
+                                           quiet=now_ns - self._quotes[leg.contract].ts > max_age_ns, spot=spot,
+                                           now_ns=now_ns)
+            for leg in position.legs
+        }
+
     def _evaluate_exit(self, strategy_id: str, ctx: Context) -> None:
         position = self._positions[strategy_id]
-        if position.closing or position.quantity == 0 or not all_quoted(position.legs, self._quotes):
+        if position.closing or position.quantity == 0:
             return
         if ctx.now() < self._close_retry_at.get(strategy_id, 0):
             return  # its last close was refused: judged again once the backoff is over
         if self._trading_state == "HALTED" or not market_hours().is_open(ctx.now()):
             return
-        oldest = min(self._quotes[leg.contract].ts for leg in position.legs)
-        if ctx.now() - oldest > self._exits.max_quote_age_s * NS_PER_S:
-            return  # market data is stale (QuoteStale says so); judge again on fresh quotes
-        mark = structure_mid(position.legs, self._quotes)
+        if ctx.now() - self._market.quoted_at(position.symbol) > self._exits.max_quote_age_s * NS_PER_S:
+            return  # the underlying itself is stale (QuoteStale says so): no move, no mark to judge by
+        views = self._leg_views(position, ctx.now())
+        if views is None:
+            return
+        mark = sum(leg.ratio * views[leg.contract].mark for leg in position.legs)
+        conservative = "; ".join(views[leg.contract].note for leg in position.legs if views[leg.contract].note)
+        if conservative != self._conservative.get(strategy_id, ""):
+            self._conservative[strategy_id] = conservative
+            ctx.publish(DecisionRecord(strategy_id=strategy_id, action="mark", rule="conservative_mark",
+                                       detail=conservative or "every leg marked at a fresh two-sided mid again"))
         if position.entry_iv == 0.0:  # first complete quote set after the fill: the baseline for IV and VIX rules
-            position = replace(position, entry_iv=short_leg_iv(position, self._quotes), entry_vix=self._market.vix)
+            position = replace(position, entry_iv=short_leg_iv(position, views), entry_vix=self._market.vix)
         pnl = (mark - position.entry_price) * position.quantity * CONTRACT_MULTIPLIER
         position = replace(position, peak_pnl_usd=max(position.peak_pnl_usd, pnl))
         self._positions[strategy_id] = position
+        shorts = [views[leg.contract] for leg in short_legs(position)]
         state = PositionState(
             strategy_id=strategy_id,
             legs=position.legs,
@@ -320,11 +371,10 @@ class DecisionCore(ActorCore):
             mark_price=mark,
             days_to_expiry=min(days_to_expiry(ctx.now(), leg.contract.expiry) for leg in position.legs),
             peak_pnl_usd=position.peak_pnl_usd,
-            short_leg_max_abs_delta=max((abs(self._quotes[leg.contract].delta) for leg in short_legs(position)),
-                                        default=0.0),
-            short_leg_max_gamma=max((self._quotes[leg.contract].gamma for leg in short_legs(position)), default=0.0),
+            short_leg_max_abs_delta=max((abs(view.delta) for view in shorts), default=0.0),
+            short_leg_max_gamma=max((view.gamma for view in shorts), default=0.0),
             entry_iv=position.entry_iv,
-            current_iv=short_leg_iv(position, self._quotes),
+            current_iv=short_leg_iv(position, views),
             underlying_move_pct=self._market.move_pct(position.symbol),
             entry_vix=position.entry_vix,
             current_vix=self._market.vix,
@@ -333,7 +383,7 @@ class DecisionCore(ActorCore):
         if signal is None:
             return
         self._positions[strategy_id] = replace(position, closing=True)
-        closing_direction = -1 if position.quantity > 0 else 1
+        natural = sum(leg.ratio * views[leg.contract].natural for leg in position.legs)
         ctx.publish(
             CloseStrategy(
                 strategy_id=strategy_id,
@@ -341,9 +391,9 @@ class DecisionCore(ActorCore):
                 legs=position.legs,
                 quantity=-position.quantity,
                 mid_price=round(mark, 4),
-                natural_price=round(structure_natural(position.legs, self._quotes, closing_direction), 4),
+                natural_price=round(natural, 4),
                 rule=signal.rule,
-                reason=signal.reason,
+                reason=f"{signal.reason} (conservative marks: {conservative})" if conservative else signal.reason,
                 roll_to_dte=self._exits.roll_to_dte if signal.roll else 0,
             )
         )

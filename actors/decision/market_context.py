@@ -14,6 +14,7 @@ class MarketContext:
         self._window_ns = move_window_ns
         self._prices: dict[str, deque[tuple[int, float]]] = {}
         self.vix = 0.0
+        self.vix_ts = 0
 
     def on_underlying(self, quote: UnderlyingQuote) -> None:
         history = self._prices.setdefault(quote.symbol, deque())
@@ -25,6 +26,18 @@ class MarketContext:
     def on_index(self, quote: IndexQuote) -> None:
         if quote.symbol == VOLATILITY_INDEX:
             self.vix = quote.value
+            self.vix_ts = quote.ts
+
+    def quoted_at(self, symbol: str) -> int:
+        """When `symbol` was last quoted (0: never)."""
+        history = self._prices.get(symbol)
+        return history[-1][0] if history else 0
+
+    def stale_inputs(self, symbol: str, now_ns: int, limit_ns: int) -> list[str]:
+        """What an entry in `symbol` would wait for: its underlying or VIX quote missing or older than `limit_ns`."""
+        return [f"{name} {_age(now_ns, at)}" for name, at in ((symbol, self.quoted_at(symbol)),
+                                                              (VOLATILITY_INDEX, self.vix_ts))
+                if not at or now_ns - at > limit_ns]
 
     def price(self, symbol: str) -> float | None:
         history = self._prices.get(symbol)
@@ -36,3 +49,9 @@ class MarketContext:
         if not history or history[0][1] <= 0:
             return 0.0
         return history[-1][1] / history[0][1] - 1.0
+
+
+def _age(now_ns: int, at_ns: int) -> str:
+    if not at_ns:
+        return "never quoted"
+    return f"quote {(now_ns - at_ns) / 60e9:.0f} min old"

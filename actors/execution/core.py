@@ -8,6 +8,7 @@ so an order the broker neither works nor reports done can never rest as "accepte
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from actors.execution.order_state import (
@@ -141,6 +142,12 @@ class ExecutionCore(ActorCore):
         return order
 
     def _submit(self, intent: OpenStrategy | CloseStrategy, ctx: Context) -> None:
+        if not (math.isfinite(intent.mid_price) and math.isfinite(intent.natural_price)):
+            # never an order at a price nobody can name; the decision asks again on its next evaluation
+            reason = f"unusable price: mid {intent.mid_price!r}, natural {intent.natural_price!r}"
+            ctx.publish(Alert(level="critical", source=self.name, text=f"intent {intent.strategy_id} refused: {reason}"))
+            ctx.publish(IntentDenied(strategy_id=intent.strategy_id, check="execution", reason=reason))
+            return
         if intent.strategy_id in self._working_by_strategy:
             working = self._working_by_strategy[intent.strategy_id]
             ctx.publish(

@@ -20,6 +20,3 @@ def structure_natural(legs: Sequence[Leg], quotes: Mapping[OptionContract, Optio
         total += leg.ratio * (quote.ask if pays_the_ask else quote.bid)
     return total
 
-
-def all_quoted(legs: Sequence[Leg], quotes: Mapping[OptionContract, OptionQuote]) -> bool:
-    return all(leg.contract in quotes for leg in legs)

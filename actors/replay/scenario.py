@@ -20,13 +20,15 @@ from typing import Any, Literal
 import msgspec
 
 from actors.replay.expect import unknown_fields
-from messages import MESSAGE_BY_NAME, Message
+from messages import MESSAGE_BY_NAME, IndexQuote, Message, OptionQuote, RawQuote, UnderlyingQuote
 from messages.codec import MessageDecodeError, from_builtins
 from messages.config import ConfigError, NodeConfig, config_from_mapping
 
 NS_PER_S = 1_000_000_000
 _OFFSET = re.compile(r"^\+(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
 _UNIT_NS = {"ms": 1_000_000, "s": NS_PER_S, "m": 60 * NS_PER_S, "h": 3600 * NS_PER_S, "d": 86_400 * NS_PER_S}
+MARKET_INPUT = (UnderlyingQuote, IndexQuote, OptionQuote)
+"""Quotes a scenario sends are what the broker's feed delivers, bad ticks included: they enter as `RawQuote`."""
 SCENARIO_DEFAULTS: dict[str, Any] = {"sim": {"market": "scripted"}}
 """Scenarios script their own prices, so the simulated broker prices from them unless the header says otherwise."""
 
@@ -138,7 +140,10 @@ def _parse_step(obj: Any, line: int, previous_ns: int, where: str) -> Step:
         message = from_builtins(body)
     except MessageDecodeError as exc:
         raise ScenarioError(f"{where}: `send`: {exc}") from None
-    return Step(line=line, at_ns=at_ns, kind="send", message=msgspec.structs.replace(message, ts=at_ns))
+    message = msgspec.structs.replace(message, ts=at_ns)
+    if isinstance(message, MARKET_INPUT):
+        message = RawQuote(ts=at_ns, quote=message)  # the feed: it reaches the node through the broker's quote gate
+    return Step(line=line, at_ns=at_ns, kind="send", message=message)
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -13,7 +13,7 @@ from actors.node import core_factories
 from actors.replay.profile import heap_after_warmup, tracked
 from actors.runtime.clock import VirtualClock
 from actors.runtime.threaded import ThreadedRuntime
-from messages import IndexQuote, Message, UnderlyingQuote
+from messages import IndexQuote, Message, RawQuote, UnderlyingQuote
 from messages.config import NodeConfig, config_from_mapping
 
 NS_PER_S = 1_000_000_000
@@ -74,9 +74,12 @@ def run_soak(capture: Path, hours: float, rate_multiple: float = 10.0, journal_d
             while now < end_ns:
                 drift = ((offered % 200) - 100) * 0.01
                 price = 580.0 + drift
-                runtime.publish(UnderlyingQuote(ts=now, symbol="SPY", bid=price - 0.05, ask=price + 0.05, last=price))
+                # the scripted feed: it reaches the node through the broker's quote gate, as a scenario's does
+                quote = UnderlyingQuote(ts=now, symbol="SPY", bid=price - 0.05, ask=price + 0.05, last=price)
+                runtime.publish(RawQuote(ts=now, quote=quote))
                 if offered % 50 == 0:
-                    runtime.publish(IndexQuote(ts=now, symbol="VIX", value=18.0 + (offered % 7) * 0.1))
+                    runtime.publish(RawQuote(ts=now, quote=IndexQuote(ts=now, symbol="VIX",
+                                                                      value=18.0 + (offered % 7) * 0.1)))
                 offered += 1
                 now += step_ns
                 if offered % 500 == 0:  # let timers (entries, steps, flushes) catch up with the flood

@@ -18,6 +18,7 @@ MARKET_NOISE = frozenset(
         "UnderlyingQuote",
         "OptionQuote",
         "IndexQuote",
+        "RawQuote",
         "ChainRequest",
         "ChainSnapshot",
         "SubscribeQuotes",

@@ -21,6 +21,7 @@ from actors.market_data.market_hours import market_hours
 from actors.runtime.threaded import ThreadedRuntime
 from actors.service.periodic import Periodic
 from messages import (
+    BadTick,
     BreakerStateChanged,
     BrokerConnectionChanged,
     IndexQuote,
@@ -66,6 +67,8 @@ class NodeHealth:
         self._messages = Counter("thetanode_messages", "published messages by type", ["type"], registry=self.registry)
         self._orders = Counter("thetanode_orders", "orders placed", registry=self.registry)
         self._fills = Counter("thetanode_fills", "fills received", registry=self.registry)
+        self._bad_ticks = Counter("thetanode_bad_ticks", "ticks the quote gate rejected or repaired",
+                                  ["symbol", "reason", "action"], registry=self.registry)
         self._breaker = Gauge("thetanode_breaker_state", "0 closed, 1 half-open, 2 open", registry=self.registry)
         self._trading = Gauge("thetanode_trading_state", "0 active, 1 reducing, 2 halted", registry=self.registry)
         self._quote_age = Gauge("thetanode_quote_age_seconds", "age of the newest quote", registry=self.registry)
@@ -81,6 +84,8 @@ class NodeHealth:
                 self._orders.inc()
             case OrderFilled():
                 self._fills.inc()
+            case BadTick():
+                self._bad_ticks.labels(message.symbol, message.reason, message.action).inc(message.count)
             case BreakerStateChanged():
                 self.breaker_state = message.state
             case TradingStateChanged():

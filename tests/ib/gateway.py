@@ -1,7 +1,9 @@
 """A test gateway that speaks the TWS API socket protocol on 127.0.0.1, backed by the simulated exchange.
 
 The real ib_async client connects to it over a real socket. It prices stocks, the VIX and option chains with the
-node's own chain model from prices the test sets, and handles orders the way IB does (`order_desk.py`): refusals
+node's own chain model from prices the test sets, streams them the way IB does (`market_feed.py`: changes only,
+one-sided far wings, not-computed greeks, permissions, delayed data, the line limit), and handles orders the way IB
+does (`order_desk.py`): refusals
 as bare errors, refused modifications, PendingCancel, DAY orders expiring at the close, combo fills reported per
 leg and for the BAG in a shuffled order. Its settings default to a fresh IB Gateway's (Read-Only API on, order
 precautions not bypassed; `behaviour.py`), so a test that trades must configure it as the README tells the
@@ -27,15 +29,18 @@ from messages import IndexQuote, OptionContract, OptionQuote, UnderlyingQuote
 from messages.config import SimSection
 from tests.ib import wire
 from tests.ib.behaviour import CONNECT_NOTICES, Faults, GatewaySettings, ib_text
+from tests.ib.market_feed import FeedClient, MarketFeed
 from tests.ib.order_desk import WORKING, OrderDesk
 
 PACING_LIMIT = 50
 STOCK_CON_IDS = {"SPY": 756733, "QQQ": 320227571, "IWM": 9579970}
 VIX_CON_ID = 13455763
+INDEX_CON_IDS = {"VIX": VIX_CON_ID, "SPX": 416904}
+MONTHLY_CLASS = {"SPX": "SPX"}
+"""Index options listed in two classes: AM-settled monthlies (third Fridays) and PM-settled weeklies (every expiry,
+third Fridays included) — the same symbol, expiry, strike and right, told apart only by the trading class."""
+WEEKLY_CLASS = {"SPX": "SPXW"}
 FIRST_OPTION_CON_ID = 700_000_000
-TICK_BID, TICK_ASK, TICK_LAST, TICK_CLOSE = 1, 2, 4, 9
-TICK_BID_SIZE, TICK_ASK_SIZE = 0, 3
-OPTION_BID, OPTION_ASK, OPTION_MODEL = 10, 11, 13
 
 
 def shifted_clock(start: dt.datetime) -> Callable[[], int]:
@@ -48,7 +53,7 @@ def shifted_clock(start: dt.datetime) -> Callable[[], int]:
 class _Client:
     writer: asyncio.StreamWriter
     client_id: int = -1
-    streams: dict[int, tuple[str, object]] = field(default_factory=dict)
+    feed: FeedClient = field(default_factory=FeedClient)
     positions: bool = False
     account_updates: bool = False
     sync_ready_at: float = 0.0
@@ -75,13 +80,16 @@ class TestGateway:
         self.sim = params or SimSection(market="scripted")
         self._source = ScriptedQuoteSource(self.sim)
         self._spots: dict[str, float] = {}
+        self.feed = MarketFeed(self._spots.get, lambda: self._vix, lambda c: self.option_quotes([c]).get(c))
+        self.data_faults = self.feed.faults
+        """Market-data faults: permissions per symbol, options without a bid or greeks, other clients' lines."""
         self._next_valid_id = first_order_id
         self._quote_interval_s = quote_interval_s
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="ib-test-gateway", daemon=True)
         self._server: asyncio.AbstractServer | None = None
         self.clients: list[_Client] = []
-        self._con_ids: dict[OptionContract, int] = {}
+        self._con_ids: dict[tuple[OptionContract, str], int] = {}
         self.option_by_con_id: dict[int, OptionContract] = {}
         self.holdings: Counter[OptionContract] = Counter()
         self.costs: Counter[OptionContract] = Counter()
@@ -90,8 +98,6 @@ class TestGateway:
         self._was_open = True
         self.port = 0
         self.connections = 0
-        self.most_streams = 0
-        """The most market-data lines any client held at once."""
         self.generic_ticks_requested: list[str] = []
         self.handshake_client_ids: list[int] = []
         self.message_times: list[float] = []
@@ -149,6 +155,10 @@ class TestGateway:
     def set_vix(self, value: float) -> None:
         self._call(self._set_vix, value)
 
+    def requote(self) -> None:
+        """What the gateway does every `quote_interval_s`: send every stream's changes (none if nothing moved)."""
+        self._call(self._requote)
+
     def send_error(self, code: int, text: str, req_id: int = -1) -> None:
         self._call(self._broadcast, wire.error(req_id, code, text))
 
@@ -192,6 +202,14 @@ class TestGateway:
             best = max(best, end - start + 1)
         return best
 
+    def lines_in_use(self) -> int:
+        return self._call(lambda: self.feed.lines_in_use([c.feed for c in self.clients]))
+
+    @property
+    def most_streams(self) -> int:
+        """The most market-data lines this login's clients held at once."""
+        return self.feed.most_lines
+
     # market ------------------------------------------------------------------------------------------------------
     def _set_underlying(self, symbol: str, price: float) -> None:
         self._spots[symbol] = price
@@ -206,8 +224,8 @@ class TestGateway:
 
     def _requote(self) -> None:
         for client in self.clients:
-            for req_id, (kind, what) in list(client.streams.items()):
-                self._quote(client, req_id, kind, what)
+            for req_id in list(client.feed.streams):
+                self.feed.quote(client.feed, client.send, req_id)
         is_open = self.market_open()
         if self._was_open and not is_open:
             self.desk.expire_day_orders()
@@ -220,23 +238,34 @@ class TestGateway:
     def option_quotes(self, contracts: list[OptionContract]) -> dict[OptionContract, OptionQuote]:
         return {q.contract: q for q in self._source.option_quotes(contracts, self.clock())}
 
-    def _con_id(self, contract: OptionContract) -> int:
-        if contract not in self._con_ids:
+    def _con_id(self, contract: OptionContract, trading_class: str) -> int:
+        key = (contract, trading_class)
+        if key not in self._con_ids:
             con_id = FIRST_OPTION_CON_ID + len(self._con_ids)
-            self._con_ids[contract], self.option_by_con_id[con_id] = con_id, contract
-        return self._con_ids[contract]
+            self._con_ids[key], self.option_by_con_id[con_id] = con_id, contract
+        return self._con_ids[key]
 
-    def wire_option(self, contract: OptionContract) -> wire.WireContract:
-        return wire.WireContract(con_id=self._con_id(contract), symbol=contract.symbol, sec_type="OPT",
+    def wire_option(self, contract: OptionContract, trading_class: str = "") -> wire.WireContract:
+        trading_class = trading_class or WEEKLY_CLASS.get(contract.symbol, contract.symbol)
+        return wire.WireContract(con_id=self._con_id(contract, trading_class), symbol=contract.symbol, sec_type="OPT",
                                  last_trade_date=f"{contract.expiry:%Y%m%d}", strike=contract.strike,
                                  right=contract.right, multiplier="100", exchange="SMART", currency="USD",
                                  local_symbol=f"{contract.symbol} {contract.expiry:%y%m%d}{contract.right}"
                                               f"{int(contract.strike * 1000):08d}",
-                                 trading_class=contract.symbol)
+                                 trading_class=trading_class)
 
     def _listed(self, symbol: str) -> tuple[list[dt.date], list[float]]:
         spot = self._spots[symbol]
         return listed_expiries(self.clock(), 0, 70), listed_strikes(spot)
+
+    def _classes(self, symbol: str) -> list[tuple[str, list[dt.date], list[float]]]:
+        """(trading class, expiries, strikes) as reqSecDefOptParams lists them: one class for an equity; for SPX the
+        third-Friday monthlies (SPX) and the weeklies of every expiry (SPXW)."""
+        expiries, strikes = self._listed(symbol)
+        if symbol not in MONTHLY_CLASS:
+            return [(symbol, expiries, strikes)]
+        monthly = [e for e in expiries if e.weekday() == 4 and 15 <= e.day <= 21]
+        return [(MONTHLY_CLASS[symbol], monthly, strikes), (WEEKLY_CLASS[symbol], expiries, strikes)]
 
     # server ------------------------------------------------------------------------------------------------------
     async def _listen(self, port: int) -> int:
@@ -304,21 +333,23 @@ class TestGateway:
                 client.send(wire.next_valid_id(self.desk.highest_order_id.get(client.client_id, 0) + 1))
             case wire.ReqCurrentTime():
                 client.send(wire.current_time(self.clock() / 1e9))
-            case wire.ReqMarketDataType() | wire.ReqAutoOpenOrders() | wire.ReqManagedAccts():
+            case wire.ReqMarketDataType(data_type=data_type):
+                client.feed.data_type = data_type
+            case wire.ReqAutoOpenOrders() | wire.ReqManagedAccts():
                 pass
             case wire.ReqContractDetails(req_id=req_id, contract=contract):
                 self._contract_details(client, req_id, contract)
             case wire.ReqSecDefOptParams(req_id=req_id, underlying_symbol=symbol, underlying_con_id=con_id):
                 if symbol in self._spots:
-                    expiries, strikes = self._listed(symbol)
-                    for exchange in ("SMART", "CBOE"):
-                        client.send(wire.sec_def_opt_params(req_id, exchange, con_id, symbol, "100",
-                                                            [f"{e:%Y%m%d}" for e in expiries], strikes))
+                    for trading_class, expiries, strikes in self._classes(symbol):
+                        for exchange in ("SMART", "CBOE"):
+                            client.send(wire.sec_def_opt_params(req_id, exchange, con_id, trading_class, "100",
+                                                                [f"{e:%Y%m%d}" for e in expiries], strikes))
                 client.send(wire.sec_def_opt_params_end(req_id))
             case wire.ReqMktData(req_id=req_id, contract=contract, generic_ticks=generic_ticks):
                 self._subscribe(client, req_id, contract, generic_ticks)
             case wire.CancelMktData(req_id=req_id):
-                client.streams.pop(req_id, None)
+                self.feed.cancel(client.feed, client.send, req_id)
             case wire.PlaceOrder():
                 self.desk.place(client, request)
             case wire.CancelOrder(order_id=order_id):
@@ -389,22 +420,26 @@ class TestGateway:
                                             sec_type="STK", exchange="SMART", primary_exchange="ARCA",
                                             currency="USD", local_symbol=contract.symbol,
                                             trading_class=contract.symbol), 0))
-        elif contract.sec_type == "IND" and contract.symbol == "VIX":
-            found.append((wire.WireContract(con_id=VIX_CON_ID, symbol="VIX", sec_type="IND", exchange="CBOE",
-                                            currency="USD", local_symbol="VIX"), 0))
+        elif contract.sec_type == "IND" and contract.symbol in INDEX_CON_IDS:
+            found.append((wire.WireContract(con_id=INDEX_CON_IDS[contract.symbol], symbol=contract.symbol,
+                                            sec_type="IND", exchange="CBOE", currency="USD",
+                                            local_symbol=contract.symbol), 0))
         elif contract.sec_type == "OPT" and contract.symbol in self._spots:
-            expiries, strikes = self._listed(contract.symbol)
-            for expiry in expiries:
-                if contract.last_trade_date and contract.last_trade_date[:8] != f"{expiry:%Y%m%d}":
+            under_con_id = STOCK_CON_IDS.get(contract.symbol) or INDEX_CON_IDS[contract.symbol]
+            for trading_class, expiries, strikes in self._classes(contract.symbol):
+                if contract.trading_class and contract.trading_class != trading_class:
                     continue
-                for strike in strikes:
-                    if contract.strike and abs(contract.strike - strike) > 1e-9:
+                for expiry in expiries:
+                    if contract.last_trade_date and contract.last_trade_date[:8] != f"{expiry:%Y%m%d}":
                         continue
-                    for right in ("C", "P"):
-                        if contract.right and contract.right[0] != right:
+                    for strike in strikes:
+                        if contract.strike and abs(contract.strike - strike) > 1e-9:
                             continue
-                        option = OptionContract(contract.symbol, expiry, strike, right)
-                        found.append((self.wire_option(option), STOCK_CON_IDS[contract.symbol]))
+                        for right in ("C", "P"):
+                            if contract.right and contract.right[0] != right:
+                                continue
+                            option = OptionContract(contract.symbol, expiry, strike, right)
+                            found.append((self.wire_option(option, trading_class), under_con_id))
         if not found:
             client.send(wire.error(req_id, 200, "No security definition has been found for the request"))
             return
@@ -427,43 +462,19 @@ class TestGateway:
     def _subscribe(self, client: _Client, req_id: int, contract: wire.WireContract, generic_ticks: str) -> None:
         if contract.sec_type == "STK" or contract.con_id in STOCK_CON_IDS.values():
             stream: tuple[str, object] = ("stock", contract.symbol)
-        elif contract.sec_type == "IND" or contract.con_id == VIX_CON_ID:
-            stream = ("index", "VIX")
+        elif contract.sec_type == "IND" or contract.con_id in INDEX_CON_IDS.values():
+            stream = ("index", contract.symbol or next(s for s, c in INDEX_CON_IDS.items() if c == contract.con_id))
         else:
             option = self._resolve_option(contract)
             if option is None:
                 client.send(wire.error(req_id, 200, "No security definition has been found for the request"))
                 return
             stream = ("option", option)
-        client.streams[req_id] = stream
-        self.most_streams = max(self.most_streams, len(client.streams))
-        client.send(wire.market_data_type(req_id, 1))
-        self._quote(client, req_id, *stream)
+        if not self.feed.subscribe(client.feed, [c.feed for c in self.clients], client.send, req_id, stream):
+            return
         if stream[0] == "option" and contract.sec_type != "BAG":
             self.generic_ticks_requested.append(generic_ticks)
             self._generic_ticks(client, req_id, stream[1], generic_ticks)
-
-    def _quote(self, client: _Client, req_id: int, kind: str, what: object) -> None:
-        if kind == "stock":
-            spot = self._spots.get(what)  # type: ignore[arg-type]
-            if spot is None:
-                return
-            client.send(wire.tick_price(req_id, TICK_BID, round(spot - 0.01, 2), 100))
-            client.send(wire.tick_price(req_id, TICK_ASK, round(spot + 0.01, 2), 100))
-            client.send(wire.tick_price(req_id, TICK_LAST, spot, 1))
-        elif kind == "index":
-            client.send(wire.tick_price(req_id, TICK_LAST, self._vix, 0))
-        else:
-            quote = self.option_quotes([what]).get(what)  # type: ignore[list-item]
-            if quote is None:
-                return
-            client.send(wire.tick_price(req_id, TICK_BID, quote.bid, 10))
-            client.send(wire.tick_price(req_id, TICK_ASK, quote.ask, 10))
-            mid = (quote.bid + quote.ask) / 2
-            for tick_type in (OPTION_BID, OPTION_ASK, OPTION_MODEL):
-                client.send(wire.tick_option_computation(req_id, tick_type, quote.iv, quote.delta, mid, 0.0,
-                                                         quote.gamma, quote.vega, quote.theta,
-                                                         quote.underlying_price))
 
     def _generic_ticks(self, client: _Client, req_id: int, option: OptionContract, generic_ticks: str) -> None:
         """Open interest (101) and the option's implied volatility (106), as IB answers those generic ticks."""

@@ -87,7 +87,8 @@ class InProcessNode:
         self.config = config
         self.probe = Probe()
         factories = factories or [lambda: IbBrokerCore(config.ib),
-                                  lambda: IbSessionCore(config.ib, config.service.client_id, config.entry.symbols)]
+                                  lambda: IbSessionCore(config.ib, config.service.client_id, config.entry.symbols,
+                                                        config.market_data)]
         self.runtime = ThreadedRuntime(factories, ShiftedClock(int(start.timestamp() * 1e9)))
         self.runtime.observers.append(self.probe.observe)
 

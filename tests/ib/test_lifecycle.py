@@ -151,7 +151,7 @@ def test_iron_condor_lifecycle_through_thetanode_run_against_the_test_gateway(tm
     assert of(NodeStopping)
     # the recorded IB session replays offline (no broker dialled) to the same decisions
     replay = replay_session(journal, session)
-    assert not replay.mismatches and replay.inputs > 100
+    assert not replay.mismatches and replay.inputs > 50  # streams send changes only: few, but every kind
 
 
 @pytest.mark.timeout(180)

@@ -52,7 +52,7 @@ def test_health_document_and_metrics_follow_published_messages():
     from actors.runtime.clock import VirtualClock
     from actors.runtime.threaded import ThreadedRuntime
     from actors.service.health import NodeHealth
-    from messages import BreakerStateChanged, BrokerConnectionChanged, OrderFilled, TradingStateChanged
+    from messages import BadTick, BreakerStateChanged, BrokerConnectionChanged, OrderFilled, TradingStateChanged
 
     evening = 1_772_490_000_000_000_000  # 2026-03-02 22:20 UTC: market closed, no staleness expected
     runtime = ThreadedRuntime([], VirtualClock(evening))
@@ -63,9 +63,13 @@ def test_health_document_and_metrics_follow_published_messages():
     health.observe(TradingStateChanged(state="HALTED", reason="operator"))
     health.observe(BreakerStateChanged(state="OPEN", reason="rejects"))
     health.observe(OrderFilled(client_order_id="o", exec_id="e", quantity=1, price=-1.0, commission_usd=1.0))
+    health.observe(BadTick(symbol="SPY", key="SPY", reason="jump", detail="580 → 638"))
+    health.observe(BadTick(symbol="SPY", key="chain SPY", reason="no_quote", detail="12 of 140", count=12))
     document = health.document()
     assert document["status"] == "degraded"
     assert document["problems"] == ["trading HALTED", "circuit breaker OPEN"]
     text = health.metrics_text().decode()
     assert "thetanode_trading_state 2.0" in text and "thetanode_breaker_state 2.0" in text
     assert "thetanode_fills_total 1.0" in text and "thetanode_broker_connected 1.0" in text
+    assert 'thetanode_bad_ticks_total{action="rejected",reason="jump",symbol="SPY"} 1.0' in text
+    assert 'thetanode_bad_ticks_total{action="rejected",reason="no_quote",symbol="SPY"} 12.0' in text

@@ -8,7 +8,16 @@ import datetime as dt
 from actors.decision.core import DecisionCore
 from actors.runtime.clock import VirtualClock
 from actors.runtime.deterministic import DeterministicRuntime
-from messages import Alert, CloseStrategy, Leg, OptionContract, OptionQuote, OrderTerminated, StrategyOpened
+from messages import (
+    Alert,
+    CloseStrategy,
+    Leg,
+    OptionContract,
+    OptionQuote,
+    OrderTerminated,
+    StrategyOpened,
+    UnderlyingQuote,
+)
 from messages.config import EntrySection, ExitSection
 
 NOON = int(dt.datetime(2026, 3, 2, 17, 0, tzinfo=dt.UTC).timestamp() * 1e9)  # 12:00 New York, a Monday
@@ -18,16 +27,16 @@ CONDOR = tuple(Leg(OptionContract("SPY", EXPIRY, k, r), q)
                for k, r, q in ((545.0, "P", 1), (550.0, "P", -1), (610.0, "C", -1), (615.0, "C", 1)))
 
 
-def _losing_quotes(now_ns: int) -> list[OptionQuote]:
+def _losing_quotes(now_ns: int) -> list[OptionQuote | UnderlyingQuote]:
     """The short put deep in trouble: a mark far beyond the stop loss."""
     prices = {545.0: 6.0, 550.0: 9.5, 610.0: 0.2, 615.0: 0.1}
-    return [OptionQuote(ts=now_ns, contract=leg.contract, bid=prices[leg.contract.strike] - 0.05,
+    return [UnderlyingQuote(ts=now_ns, symbol="SPY", bid=550.95, ask=551.05, last=551.0)] + [OptionQuote(ts=now_ns, contract=leg.contract, bid=prices[leg.contract.strike] - 0.05,
                         ask=prices[leg.contract.strike] + 0.05, iv=0.3, delta=-0.5 if leg.contract.right == "P" else 0.05,
                         gamma=0.02, vega=0.3, theta=-0.05, underlying_price=551.0) for leg in CONDOR]
 
 
 def test_a_refused_close_is_retried_after_a_growing_pause_and_raises_a_critical_alert_at_the_threshold():
-    exits = ExitSection(close_retry_initial_s=2.0, close_retry_max_s=8.0)
+    exits = ExitSection(close_retry_initial_s=2.0, close_retry_max_s=8.0, evaluation_delay_ms=0)
     runtime = DeterministicRuntime([lambda: DecisionCore(EntrySection(), exits, refusals_alert_after=3)],
                                    VirtualClock(NOON))
     runtime.start()

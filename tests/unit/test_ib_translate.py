@@ -9,7 +9,7 @@ from ib_async import Contract, Option, Position, Ticker
 from ib_async.objects import AccountValue, OptionComputation
 
 from actors.broker.ib import translate
-from actors.broker.ib.chain_plan import batches, choose_expiries, choose_strikes
+from actors.broker.ib.chain_plan import choose_expiries, choose_strikes
 from messages import Leg, OptionContract
 
 PUT = OptionContract("SPY", dt.date(2026, 4, 10), 550.0, "P")
@@ -29,17 +29,32 @@ def test_contracts_round_trip_and_the_combo_carries_sides_and_positive_ratios():
     assert (sell.action, sell.totalQuantity, sell.lmtPrice) == ("SELL", 1, -0.6)
 
 
-def test_an_option_quote_needs_both_sides_and_model_greeks():
+def test_an_option_quote_keeps_ibs_sentinels_for_the_quote_gate():
     ticker = Ticker(contract=Option("SPY", "20260410", 550.0, "P", "SMART"))
-    assert translate.option_quote(PUT, ticker) is None  # nothing yet
+    assert translate.option_quote(PUT, ticker) is None  # IB said nothing yet
     ticker.bid, ticker.ask = 4.1, 4.3
-    assert translate.option_quote(PUT, ticker) is None  # no model greeks yet
+    quote = translate.option_quote(PUT, ticker)  # no model greeks yet: IB's "not computed" markers
+    assert (quote.iv, quote.delta, quote.gamma, quote.vega, quote.theta, quote.underlying_price) == (
+        -1.0, -2.0, -2.0, -2.0, -2.0, -1.0)
     ticker.modelGreeks = OptionComputation(0, 0.21, -0.18, 4.2, 0.0, 0.011, 0.62, -0.15, 580.0)
     quote = translate.option_quote(PUT, ticker)
     assert (quote.bid, quote.ask, quote.iv, quote.delta, quote.vega, quote.underlying_price) == (
         4.1, 4.3, 0.21, -0.18, 0.62, 580.0)
-    ticker.ask = math.nan
-    assert translate.option_quote(PUT, ticker) is None
+    ticker.bid, ticker.bidSize = -1.0, 0.0  # ib_async 2.1 keeps IB's −1 / size 0 for a side nobody quotes
+    ticker.modelGreeks = OptionComputation(0, None, None, 4.2, 0.0, None, -2.0, -2.0, None)
+    quote = translate.option_quote(PUT, ticker)
+    assert (quote.bid, quote.iv, quote.delta, quote.gamma, quote.vega, quote.underlying_price) == (
+        -1.0, -1.0, -2.0, -2.0, -2.0, -1.0)
+
+
+def test_an_index_underlying_is_quoted_at_its_level():
+    ticker = Ticker(contract=Contract(secType="IND", symbol="SPX"))
+    assert translate.underlying_quote("SPX", ticker) is None
+    ticker.last = 5800.0
+    quote = translate.underlying_quote("SPX", ticker)
+    assert (quote.bid, quote.ask, quote.last) == (5800.0, 5800.0, 5800.0)
+    assert translate.underlying("SPX", {"SPX": "CBOE"}).secType == "IND"
+    assert translate.option(PUT, "SPXW").tradingClass == "SPXW"
 
 
 def test_positions_keep_options_of_the_account_and_name_anything_else():
@@ -63,4 +78,3 @@ def test_chain_plan_quotes_the_expiries_nearest_the_window_middle_and_strikes_ne
     assert choose_expiries(listed, today, 30, 45, 2) == ["20260402", "20260410"]
     assert choose_expiries(listed, today, 60, 90, 1) == ["20260515"]
     assert choose_strikes([500, 550, 575.5, 580, 600, 640], 580.0, 0.05) == [575.5, 580.0, 600.0]
-    assert batches(list(range(5)), 2) == [[0, 1], [2, 3], [4]] and batches([1], 0) == [[1]]

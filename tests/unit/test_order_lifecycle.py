@@ -30,6 +30,7 @@ from messages import (
     PlaceOrder,
     ReconciliationResult,
     StrategyOpened,
+    RawQuote,
     UnderlyingQuote,
 )
 from messages.config import ExecutionSection, SimSection
@@ -106,7 +107,7 @@ def _broker(**sim) -> DeterministicRuntime:
     runtime = DeterministicRuntime([lambda: SimBrokerCore(ScriptedQuoteSource(params), params, ("SPY",))],
                                    VirtualClock(NOW))
     runtime.start()
-    runtime.inject(UnderlyingQuote(ts=NOW, symbol="SPY", bid=579.95, ask=580.05, last=580.0))
+    runtime.inject(RawQuote(ts=NOW, quote=UnderlyingQuote(ts=NOW, symbol="SPY", bid=579.95, ask=580.05, last=580.0)))
     return runtime
 
 

@@ -23,7 +23,3 @@ def choose_strikes(strikes: Iterable[float], spot: float, range_pct: float) -> l
     low, high = spot * (1 - range_pct), spot * (1 + range_pct)
     return sorted({float(k) for k in strikes if low <= k <= high})
 
-
-def batches(items: list, size: int) -> list[list]:
-    size = max(size, 1)
-    return [items[i:i + size] for i in range(0, len(items), size)]

@@ -40,6 +40,8 @@ class Notice(StrEnum):
     """100: IB's message rate limit was exceeded."""
     INFORMATIONAL = "informational"
     """2100-2199 notices that need no action."""
+    MARKET_DATA = "market_data"
+    """Line limit and market-data permissions: the IB session handles them, alerting once per contract."""
     OTHER = "other"
 
 
@@ -48,6 +50,10 @@ LINK_CODES = {1100: Notice.LINK_LOST, 2110: Notice.LINK_LOST, 502: Notice.API_DO
               2103: Notice.FARM_BROKEN, 2105: Notice.FARM_BROKEN, 2157: Notice.FARM_BROKEN,
               2104: Notice.FARM_OK, 2106: Notice.FARM_OK, 2158: Notice.FARM_OK, 2107: Notice.FARM_OK,
               2108: Notice.FARM_OK, 2119: Notice.FARM_OK, 10197: Notice.COMPETING_SESSION, 100: Notice.PACING}
+
+MARKET_DATA_CODES = frozenset({101, 300, 354, 10089, 10090, 10167, 10168})
+"""101 too many lines; 300 cancel of a request IB never started; 354/10089/10090/10167/10168 market data not (or
+only partly, or only delayed) subscribed."""
 
 ORDER_CANCELLED = 202
 CANCEL_FAILED_CODES = frozenset({161, 10147, 10148})
@@ -58,6 +64,8 @@ def classify(code: int) -> Notice:
     notice = LINK_CODES.get(code)
     if notice is not None:
         return notice
+    if code in MARKET_DATA_CODES:
+        return Notice.MARKET_DATA
     return Notice.INFORMATIONAL if 2100 <= code < 2200 else Notice.OTHER
 
 

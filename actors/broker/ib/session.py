@@ -10,27 +10,23 @@ the day's executions periodically so a fill whose callback was missed is still d
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import threading
 from collections import Counter
 from collections.abc import Callable
-from typing import TypeVar
 
-from ib_async import IB, Contract, Fill, Ticker, Trade
+from ib_async import IB, Contract, Fill, Trade
 from ib_async.ib import StartupFetch
 from ib_async.objects import CommissionReport
 from loguru import logger
 from tenacity import AsyncRetrying, retry_if_not_exception_type, wait_exponential_jitter
 
 from actors.broker.ib import translate
-from actors.broker.ib.chain_plan import batches, choose_expiries, choose_strikes
 from actors.broker.ib.fills import usable_commission
-from actors.decision.dte import new_york_date
+from actors.broker.ib.market_data import IbMarketData
 from actors.runtime.core import ActorCore, Context
 from messages import (
     Alert,
     ChainRequest,
-    ChainSnapshot,
     Halt,
     IbCancelOrder,
     IbCommission,
@@ -45,16 +41,14 @@ from messages import (
     IbResync,
     Message,
     OptionContract,
-    OptionQuote,
     SubscribeQuotes,
     UnsubscribeQuotes,
 )
-from messages.config import MARKET_DATA_TYPES, IbSection
+from messages.config import IbSection, MarketDataSection
 from messages.system import AlertLevel
 
 CONNECT_ERRORS = (OSError, asyncio.TimeoutError, ConnectionError)
 STOP_TIMEOUT_S = 5.0
-QUOTE_POLL_S = 0.05
 PACING_BURST = 3
 LOCAL_STATUSES = frozenset({"PendingSubmit", "PendingCancel", "ValidationError"})
 """Statuses ib_async sets itself when it sends an order or a cancel, or on an error: its bookkeeping, not IB's."""
@@ -62,9 +56,6 @@ CONNECT_SYNC = StartupFetch.POSITIONS | StartupFetch.ACCOUNT_UPDATES | StartupFe
 """What ib_async fetches while connecting. Orders and executions are not among them: ib_async only logs when that
 sync times out, so the broker core asks for them itself (`IbResync`) and learns whether IB answered in full."""
 API_DOWN_CODES = frozenset({502, 504})
-SCAN_SHARE_OF_PACING = 0.75
-"""Chain scans use this share of `ib.max_requests_per_s`, leaving the rest for orders, cancels and resyncs."""
-T = TypeVar("T")
 
 
 class Refused(Exception):
@@ -78,15 +69,18 @@ class IbSessionCore(ActorCore):
     name = "ib_session"
     subscriptions = (IbPlaceOrder, IbCancelOrder, IbResync, SubscribeQuotes, UnsubscribeQuotes, ChainRequest)
 
-    def __init__(self, params: IbSection, client_id: int, symbols: tuple[str, ...]) -> None:
+    def __init__(self, params: IbSection, client_id: int, symbols: tuple[str, ...],
+                 market_data: MarketDataSection | None = None) -> None:
         self._params = params
         self._client_id = client_id
         self._symbols = symbols
+        self._market_data = market_data or MarketDataSection()
         self._held: Counter[OptionContract] = Counter()
         self._link: IbLink | None = None
 
     def on_start(self, ctx: Context) -> None:
-        self._link = IbLink(self._params, self._client_id, self._symbols, Counter(self._held), ctx)
+        self._link = IbLink(self._params, self._client_id, self._symbols, Counter(self._held), ctx,
+                            self._market_data)
         self._link.start()
 
     def on_stop(self, ctx: Context) -> None:
@@ -108,10 +102,9 @@ class IbLink:
     """ib_async on a dedicated asyncio thread; `submit` is the only way in from other threads."""
 
     def __init__(self, params: IbSection, client_id: int, symbols: tuple[str, ...], held: Counter[OptionContract],
-                 ctx: Context) -> None:
+                 ctx: Context, market_data: MarketDataSection) -> None:
         self._params = params
         self._client_id = client_id
-        self._symbols = symbols
         self._ctx = ctx
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="ib-session", daemon=True)
@@ -124,15 +117,9 @@ class IbLink:
         self._lost = asyncio.Event()
         self._stopping = False
         self._commands: asyncio.Queue[Message] = asyncio.Queue()
-        self._held = held
-        self._chains_in_flight: set[str] = set()
         self._qualified: dict[OptionContract, Contract] = {}
-        self._underlyings: dict[str, Contract] = {}
-        self._streams: dict[str, Contract] = {}
-        """What the node streams, by key ("stock:SPY", "option:SPY 2026-04-10 550P")..."""
-        self._converters: dict[int, Callable[[Ticker], Message | None]] = {}
-        """...and how each stream's ticks become a message, by conId (every streamed contract is qualified)."""
-        self._chain_lines = 0
+        self._market = IbMarketData(self._ib, params, market_data, symbols, held, ctx, self._spawn, self._qualify,
+                                    self._qualified)
         self._settle: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task] = set()
         self._published_executions: set[str] = set()
@@ -144,7 +131,7 @@ class IbLink:
         ib.orderStatusEvent += self._on_order
         ib.execDetailsEvent += self._on_execution
         ib.commissionReportEvent += self._on_commission
-        ib.pendingTickersEvent += self._on_tickers
+        ib.pendingTickersEvent += self._market.on_tickers
         ib.positionEvent += lambda _: self._settled("positions", self._publish_positions)
         ib.updatePortfolioEvent += lambda _: self._settled("portfolio", self._publish_portfolio)
         ib.accountValueEvent += lambda _: self._settled("account", self._publish_account)
@@ -239,13 +226,10 @@ class IbLink:
                               readonly=params.readonly, account=params.account, fetchFields=CONNECT_SYNC)
         accounts = tuple(ib.managedAccounts())
         self._account = self._choose_account(accounts)
-        ib.reqMarketDataType(MARKET_DATA_TYPES[params.market_data_type])
         self._publish_positions()
         self._publish(IbConnected(next_valid_id=ib.client.getReqId(), accounts=accounts,
                                   server_version=ib.client.serverVersion()))
-        self._streams.clear()  # the new connection holds no subscriptions yet
-        self._converters.clear()
-        await self._stream_all()
+        await self._market.on_connect()
 
     def _choose_account(self, accounts: tuple[str, ...]) -> str:
         account = self._params.account or (accounts[0] if len(accounts) == 1 else "")
@@ -295,16 +279,8 @@ class IbLink:
                 self._ib.client.cancelOrder(trade.order.orderId if trade is not None else message.order_id)
             case IbResync():
                 await self._resync(message)
-            case SubscribeQuotes():
-                self._held.update(message.contracts)
-                await self._stream_all()
-            case UnsubscribeQuotes():
-                self._held.subtract(message.contracts)
-                self._held = +self._held
-                await self._stream_all()
-            case ChainRequest() if message.symbol not in self._chains_in_flight:  # one scan answers both
-                self._chains_in_flight.add(message.symbol)
-                self._spawn(self._chain(message))
+            case SubscribeQuotes() | UnsubscribeQuotes() | ChainRequest():
+                await self._market.serve(message)
 
     def _trade(self, client_order_id: str) -> Trade | None:
         """The order in this connection's book, whatever its local status (ib_async marks an order Cancelled on
@@ -341,8 +317,10 @@ class IbLink:
     async def _qualify(self, contracts: list[OptionContract]) -> list[OptionContract]:
         wanted = [c for c in dict.fromkeys(contracts) if c not in self._qualified]
         if wanted:
-            results = await asyncio.wait_for(self._ib.qualifyContractsAsync(*map(translate.option, wanted)),
-                                             self._params.chain_quote_timeout_s)
+            classes = self._params.trading_classes
+            results = await asyncio.wait_for(
+                self._ib.qualifyContractsAsync(*(translate.option(c, classes.get(c.symbol, "")) for c in wanted)),
+                self._params.chain_quote_timeout_s)
             for contract, qualified in zip(wanted, results):
                 if isinstance(qualified, Contract) and qualified.conId:
                     self._qualified[contract] = qualified
@@ -365,11 +343,7 @@ class IbLink:
         await self._optional(ib.reqPositionsAsync(), "positions")
         self._publish_positions()
         if request.resubscribe:
-            for contract in self._streams.values():
-                ib.cancelMktData(contract)
-            self._streams.clear()
-            self._converters.clear()
-            await self._stream_all()
+            await self._market.resubscribe()
 
     async def _optional(self, request, what: str) -> list:  # noqa: ANN001 - an ib_async request awaitable
         try:
@@ -390,156 +364,12 @@ class IbLink:
                 continue
             self._publish_orders_and_fills([], fills)
 
-    # market data -------------------------------------------------------------------------------------------------
-    async def _stream_all(self) -> None:
-        """Stream the underlyings, the volatility index and every held leg; nothing beyond the line budget."""
-        if not self._ib.isConnected():
-            return
-        params = self._params
-        vix = params.volatility_index
-        wanted: dict[str, tuple[Contract, Callable[[Ticker], Message | None]]] = {}
-        for key, contract, convert in (
-            (f"index:{vix}", translate.index(vix, params.volatility_index_exchange),
-             lambda t: translate.index_quote(vix, t)),
-            *((f"stock:{symbol}", translate.stock(symbol), lambda t, s=symbol: translate.underlying_quote(s, t))
-              for symbol in sorted(set(self._symbols) | {c.symbol for c in self._held})),
-        ):
-            qualified = await self._qualify_one(key, contract)
-            if qualified is not None:
-                wanted[key] = (qualified, convert)
-        held = sorted(self._held, key=str)
-        await self._qualify(held)
-        for contract in held:
-            qualified = self._qualified.get(contract)
-            if qualified is None:
-                self._alert("critical", f"IB does not know {contract}: "
-                            f"no quotes for a held leg")
-                continue
-            wanted[f"option:{contract}"] = (qualified, lambda t, c=contract: translate.option_quote(c, t))
-        for key in [k for k in self._streams if k not in wanted]:
-            contract = self._streams.pop(key)
-            self._converters.pop(contract.conId, None)
-            self._ib.cancelMktData(contract)
-        budget = params.market_data_lines - self._chain_lines
-        for key, (contract, convert) in wanted.items():
-            if key in self._streams:
-                continue
-            if len(self._streams) >= budget:
-                self._alert("critical", f"market-data lines exhausted "
-                            f"({params.market_data_lines}): {key.partition(':')[2]} is not quoted")
-                continue
-            generic = params.generic_ticks if key.startswith("option:") else ""
-            self._ib.reqMktData(contract, generic, False, False)
-            self._streams[key] = contract
-            self._converters[contract.conId] = convert
-
-    async def _qualify_one(self, key: str, contract: Contract) -> Contract | None:
-        """Underlyings and the index by key; ib_async streams only contracts IB has given a conId."""
-        if key not in self._underlyings:
-            results = await asyncio.wait_for(self._ib.qualifyContractsAsync(contract),
-                                             self._params.chain_quote_timeout_s)
-            if not results or not isinstance(results[0], Contract) or not results[0].conId:
-                self._alert("critical", f"IB does not know "
-                            f"{key.partition(':')[2]}: not quoted")
-                return None
-            self._underlyings[key] = results[0]
-        return self._underlyings[key]
-
-    def _on_tickers(self, tickers: set[Ticker]) -> None:
-        for ticker in tickers:
-            convert = self._converters.get(ticker.contract.conId)  # chain-scan tickers have none: not streamed
-            quote = convert(ticker) if convert is not None else None
-            if quote is not None:
-                self._publish(quote)
-
-    async def _chain(self, request: ChainRequest) -> None:
-        try:
-            quotes, spot = await self._chain_quotes(request)
-        except (*CONNECT_ERRORS, LookupError) as exc:
-            self._alert("warning", f"option chain of {request.symbol} unavailable: {exc!r}")
-            quotes, spot = [], 0.0
-        finally:
-            self._chains_in_flight.discard(request.symbol)
-        self._publish(ChainSnapshot(symbol=request.symbol, underlying_price=round(spot, 4), quotes=tuple(quotes)))
-
-    async def _chain_quotes(self, request: ChainRequest) -> tuple[list[OptionQuote], float]:
-        params, ib = self._params, self._ib
-        timeout = params.chain_quote_timeout_s
-        underlying = await self._qualify_one(f"stock:{request.symbol}", translate.stock(request.symbol))
-        if underlying is None:
-            raise LookupError(f"IB does not know {request.symbol}")
-        spot = await self._spot(request.symbol, timeout)
-        chains = await asyncio.wait_for(
-            ib.reqSecDefOptParamsAsync(request.symbol, "", "STK", underlying.conId), timeout)
-        listed = [c for c in chains if c.exchange == translate.EXCHANGE] or list(chains)
-        if not listed:
-            raise LookupError(f"IB lists no options on {request.symbol}")
-        chain = next((c for c in listed if c.tradingClass == request.symbol), listed[0])
-        today = new_york_date(self._ctx.now())
-        expiries = choose_expiries(chain.expirations, today, request.min_dte, request.max_dte, params.chain_expiries)
-        strikes = set(choose_strikes(chain.strikes, spot, params.chain_strike_range_pct))
-        contracts: dict[OptionContract, Contract] = {}
-        for expiry in expiries:
-            probe = translate.option(OptionContract(request.symbol, dt.datetime.strptime(expiry, "%Y%m%d").date(),
-                                                    0.0, "C"))
-            probe.strike, probe.right, probe.tradingClass = 0.0, "", chain.tradingClass
-            for details in await asyncio.wait_for(ib.reqContractDetailsAsync(probe), timeout):
-                ours = translate.option_contract(details.contract)
-                if ours is not None and ours.strike in strikes:
-                    contracts[ours] = details.contract
-                    self._qualified.setdefault(ours, details.contract)
-        ordered = sorted(contracts, key=lambda c: (c.expiry, c.strike, c.right))
-        lines = max(params.market_data_lines - len(self._streams), 1)
-        quotes: list[OptionQuote] = []
-        for batch in batches(ordered, lines):
-            streamed = {c: self._ib.ticker(self._streams[f"option:{c}"]) for c in batch if f"option:{c}" in self._streams}
-            scanned = [c for c in batch if c not in streamed]  # a held leg's own stream is read, never cancelled
-            self._chain_lines = len(scanned)
-            try:
-                tickers = dict(zip(scanned, await self._paced(
-                    [lambda c=c: ib.reqMktData(contracts[c], params.generic_ticks, False, False) for c in scanned])))
-                quotes += await self._await_quotes({**tickers, **{c: t for c, t in streamed.items() if t}}, timeout)
-            finally:
-                if ib.isConnected():
-                    await self._paced([lambda c=c: ib.cancelMktData(contracts[c]) for c in scanned])
-                self._chain_lines = 0
-        return quotes, spot
-
-    async def _paced(self, requests: list[Callable[[], T]]) -> list[T]:
-        """A chain scan's hundreds of requests, issued below the pacing budget: ib_async queues whatever exceeds it,
-        and an order placed meanwhile would wait behind the whole queue (seconds, in a fast market)."""
-        results = []
-        for request in requests:
-            results.append(request())
-            if self._ib.isConnected():
-                await asyncio.sleep(1.0 / (self._params.max_requests_per_s * SCAN_SHARE_OF_PACING))
-        return results
-
-    async def _spot(self, symbol: str, timeout: float) -> float:
-        key = f"stock:{symbol}"
-        loop_deadline = self._loop.time() + timeout
-        while self._loop.time() < loop_deadline:
-            stream = self._streams.get(key)
-            ticker = self._ib.ticker(stream) if stream else None
-            quote = translate.underlying_quote(symbol, ticker) if ticker is not None else None
-            if quote is not None:
-                return (quote.bid + quote.ask) / 2
-            await asyncio.sleep(QUOTE_POLL_S)
-        raise LookupError(f"no quote for {symbol} within {timeout:g}s")
-
-    async def _await_quotes(self, tickers: dict[OptionContract, Ticker], timeout: float) -> list[OptionQuote]:
-        deadline = self._loop.time() + timeout
-        while True:
-            quotes = {c: translate.option_quote(c, t) for c, t in tickers.items()}
-            if all(quotes.values()) or self._loop.time() >= deadline:
-                return [q for q in quotes.values() if q is not None]
-            await asyncio.sleep(QUOTE_POLL_S)
-
     # what IB says ------------------------------------------------------------------------------------------------
-    def _on_error(self, req_id: int, code: int, text: str, _contract: Contract | None) -> None:
+    def _on_error(self, req_id: int, code: int, text: str, contract: Contract | None) -> None:
         self._publish(IbError(req_id=req_id, code=code, text=text))
         if code in API_DOWN_CODES and req_id == -1 and self._ib.isConnected():
             self._disconnect()  # the API link is unusable: start over (the reconnect loop takes it from here)
+        self._market.on_error(code, text, contract)
 
     def _on_order(self, trade: Trade) -> None:
         if _ibs_own_status(trade):

@@ -41,9 +41,15 @@ def index(symbol: str, exchange: str) -> Index:
     return Index(symbol, exchange, CURRENCY)
 
 
-def option(contract: OptionContract) -> Option:
+def underlying(symbol: str, index_exchanges: dict[str, str]) -> Contract:
+    """A stock or ETF (SPY), or an index (SPX) when `index_exchanges` names its exchange."""
+    return index(symbol, index_exchanges[symbol]) if symbol in index_exchanges else stock(symbol)
+
+
+def option(contract: OptionContract, trading_class: str = "") -> Option:
+    """`trading_class` tells apart classes sharing a symbol and expiry (SPX monthlies vs SPXW weeklies)."""
     return Option(contract.symbol, f"{contract.expiry:%Y%m%d}", contract.strike, contract.right, EXCHANGE,
-                  multiplier="100", currency=CURRENCY)
+                  multiplier="100", currency=CURRENCY, tradingClass=trading_class)
 
 
 def option_contract(contract: Contract) -> OptionContract | None:
@@ -72,33 +78,52 @@ def combo_order(client_order_id: str, quantity: int, limit_price: float, account
                       account=account, tif="DAY", transmit=True)
 
 
-def _usable(value: float | None) -> bool:
-    return value is not None and not math.isnan(value) and value > 0
+IB_NO_PRICE = -1.0
+"""IB's price for a side nobody quotes (with size 0); ib_async 2.1 keeps it (IBDefaults.emptyPrice)."""
+NOT_COMPUTED_VOL, NOT_COMPUTED_GREEK = -1.0, -2.0
+"""IB's "not computed" markers in tickOptionComputation; ib_async turns some into None, keeps −2 vega/theta."""
+
+
+def _reported(value: float | None) -> bool:
+    """ib_async leaves a field IB never sent at NaN (IBDefaults.unset)."""
+    return value is not None and not math.isnan(value)
 
 
 def underlying_quote(symbol: str, ticker: Ticker) -> UnderlyingQuote | None:
-    if not (_usable(ticker.bid) and _usable(ticker.ask)):
+    """IB's prices as they are, −1 sentinels included: the quote gate judges them. None before IB said anything.
+    An index (SPX) has no book: its level is both sides."""
+    if ticker.contract is not None and ticker.contract.secType == "IND":
+        level = next((v for v in (ticker.last, ticker.close) if _reported(v)), None)
+        return None if level is None else UnderlyingQuote(symbol=symbol, bid=level, ask=level, last=level)
+    if not (_reported(ticker.bid) and _reported(ticker.ask)):
         return None
-    last = ticker.last if _usable(ticker.last) else (ticker.bid + ticker.ask) / 2
-    return UnderlyingQuote(symbol=symbol, bid=ticker.bid, ask=ticker.ask, last=last)
+    return UnderlyingQuote(symbol=symbol, bid=ticker.bid, ask=ticker.ask,
+                           last=ticker.last if _reported(ticker.last) else IB_NO_PRICE)
 
 
 def index_quote(symbol: str, ticker: Ticker) -> IndexQuote | None:
-    value = next((v for v in (ticker.last, ticker.close) if _usable(v)), None)
+    value = next((v for v in (ticker.last, ticker.close) if _reported(v) and v > 0), None)
+    if value is None:
+        value = ticker.last if _reported(ticker.last) else None
     return None if value is None else IndexQuote(symbol=symbol, value=value)
 
 
 def option_quote(contract: OptionContract, ticker: Ticker) -> OptionQuote | None:
-    """A quote the rules can use: two-sided, with IB's model greeks (vega per vol point, theta per day)."""
+    """IB's quote with its model greeks (vega per vol point, theta per day), sentinels kept for the quote gate: a
+    missing side is −1, greeks IB did not compute are −1 (IV, underlying price) or −2. None until IB reported both
+    sides (delayed data's ticks 66/67 and 83 land in the same fields)."""
+    if not (_reported(ticker.bid) and _reported(ticker.ask)):
+        return None
     greeks = ticker.modelGreeks
-    if greeks is None or not (_usable(ticker.bid) and _usable(ticker.ask)) or ticker.ask < ticker.bid:
-        return None
-    values = (greeks.impliedVol, greeks.delta, greeks.gamma, greeks.vega, greeks.theta, greeks.undPrice)
-    if any(v is None or math.isnan(v) for v in values):
-        return None
-    iv, delta, gamma, vega, theta, underlying = values
-    return OptionQuote(contract=contract, bid=ticker.bid, ask=ticker.ask, iv=iv, delta=delta, gamma=gamma, vega=vega,
-                       theta=theta, underlying_price=underlying)
+
+    def value(name: str, missing: float) -> float:
+        v = getattr(greeks, name, None) if greeks is not None else None
+        return missing if v is None or math.isnan(v) else v
+
+    return OptionQuote(contract=contract, bid=ticker.bid, ask=ticker.ask,
+                       iv=value("impliedVol", NOT_COMPUTED_VOL), delta=value("delta", NOT_COMPUTED_GREEK),
+                       gamma=value("gamma", NOT_COMPUTED_GREEK), vega=value("vega", NOT_COMPUTED_GREEK),
+                       theta=value("theta", NOT_COMPUTED_GREEK), underlying_price=value("undPrice", NOT_COMPUTED_VOL))
 
 
 def positions_snapshot(positions: list[Position], account: str) -> tuple[BrokerPositionsSnapshot, list[str]]:

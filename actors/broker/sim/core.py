@@ -10,6 +10,7 @@ import numpy as np
 
 from actors.broker.sim.fills import commission_usd, fill_threshold, limit_crosses
 from actors.broker.sim.source import QuoteSource
+from actors.market_data.quote_gate import QuoteGate
 from actors.runtime.core import ActorCore, Context
 from messages import (
     BrokerConnectionChanged,
@@ -29,12 +30,13 @@ from messages import (
     OrderModified,
     OrderRejected,
     PlaceOrder,
+    RawQuote,
     SubscribeQuotes,
     TimerFired,
     UnderlyingQuote,
     UnsubscribeQuotes,
 )
-from messages.config import SimSection
+from messages.config import MarketDataSection, SimSection
 
 NS_PER_S = 1_000_000_000
 TICK_TIMER = "tick"
@@ -55,8 +57,10 @@ class SimOrder:
 class SimBrokerCore(ActorCore):
     name = "broker"
 
-    def __init__(self, source: QuoteSource, params: SimSection, symbols: tuple[str, ...]) -> None:
+    def __init__(self, source: QuoteSource, params: SimSection, symbols: tuple[str, ...],
+                 market_data: MarketDataSection | None = None) -> None:
         self._source = source
+        self._gate = QuoteGate(market_data or MarketDataSection(), source=self.name)
         self._params = params
         self._symbols = symbols
         self._subscribed: Counter[OptionContract] = Counter()
@@ -69,7 +73,7 @@ class SimBrokerCore(ActorCore):
         self._outbox: list[tuple[int, int, Message]] = []  # (due, order of emission, message) for simulated latency
         self._emitted = 0
         commands = (PlaceOrder, ModifyOrder, CancelOrder, SubscribeQuotes, UnsubscribeQuotes, ChainRequest)
-        self.subscriptions = commands + ((UnderlyingQuote, IndexQuote) if source.scripted else ())
+        self.subscriptions = commands + ((RawQuote,) if source.scripted else ())
 
     def on_start(self, ctx: Context) -> None:
         ctx.publish(BrokerConnectionChanged(state="connected", reason="simulated exchange (in process)"))
@@ -115,10 +119,14 @@ class SimBrokerCore(ActorCore):
                 self._report_positions(ctx)
                 interval = int(self._params.positions_interval_s * NS_PER_S)
                 ctx.set_timer(POSITIONS_TIMER, self._source.next_tick(ctx.now(), interval))
-            case UnderlyingQuote() | IndexQuote():
-                self._source.on_market_input(message)
-                self._publish_subscribed(ctx)
-                self._match_working(ctx)
+            case RawQuote():
+                # The scripted exchange moves only on what the gate accepts: a bad print is a feed glitch, and the
+                # options it would have repriced must not move with it.
+                accepted = self._admit(message.quote, ctx)
+                if isinstance(accepted, (UnderlyingQuote, IndexQuote)):
+                    self._source.on_market_input(accepted)
+                    self._publish_subscribed(ctx)
+                    self._match_working(ctx)
             case PlaceOrder():
                 self._on_place(message, ctx)
             case ModifyOrder():
@@ -132,17 +140,16 @@ class SimBrokerCore(ActorCore):
                 self._subscribed.subtract(message.contracts)
                 self._subscribed = +self._subscribed
             case ChainRequest():
-                ctx.publish(self._source.chain(message.symbol, message.min_dte, message.max_dte, ctx.now()))
+                chain = self._source.chain(message.symbol, message.min_dte, message.max_dte, ctx.now())
+                self._gate.admit_chain(chain, ctx.now()).publish(ctx)
 
     def _on_tick(self, ctx: Context) -> None:
         now = ctx.now()
         interval = int(self._params.tick_interval_s * NS_PER_S)
         if self._source.advance(now):
             symbols = sorted(set(self._symbols) | {c.symbol for c in self._subscribed})
-            for quote in self._source.underlying_quotes(symbols, now):
-                ctx.publish(quote)
-            for quote in self._source.index_quotes(now):
-                ctx.publish(quote)
+            for quote in (*self._source.underlying_quotes(symbols, now), *self._source.index_quotes(now)):
+                self._admit(quote, ctx)
             self._publish_subscribed(ctx)
             self._match_working(ctx)
         ctx.set_timer(TICK_TIMER, self._source.next_tick(now, interval))
@@ -152,7 +159,11 @@ class SimBrokerCore(ActorCore):
 
     def _publish_quotes(self, contracts, ctx: Context) -> None:  # noqa: ANN001 - any sequence of contracts
         for quote in self._source.option_quotes(list(contracts), ctx.now()):
-            ctx.publish(quote)
+            self._admit(quote, ctx)
+
+    def _admit(self, quote: UnderlyingQuote | IndexQuote | OptionQuote, ctx: Context) -> Message | None:
+        """Every quote leaves through the gate, like a real feed's would."""
+        return self._gate.admit(quote, quote.ts or ctx.now()).publish(ctx)
 
     def _on_place(self, order: PlaceOrder, ctx: Context) -> None:
         problem = self._validate(order)

@@ -1,0 +1,391 @@
+"""The IB session's market data: streams for the underlyings, the volatility index and every held leg; chain scans;
+the market-data line budget; IB's permission and line-limit errors. Runs on the session's asyncio thread only.
+
+IB as it really behaves: streams send changes only (a quiet far wing sends nothing for an hour); a side nobody quotes
+is −1 with size 0; greeks IB could not compute are −1/−2; a contract without a data subscription answers 354, 10089
+or 10168 (10167 and delayed ticks 66-68/80-83 with delayed data, 10090 when only part is subscribed); more lines
+than the username's limit (across every client and TWS window) answers 101. Every quote goes through the quote
+gate before it is published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections import Counter
+from collections.abc import Awaitable, Callable
+
+from ib_async import IB, Contract, Ticker
+
+from actors.broker.ib import translate
+from actors.broker.ib.chain_plan import choose_expiries, choose_strikes
+from actors.decision.dte import new_york_date
+from actors.market_data.quote_gate import QuoteGate
+from actors.runtime.core import Context
+from messages import Alert, ChainRequest, ChainSnapshot, Message, OptionContract, OptionQuote, SubscribeQuotes
+from messages import UnsubscribeQuotes
+from messages.config import MARKET_DATA_TYPES, IbSection, MarketDataSection
+from messages.system import AlertLevel
+
+QUOTE_POLL_S = 0.05
+SCAN_SHARE_OF_PACING = 0.75
+"""Chain scans use this share of `ib.max_requests_per_s`, leaving the rest for orders, cancels and resyncs."""
+LINES_FULL = 101
+CANCEL_UNKNOWN = 300
+NO_DATA_CODES = frozenset({354, 10089, 10168})
+"""No market data will come for the request (not subscribed; 10168: delayed not enabled either)."""
+DELAYED_SHOWN, PARTLY_SUBSCRIBED = 10167, 10090
+DELAYED = MARKET_DATA_TYPES["delayed"]
+
+Convert = Callable[[Ticker], Message | None]
+
+
+class LineBudget:
+    """Lines held by streams and by the current chain-scan batch, never more than `limit` together. Everything runs
+    on one event-loop thread and no await sits between a check and its take, so the budget is atomic."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.streams = 0
+        self.scan = 0
+
+    def free(self) -> int:
+        return self.limit - self.streams - self.scan
+
+    def learn(self) -> None:
+        """IB answered 101 (the refused request's line already given back): the username's other clients hold lines
+        too, so we may hold only what we still do."""
+        self.limit = max(min(self.limit, self.streams + self.scan), 1)
+
+
+class IbMarketData:
+    def __init__(self, ib: IB, params: IbSection, market: MarketDataSection, symbols: tuple[str, ...],
+                 held: Counter[OptionContract], ctx: Context, spawn: Callable[[Awaitable], object],
+                 qualify: Callable[[list[OptionContract]], Awaitable[list[OptionContract]]],
+                 qualified: dict[OptionContract, Contract]) -> None:
+        self._ib = ib
+        self._params = params
+        self._symbols = symbols
+        self._held = held
+        self._ctx = ctx
+        self._spawn = spawn
+        self._qualify = qualify
+        self._qualified = qualified
+        self._gate = QuoteGate(market, source="ib_session", volatility_index=params.volatility_index)
+        self._budget = LineBudget(params.market_data_lines)
+        self._data_type = MARKET_DATA_TYPES[params.market_data_type]
+        self._underlyings: dict[str, Contract] = {}
+        self._streams: dict[str, Contract] = {}
+        """What the node streams, by key ("stock:SPY", "option:SPY 2026-04-10 550P")..."""
+        self._converters: dict[int, Convert] = {}
+        """...and how each stream's ticks become a message, by conId (every streamed contract is qualified)."""
+        self._denied: dict[str, int] = {}
+        """Streams IB refused for want of a subscription: not asked again until the data type changes or a resync."""
+        self._alerted: set[tuple[int, str]] = set()
+        self._chains_in_flight: set[str] = set()
+        self._scan: dict[OptionContract, Contract] = {}
+        self._scan_dropped: list[OptionContract] = []
+
+    # lifecycle ---------------------------------------------------------------------------------------------------
+    async def on_connect(self) -> None:
+        self._ib.reqMarketDataType(self._data_type)
+        self._streams.clear()  # the new connection holds no subscriptions yet
+        self._converters.clear()
+        self._budget.streams = 0
+        self._denied.clear()
+        await self.stream_all()
+
+    async def resubscribe(self) -> None:
+        for contract in self._streams.values():
+            self._ib.cancelMktData(contract)
+        self._streams.clear()
+        self._converters.clear()
+        self._budget.streams = 0
+        self._denied.clear()
+        await self.stream_all()
+
+    async def serve(self, message: Message) -> None:
+        match message:
+            case SubscribeQuotes():
+                self._held.update(message.contracts)
+                await self.stream_all()
+            case UnsubscribeQuotes():
+                self._held.subtract(message.contracts)
+                for contract in message.contracts:
+                    if self._held[contract] <= 0:
+                        self._gate.forget(contract)
+                self._held = +self._held
+                await self.stream_all()
+            case ChainRequest() if message.symbol not in self._chains_in_flight:  # one scan answers both
+                self._chains_in_flight.add(message.symbol)
+                self._spawn(self._chain(message))
+
+    # streams -----------------------------------------------------------------------------------------------------
+    async def stream_all(self) -> None:
+        """Stream the underlyings, the volatility index and every held leg; nothing beyond the line budget."""
+        if not self._ib.isConnected():
+            return
+        params = self._params
+        vix = params.volatility_index
+        wanted: dict[str, tuple[Contract, Convert]] = {}
+        for key, contract, convert in (
+            (f"index:{vix}", translate.index(vix, params.volatility_index_exchange),
+             lambda t: translate.index_quote(vix, t)),
+            *((f"stock:{symbol}", translate.underlying(symbol, params.index_underlyings),
+               lambda t, s=symbol: translate.underlying_quote(s, t))
+              for symbol in sorted(set(self._symbols) | {c.symbol for c in self._held})),
+        ):
+            qualified = await self._qualify_underlying(key, contract)
+            if qualified is not None:
+                wanted[key] = (qualified, convert)
+        held = sorted(self._held, key=str)
+        await self._qualify(held)
+        for contract in held:
+            qualified = self._qualified.get(contract)
+            if qualified is None:
+                self._alert_once("critical", 0, str(contract), f"IB does not know {contract}: no quotes for a held leg")
+                continue
+            wanted[f"option:{contract}"] = (qualified, lambda t, c=contract: translate.option_quote(c, t))
+        for key in [k for k in self._streams if k not in wanted]:
+            contract = self._streams.pop(key)
+            self._converters.pop(contract.conId, None)
+            self._budget.streams -= 1
+            self._ib.cancelMktData(contract)
+        for key, (contract, convert) in wanted.items():
+            if key in self._streams or key in self._denied:
+                continue
+            if not self._take_stream_line():
+                self._alert("critical", f"market-data lines exhausted ({self._budget.limit}): "
+                                        f"{key.partition(':')[2]} is not quoted")
+                continue
+            generic = self._params.generic_ticks if key.startswith("option:") else ""
+            self._ib.reqMktData(contract, generic, False, False)
+            self._streams[key] = contract
+            self._converters[contract.conId] = convert
+
+    def _take_stream_line(self) -> bool:
+        """A held leg outranks a chain scan: with no line free, one scan line is given back (its contract is scanned
+        again in a later batch)."""
+        if self._budget.free() <= 0 and self._scan:
+            self._drop_scanned(next(reversed(self._scan)), retry=True)
+        if self._budget.free() <= 0:
+            return False
+        self._budget.streams += 1
+        return True
+
+    async def _qualify_underlying(self, key: str, contract: Contract) -> Contract | None:
+        """Underlyings and the index by key; ib_async streams only contracts IB has given a conId."""
+        if key not in self._underlyings:
+            results = await asyncio.wait_for(self._ib.qualifyContractsAsync(contract),
+                                             self._params.chain_quote_timeout_s)
+            if not results or not isinstance(results[0], Contract) or not results[0].conId:
+                self._alert_once("critical", 0, key, f"IB does not know {key.partition(':')[2]}: not quoted")
+                return None
+            self._underlyings[key] = results[0]
+        return self._underlyings[key]
+
+    def on_tickers(self, tickers: set[Ticker]) -> None:
+        now = self._ctx.now()
+        for ticker in tickers:
+            convert = self._converters.get(ticker.contract.conId)  # chain-scan tickers have none: not streamed
+            quote = convert(ticker) if convert is not None else None
+            if quote is not None:
+                self._gate.admit(quote, now).publish(self._ctx)
+
+    # chains ------------------------------------------------------------------------------------------------------
+    async def _chain(self, request: ChainRequest) -> None:
+        try:
+            quotes, spot = await self._chain_quotes(request)
+        except (OSError, asyncio.TimeoutError, ConnectionError, LookupError) as exc:
+            self._alert("warning", f"option chain of {request.symbol} unavailable: {exc!r}")
+            quotes, spot = [], 0.0
+        finally:
+            self._chains_in_flight.discard(request.symbol)
+        chain = ChainSnapshot(symbol=request.symbol, underlying_price=round(spot, 4), quotes=tuple(quotes))
+        self._gate.admit_chain(chain, self._ctx.now()).publish(self._ctx)
+
+    async def _chain_quotes(self, request: ChainRequest) -> tuple[list[OptionQuote], float]:
+        params, ib = self._params, self._ib
+        timeout = params.chain_quote_timeout_s
+        symbol = request.symbol
+        underlying = await self._qualify_underlying(
+            f"stock:{symbol}", translate.underlying(symbol, params.index_underlyings))
+        if underlying is None:
+            raise LookupError(f"IB does not know {symbol}")
+        spot = await self._spot(symbol, timeout)
+        chains = await asyncio.wait_for(ib.reqSecDefOptParamsAsync(symbol, "", underlying.secType, underlying.conId),
+                                        timeout)
+        listed = [c for c in chains if c.exchange == translate.EXCHANGE] or list(chains)
+        trading_class = params.trading_classes.get(symbol) or symbol
+        chain = next((c for c in listed if c.tradingClass == trading_class), None)
+        if chain is None:
+            raise LookupError(f"IB lists no {trading_class} options on {symbol}")
+        today = new_york_date(self._ctx.now())
+        expiries = choose_expiries(chain.expirations, today, request.min_dte, request.max_dte, params.chain_expiries)
+        strikes = set(choose_strikes(chain.strikes, spot, params.chain_strike_range_pct))
+        contracts: dict[OptionContract, Contract] = {}
+        for expiry in expiries:
+            probe = translate.option(OptionContract(symbol, dt.datetime.strptime(expiry, "%Y%m%d").date(), 0.0, "C"),
+                                     chain.tradingClass)
+            probe.strike, probe.right = 0.0, ""
+            for details in await asyncio.wait_for(ib.reqContractDetailsAsync(probe), timeout):
+                ours = translate.option_contract(details.contract)
+                if ours is not None and ours.strike in strikes:
+                    contracts[ours] = details.contract
+                    self._qualified.setdefault(ours, details.contract)
+        return await self._scan_quotes(contracts, timeout), spot
+
+    async def _scan_quotes(self, contracts: dict[OptionContract, Contract], timeout: float) -> list[OptionQuote]:
+        """Quote `contracts` in batches of the lines free at each batch; a held leg's own stream is read, never
+        cancelled; a contract whose line was taken back (by a held leg, or by IB's 101) is scanned once more."""
+        pending = sorted(contracts, key=lambda c: (c.expiry, c.strike, c.right))
+        retried: set[OptionContract] = set()
+        quotes: list[OptionQuote] = []
+        while pending:
+            streamed = {c: self._ib.ticker(self._streams[f"option:{c}"]) for c in pending
+                        if f"option:{c}" in self._streams}
+            pending = [c for c in pending if c not in streamed]
+            size = self._budget.free()
+            if size <= 0 and pending:
+                self._alert("warning", f"no market-data line free for a chain scan: {len(pending)} contracts of "
+                                       f"{pending[0].symbol} not quoted")
+                pending = []
+            batch, pending = pending[:max(size, 0)], pending[max(size, 0):]
+            self._budget.scan += len(batch)
+            self._scan = {c: contracts[c] for c in batch}
+            tickers: dict[OptionContract, Ticker] = {}
+            try:
+                for c in batch:
+                    tickers[c] = self._fresh(self._ib.reqMktData(contracts[c], self._params.generic_ticks, False, False))
+                    await self._pace()
+                quotes += await self._await_quotes(tickers, {c: t for c, t in streamed.items() if t}, timeout)
+            finally:
+                for c in list(self._scan):
+                    self._drop_scanned(c, retry=False, cancel=True)
+                    await self._pace()
+            again = [c for c in self._scan_dropped if c not in retried]
+            retried.update(again)
+            self._scan_dropped = []
+            pending = again + pending
+        return quotes
+
+    async def _pace(self) -> None:
+        """A scan's hundreds of requests go out below the pacing budget: ib_async queues whatever exceeds it, and an
+        order placed meanwhile would wait behind the whole queue (6 s measured against the test gateway)."""
+        if self._ib.isConnected():
+            await asyncio.sleep(1.0 / (self._params.max_requests_per_s * SCAN_SHARE_OF_PACING))
+
+    @staticmethod
+    def _fresh(ticker: Ticker) -> Ticker:
+        """ib_async keeps one ticker per contract: a contract scanned before still shows that scan's quote, and a
+        scan must not take it for the answer to this request (no tick can arrive before the next await)."""
+        ticker.bid = ticker.ask = ticker.bidSize = ticker.askSize = float("nan")
+        ticker.modelGreeks = None
+        return ticker
+
+    def _drop_scanned(self, contract: OptionContract, retry: bool, cancel: bool = True) -> None:
+        ib_contract = self._scan.pop(contract)
+        self._budget.scan -= 1
+        if retry:
+            self._scan_dropped.append(contract)
+        if cancel and self._ib.isConnected():
+            self._ib.cancelMktData(ib_contract)
+        elif not cancel:
+            self._forget_ticker(ib_contract)
+
+    async def _await_quotes(self, scanning: dict[OptionContract, Ticker], streamed: dict[OptionContract, Ticker],
+                            timeout: float) -> list[OptionQuote]:
+        """Until every contract still scanned has both sides and model greeks, or the timeout: then what arrived."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            tickers = {**{c: t for c, t in scanning.items() if c in self._scan}, **streamed}
+            complete = all(t.modelGreeks is not None and translate.option_quote(c, t) for c, t in tickers.items())
+            if complete or asyncio.get_running_loop().time() >= deadline:
+                quotes = (translate.option_quote(c, t) for c, t in tickers.items())
+                return [q for q in quotes if q is not None]
+            await asyncio.sleep(QUOTE_POLL_S)
+
+    async def _spot(self, symbol: str, timeout: float) -> float:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            price = self._gate.last_price(symbol)  # a price the gate accepted, never a bad print
+            if price is not None:
+                return price
+            await asyncio.sleep(QUOTE_POLL_S)
+        raise LookupError(f"no quote for {symbol} within {timeout:g}s")
+
+    # what IB says about market data ------------------------------------------------------------------------------
+    def on_error(self, code: int, text: str, contract: Contract | None) -> None:
+        if contract is None or code == CANCEL_UNKNOWN:
+            return
+        key = next((k for k, c in self._streams.items() if c.conId and c.conId == contract.conId), None)
+        option = translate.option_contract(contract)
+        scanned = option if option is not None and option in self._scan else None
+        name = key.partition(":")[2] if key else str(option or contract.symbol)
+        if code == LINES_FULL:
+            self._on_lines_full(key, scanned, name, text)
+        elif code in NO_DATA_CODES:
+            self._on_no_data(code, key, scanned, name, text, contract.symbol)
+        elif code == DELAYED_SHOWN:
+            self._alert_once("warning", code, contract.symbol, f"IB {code} {text}: {contract.symbol} quotes are "
+                                                               f"delayed (15-20 min late)")
+        elif code == PARTLY_SUBSCRIBED:
+            self._alert_once("warning", code, name, f"IB {code} {text}: {name} only partly subscribed")
+
+    def _on_lines_full(self, key: str | None, scanned: OptionContract | None, name: str, text: str) -> None:
+        if scanned is not None:
+            self._drop_scanned(scanned, retry=True, cancel=False)
+            self._budget.learn()
+            return
+        if key is None:
+            return
+        self._drop_stream(key)
+        self._budget.learn()
+        if self._scan:  # free a line: the chain scan gives one back, and the stream asks again
+            self._drop_scanned(next(reversed(self._scan)), retry=True)
+            self._spawn(self.stream_all())
+            return
+        self._alert_once("critical", LINES_FULL, name,
+                         f"IB 101 {text}: market-data lines exhausted at IB ({self._budget.limit} held by this "
+                         f"node; other clients or TWS windows use the rest): {name} is not quoted")
+
+    def _on_no_data(self, code: int, key: str | None, scanned: OptionContract | None, name: str, text: str,
+                    symbol: str) -> None:
+        if scanned is not None:
+            self._drop_scanned(scanned, retry=self._params.market_data_type == "auto" and self._data_type != DELAYED,
+                               cancel=False)
+        if key is not None:
+            self._drop_stream(key)
+            self._denied[key] = code
+        if self._params.market_data_type == "auto" and self._data_type != DELAYED:
+            self._data_type = DELAYED
+            self._ib.reqMarketDataType(DELAYED)
+            self._alert("warning", f"IB {code} {text}: no live market data for {name}; ib.market_data_type = "
+                                   f"\"auto\" falls back to delayed data (15-20 min late) for every new request")
+            self._denied.clear()
+            self._spawn(self.stream_all())
+            return
+        subject = name if scanned is None else f"{symbol} options"
+        self._alert_once("critical", code, subject, f"IB {code} {text}: no market data for {subject}; subscribe to "
+                                                   f"it at IB or set ib.market_data_type = \"auto\"")
+
+    def _drop_stream(self, key: str) -> None:
+        """A request IB refused holds no line; cancelling it would only earn a 300."""
+        contract = self._streams.pop(key)
+        self._converters.pop(contract.conId, None)
+        self._budget.streams -= 1
+        self._forget_ticker(contract)
+
+    def _forget_ticker(self, contract: Contract) -> None:
+        ticker = self._ib.ticker(contract)
+        if ticker is not None:
+            self._ib.wrapper.endTicker(ticker, "mktData")
+
+    def _alert(self, level: AlertLevel, text: str) -> None:
+        self._ctx.publish(Alert(level=level, source="ib_session", text=text))
+
+    def _alert_once(self, level: AlertLevel, code: int, subject: str, text: str) -> None:
+        """Once per code and contract (or symbol) for the session's life, not once per request."""
+        if (code, subject) not in self._alerted:
+            self._alerted.add((code, subject))
+            self._alert(level, text)
