@@ -65,8 +65,8 @@ class MarkBook:
         """The leg's mark and greeks; `spot` (the current underlying price) reprices a quiet or behind leg."""
         penalty = self._params.no_ask_penalty_pct
         contract = quote.contract
-        if spot and abs(quote.underlying_price / spot - 1) > BEHIND_PCT:
-            quiet = True
+        behind = bool(spot) and abs(quote.underlying_price / spot - 1) > BEHIND_PCT
+        if quiet or behind:
             model = self._model(quote, spot or quote.underlying_price, now_ns)
             if long:
                 mark = model.price * (1 - penalty)

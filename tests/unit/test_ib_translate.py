@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 from ib_async import Contract, Option, Position, Ticker
 from ib_async.objects import AccountValue, OptionComputation

@@ -161,6 +161,9 @@ def test_marks_of_one_sided_and_quiet_legs_err_against_us_and_say_so():
     assert short_no_ask.mark >= 2.2 * 1.25 and "no ask" in short_no_ask.note
     quiet_short = book.view(_option(PUT, bid=2.0, ask=2.2), long=False, quiet=True, spot=560.0, now_ns=NOW)
     assert quiet_short.mark > 2.2 * 1.25 and quiet_short.delta < -0.2  # repriced at the lower spot
+    quiet_long = book.view(_option(PUT, bid=2.0, ask=2.2), long=True, quiet=True, spot=580.0, now_ns=NOW)
+    # quiet at an unchanged spot: the model value less the penalty, and a close sells it at no more than its bid
+    assert "quiet" in quiet_long.note and "less 25%" in quiet_long.note and quiet_long.natural <= 2.0
     behind = book.view(_option(PUT, bid=2.0, ask=2.2), long=False, quiet=False, spot=556.0, now_ns=NOW)
     assert behind.mark > 2.2 * 1.25 and "behind" in behind.note  # priced off 580 while SPY trades 556
     assert all(math.isfinite(v.mark) for v in (fresh, long_no_bid, short_no_ask, quiet_short, behind))
