@@ -11,12 +11,10 @@ from typing import NoReturn
 
 from rich.console import Console
 
+from actors.exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_LAKE_DAMAGED, EXIT_OK, EXIT_UNFLUSHED
 from messages.config import DEFAULT_CONFIG, ConfigError, NodeConfig, config_from_mapping, load_config
 
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
 
 
 class UsageError(ValueError):
@@ -59,6 +57,9 @@ def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     session_id = config.node.session_id or f"demo-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
     outcome = run_demo(config, session_id, args.max_days)
     print_outcome(outcome, config, console, verbose=args.verbose)
+    if outcome.unflushed is not None:
+        print(f"thetanode: error: {outcome.unflushed.reason}", file=sys.stderr)
+        return EXIT_UNFLUSHED
     if outcome.stop_reason or not outcome.closed:
         return EXIT_FAILED
     return EXIT_OK
@@ -277,8 +278,9 @@ BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (UsageError, ConfigError)
 def main(argv: Sequence[str] | None = None) -> int:
     from actors.replay.scenario import ScenarioError
     from actors.replay.session import SessionReplayError
-    from actors.service.lock import NodeAlreadyRunning
     from actors.runtime.logging import configure_logging
+    from actors.service.lock import NodeAlreadyRunning
+    from storage.lake_access import LakeDamaged, LakeUnusable
 
     console = Console()
     try:
@@ -287,9 +289,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             configure_logging(args.log_level)
         handler: Callable[[argparse.Namespace, Console], int] = args.handler
         return handler(args, console)
-    except (*BAD_INPUT_ERRORS, ScenarioError, SessionReplayError, NodeAlreadyRunning) as exc:
+    except (*BAD_INPUT_ERRORS, ScenarioError, SessionReplayError, NodeAlreadyRunning, LakeUnusable) as exc:
         print(f"thetanode: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except LakeDamaged as exc:
+        print(f"thetanode: error: {exc}; not restarting: restore the lake from a backup or move it aside", file=sys.stderr)
+        return EXIT_LAKE_DAMAGED
     except KeyboardInterrupt:
         print("thetanode: interrupted", file=sys.stderr)
         return 130

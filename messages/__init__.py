@@ -76,6 +76,7 @@ from messages.system import (
     JournalFlushed,
     NodeStarted,
     NodeStopping,
+    StorageStateChanged,
     TimerFired,
 )
 

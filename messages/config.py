@@ -221,6 +221,9 @@ class PersistenceSection(_Section, frozen=True, kw_only=True):
     """Messages held while storage fails; beyond this the writer blocks and retries, so back-pressure reaches
     every publisher through the mailboxes instead of memory growing without bound."""
     retry_max_s: float = 5.0
+    """Cap of the exponential backoff between commits while storage fails."""
+    local_dir: str = "thetanode-data/lakes"
+    """Where the write-ahead log of an object-store lake lives (a local lake keeps it inside itself)."""
     compact_interval_h: float = 24.0
     """`thetanode run` compacts and vacuums every table this often (0: only by `thetanode compact`)."""
 
@@ -263,7 +266,10 @@ class ServiceSection(_Section, frozen=True, kw_only=True):
     shutdown_timeout_s: float = 20.0
     cancel_working_orders_on_stop: bool = True
     client_id: int = 1
-    """Identifies this node (and its IB API client id): one running node per lake and client id."""
+    """The IB API client id. One node per lake whatever its client id (the lake's lock, README)."""
+    lease_s: float = 30.0
+    """An object-store lake's writer lease: renewed every third of this; another node may take it over only after
+    it expired."""
     log_file: str = ""
     """JSON-lines log with rotation; empty logs to stderr only."""
     log_rotation: str = "50 MB"

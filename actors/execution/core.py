@@ -1,5 +1,9 @@
 """Execution core: one combo limit order per approved intent, priced at mid, walked toward natural, cancelled at
-the deadline. Never two working orders for one strategy; fills de-duplicated by execution id."""
+the deadline. Never two working orders for one strategy; fills de-duplicated by execution id.
+
+Trading state: HALTED cancels every working opening order at once and lets nothing but cancels out (no new order, no
+price step); REDUCING cancels working opening orders while closing orders go on. A node that is stopping places
+nothing new."""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from messages import (
     CancelRejected,
     CloseStrategy,
     IntentApproved,
+    NodeStopping,
     IntentDenied,
     Message,
     ModifyOrder,
@@ -33,6 +38,7 @@ from messages import (
     OrderTerminated,
     PlaceOrder,
     TimerFired,
+    TradingStateChanged,
 )
 from messages.config import ExecutionSection
 
@@ -58,11 +64,19 @@ class WorkingOrder:
     filled_quantity: int = 0
     filled_value: float = 0.0
     terminated: bool = False
+    sent: bool = False
+    """Its PlaceOrder went out (execution hears it back once the write-ahead log holds it)."""
     exec_ids: set[str] = field(default_factory=set)
 
     @property
     def avg_price(self) -> float:
         return round(self.filled_value / self.filled_quantity, 4) if self.filled_quantity else 0.0
+
+
+def order_number(client_order_id: str) -> int:
+    """The counter in a client order id `<strategy>-<O|C><n>` (0 for an id this core did not make)."""
+    number = client_order_id.rpartition("-")[2][1:]
+    return int(number) if number.isdigit() else 0
 
 
 class ExecutionCore(ActorCore):
@@ -75,6 +89,9 @@ class ExecutionCore(ActorCore):
         OrderCancelled,
         CancelRejected,
         CancelAllOrders,
+        PlaceOrder,
+        TradingStateChanged,
+        NodeStopping,
     )
 
     def __init__(self, params: ExecutionSection) -> None:
@@ -82,20 +99,37 @@ class ExecutionCore(ActorCore):
         self._orders: dict[str, WorkingOrder] = {}
         self._working_by_strategy: dict[str, str] = {}
         self._order_count = 0
+        self._trading_state = "ACTIVE"
+        self._stopping = False
 
     def on_start(self, ctx: Context) -> None:
         # Orders that were working when a previous run died have lost their timers: their outcome is ambiguous,
-        # so cancel them now; fills that still arrive are booked by the state machine as late fills.
-        for client_order_id in sorted(self._working_by_strategy.values()):
-            if self._orders[client_order_id].state is OrderState.CANCEL_PENDING:
-                ctx.publish(CancelOrder(client_order_id=client_order_id, reason="restart: cancel not confirmed"))
+        # so cancel them now; fills that still arrive are booked by the state machine as late fills. An order the
+        # previous run created but never sent (it died before the write-ahead log synced it) is simply ended.
+        self._stopping = False
+        for order in sorted(self._orders.values(), key=lambda o: o.client_order_id):
+            if order.terminated:
+                continue
+            if not order.sent:
+                order.state = OrderState.REJECTED
+                self._terminate(order, ctx)
+            elif order.state is OrderState.CANCEL_PENDING:
+                ctx.publish(CancelOrder(client_order_id=order.client_order_id, reason="restart: cancel not confirmed"))
             else:
-                ctx.set_timer(f"deadline:{client_order_id}", ctx.now())
+                ctx.set_timer(f"deadline:{order.client_order_id}", ctx.now())
 
     def handle(self, message: Message, ctx: Context) -> None:
         match message:
             case IntentApproved(intent=intent):
                 self._submit(intent, ctx)
+            case PlaceOrder():
+                self._on_sent(message)
+            case TradingStateChanged(state=state):
+                self._trading_state = state
+                if state != "ACTIVE":
+                    self._cancel_working(f"trading {state}: {message.reason}", ctx, purpose="open")
+            case NodeStopping():
+                self._stopping = True
             case TimerFired(key=key):
                 self._on_timer(key, ctx)
             case OrderAccepted():
@@ -109,12 +143,28 @@ class ExecutionCore(ActorCore):
             case CancelRejected():
                 self._apply(message.client_order_id, OrderEvent.CANCEL_REJECTED, ctx)
             case CancelAllOrders():
-                for client_order_id in sorted(self._working_by_strategy.values()):
-                    order = self._orders[client_order_id]
-                    if order.state in WORKING:
-                        order.state = next_state(order.state, OrderEvent.CANCEL_REQUESTED)
-                        ctx.cancel_timer(f"step:{client_order_id}")
-                        ctx.publish(CancelOrder(client_order_id=client_order_id, reason=message.reason))
+                self._cancel_working(message.reason, ctx)
+
+    def _cancel_working(self, reason: str, ctx: Context, purpose: str | None = None) -> None:
+        for client_order_id in sorted(self._working_by_strategy.values()):
+            order = self._orders[client_order_id]
+            if order.state in WORKING and purpose in (None, order.purpose):
+                order.state = next_state(order.state, OrderEvent.CANCEL_REQUESTED)
+                ctx.cancel_timer(f"step:{client_order_id}")
+                ctx.publish(CancelOrder(client_order_id=client_order_id, reason=reason))
+
+    def _on_sent(self, place: PlaceOrder) -> None:
+        """A PlaceOrder heard back: it went out. One this core does not know comes from a rebuild whose journal lost
+        the intent (the write-ahead log kept the order): adopt it, so its id is never handed out again."""
+        order = self._orders.get(place.client_order_id)
+        if order is None:
+            order = WorkingOrder(client_order_id=place.client_order_id, strategy_id=place.strategy_id,
+                                 purpose=place.purpose, quantity=place.quantity, mid_price=place.limit_price,
+                                 natural_price=place.limit_price, limit_price=place.limit_price)
+            self._orders[place.client_order_id] = order
+            self._working_by_strategy[place.strategy_id] = place.client_order_id
+        self._order_count = max(self._order_count, order_number(place.client_order_id))
+        order.sent = True
 
     def _apply(self, client_order_id: str, event: OrderEvent, ctx: Context) -> WorkingOrder | None:
         order = self._orders.get(client_order_id)
@@ -140,8 +190,12 @@ class ExecutionCore(ActorCore):
                 IntentDenied(strategy_id=intent.strategy_id, check="execution", reason=f"order {working} still working")
             )
             return
-        self._order_count += 1
         purpose = "open" if isinstance(intent, OpenStrategy) else "close"
+        refusal = self._refusal(purpose)
+        if refusal is not None:
+            ctx.publish(IntentDenied(strategy_id=intent.strategy_id, check="execution", reason=refusal))
+            return
+        self._order_count += 1
         client_order_id = f"{intent.strategy_id}-{purpose[0].upper()}{self._order_count}"
         order = WorkingOrder(
             client_order_id=client_order_id,
@@ -168,6 +222,13 @@ class ExecutionCore(ActorCore):
         ctx.set_timer(f"step:{client_order_id}", now + int(self._params.step_interval_s * NS_PER_S))
         ctx.set_timer(f"deadline:{client_order_id}", now + int(self._params.deadline_s * NS_PER_S))
 
+    def _refusal(self, purpose: str) -> str | None:
+        if self._stopping:
+            return "node stopping: no new orders"
+        if self._trading_state == "HALTED" or (self._trading_state == "REDUCING" and purpose == "open"):
+            return f"node is {self._trading_state}: no new {purpose} orders"
+        return None
+
     def _on_timer(self, key: str, ctx: Context) -> None:
         kind, _, client_order_id = key.partition(":")
         order = self._orders.get(client_order_id)
@@ -177,6 +238,9 @@ class ExecutionCore(ActorCore):
             order.state = next_state(order.state, OrderEvent.CANCEL_REQUESTED)
             ctx.cancel_timer(f"step:{client_order_id}")
             ctx.publish(CancelOrder(client_order_id=client_order_id, reason="deadline reached"))
+        elif kind == "step" and self._trading_state == "HALTED":
+            # no price step leaves a halted node; the walk resumes where it stopped if trading resumes
+            ctx.set_timer(f"step:{client_order_id}", ctx.now() + int(self._params.step_interval_s * NS_PER_S))
         elif kind == "step" and order.step < self._params.price_steps:
             order.step += 1
             fraction = order.step / self._params.price_steps

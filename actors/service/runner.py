@@ -1,26 +1,25 @@
-"""`thetanode run`: the node as a long-running service on the wall clock, under a process supervisor.
-
-Exit codes tell the supervisor what to do: 0 = stopped on request (SIGTERM/SIGINT), do not restart; 2 = bad
-config or another node already owns this lake and client id, do not restart; 75 = the node stopped itself
-(an actor kept failing) or crashed, restart it.
-"""
+"""`thetanode run`: the node as a long-running service on the wall clock, under a process supervisor; its exit codes
+(`actors/exit_codes.py`) tell the supervisor whether to restart it."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
 import signal
+import sys
 import threading
 
 import msgspec
 from loguru import logger
 
+from actors.exit_codes import EXIT_OK, EXIT_ORDERS_WORKING, EXIT_RESTART_ME, EXIT_UNFLUSHED
 from actors.node import (
     RUN_MODE,
     JournalRestartSource,
     core_factories,
-    lake_writer,
     earlier_sessions,
+    lake_writer,
+    open_write_ahead,
     restored_state,
     sim_start_ns,
 )
@@ -30,63 +29,84 @@ from actors.service.compaction import ScheduledCompaction
 from actors.service.control import ControlWatcher
 from actors.service.health import Heartbeat, NodeHealth, serve_health, systemd_notify
 from actors.service.lock import NodeLock
-from messages import CancelAllOrders, NodeStarted, NodeStopping
+from actors.service.stopping import StorageWatch, WorkingOrders
+from actors.runtime.write_ahead import WriteAheadGate
+from messages import CancelAllOrders, NodeStarted, NodeStopping, StorageStateChanged
+from messages.config import NodeConfig
+from storage.lake_access import LakeDamaged, check_local_writable, one_line
 from storage.tables import SCHEMAS
-from messages.config import NodeConfig, ServiceSection
 
-EXIT_STOPPED = 0
-EXIT_RESTART_ME = 75
-CANCEL_CONFIRM_S = 5.0
 FAR_FUTURE_NS = 2**62
 
 
-def run_node(config: NodeConfig) -> int:
-    lock = NodeLock(config.service.control_dir, config.node.lake_uri, config.service.client_id)
+def install_stop_signals() -> threading.Event:
+    """SIGTERM/SIGINT set the returned event: installed first, so a stop during the start-up rebuild is clean."""
+    stop_requested = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop_requested.set())
+    return stop_requested
+
+
+def run_node(config: NodeConfig, stop_requested: threading.Event | None = None) -> int:
+    stop_requested = stop_requested or install_stop_signals()
+    check_local_writable(config.node.lake_uri)
+    lock = NodeLock(config.node.lake_uri, dict(config.node.storage_options), config.service.lease_s)
     lock.acquire()
     try:
-        return _serve(config)
+        return _serve(config, stop_requested, lock)
     finally:
         lock.release()
 
 
-def _serve(config: NodeConfig) -> int:
+def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) -> int:
     service = config.service
     # wall time labels the session and seeds the market clock; logic inside the actors reads only the clock
     session_id = config.node.session_id or f"run-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{os.getpid()}"
     writer = lake_writer(config)
     journal = writer.journal
+    try:
+        write_ahead = open_write_ahead(config, writer, session_id)
+        history = earlier_sessions(journal, session_id)
+        restored = restored_state(journal)
+    except Exception as exc:  # noqa: BLE001 - any read failure of a lake that passed the write check is damage
+        raise LakeDamaged(f"lake {config.node.lake_uri} cannot be read back: {one_line(exc)}") from None
+    if stop_requested.is_set():
+        logger.warning("stop requested during start-up: nothing was started")
+        return EXIT_OK
     holder: list[ThreadedRuntime] = []
     restart_source = JournalRestartSource(lambda: holder[0], journal, session_id)
-    history = earlier_sessions(journal, session_id)
     clock = _clock(config, history[-1].ts if history else 0)
     runtime = ThreadedRuntime(
-        core_factories(config, session_id, writer, sim_start_ns(config)),
+        core_factories(config, session_id, writer, sim_start_ns(config), spill=write_ahead.spill),
         clock,
         config.mailbox,
         config.supervisor,
         journal_source=restart_source,
+        write_ahead=write_ahead,
     )
     holder.append(runtime)
     health = NodeHealth(runtime, config.market_data.stale_after_s)
-    runtime.observers += [health.observe, restart_source.observe]
-    stop_requested = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop_requested.set())
-
+    working, storage = WorkingOrders(history), StorageWatch()
+    runtime.observers += [health.observe, restart_source.observe, working.observe, storage.observe]
     if history:
         replayed = runtime.prime(history)
         logger.warning(f"rebuilt the actors from earlier sessions: {len(history)} messages, {replayed} deliveries")
+    if stop_requested.is_set():
+        logger.warning("stop requested during the rebuild: nothing was started")
+        return EXIT_OK
     runtime.start()
+    lock.start_renewing(runtime.publish)
     control = ControlWatcher(service.control_dir, service.control_poll_s, runtime.publish)
     heartbeat = Heartbeat(health, service.heartbeat_file, service.heartbeat_interval_s,
                           running=lambda: not runtime.stopped.is_set())
     tables = [journal.uri, *(writer.table_uri(table) for table in SCHEMAS)]
     compaction = ScheduledCompaction(tables, journal.storage_options, config.persistence.compact_interval_h * 3600)
     server = None
+    still_working: list[str] = []
     try:
         runtime.publish(NodeStarted(session_id=session_id, mode=RUN_MODE,
                                     config_json=msgspec.json.encode(config).decode()))
-        for message in restored_state(journal):
+        for message in restored:
             runtime.publish(message)
         control.start()  # after the restore: an operator's pending command overrides the restored state
         server = serve_health(health, service.health_host, service.health_port) if service.health_port else None
@@ -97,7 +117,10 @@ def _serve(config: NodeConfig) -> int:
         if isinstance(clock, VirtualClock):
             threading.Thread(target=runtime.run_virtual, args=(FAR_FUTURE_NS,), name="virtual-time",
                              daemon=True).start()
-        return _until_stopped(runtime, stop_requested, service, session_id)
+        requested = _until_stopped(runtime, stop_requested, session_id)
+        if requested and service.cancel_working_orders_on_stop:
+            runtime.publish(CancelAllOrders(reason="node shutting down"))
+            still_working = working.wait_until_none(service.shutdown_timeout_s)
     finally:
         control.stop()
         compaction.stop()
@@ -105,6 +128,35 @@ def _serve(config: NodeConfig) -> int:
         heartbeat.stop()
         if server is not None:
             server.shutdown()
+    return _exit_code(requested, still_working, storage.unflushed(), write_ahead, service.shutdown_timeout_s)
+
+
+def _until_stopped(runtime: ThreadedRuntime, stop_requested: threading.Event, session_id: str) -> bool:
+    """Block until a signal or the runtime stopping itself; True when the stop was requested."""
+    while not stop_requested.wait(0.2) and not runtime.stopped.is_set():
+        pass
+    requested = stop_requested.is_set()
+    reason = "stop requested by signal" if requested else (runtime.stop_reason or "runtime stopped")
+    systemd_notify("STOPPING=1")
+    logger.warning(f"node {session_id} stopping: {reason}")
+    if not runtime.stopped.is_set():
+        runtime.publish(NodeStopping(reason=reason))
+    return requested
+
+
+def _exit_code(requested: bool, still_working: list[str], unflushed: StorageStateChanged | None,
+               write_ahead: WriteAheadGate, timeout_s: float) -> int:
+    write_ahead.close()  # left in place: the next start folds what the lake lacks, then deletes it
+    if not requested:
+        return EXIT_RESTART_ME
+    if unflushed is not None:
+        print(f"thetanode: error: {unflushed.reason}", file=sys.stderr)
+        return EXIT_UNFLUSHED
+    if still_working:
+        print(f"thetanode: error: stopped with {len(still_working)} orders still working at the broker after "
+              f"{timeout_s:g}s: {', '.join(still_working)}", file=sys.stderr)
+        return EXIT_ORDERS_WORKING
+    return EXIT_OK
 
 
 def _clock(config: NodeConfig, last_journaled_ns: int) -> Clock:
@@ -114,20 +166,3 @@ def _clock(config: NodeConfig, last_journaled_ns: int) -> Clock:
     if config.node.clock == "shifted":
         return ShiftedClock(max(int(config.node.clock_start.timestamp() * 1e9), last_journaled_ns))
     return VirtualClock(max(sim_start_ns(config), last_journaled_ns))
-
-
-def _until_stopped(
-    runtime: ThreadedRuntime, stop_requested: threading.Event, service: ServiceSection, session_id: str
-) -> int:
-    while not stop_requested.wait(0.2) and not runtime.stopped.is_set():
-        pass
-    requested = stop_requested.is_set()
-    reason = "stop requested by signal" if requested else (runtime.stop_reason or "runtime stopped")
-    systemd_notify("STOPPING=1")
-    logger.warning(f"node {session_id} stopping: {reason}")
-    if not runtime.stopped.is_set():
-        runtime.publish(NodeStopping(reason=reason))
-        if service.cancel_working_orders_on_stop:
-            runtime.publish(CancelAllOrders(reason="node shutting down"))
-            runtime.work.wait_idle(timeout=CANCEL_CONFIRM_S)
-    return EXIT_STOPPED if requested else EXIT_RESTART_ME

@@ -1,0 +1,96 @@
+"""The write-ahead gate in the publish path: an order command reaches its subscribers (the broker) only after the
+order lifecycle up to it is fsynced in the session's write-ahead log.
+
+The log holds what a restarted node must know about its orders even when the lake lost its last batches: the session
+start, approved intents, order commands, the broker's order events and execution's verdicts. They are buffered as
+they are published and synced with the next order command, so the broker never sees a command whose history is not on
+disk. When the log cannot be written: new orders and modifications are not sent (the order is rejected, code 0),
+cancels still go out (they only reduce exposure, and a restarted node cancels whatever it finds working anyway).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from loguru import logger
+
+from messages import (
+    Alert,
+    CancelOrder,
+    CancelRejected,
+    IntentApproved,
+    Message,
+    ModifyOrder,
+    NodeStarted,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    OrderModified,
+    OrderRejected,
+    OrderTerminated,
+    PlaceOrder,
+    REJECT_NOT_SENT,
+    StorageStateChanged,
+)
+from storage.write_ahead import WriteAheadError, WriteAheadLog
+
+ORDER_COMMANDS = (PlaceOrder, ModifyOrder, CancelOrder)
+ORDER_LIFECYCLE = (NodeStarted, IntentApproved, *ORDER_COMMANDS, OrderAccepted, OrderRejected, OrderModified,
+                   OrderFilled, OrderCancelled, CancelRejected, OrderTerminated)
+
+
+class WriteAheadGate:
+    def __init__(self, log: WriteAheadLog) -> None:
+        self.log = log
+        self._lock = threading.Lock()
+        self.failing = False
+
+    def check(self, message: Message) -> tuple[bool, list[Message]]:
+        """Log `message` (and sync, if it is a command). Returns whether to deliver it, and what to publish first."""
+        if not isinstance(message, ORDER_LIFECYCLE):
+            return True, []
+        with self._lock:
+            mark = self.log.mark()
+            self.log.append(message)
+            if not isinstance(message, ORDER_COMMANDS):
+                return True, []
+            try:
+                self.log.sync()
+            except WriteAheadError as exc:
+                return self._refuse(message, mark, str(exc))
+            if not self.failing:
+                return True, []
+            self.failing = False
+        logger.warning("write-ahead log writable again")
+        return True, [StorageStateChanged(store="write_ahead", state="ok", reason="write-ahead log writable again"),
+                      Alert(level="info", source="persistence", text="write-ahead log writable again: orders resume")]
+
+    def close(self) -> None:
+        with self._lock:
+            self.log.close()
+
+    def spill(self, messages: list[Message]) -> None:
+        """Keep messages the lake would not take (a stop whose final flush failed): synced, folded in at next start."""
+        with self._lock:
+            for message in messages:
+                self.log.append(message)
+            self.log.sync()
+
+    def _refuse(self, command: Message, mark: int, error: str) -> tuple[bool, list[Message]]:
+        notes: list[Message] = []
+        if not self.failing:
+            self.failing = True
+            text = f"{error}: no order or modification can be sent, only cancels"
+            logger.critical(text)
+            notes += [StorageStateChanged(store="write_ahead", state="failing", reason=error),
+                      Alert(level="critical", source="persistence", text=text)]
+        if isinstance(command, CancelOrder):
+            return True, notes  # sent unlogged: the next successful sync still records it
+        self.log.discard_from(mark)  # never sent, so never logged
+        if isinstance(command, PlaceOrder):
+            notes.append(OrderRejected(client_order_id=command.client_order_id, code=REJECT_NOT_SENT,
+                                       reason=f"not sent: {error}"))
+        else:
+            notes.append(Alert(level="warning", source="persistence",
+                               text=f"modify of {command.client_order_id} not sent: write-ahead log unwritable"))
+        return False, notes
