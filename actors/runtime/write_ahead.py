@@ -1,10 +1,11 @@
 """The write-ahead gate in the publish path: an order command reaches its subscribers (the broker) only after the
 order lifecycle up to it is fsynced in the session's write-ahead log.
 
-The log holds what a restarted node must know about its orders even when the lake lost its last batches: the session
-start, approved intents, order commands, the broker's order events and execution's verdicts. They are buffered as
-they are published and synced with the next order command, so the broker never sees a command whose history is not on
-disk. When the log cannot be written: new orders and modifications are not sent (the order is rejected, code 0),
+The log holds what a restarted node must know even when the lake lost its last batches: every message except market
+state, timers and diagnostics — intents and approvals, order commands, the broker's order events (IB's own order
+conversation included), fills, positions opened and closed, halts, alerts. They are buffered as they are published and
+synced with the next order command, so the broker never sees a command whose history is not on disk, and a rebuild
+from the log is consistent across actors (a position's fills and its `StrategyOpened` both, or neither). When the log cannot be written: new orders and modifications are not sent (the order is rejected, code 0),
 cancels still go out (they only reduce exposure, and a restarted node cancels whatever it finds working anyway).
 """
 
@@ -16,28 +17,38 @@ from loguru import logger
 
 from messages import (
     Alert,
+    BrokerAccountValues,
+    BrokerPortfolio,
+    BrokerPositionsSnapshot,
     CancelOrder,
-    CancelRejected,
-    IntentApproved,
+    ChainRequest,
+    ChainSnapshot,
+    DecisionRecord,
+    FlushJournal,
+    IndexQuote,
+    JournalFlushed,
+    MarketSessionChanged,
     Message,
     ModifyOrder,
-    NodeStarted,
-    OrderAccepted,
-    OrderCancelled,
-    OrderFilled,
-    OrderModified,
+    OptionQuote,
     OrderRejected,
-    OrderTerminated,
     PlaceOrder,
+    PortfolioGreeks,
+    QuoteStale,
     REJECT_NOT_SENT,
     StorageStateChanged,
+    StrategyGreeks,
+    TimerFired,
+    UnderlyingQuote,
+    VolatilityStats,
 )
 from storage.write_ahead import WriteAheadError, WriteAheadLog
 
 ORDER_COMMANDS = (PlaceOrder, ModifyOrder, CancelOrder)
-ORDER_LIFECYCLE = (NodeStarted, IntentApproved, *ORDER_COMMANDS, OrderAccepted, OrderRejected, OrderModified,
-                   OrderFilled, OrderCancelled, CancelRejected, OrderTerminated)
-
+NOT_LOGGED = (UnderlyingQuote, OptionQuote, IndexQuote, ChainRequest, ChainSnapshot, VolatilityStats, StrategyGreeks,
+              PortfolioGreeks, QuoteStale, MarketSessionChanged, BrokerPortfolio, BrokerAccountValues,
+              BrokerPositionsSnapshot, DecisionRecord, TimerFired, FlushJournal, JournalFlushed)
+"""Market state, timers and diagnostics: the bulk of the traffic, re-learnt from the broker after a restart."""
 
 class WriteAheadGate:
     def __init__(self, log: WriteAheadLog) -> None:
@@ -47,7 +58,7 @@ class WriteAheadGate:
 
     def check(self, message: Message) -> tuple[bool, list[Message]]:
         """Log `message` (and sync, if it is a command). Returns whether to deliver it, and what to publish first."""
-        if not isinstance(message, ORDER_LIFECYCLE):
+        if isinstance(message, NOT_LOGGED):
             return True, []
         with self._lock:
             mark = self.log.mark()

@@ -146,6 +146,8 @@ class TestGateway:
         self._exec_serial = itertools.count(1)
         self.port = 0
         self.orders_received: list[wire.PlaceOrder] = []
+        self.on_place: Callable[[wire.PlaceOrder], None] | None = None
+        """Called (on the gateway's thread) the moment a placeOrder arrives, before it is worked or answered."""
         self.cancels_received: list[int] = []
         self.connections = 0
         self.most_streams = 0
@@ -495,6 +497,8 @@ class TestGateway:
     # orders ------------------------------------------------------------------------------------------------------
     def _place(self, client: _Client, request: wire.PlaceOrder) -> None:
         self.orders_received.append(request)
+        if self.on_place is not None:
+            self.on_place(request)
         key = (client.client_id, request.order_id)
         existing = self._orders.get(key)
         if existing is not None and existing.status in WORKING:
