@@ -39,23 +39,24 @@ from storage.tables import SCHEMAS
 FAR_FUTURE_NS = 2**62
 
 
-def install_stop_signals() -> threading.Event:
-    """SIGTERM/SIGINT set the returned event: installed first, so a stop during the start-up rebuild is clean."""
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def run_node(config: NodeConfig) -> int:
+    # SIGTERM/SIGINT are caught before anything else, so a stop during the start-up rebuild is a clean stop
     stop_requested = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop_requested.set())
-    return stop_requested
-
-
-def run_node(config: NodeConfig, stop_requested: threading.Event | None = None) -> int:
-    stop_requested = stop_requested or install_stop_signals()
-    check_local_writable(config.node.lake_uri)
-    lock = NodeLock(config.node.lake_uri, dict(config.node.storage_options), config.service.lease_s)
-    lock.acquire()
+    previous = {signum: signal.signal(signum, lambda *_: stop_requested.set()) for signum in STOP_SIGNALS}
     try:
-        return _serve(config, stop_requested, lock)
+        check_local_writable(config.node.lake_uri)
+        lock = NodeLock(config.node.lake_uri, dict(config.node.storage_options), config.service.lease_s)
+        lock.acquire()
+        try:
+            return _serve(config, stop_requested, lock)
+        finally:
+            lock.release()
     finally:
-        lock.release()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) -> int:

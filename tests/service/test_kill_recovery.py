@@ -48,7 +48,7 @@ def test_repeated_kill_9_loses_and_duplicates_nothing(tmp_path):
 
     journal = DeltaJournal(str(tmp_path / "lake"))
     sessions = {s: list(journal.read(s)) for s in journal.sessions()}
-    assert len(sessions) == len(KILL_AFTER_S) + 1
+    assert len(sessions) <= len(KILL_AFTER_S) + 1  # a node killed before its first commit or order leaves none
     everything = [m for messages in sessions.values() for m in messages]
     placed = collections.Counter(m.client_order_id for m in everything if isinstance(m, PlaceOrder))
     assert placed and max(placed.values()) == 1, "an order id was sent twice"
