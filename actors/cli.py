@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -276,6 +277,7 @@ BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (UsageError, ConfigError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("RUST_LOG", "error")  # before deltalake loads: its Rust warnings would flood stderr
     from actors.replay.scenario import ScenarioError
     from actors.replay.session import SessionReplayError
     from actors.runtime.logging import configure_logging

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -24,9 +25,12 @@ class LakeDamaged(RuntimeError):
     """The lake's tables cannot be read back (a truncated data file, a gap in a Delta log): do not restart."""
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def one_line(exc: BaseException, limit: int = 240) -> str:
-    """A storage error as one short line (deltalake's errors span many)."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    """A storage error as one short line (deltalake's errors span many lines, with colours and arrows)."""
+    text = " ".join(_ANSI.sub("", str(exc)).replace("↳", ";").split()) or type(exc).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

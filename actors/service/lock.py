@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
+from collections.abc import Callable
 
 from storage.lake_access import LakeUnusable, local_path, node_files
 
@@ -32,7 +33,12 @@ class NodeLock:
 
     def acquire(self) -> None:
         if self._lease is not None:
-            self._lease.acquire()
+            from actors.service.lease import LeaseHeld
+
+            try:
+                self._lease.acquire()
+            except LeaseHeld as held:
+                raise NodeAlreadyRunning(str(held)) from None
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -52,10 +58,10 @@ class NodeLock:
         handle.flush()
         self._file = handle
 
-    def start_renewing(self, publish) -> None:  # noqa: ANN001 - Callable[[Message], object]
-        """A lease must be renewed while the node runs (losing it stops the node); an flock needs nothing."""
+    def start_renewing(self, on_lost: Callable[[str], object]) -> None:
+        """A lease must be renewed while the node runs (`on_lost` stops the node); an flock needs nothing."""
         if self._lease is not None:
-            self._lease.start_renewing(publish)
+            self._lease.start_renewing(on_lost)
 
     def release(self) -> None:
         if self._lease is not None:

@@ -31,7 +31,7 @@ from actors.service.health import Heartbeat, NodeHealth, serve_health, systemd_n
 from actors.service.lock import NodeLock
 from actors.service.stopping import StorageWatch, WorkingOrders
 from actors.runtime.write_ahead import WriteAheadGate
-from messages import CancelAllOrders, NodeStarted, NodeStopping, StorageStateChanged
+from messages import Alert, CancelAllOrders, NodeStarted, NodeStopping, StorageStateChanged
 from messages.config import NodeConfig
 from storage.lake_access import LakeDamaged, check_local_writable, one_line
 from storage.tables import SCHEMAS
@@ -96,7 +96,7 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
         logger.warning("stop requested during the rebuild: nothing was started")
         return EXIT_OK
     runtime.start()
-    lock.start_renewing(runtime.publish)
+    lock.start_renewing(lambda reason: _lost_lease(runtime, reason))
     control = ControlWatcher(service.control_dir, service.control_poll_s, runtime.publish)
     heartbeat = Heartbeat(health, service.heartbeat_file, service.heartbeat_interval_s,
                           running=lambda: not runtime.stopped.is_set())
@@ -158,6 +158,14 @@ def _exit_code(requested: bool, still_working: list[str], unflushed: StorageStat
               f"{timeout_s:g}s: {', '.join(still_working)}", file=sys.stderr)
         return EXIT_ORDERS_WORKING
     return EXIT_OK
+
+
+def _lost_lease(runtime: ThreadedRuntime, reason: str) -> None:
+    """Another node owns the lake now: this one must stop writing at once (exit 75; its restart then exits 2)."""
+    text = f"{reason}: stopping"
+    logger.critical(text)
+    runtime.publish(Alert(level="critical", source="service", text=text))
+    runtime.request_stop(text)
 
 
 def _clock(config: NodeConfig, last_journaled_ns: int) -> Clock:
