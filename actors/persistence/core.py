@@ -97,10 +97,7 @@ class PersistenceCore(ActorCore):
             return False
         error = self._flush()
         if error is None:
-            if self._failure is not None:
-                self._failure, self._retry_delay_s = None, FIRST_RETRY_S
-                ctx.publish(StorageStateChanged(store="journal", state="ok", reason="commits land again"))
-                ctx.publish(Alert(level="info", source=self.name, text="journal storage recovered"))
+            self._recovered(ctx)
             return True
         self._retry_at = self._monotonic() + self._retry_delay_s
         self._retry_delay_s = min(self._retry_delay_s * 2, self._params.retry_max_s)
@@ -111,6 +108,12 @@ class PersistenceCore(ActorCore):
             ctx.publish(StorageStateChanged(store="journal", state="failing", reason=error, held=self.held))
             ctx.publish(Alert(level="critical", source=self.name, text=text))
         return False
+
+    def _recovered(self, ctx: Context) -> None:
+        if self._failure is not None:
+            self._failure, self._retry_delay_s = None, FIRST_RETRY_S
+            ctx.publish(StorageStateChanged(store="journal", state="ok", reason="commits land again"))
+            ctx.publish(Alert(level="info", source=self.name, text="journal storage recovered"))
 
     def _arm_flush(self, ctx: Context) -> None:
         ctx.set_timer(FLUSH_TIMER, ctx.now() + self._params.flush_interval_ms * NS_PER_MS)
@@ -148,6 +151,7 @@ class PersistenceCore(ActorCore):
     def on_stop(self, ctx: Context) -> None:
         error = self._flush()
         if error is None:
+            self._recovered(ctx)  # observed by the service (a stop after an outage), too late to be journaled
             return
         held = [m for _, batch in self._sealed for m in batch] + self._buffer
         where = "lost"
