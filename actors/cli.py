@@ -174,12 +174,14 @@ def _lake_config(args: argparse.Namespace, defaults: NodeConfig = DEFAULT_CONFIG
 
 def _lake_state(config: NodeConfig):  # noqa: ANN202 - storage.lake_state.LakeState
     from storage.journal import DeltaJournal
+    from storage.lake_access import reading
     from storage.lake_state import read_lake_state
 
     journal = DeltaJournal(config.node.lake_uri, dict(config.node.storage_options))
-    if not journal.exists():
-        raise UsageError(f"{config.node.lake_uri}: no journal table here (is this the node's lake_uri?)")
-    return read_lake_state(journal)
+    with reading(config.node.lake_uri):
+        if not journal.exists():
+            raise UsageError(f"{config.node.lake_uri}: no journal table here (is this the node's lake_uri?)")
+        return read_lake_state(journal)
 
 
 def _cmd_status(args: argparse.Namespace, console: Console) -> int:
@@ -295,7 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"thetanode: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except LakeDamaged as exc:
-        print(f"thetanode: error: {exc}; not restarting: restore the lake from a backup or move it aside", file=sys.stderr)
+        print(f"thetanode: error: {exc} (the lake is damaged: restore it from a backup or move it aside)",
+              file=sys.stderr)
         return EXIT_LAKE_DAMAGED
     except KeyboardInterrupt:
         print("thetanode: interrupted", file=sys.stderr)

@@ -29,7 +29,7 @@ from actors.service.lock import NodeLock
 from actors.service.stopping import StorageWatch
 from messages import Message, NodeStarted, NodeStopping, StorageStateChanged, StrategyClosed, StrategyOpened
 from messages.config import NodeConfig
-from storage.lake_access import check_local_writable
+from storage.lake_access import check_local_writable, reading
 
 NS_PER_DAY = 86_400 * 1_000_000_000
 DEMO_DEFAULTS = {"persistence": {"flush_interval_ms": 3_600_000}, "node": {"lake_uri": "thetanode-data/demo-lake"}}
@@ -86,7 +86,9 @@ def _run(config: NodeConfig, session_id: str, max_days: int) -> DemoOutcome:
     storage = StorageWatch()
     holder: list[ThreadedRuntime] = []
     restart_source = JournalRestartSource(lambda: holder[0], journal, session_id)
-    write_ahead = open_write_ahead(config, writer, session_id)
+    with reading(config.node.lake_uri):
+        write_ahead = open_write_ahead(config, writer, session_id)
+        restored = restored_state(journal, mode="demo")
     runtime = ThreadedRuntime(
         core_factories(config, session_id, writer, start_ns, spill=write_ahead.spill),
         VirtualClock(start_ns),
@@ -100,7 +102,7 @@ def _run(config: NodeConfig, session_id: str, max_days: int) -> DemoOutcome:
     runtime.start()
     try:
         runtime.publish(NodeStarted(session_id=session_id, mode="demo", config_json=msgspec.json.encode(config).decode()))
-        for message in restored_state(journal, mode="demo"):
+        for message in restored:
             runtime.publish(message)
         runtime.run_virtual(start_ns + max_days * NS_PER_DAY, keep_going=lambda: not watcher.trade_done())
         reason = "trade closed" if watcher.trade_done() else f"no trade closed within {max_days} days"

@@ -7,9 +7,11 @@ config happens to spell it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -62,6 +64,17 @@ def node_files(uri: str, fallback_root: str = "thetanode-data/lakes") -> Path:
         return local.expanduser().resolve() / META_DIR
     digest = hashlib.sha256(canonical_uri(uri).encode()).hexdigest()[:16]
     return Path(fallback_root) / digest
+
+
+@contextlib.contextmanager
+def reading(uri: str) -> Iterator[None]:
+    """Any failure to read a lake back (Arrow, Delta, or a Rust panic surfacing as BaseException) is damage."""
+    try:
+        yield
+    except (LakeUnusable, LakeDamaged, KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - pyo3's PanicException derives from BaseException
+        raise LakeDamaged(f"lake {uri} cannot be read back: {one_line(exc)}") from None
 
 
 def check_local_writable(uri: str) -> None:

@@ -117,6 +117,7 @@ class DecisionCore(ActorCore):
 
     def on_start(self, ctx: Context) -> None:
         self._exit_pending = False  # a rebuilt core's pending exit timer died with the old process
+        self._stopping = False  # a NodeStopping in the rebuilt history belongs to the previous run
         ctx.set_timer(ENTRY_TIMER, ctx.now())
 
     def handle(self, message: Message, ctx: Context) -> None:

@@ -33,7 +33,7 @@ from actors.service.stopping import StorageWatch, WorkingOrders
 from actors.runtime.write_ahead import WriteAheadGate
 from messages import Alert, CancelAllOrders, NodeStarted, NodeStopping, StorageStateChanged
 from messages.config import NodeConfig
-from storage.lake_access import LakeDamaged, check_local_writable, one_line
+from storage.lake_access import check_local_writable, reading
 from storage.tables import SCHEMAS
 
 FAR_FUTURE_NS = 2**62
@@ -65,12 +65,10 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
     session_id = config.node.session_id or f"run-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{os.getpid()}"
     writer = lake_writer(config)
     journal = writer.journal
-    try:
+    with reading(config.node.lake_uri):
         write_ahead = open_write_ahead(config, writer, session_id)
         history = earlier_sessions(journal, session_id)
         restored = restored_state(journal)
-    except Exception as exc:  # noqa: BLE001 - any read failure of a lake that passed the write check is damage
-        raise LakeDamaged(f"lake {config.node.lake_uri} cannot be read back: {one_line(exc)}") from None
     if stop_requested.is_set():
         logger.warning("stop requested during start-up: nothing was started")
         return EXIT_OK

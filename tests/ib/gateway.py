@@ -62,6 +62,8 @@ class Faults:
     """The next handshake announces this nextValidId (a gateway restart that rolled its ids back)."""
     hold_fills: bool = False
     """Orders rest without filling."""
+    ignore_cancels: bool = False
+    """Cancel requests get no answer at all (an unresponsive gateway)."""
 
 
 @dataclass
@@ -561,6 +563,8 @@ class TestGateway:
 
     def _cancel(self, client: _Client, order_id: int) -> None:
         self.cancels_received.append(order_id)
+        if self.faults.ignore_cancels:
+            return
         order = self._orders.get((client.client_id, order_id))
         if order is None:
             client.send(wire.error(order_id, 10147, f"OrderId {order_id} that needs to be cancelled is not found."))
