@@ -179,8 +179,10 @@ def _lake_state(config: NodeConfig):  # noqa: ANN202 - storage.lake_state.LakeSt
 
     journal = DeltaJournal(config.node.lake_uri, dict(config.node.storage_options))
     with reading(config.node.lake_uri):
-        if not journal.exists():
-            raise UsageError(f"{config.node.lake_uri}: no journal table here (is this the node's lake_uri?)")
+        exists = journal.exists()
+    if not exists:
+        raise UsageError(f"{config.node.lake_uri}: no journal table here (is this the node's lake_uri?)")
+    with reading(config.node.lake_uri):
         return read_lake_state(journal)
 
 

@@ -108,7 +108,7 @@ class EntrySection(_Section, frozen=True, kw_only=True):
     LIMITS = {"evaluate_interval_s": (0.01, 86_400), "dte_min": (0, 3650), "dte_max": (0, 3650),
               "short_delta_tolerance": (0, 0.5), "long_delta": (0.01, 0.99), "wing_width": (0.01, 10_000),
               "min_credit": (0, 10_000), "min_credit_to_width": (0, 1), "max_debit_to_width": (0.01, 1),
-              "max_leg_spread": (0.01, 10_000), "max_leg_spread_pct": (0.001, 10), "quantity": (1, 10_000),
+              "max_leg_spread": (0, 10_000), "max_leg_spread_pct": (0, 10), "quantity": (1, 10_000),
               "min_iv_history_days": (0, 3650), "vix_min": (0, 500), "vix_max": (0, 500)}
     symbols: tuple[str, ...] = ("SPY",)
     strategy: StrategyKind = "iron_condor"
@@ -216,13 +216,14 @@ class ExitSection(_Section, frozen=True, kw_only=True):
 
 
 class RiskSection(_Section, frozen=True, kw_only=True):
-    LIMITS = {"max_positions": (1, 1000), "max_positions_per_symbol": (1, 1000), "max_portfolio_delta": (0.01, 1e6),
-              "max_portfolio_gamma": (0.001, 1e6), "max_portfolio_vega": (0.01, 1e7), "max_symbol_delta": (0.01, 1e6),
-              "max_daily_loss_usd": (1, 1e9), "max_intents_per_minute": (1, 10_000),
+    LIMITS = {"max_positions": (0, 1000), "max_positions_per_symbol": (0, 1000), "max_portfolio_delta": (0, 1e6),
+              "max_portfolio_gamma": (0, 1e6), "max_portfolio_vega": (0, 1e7), "max_symbol_delta": (0, 1e6),
+              "max_daily_loss_usd": (1, 1e9), "max_intents_per_minute": (0, 10_000),
               "max_contracts_per_order": (1, 10_000), "price_collar_pct": (0.001, 1), "breaker_failures": (1, 1000),
               "breaker_window_s": (1, 86_400), "breaker_cooldown_s": (1, 7 * 86_400),
               "breaker_half_open_successes": (1, 1000)}
     max_positions: int = 5
+    """0 (like a zero greek or intent-rate limit) opens nothing: the most restrictive setting, not a disarmed one."""
     max_positions_per_symbol: int = 5
     max_portfolio_delta: float = 50.0
     """Greek limits are in contract-equivalent units (share delta / 100), checked after the new trade."""
