@@ -72,12 +72,12 @@ def run_demo(config: NodeConfig, session_id: str, max_days: int) -> DemoOutcome:
     lock = NodeLock(config.node.lake_uri, dict(config.node.storage_options), config.service.lease_s)
     lock.acquire()
     try:
-        return _run(config, session_id, max_days)
+        return _run(config, session_id, max_days, lock)
     finally:
         lock.release()
 
 
-def _run(config: NodeConfig, session_id: str, max_days: int) -> DemoOutcome:
+def _run(config: NodeConfig, session_id: str, max_days: int, lock: NodeLock) -> DemoOutcome:
     start_ns = sim_start_ns(config)
     writer = lake_writer(config)
     journal = writer.journal
@@ -100,6 +100,7 @@ def _run(config: NodeConfig, session_id: str, max_days: int) -> DemoOutcome:
     holder.append(runtime)
     runtime.observers += [watcher, restart_source.observe, storage.observe]
     runtime.start()
+    lock.start_renewing(runtime.request_stop)
     try:
         runtime.publish(NodeStarted(session_id=session_id, mode="demo", config_json=msgspec.json.encode(config).decode()))
         for message in restored:

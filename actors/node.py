@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import msgspec
 from collections.abc import Callable, Iterator
@@ -19,10 +20,10 @@ from actors.position_sync.core import PositionSyncCore
 from actors.risk.core import RiskCore
 from actors.runtime.core import ActorCore
 from actors.runtime.threaded import ThreadedRuntime
+from actors.runtime.write_ahead import WriteAheadGate
 from messages import FlushJournal, NodeStarted, IvHistoryRestored, IvSample, JournalFlushed, Message
 from messages.config import NodeConfig
 from messages.risk import RiskStateRestored, RiskStateSnapshot
-from actors.runtime.write_ahead import WriteAheadGate
 from storage.journal import DeltaJournal
 from storage.lake_access import node_files
 from storage.lake_writer import LakeWriter
@@ -84,7 +85,7 @@ def lake_writer(config: NodeConfig) -> LakeWriter:
     return LakeWriter(lake_journal(config))
 
 
-def write_ahead_dir(config: NodeConfig):  # noqa: ANN201 - pathlib.Path
+def write_ahead_dir(config: NodeConfig) -> Path:
     return node_files(config.node.lake_uri, config.persistence.local_dir) / "wal"
 
 

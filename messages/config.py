@@ -38,17 +38,13 @@ class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 raise ValueError(f"`{name}` must be within [{low:g}, {high:g}], got {value}")
 
     @staticmethod
-    def _ordered(low_name: str, low: float, high_name: str, high: float) -> None:
-        if not low < high:
-            raise ValueError(f"`{low_name}` ({low:g}) must be below `{high_name}` ({high:g})")
+    def _ordered(low_name: str, low: float, high_name: str, high: float, strict: bool = True) -> None:
+        if low > high or (strict and low == high):
+            raise ValueError(f"`{low_name}` ({low:g}) must be {'below' if strict else 'at most'} `{high_name}` "
+                             f"({high:g})")
 
 
 class NodeSection(_Section, frozen=True, kw_only=True):
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not self.lake_uri.strip():
-            raise ValueError("`lake_uri` must name a lake (a directory or an object-store URI)")
-
     session_id: str = ""
     broker: Literal["sim", "ib"] = "sim"
     clock: Literal["wall", "virtual", "shifted"] = "wall"
@@ -58,6 +54,11 @@ class NodeSection(_Section, frozen=True, kw_only=True):
     clock_start: dt.datetime = dt.datetime(2026, 3, 2, 14, 35, tzinfo=dt.UTC)
     lake_uri: str = "thetanode-data/lake"
     storage_options: dict[str, str] = {}
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.lake_uri.strip():
+            raise ValueError("`lake_uri` must name a lake (a directory or an object-store URI)")
 
 
 class SimSection(_Section, frozen=True, kw_only=True):
@@ -292,17 +293,16 @@ class MailboxSection(_Section, frozen=True, kw_only=True):
 
 
 class SupervisorSection(_Section, frozen=True, kw_only=True):
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.backoff_initial_s > self.backoff_max_s:
-            self._ordered("backoff_initial_s", self.backoff_initial_s, "backoff_max_s", self.backoff_max_s)
-
     LIMITS = {"max_restarts": (0, 1000), "restart_window_s": (0.01, 86_400), "backoff_initial_s": (0, 60),
               "backoff_max_s": (0, 3600)}
     max_restarts: int = 3
     restart_window_s: float = 60.0
     backoff_initial_s: float = 0.05
     backoff_max_s: float = 2.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._ordered("backoff_initial_s", self.backoff_initial_s, "backoff_max_s", self.backoff_max_s, strict=False)
 
 
 class AlertsSection(_Section, frozen=True, kw_only=True):
@@ -408,8 +408,8 @@ class IbSection(_Section, frozen=True, kw_only=True):
             raise ValueError("`market_data_lines` must be at least 10")
         if self.chain_expiries < 1 or not 0 < self.chain_strike_range_pct < 1:
             raise ValueError("`chain_expiries` must be at least 1 and `chain_strike_range_pct` within (0, 1)")
-        if self.reconnect_initial_s > self.reconnect_max_s:
-            self._ordered("reconnect_initial_s", self.reconnect_initial_s, "reconnect_max_s", self.reconnect_max_s)
+        self._ordered("reconnect_initial_s", self.reconnect_initial_s, "reconnect_max_s", self.reconnect_max_s,
+                      strict=False)
         self.restart_time()  # a bad time fails here, at load, naming the field
 
     def restart_time(self) -> dt.time | None:

@@ -12,6 +12,7 @@ import struct
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from loguru import logger
 
@@ -101,7 +102,7 @@ def read_log(path: Path) -> Iterator[Message]:
         offset += _HEADER.size + size
 
 
-class JournalLike:
+class JournalLike(Protocol):
     """What folding needs from the lake: a session's journaled seqs and an idempotent batch append."""
 
     def journaled_seqs(self, session_id: str) -> set[int]: ...

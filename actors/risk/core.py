@@ -2,8 +2,9 @@
 
 ACTIVE allows everything, REDUCING only closing intents, HALTED nothing but cancels (which never pass through
 risk). While the journal cannot be written nothing new opens; while the write-ahead log cannot be written nothing at
-all is approved (no order could be sent). Its state is a pure function of its inputs, published as `RiskStateSnapshot` on every change so the lake
-holds it and a restarted node comes back in the same state (`RiskStateRestored`).
+all is approved (no order could be sent). Its state is a pure function of its inputs, published as
+`RiskStateSnapshot` on every change so the lake holds it and a restarted node comes back in the same state
+(`RiskStateRestored`).
 """
 
 from __future__ import annotations

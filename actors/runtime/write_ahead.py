@@ -5,8 +5,10 @@ The log holds what a restarted node must know even when the lake lost its last b
 state, timers and diagnostics — intents and approvals, order commands, the broker's order events (IB's own order
 conversation included), fills, positions opened and closed, halts, alerts. They are buffered as they are published and
 synced with the next order command, so the broker never sees a command whose history is not on disk, and a rebuild
-from the log is consistent across actors (a position's fills and its `StrategyOpened` both, or neither). When the log cannot be written: new orders and modifications are not sent (the order is rejected, code 0),
-cancels still go out (they only reduce exposure, and a restarted node cancels whatever it finds working anyway).
+from the log is consistent across actors (a position's fills and its `StrategyOpened` both, or neither); a buffer
+that outgrows `SYNC_ABOVE_BYTES` between commands is synced on its own. When the log cannot be written: new orders and
+modifications are not sent (the order is rejected, code 0), cancels still go out (they only reduce exposure, and a
+restarted node cancels whatever it finds working anyway).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ NOT_LOGGED = (UnderlyingQuote, OptionQuote, IndexQuote, ChainRequest, ChainSnaps
               PortfolioGreeks, QuoteStale, MarketSessionChanged, BrokerPortfolio, BrokerAccountValues,
               BrokerPositionsSnapshot, DecisionRecord, TimerFired, FlushJournal, JournalFlushed)
 """Market state, timers and diagnostics: the bulk of the traffic, re-learnt from the broker after a restart."""
+SYNC_ABOVE_BYTES = 1 << 20
 
 class WriteAheadGate:
     def __init__(self, log: WriteAheadLog) -> None:
@@ -64,6 +67,8 @@ class WriteAheadGate:
             mark = self.log.mark()
             self.log.append(message)
             if not isinstance(message, ORDER_COMMANDS):
+                if mark >= SYNC_ABOVE_BYTES:  # days without an order: keep memory bounded
+                    self._sync_quietly()
                 return True, []
             try:
                 self.log.sync()
@@ -75,6 +80,12 @@ class WriteAheadGate:
         logger.warning("write-ahead log writable again")
         return True, [StorageStateChanged(store="write_ahead", state="ok", reason="write-ahead log writable again"),
                       Alert(level="info", source="persistence", text="write-ahead log writable again: orders resume")]
+
+    def _sync_quietly(self) -> None:
+        try:
+            self.log.sync()
+        except WriteAheadError as exc:
+            logger.error(f"{exc}: retried with the next order command")
 
     def close(self) -> None:
         with self._lock:
