@@ -144,14 +144,17 @@ def _cmd_profile(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:
-    from actors.runtime.logging import configure_logging
-    from actors.service.runner import run_node
+    from actors.service.signals import stop_signals
 
-    config = load_config(args.config)
-    service = config.service
-    configure_logging(args.log_level, log_file=service.log_file, rotation=service.log_rotation,
-                      retention=service.log_retention)
-    return run_node(config)
+    with stop_signals() as stop_requested:  # first: a SIGTERM while the node loads is a clean stop
+        from actors.runtime.logging import configure_logging
+        from actors.service.runner import run_node
+
+        config = load_config(args.config)
+        service = config.service
+        configure_logging(args.log_level, log_file=service.log_file, rotation=service.log_rotation,
+                          retention=service.log_retention)
+        return run_node(config, stop_requested)
 
 
 def _cmd_control(args: argparse.Namespace, console: Console) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
 import sys
 import threading
 
@@ -29,6 +28,7 @@ from actors.service.compaction import ScheduledCompaction
 from actors.service.control import ControlWatcher
 from actors.service.health import Heartbeat, NodeHealth, serve_health, systemd_notify
 from actors.service.lock import NodeLock
+from actors.service.signals import stop_signals
 from actors.service.stopping import StorageWatch, WorkingOrders
 from actors.runtime.write_ahead import WriteAheadGate
 from messages import Alert, CancelAllOrders, NodeStarted, NodeStopping, StorageStateChanged
@@ -39,24 +39,19 @@ from storage.tables import SCHEMAS
 FAR_FUTURE_NS = 2**62
 
 
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-
-def run_node(config: NodeConfig) -> int:
-    # SIGTERM/SIGINT are caught before anything else, so a stop during the start-up rebuild is a clean stop
-    stop_requested = threading.Event()
-    previous = {signum: signal.signal(signum, lambda *_: stop_requested.set()) for signum in STOP_SIGNALS}
+def run_node(config: NodeConfig, stop_requested: threading.Event | None = None) -> int:
+    """`stop_requested` is set by the stop signals (`actors/service/signals.py`), which the CLI installs before it
+    even imports this module; without one, they are installed here, still before the lake is touched."""
+    if stop_requested is None:
+        with stop_signals() as requested:
+            return run_node(config, requested)
+    check_local_writable(config.node.lake_uri)
+    lock = NodeLock(config.node.lake_uri, dict(config.node.storage_options), config.service.lease_s)
+    lock.acquire()
     try:
-        check_local_writable(config.node.lake_uri)
-        lock = NodeLock(config.node.lake_uri, dict(config.node.storage_options), config.service.lease_s)
-        lock.acquire()
-        try:
-            return _serve(config, stop_requested, lock)
-        finally:
-            lock.release()
+        return _serve(config, stop_requested, lock)
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        lock.release()
 
 
 def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) -> int:
