@@ -118,9 +118,6 @@ class PersistenceCore(ActorCore):
     def _arm_flush(self, ctx: Context) -> None:
         ctx.set_timer(FLUSH_TIMER, ctx.now() + self._params.flush_interval_ms * NS_PER_MS)
 
-    def flush(self) -> bool:
-        return self._flush() is None
-
     def _flush(self) -> str | None:
         """Seal the buffer as the next batch and commit every sealed batch in order. A failed batch is kept exactly
         as it was, with its version, so its retry is the same commit and storage can recognise it. None when

@@ -62,6 +62,7 @@ flush_interval_ms = 600000
 client_id = 21
 health_port = 0
 shutdown_timeout_s = 15
+heartbeat_interval_s = 0.5
 heartbeat_file = "{tmp_path / "heartbeat.json"}"
 control_dir = "{tmp_path / "control"}"
 """)
