@@ -283,6 +283,11 @@ def build_parser() -> argparse.ArgumentParser:
 BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (UsageError, ConfigError)
 
 
+def _printable(exc: Exception) -> str:
+    """An error echoes the input it refuses, which may hold line breaks (a scenario field named by a newline)."""
+    return str(exc).replace("\r", "\\r").replace("\n", "\\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("RUST_LOG", "error")  # before deltalake loads: its Rust warnings would flood stderr
     from actors.replay.scenario import ScenarioError
@@ -299,10 +304,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler: Callable[[argparse.Namespace, Console], int] = args.handler
         return handler(args, console)
     except (*BAD_INPUT_ERRORS, ScenarioError, SessionReplayError, NodeAlreadyRunning, LakeUnusable) as exc:
-        print(f"thetanode: error: {exc}", file=sys.stderr)
+        print(f"thetanode: error: {_printable(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except LakeDamaged as exc:
-        print(f"thetanode: error: {exc} (the lake is damaged: restore it from a backup or move it aside)",
+        print(f"thetanode: error: {_printable(exc)} (the lake is damaged: restore it from a backup or move it aside)",
               file=sys.stderr)
         return EXIT_LAKE_DAMAGED
     except KeyboardInterrupt:
