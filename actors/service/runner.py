@@ -80,7 +80,7 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
     )
     holder.append(runtime)
     health = NodeHealth(runtime, config.market_data.stale_after_s)
-    working, storage = WorkingOrders(history), StorageWatch()
+    working, storage = WorkingOrders(), StorageWatch()
     runtime.observers += [health.observe, restart_source.observe, working.observe, storage.observe]
     if history:
         replayed = runtime.prime(history)

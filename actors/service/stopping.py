@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
 
-from messages import Message, OrderTerminated, PlaceOrder, StorageStateChanged
+from messages import CancelOrder, Message, OrderTerminated, PlaceOrder, StorageStateChanged
 
 
 class WorkingOrders:
-    """Client order ids placed and not yet terminated (execution's verdict), across the rebuilt history and now."""
+    """Orders this run placed or cancelled that execution has not yet declared done (`OrderTerminated`). An order
+    left working by an earlier run counts once the rebuilt execution actor cancels it; one the rebuild already knows
+    to be done is never waited for."""
 
-    def __init__(self, history: Iterable[Message] = ()) -> None:
+    def __init__(self) -> None:
         self._working: set[str] = set()
         self._changed = threading.Condition()
-        for message in history:
-            self.observe(message)
 
     def observe(self, message: Message) -> None:
-        if isinstance(message, PlaceOrder):
+        if isinstance(message, (PlaceOrder, CancelOrder)):
             with self._changed:
                 self._working.add(message.client_order_id)
         elif isinstance(message, OrderTerminated):
