@@ -55,6 +55,9 @@ reconnect_initial_s = 0.2
 [entry]
 evaluate_interval_s = 2.0
 
+[exits]
+evaluation_delay_ms = 300             # judge a crash once every leg is requoted, not on a half-updated set
+
 [execution]
 step_interval_s = 1.0
 deadline_s = 30.0
