@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -11,12 +12,10 @@ from typing import NoReturn
 
 from rich.console import Console
 
+from actors.exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_LAKE_DAMAGED, EXIT_OK, EXIT_UNFLUSHED
 from messages.config import DEFAULT_CONFIG, ConfigError, NodeConfig, config_from_mapping, load_config
 
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
 
 
 class UsageError(ValueError):
@@ -59,6 +58,9 @@ def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     session_id = config.node.session_id or f"demo-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
     outcome = run_demo(config, session_id, args.max_days)
     print_outcome(outcome, config, console, verbose=args.verbose)
+    if outcome.unflushed is not None:
+        print(f"thetanode: error: {outcome.unflushed.reason}", file=sys.stderr)
+        return EXIT_UNFLUSHED
     if outcome.stop_reason or not outcome.closed:
         return EXIT_FAILED
     return EXIT_OK
@@ -142,14 +144,17 @@ def _cmd_profile(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:
-    from actors.runtime.logging import configure_logging
-    from actors.service.runner import run_node
+    from actors.service.signals import stop_signals
 
-    config = load_config(args.config)
-    service = config.service
-    configure_logging(args.log_level, log_file=service.log_file, rotation=service.log_rotation,
-                      retention=service.log_retention)
-    return run_node(config)
+    with stop_signals() as stop_requested:  # first: a SIGTERM while the node loads is a clean stop
+        from actors.runtime.logging import configure_logging
+        from actors.service.runner import run_node
+
+        config = load_config(args.config)
+        service = config.service
+        configure_logging(args.log_level, log_file=service.log_file, rotation=service.log_rotation,
+                          retention=service.log_retention)
+        return run_node(config, stop_requested)
 
 
 def _cmd_control(args: argparse.Namespace, console: Console) -> int:
@@ -172,12 +177,16 @@ def _lake_config(args: argparse.Namespace, defaults: NodeConfig = DEFAULT_CONFIG
 
 def _lake_state(config: NodeConfig):  # noqa: ANN202 - storage.lake_state.LakeState
     from storage.journal import DeltaJournal
+    from storage.lake_access import reading
     from storage.lake_state import read_lake_state
 
     journal = DeltaJournal(config.node.lake_uri, dict(config.node.storage_options))
-    if not journal.exists():
+    with reading(config.node.lake_uri):
+        exists = journal.exists()
+    if not exists:
         raise UsageError(f"{config.node.lake_uri}: no journal table here (is this the node's lake_uri?)")
-    return read_lake_state(journal)
+    with reading(config.node.lake_uri):
+        return read_lake_state(journal)
 
 
 def _cmd_status(args: argparse.Namespace, console: Console) -> int:
@@ -274,11 +283,18 @@ def build_parser() -> argparse.ArgumentParser:
 BAD_INPUT_ERRORS: tuple[type[Exception], ...] = (UsageError, ConfigError)
 
 
+def _printable(exc: Exception) -> str:
+    """An error echoes the input it refuses, which may hold line breaks (a scenario field named by a newline)."""
+    return str(exc).replace("\r", "\\r").replace("\n", "\\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("RUST_LOG", "error")  # before deltalake loads: its Rust warnings would flood stderr
     from actors.replay.scenario import ScenarioError
     from actors.replay.session import SessionReplayError
-    from actors.service.lock import NodeAlreadyRunning
     from actors.runtime.logging import configure_logging
+    from actors.service.lock import NodeAlreadyRunning
+    from storage.lake_access import LakeDamaged, LakeUnusable
 
     console = Console()
     try:
@@ -287,9 +303,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             configure_logging(args.log_level)
         handler: Callable[[argparse.Namespace, Console], int] = args.handler
         return handler(args, console)
-    except (*BAD_INPUT_ERRORS, ScenarioError, SessionReplayError, NodeAlreadyRunning) as exc:
-        print(f"thetanode: error: {exc}", file=sys.stderr)
+    except (*BAD_INPUT_ERRORS, ScenarioError, SessionReplayError, NodeAlreadyRunning, LakeUnusable) as exc:
+        print(f"thetanode: error: {_printable(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except LakeDamaged as exc:
+        print(f"thetanode: error: {_printable(exc)} (the lake is damaged: restore it from a backup or move it aside)",
+              file=sys.stderr)
+        return EXIT_LAKE_DAMAGED
     except KeyboardInterrupt:
         print("thetanode: interrupted", file=sys.stderr)
         return 130

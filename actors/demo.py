@@ -14,12 +14,22 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
-from actors.node import JournalRestartSource, core_factories, lake_writer, restored_state, sim_start_ns
+from actors.node import (
+    JournalRestartSource,
+    core_factories,
+    lake_writer,
+    open_write_ahead,
+    restored_state,
+    sim_start_ns,
+)
 from actors.replay.timeline import NEW_YORK, print_timeline
 from actors.runtime.clock import VirtualClock
 from actors.runtime.threaded import ThreadedRuntime
-from messages import Message, NodeStarted, NodeStopping, StrategyClosed, StrategyOpened
+from actors.service.lock import NodeLock
+from actors.service.stopping import StorageWatch
+from messages import Message, NodeStarted, NodeStopping, StorageStateChanged, StrategyClosed, StrategyOpened
 from messages.config import NodeConfig
+from storage.lake_access import check_local_writable, reading
 
 NS_PER_DAY = 86_400 * 1_000_000_000
 DEMO_DEFAULTS = {"persistence": {"flush_interval_ms": 3_600_000}, "node": {"lake_uri": "thetanode-data/demo-lake"}}
@@ -34,6 +44,8 @@ class DemoOutcome:
     opened: list[StrategyOpened] = field(default_factory=list)
     closed: list[StrategyClosed] = field(default_factory=list)
     stop_reason: str | None = None
+    unflushed: StorageStateChanged | None = None
+    """Set when the final journal flush failed: what was held and where it went."""
 
 
 class _Watcher:
@@ -55,33 +67,52 @@ class _Watcher:
 
 
 def run_demo(config: NodeConfig, session_id: str, max_days: int) -> DemoOutcome:
+    """Raises LakeUnusable (exit 2) when the lake cannot be written, before anything runs."""
+    check_local_writable(config.node.lake_uri)
+    lock = NodeLock(config.node.lake_uri, dict(config.node.storage_options), config.service.lease_s)
+    lock.acquire()
+    try:
+        return _run(config, session_id, max_days, lock)
+    finally:
+        lock.release()
+
+
+def _run(config: NodeConfig, session_id: str, max_days: int, lock: NodeLock) -> DemoOutcome:
     start_ns = sim_start_ns(config)
     writer = lake_writer(config)
     journal = writer.journal
     outcome = DemoOutcome(session_id=session_id)
     watcher = _Watcher(outcome)
+    storage = StorageWatch()
     holder: list[ThreadedRuntime] = []
     restart_source = JournalRestartSource(lambda: holder[0], journal, session_id)
+    with reading(config.node.lake_uri):
+        write_ahead = open_write_ahead(config, writer, session_id)
+        restored = restored_state(journal, mode="demo")
     runtime = ThreadedRuntime(
-        core_factories(config, session_id, writer, start_ns),
+        core_factories(config, session_id, writer, start_ns, spill=write_ahead.spill),
         VirtualClock(start_ns),
         config.mailbox,
         config.supervisor,
         journal_source=restart_source,
+        write_ahead=write_ahead,
     )
     holder.append(runtime)
-    runtime.observers += [watcher, restart_source.observe]
+    runtime.observers += [watcher, restart_source.observe, storage.observe]
     runtime.start()
+    lock.start_renewing(runtime.request_stop)
     try:
         runtime.publish(NodeStarted(session_id=session_id, mode="demo", config_json=msgspec.json.encode(config).decode()))
-        for message in restored_state(journal, mode="demo"):
+        for message in restored:
             runtime.publish(message)
         runtime.run_virtual(start_ns + max_days * NS_PER_DAY, keep_going=lambda: not watcher.trade_done())
         reason = "trade closed" if watcher.trade_done() else f"no trade closed within {max_days} days"
         runtime.publish(NodeStopping(reason=reason))
     finally:
         runtime.stop()
+        write_ahead.close()
     outcome.stop_reason = runtime.stop_reason
+    outcome.unflushed = storage.unflushed()
     outcome.messages.sort(key=lambda m: m.seq)
     return outcome
 
@@ -110,6 +141,7 @@ def print_outcome(outcome: DemoOutcome, config: NodeConfig, console: Console, ve
             f"{closed.commissions_usd:.2f}" if closed else "",
         )
     console.print(table)
-    console.print(f"{len(outcome.messages)} messages journaled to {config.node.lake_uri}/journal")
+    if outcome.unflushed is None:
+        console.print(f"{len(outcome.messages)} messages journaled to {config.node.lake_uri}/journal")
     if outcome.stop_reason:
         console.print(f"[bold red]node stopped: {outcome.stop_reason}[/bold red]")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import msgspec
 from collections.abc import Callable, Iterator
@@ -19,11 +20,14 @@ from actors.position_sync.core import PositionSyncCore
 from actors.risk.core import RiskCore
 from actors.runtime.core import ActorCore
 from actors.runtime.threaded import ThreadedRuntime
+from actors.runtime.write_ahead import WriteAheadGate
 from messages import FlushJournal, NodeStarted, IvHistoryRestored, IvSample, JournalFlushed, Message
 from messages.config import NodeConfig
 from messages.risk import RiskStateRestored, RiskStateSnapshot
 from storage.journal import DeltaJournal
+from storage.lake_access import node_files
 from storage.lake_writer import LakeWriter
+from storage.write_ahead import WriteAheadLog, fold_logs
 
 CoreFactory = Callable[[], ActorCore]
 
@@ -53,7 +57,8 @@ def broker_factories(config: NodeConfig, start_ns: int) -> list[CoreFactory]:
 
 
 def core_factories(
-    config: NodeConfig, session_id: str, journal: JournalWriter | None, start_ns: int
+    config: NodeConfig, session_id: str, journal: JournalWriter | None, start_ns: int,
+    spill: Callable[[list[Message]], object] | None = None,
 ) -> list[CoreFactory]:
     factories: list[CoreFactory] = [
         *broker_factories(config, start_ns),
@@ -67,7 +72,7 @@ def core_factories(
         # live and demo runs deliver alerts; replays (journal None) never call out of the process
         sink = WebhookSink(config.alerts) if config.alerts.webhook_url else None
         factories.append(lambda: AlertsCore(config.alerts, sink))
-        factories.append(lambda: PersistenceCore(journal, session_id, config.persistence))
+        factories.append(lambda: PersistenceCore(journal, session_id, config.persistence, spill))
     return factories
 
 
@@ -78,6 +83,18 @@ def lake_journal(config: NodeConfig) -> DeltaJournal:
 def lake_writer(config: NodeConfig) -> LakeWriter:
     """What persistence writes through: the journal and the derived tables of the configured lake."""
     return LakeWriter(lake_journal(config))
+
+
+def write_ahead_dir(config: NodeConfig) -> Path:
+    return node_files(config.node.lake_uri, config.persistence.local_dir) / "wal"
+
+
+def open_write_ahead(config: NodeConfig, writer: LakeWriter, session_id: str) -> WriteAheadGate:
+    """Fold what earlier sessions' write-ahead logs hold and the lake lacks into the lake, then open this session's
+    log: before the node reads its history, so the rebuild knows every order that ever reached the broker."""
+    directory = write_ahead_dir(config)
+    fold_logs(directory, writer)
+    return WriteAheadGate(WriteAheadLog(directory, session_id))
 
 
 RUN_MODE = "run"

@@ -80,6 +80,7 @@ from messages.system import (
     NodeStarted,
     NodeStopping,
     StopNode,
+    StorageStateChanged,
     TimerFired,
 )
 

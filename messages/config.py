@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import msgspec
 
@@ -13,12 +14,34 @@ class ConfigError(ValueError):
     """A config that cannot be used; the text names the file and the field."""
 
 
+DEFAULT_MAX = 1e9
+"""Any number without a stated range must stay below this: a 23-digit integer is a typo, never a setting."""
+EARLIEST = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+
+
 class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    LIMITS: ClassVar[dict[str, tuple[float, float]]] = {}
+    """Inclusive ranges of the section's limits; other numbers must be finite and within [0, DEFAULT_MAX]."""
+
     def __post_init__(self) -> None:
         for name in self.__struct_fields__:
             value = getattr(self, name)
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-                raise ValueError(f"`{name}` must not be negative, got {value}")
+            if isinstance(value, dt.datetime) and not EARLIEST <= value < LATEST:
+                raise ValueError(f"`{name}` must fall within {EARLIEST:%Y}-{LATEST:%Y}, got {value:%Y-%m-%d}")
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                continue
+            if not math.isfinite(value):
+                raise ValueError(f"`{name}` must be a finite number, got {value}")
+            low, high = self.LIMITS.get(name, (0, DEFAULT_MAX))
+            if not low <= value <= high:
+                raise ValueError(f"`{name}` must be within [{low:g}, {high:g}], got {value}")
+
+    @staticmethod
+    def _ordered(low_name: str, low: float, high_name: str, high: float, strict: bool = True) -> None:
+        if low > high or (strict and low == high):
+            raise ValueError(f"`{low_name}` ({low:g}) must be {'below' if strict else 'at most'} `{high_name}` "
+                             f"({high:g})")
 
 
 class NodeSection(_Section, frozen=True, kw_only=True):
@@ -32,8 +55,16 @@ class NodeSection(_Section, frozen=True, kw_only=True):
     lake_uri: str = "thetanode-data/lake"
     storage_options: dict[str, str] = {}
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.lake_uri.strip():
+            raise ValueError("`lake_uri` must name a lake (a directory or an object-store URI)")
+
 
 class SimSection(_Section, frozen=True, kw_only=True):
+    LIMITS = {"seed": (0, 2**63 - 1), "tick_interval_s": (0.001, 86_400), "scripted_iv": (0.001, 5),
+              "rate": (0, 1), "dividend_yield": (0, 1), "commission_per_contract_usd": (0, 100),
+              "latency_ms": (0, 3_600_000), "positions_interval_s": (0.001, 86_400)}
     seed: int = 7
     start: dt.datetime = dt.datetime(2026, 3, 2, 14, 30, tzinfo=dt.UTC)
     market: Literal["generated", "scripted"] = "generated"
@@ -75,6 +106,11 @@ class CustomLeg(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
 
 
 class EntrySection(_Section, frozen=True, kw_only=True):
+    LIMITS = {"evaluate_interval_s": (0.01, 86_400), "dte_min": (0, 3650), "dte_max": (0, 3650),
+              "short_delta_tolerance": (0, 0.5), "long_delta": (0.01, 0.99), "wing_width": (0.01, 10_000),
+              "min_credit": (0, 10_000), "min_credit_to_width": (0, 1), "max_debit_to_width": (0.01, 1),
+              "max_leg_spread": (0, 10_000), "max_leg_spread_pct": (0, 10), "quantity": (1, 10_000),
+              "min_iv_history_days": (0, 3650), "vix_min": (0, 500), "vix_max": (0, 500)}
     symbols: tuple[str, ...] = ("SPY",)
     strategy: StrategyKind = "iron_condor"
     evaluate_interval_s: float = 900.0
@@ -116,6 +152,7 @@ class EntrySection(_Section, frozen=True, kw_only=True):
             raise ValueError("`strategy = \"custom\"` needs `custom_legs`")
         if not 0 <= self.iv_rank_min <= self.iv_rank_max <= 100:
             raise ValueError("`iv_rank_min` and `iv_rank_max` must satisfy 0 <= min <= max <= 100")
+        self._ordered("vix_min", self.vix_min, "vix_max", self.vix_max)
 
 
 EXIT_RULE_NAMES = (
@@ -125,6 +162,14 @@ EXIT_RULE_NAMES = (
 
 
 class ExitSection(_Section, frozen=True, kw_only=True):
+    LIMITS = {"stop_loss_multiple": (0.01, 100), "near_expiry_dte": (0, 3650), "near_expiry_stop_multiple": (0.01, 100),
+              "dte_exit": (0, 3650), "short_delta_breach": (0.01, 1), "gamma_risk_threshold": (0.0001, 100),
+              "gamma_risk_dte": (0, 3650), "iv_crush_drop_pct": (0.01, 1), "iv_crush_min_profit_pct": (0, 1),
+              "catastrophe_move_pct": (0.001, 1), "catastrophe_window_s": (1, 30 * 86_400),
+              "catastrophe_iv_jump_pct": (0.01, 100), "vix_spike_level": (1, 500), "vix_spike_rise": (0.01, 500),
+              "trailing_activate_pct": (0.01, 1), "trailing_giveback_pct": (0.01, 1), "expiry_close_dte": (0, 3650),
+              "roll_at_dte": (0, 3650), "roll_to_dte": (0, 3650), "evaluation_delay_ms": (0, 3_600_000),
+              "max_quote_age_s": (1, 30 * 86_400)}
     take_profit_pct: float = 0.50
     """Of max profit."""
     stop_loss_multiple: float = 2.0
@@ -179,7 +224,14 @@ class ExitSection(_Section, frozen=True, kw_only=True):
 
 
 class RiskSection(_Section, frozen=True, kw_only=True):
+    LIMITS = {"max_positions": (0, 1000), "max_positions_per_symbol": (0, 1000), "max_portfolio_delta": (0, 1e6),
+              "max_portfolio_gamma": (0, 1e6), "max_portfolio_vega": (0, 1e7), "max_symbol_delta": (0, 1e6),
+              "max_daily_loss_usd": (1, 1e9), "max_intents_per_minute": (0, 10_000),
+              "max_contracts_per_order": (1, 10_000), "price_collar_pct": (0.001, 1), "breaker_failures": (1, 1000),
+              "breaker_window_s": (1, 86_400), "breaker_cooldown_s": (1, 7 * 86_400),
+              "breaker_half_open_successes": (1, 1000)}
     max_positions: int = 5
+    """0 (like a zero greek or intent-rate limit) opens nothing: the most restrictive setting, not a disarmed one."""
     max_positions_per_symbol: int = 5
     max_portfolio_delta: float = 50.0
     """Greek limits are in contract-equivalent units (share delta / 100), checked after the new trade."""
@@ -199,6 +251,7 @@ class RiskSection(_Section, frozen=True, kw_only=True):
 
 
 class ExecutionSection(_Section, frozen=True, kw_only=True):
+    LIMITS = {"step_interval_s": (0.01, 3600), "price_steps": (1, 100), "deadline_s": (0.1, 86_400)}
     step_interval_s: float = 30.0
     price_steps: int = 4
     deadline_s: float = 300.0
@@ -212,6 +265,8 @@ class ExecutionSection(_Section, frozen=True, kw_only=True):
 
 
 class MarketDataSection(_Section, frozen=True, kw_only=True):
+    LIMITS = {"stale_after_s": (1, 30 * 86_400), "stale_check_interval_s": (0.01, 86_400), "iv_history_days": (2, 3650),
+              "iv_sample_target_dte": (1, 3650), "greeks_interval_s": (0.01, 86_400)}
     stale_after_s: float = 900.0
     """A subscribed quote older than this while the market is open raises `QuoteStale`."""
     stale_check_interval_s: float = 60.0
@@ -249,30 +304,43 @@ class MarketDataSection(_Section, frozen=True, kw_only=True):
 
 
 class PersistenceSection(_Section, frozen=True, kw_only=True):
+    LIMITS = {"batch_max": (1, 1_000_000), "flush_interval_ms": (1, 86_400_000), "max_buffer": (1, 10_000_000),
+              "retry_max_s": (0.01, 3600), "compact_interval_h": (0, 8760)}
     batch_max: int = 2000
     flush_interval_ms: int = 100
     max_buffer: int = 50_000
     """Messages held while storage fails; beyond this the writer blocks and retries, so back-pressure reaches
     every publisher through the mailboxes instead of memory growing without bound."""
     retry_max_s: float = 5.0
+    """Cap of the exponential backoff between commits while storage fails."""
+    local_dir: str = "thetanode-data/lakes"
+    """Where the write-ahead log of an object-store lake lives (a local lake keeps it inside itself)."""
     compact_interval_h: float = 24.0
     """`thetanode run` compacts and vacuums every table this often (0: only by `thetanode compact`)."""
 
 
 class MailboxSection(_Section, frozen=True, kw_only=True):
+    LIMITS = {"block_bound": (1, 10_000_000), "block_timeout_s": (0.01, 3600), "drop_oldest_bound": (1, 10_000_000)}
     block_bound: int = 10_000
     block_timeout_s: float = 5.0
     drop_oldest_bound: int = 1_000
 
 
 class SupervisorSection(_Section, frozen=True, kw_only=True):
+    LIMITS = {"max_restarts": (0, 1000), "restart_window_s": (0.01, 86_400), "backoff_initial_s": (0, 60),
+              "backoff_max_s": (0, 3600)}
     max_restarts: int = 3
     restart_window_s: float = 60.0
     backoff_initial_s: float = 0.05
     backoff_max_s: float = 2.0
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._ordered("backoff_initial_s", self.backoff_initial_s, "backoff_max_s", self.backoff_max_s, strict=False)
+
 
 class AlertsSection(_Section, frozen=True, kw_only=True):
+    LIMITS = {"webhook_timeout_s": (0.1, 300), "webhook_attempts": (1, 100)}
     webhook_url: str = ""
     """POST every alert at or above `min_level` as JSON here (Slack/Teams/PagerDuty-style incoming webhook)."""
     min_level: Literal["info", "warning", "critical"] = "warning"
@@ -286,6 +354,8 @@ class AlertsSection(_Section, frozen=True, kw_only=True):
 
 
 class ServiceSection(_Section, frozen=True, kw_only=True):
+    LIMITS = {"health_port": (0, 65_535), "heartbeat_interval_s": (0.01, 3600), "control_poll_s": (0.01, 3600),
+              "shutdown_timeout_s": (0.1, 3600), "client_id": (0, 2**31 - 1), "lease_s": (3, 3600)}
     health_host: str = "127.0.0.1"
     health_port: int = 8787
     """`/health` and `/metrics` (Prometheus); 0 disables the endpoint."""
@@ -297,7 +367,10 @@ class ServiceSection(_Section, frozen=True, kw_only=True):
     shutdown_timeout_s: float = 20.0
     cancel_working_orders_on_stop: bool = True
     client_id: int = 1
-    """Identifies this node (and its IB API client id): one running node per lake and client id."""
+    """The IB API client id. One node per lake whatever its client id (the lake's lock, README)."""
+    lease_s: float = 30.0
+    """An object-store lake's writer lease: renewed every third of this; another node may take it over only after
+    it expired."""
     log_file: str = ""
     """JSON-lines log with rotation; empty logs to stderr only."""
     log_rotation: str = "50 MB"
@@ -314,6 +387,11 @@ IB_PACING_LIMIT_PER_S = 50
 
 
 class IbSection(_Section, frozen=True, kw_only=True):
+    LIMITS = {"port": (1, 65_535), "connect_timeout_s": (0.1, 600), "reconnect_initial_s": (0.01, 3600),
+              "reconnect_max_s": (0.01, 86_400), "market_data_lines": (10, 100_000),
+              "chain_quote_timeout_s": (0.1, 600), "chain_expiries": (1, 52), "commission_wait_s": (0.01, 600),
+              "positions_settle_s": (0.01, 600), "executions_sweep_s": (1, 86_400),
+              "restart_pause_before_min": (0, 600), "restart_pause_after_min": (0, 600)}
     host: str = "127.0.0.1"
     port: int = 7497
     """TWS paper port; IB Gateway's paper port is 4002. Live ports (7496, 4001) need `live = true`."""
@@ -376,6 +454,8 @@ class IbSection(_Section, frozen=True, kw_only=True):
             raise ValueError("`market_data_lines` must be at least 10")
         if self.chain_expiries < 1 or not 0 < self.chain_strike_range_pct < 1:
             raise ValueError("`chain_expiries` must be at least 1 and `chain_strike_range_pct` within (0, 1)")
+        self._ordered("reconnect_initial_s", self.reconnect_initial_s, "reconnect_max_s", self.reconnect_max_s,
+                      strict=False)
         self.restart_time()  # a bad time fails here, at load, naming the field
 
     def restart_time(self) -> dt.time | None:
@@ -443,6 +523,12 @@ def load_config(path: str | Path) -> NodeConfig:
         raw = msgspec.toml.decode(path.read_bytes())
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (TOML must be UTF-8)") from None
     except msgspec.DecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigError(f"{path}: not valid TOML: {' '.join(str(exc).split())}") from None
     return config_from_mapping(raw, source=str(path))

@@ -69,3 +69,13 @@ class BrokerConnectionChanged(Event, frozen=True, kw_only=True):
 
     state: Literal["connected", "disconnected", "degraded"]
     reason: str
+
+
+class StorageStateChanged(Event, frozen=True, kw_only=True):
+    """Persistence's storage as the node sees it. `store` is the lake's `journal` or the local `write_ahead` log;
+    `failing` from the first failed write until one succeeds; `unflushed` when a stop left messages unwritten."""
+
+    store: Literal["journal", "write_ahead"]
+    state: Literal["ok", "failing", "unflushed"]
+    reason: str
+    held: int = 0

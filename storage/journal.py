@@ -113,6 +113,13 @@ class DeltaJournal:
         for payload in table.sort_by([("ts", "ascending"), ("seq", "ascending")])["payload"].to_pylist():
             yield from_msgpack(payload)
 
+    def journaled_seqs(self, session_id: str) -> set[int]:
+        if not self.exists():
+            return set()
+        table = DeltaTable(self.uri, storage_options=self._storage_options).to_pyarrow_table(
+            columns=["seq"], filters=[("session_id", "=", session_id)])
+        return set(table["seq"].to_pylist())
+
     def sessions(self) -> list[str]:
         table = self._table(None)
         return sorted(set(table["session_id"].to_pylist()))

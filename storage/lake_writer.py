@@ -45,6 +45,9 @@ class LakeWriter:
     def committed_version(self, session_id: str) -> int:
         return self.journal.committed_version(session_id)
 
+    def journaled_seqs(self, session_id: str) -> set[int]:
+        return self.journal.journaled_seqs(session_id)
+
     def append(self, session_id: str, messages: Sequence[Message], version: int) -> None:
         """The journal first (the source of truth), then each derived table, all under the batch `version`."""
         if not messages:

@@ -22,6 +22,7 @@ from messages import (
     ChainSnapshot,
     CloseStrategy,
     DecisionRecord,
+    IntentApproved,
     IntentDenied,
     Leg,
     Message,
@@ -85,6 +86,7 @@ class DecisionCore(ActorCore):
         StrategyPositionChanged,
         StrategyClosed,
         IntentDenied,
+        IntentApproved,
         OrderTerminated,
         TradingStateChanged,
         UnderlyingQuote,
@@ -125,6 +127,7 @@ class DecisionCore(ActorCore):
 
     def on_start(self, ctx: Context) -> None:
         self._exit_pending = False  # a rebuilt core's pending exit timer died with the old process
+        self._stopping = False  # a NodeStopping in the rebuilt history belongs to the previous run
         ctx.set_timer(ENTRY_TIMER, ctx.now())
 
     def handle(self, message: Message, ctx: Context) -> None:
@@ -167,6 +170,8 @@ class DecisionCore(ActorCore):
             case StrategyClosed():
                 self._untrack(message.strategy_id)
                 self._reopen_if_rolled(message.strategy_id, ctx)
+            case IntentApproved(intent=OpenStrategy() as intent):
+                self._note_approved(intent)
             case IntentDenied():
                 self._pending_open.pop(message.strategy_id, None)
                 self._release_close(message.strategy_id)
@@ -238,6 +243,14 @@ class DecisionCore(ActorCore):
         window = msgspec.structs.replace(self._entry, dte_min=max(target - ROLL_DTE_SLACK, 1),
                                          dte_max=target + ROLL_DTE_SLACK)
         self._request_chain(symbol, window, ctx)
+
+    def _note_approved(self, intent: OpenStrategy) -> None:
+        """Its own intent, approved. After a crash the write-ahead log may hold an approval whose chain and intent the
+        lake lost: the strategy is then pending again here and its id is never handed out twice."""
+        number = intent.strategy_id.rpartition("-")[2]
+        self._opened_count = max(self._opened_count, int(number) if number.isdigit() else 0)
+        if intent.strategy_id not in self._positions:
+            self._pending_open.setdefault(intent.strategy_id, intent.symbol)
 
     def _has_exposure(self, symbol: str) -> bool:
         return symbol in self._pending_open.values() or any(p.symbol == symbol for p in self._positions.values())

@@ -4,7 +4,11 @@ the deadline. Never two working orders for one strategy; fills de-duplicated by 
 Every order that is not terminal has a timer: while it works, its price step and deadline; once its cancel is
 asked, a retry of the cancel every `cancel_retry_s` until the broker confirms an end. A refused cancel (the broker
 says it cannot cancel, e.g. the order filled first or is unknown) returns the order to work with the retry armed,
-so an order the broker neither works nor reports done can never rest as "accepted" forever."""
+so an order the broker neither works nor reports done can never rest as "accepted" forever.
+
+Trading state: HALTED cancels every working opening order at once and lets nothing but cancels out (no new order, no
+price step); REDUCING cancels working opening orders while closing orders go on. A node that is stopping places
+nothing new."""
 
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ from messages import (
     IntentDenied,
     Message,
     ModifyOrder,
+    NodeStopping,
     OpenStrategy,
     OrderAccepted,
     OrderCancelled,
@@ -39,6 +44,7 @@ from messages import (
     OrderTerminated,
     PlaceOrder,
     TimerFired,
+    TradingStateChanged,
 )
 from messages.config import ExecutionSection
 
@@ -64,11 +70,19 @@ class WorkingOrder:
     filled_quantity: int = 0
     filled_value: float = 0.0
     terminated: bool = False
+    sent: bool = False
+    """Its PlaceOrder went out (execution hears it back once the write-ahead log holds it)."""
     exec_ids: set[str] = field(default_factory=set)
 
     @property
     def avg_price(self) -> float:
         return round(self.filled_value / self.filled_quantity, 4) if self.filled_quantity else 0.0
+
+
+def order_number(client_order_id: str) -> int:
+    """The counter in a client order id `<strategy>-<O|C><n>` (0 for an id this core did not make)."""
+    number = client_order_id.rpartition("-")[2][1:]
+    return int(number) if number.isdigit() else 0
 
 
 class ExecutionCore(ActorCore):
@@ -81,6 +95,9 @@ class ExecutionCore(ActorCore):
         OrderCancelled,
         CancelRejected,
         CancelAllOrders,
+        PlaceOrder,
+        TradingStateChanged,
+        NodeStopping,
     )
 
     def __init__(self, params: ExecutionSection) -> None:
@@ -88,22 +105,38 @@ class ExecutionCore(ActorCore):
         self._orders: dict[str, WorkingOrder] = {}
         self._working_by_strategy: dict[str, str] = {}
         self._order_count = 0
+        self._trading_state = "ACTIVE"
+        self._stopping = False
 
     def on_start(self, ctx: Context) -> None:
         # Orders that were working when a previous run died have lost their timers: their outcome is ambiguous,
-        # so cancel them now; fills that still arrive are booked by the state machine as late fills.
-        for client_order_id in sorted(self._working_by_strategy.values()):
-            order = self._orders[client_order_id]
-            if order.state is OrderState.CANCEL_PENDING:
+        # so cancel them now; fills that still arrive are booked by the state machine as late fills. An order the
+        # previous run created but never sent (it died before the write-ahead log synced it) is simply ended.
+        self._stopping = False
+        for order in sorted(self._orders.values(), key=lambda o: o.client_order_id):
+            if order.terminated:
+                continue
+            if not order.sent:
+                order.state = OrderState.REJECTED
+                self._terminate(order, ctx)
+            elif order.state is OrderState.CANCEL_PENDING:
                 self._arm_cancel_retry(order, ctx)
-                ctx.publish(CancelOrder(client_order_id=client_order_id, reason="restart: cancel not confirmed"))
+                ctx.publish(CancelOrder(client_order_id=order.client_order_id, reason="restart: cancel not confirmed"))
             else:
-                ctx.set_timer(f"deadline:{client_order_id}", ctx.now())
+                ctx.set_timer(f"deadline:{order.client_order_id}", ctx.now())
 
     def handle(self, message: Message, ctx: Context) -> None:
         match message:
             case IntentApproved(intent=intent):
                 self._submit(intent, ctx)
+            case PlaceOrder():
+                self._on_sent(message)
+            case TradingStateChanged(state=state):
+                self._trading_state = state
+                if state != "ACTIVE":
+                    self._cancel_working(f"trading {state}: {message.reason}", ctx, purpose="open")
+            case NodeStopping():
+                self._stopping = True
             case TimerFired(key=key):
                 self._on_timer(key, ctx)
             case OrderAccepted():
@@ -117,10 +150,35 @@ class ExecutionCore(ActorCore):
             case CancelRejected():
                 self._apply(message.client_order_id, OrderEvent.CANCEL_REJECTED, ctx)
             case CancelAllOrders():
-                for client_order_id in sorted(self._working_by_strategy.values()):
-                    order = self._orders[client_order_id]
-                    if order.state in WORKING:
-                        self._request_cancel(order, message.reason, ctx)
+                self._cancel_working(message.reason, ctx)
+
+    def _cancel_working(self, reason: str, ctx: Context, purpose: str | None = None) -> None:
+        for client_order_id in sorted(self._working_by_strategy.values()):
+            order = self._orders[client_order_id]
+            if order.state in WORKING and purpose in (None, order.purpose):
+                self._request_cancel(order, reason, ctx)
+
+    def _request_cancel(self, order: WorkingOrder, reason: str, ctx: Context) -> None:
+        order.state = next_state(order.state, OrderEvent.CANCEL_REQUESTED)
+        ctx.cancel_timer(f"step:{order.client_order_id}")
+        self._arm_cancel_retry(order, ctx)
+        ctx.publish(CancelOrder(client_order_id=order.client_order_id, reason=reason))
+
+    def _arm_cancel_retry(self, order: WorkingOrder, ctx: Context) -> None:
+        ctx.set_timer(f"deadline:{order.client_order_id}", ctx.now() + int(self._params.cancel_retry_s * NS_PER_S))
+
+    def _on_sent(self, place: PlaceOrder) -> None:
+        """A PlaceOrder heard back: it went out. One this core does not know comes from a rebuild whose journal lost
+        the intent (the write-ahead log kept the order): adopt it, so its id is never handed out again."""
+        order = self._orders.get(place.client_order_id)
+        if order is None:
+            order = WorkingOrder(client_order_id=place.client_order_id, strategy_id=place.strategy_id,
+                                 purpose=place.purpose, quantity=place.quantity, mid_price=place.limit_price,
+                                 natural_price=place.limit_price, limit_price=place.limit_price)
+            self._orders[place.client_order_id] = order
+            self._working_by_strategy[place.strategy_id] = place.client_order_id
+        self._order_count = max(self._order_count, order_number(place.client_order_id))
+        order.sent = True
 
     def _apply(self, client_order_id: str, event: OrderEvent, ctx: Context) -> WorkingOrder | None:
         order = self._orders.get(client_order_id)
@@ -154,8 +212,12 @@ class ExecutionCore(ActorCore):
                 IntentDenied(strategy_id=intent.strategy_id, check="execution", reason=f"order {working} still working")
             )
             return
-        self._order_count += 1
         purpose = "open" if isinstance(intent, OpenStrategy) else "close"
+        refusal = self._refusal(purpose)
+        if refusal is not None:
+            ctx.publish(IntentDenied(strategy_id=intent.strategy_id, check="execution", reason=refusal))
+            return
+        self._order_count += 1
         client_order_id = f"{intent.strategy_id}-{purpose[0].upper()}{self._order_count}"
         order = WorkingOrder(
             client_order_id=client_order_id,
@@ -182,14 +244,12 @@ class ExecutionCore(ActorCore):
         ctx.set_timer(f"step:{client_order_id}", now + int(self._params.step_interval_s * NS_PER_S))
         ctx.set_timer(f"deadline:{client_order_id}", now + int(self._params.deadline_s * NS_PER_S))
 
-    def _request_cancel(self, order: WorkingOrder, reason: str, ctx: Context) -> None:
-        order.state = next_state(order.state, OrderEvent.CANCEL_REQUESTED)
-        ctx.cancel_timer(f"step:{order.client_order_id}")
-        self._arm_cancel_retry(order, ctx)
-        ctx.publish(CancelOrder(client_order_id=order.client_order_id, reason=reason))
-
-    def _arm_cancel_retry(self, order: WorkingOrder, ctx: Context) -> None:
-        ctx.set_timer(f"deadline:{order.client_order_id}", ctx.now() + int(self._params.cancel_retry_s * NS_PER_S))
+    def _refusal(self, purpose: str) -> str | None:
+        if self._stopping:
+            return "node stopping: no new orders"
+        if self._trading_state == "HALTED" or (self._trading_state == "REDUCING" and purpose == "open"):
+            return f"node is {self._trading_state}: no new {purpose} orders"
+        return None
 
     def _on_timer(self, key: str, ctx: Context) -> None:
         kind, _, client_order_id = key.partition(":")
@@ -205,6 +265,9 @@ class ExecutionCore(ActorCore):
             return
         elif kind == "deadline":
             self._request_cancel(order, "deadline reached", ctx)
+        elif kind == "step" and self._trading_state == "HALTED":
+            # no price step leaves a halted node; the walk resumes where it stopped if trading resumes
+            ctx.set_timer(f"step:{client_order_id}", ctx.now() + int(self._params.step_interval_s * NS_PER_S))
         elif kind == "step" and order.step < self._params.price_steps:
             order.step += 1
             fraction = order.step / self._params.price_steps

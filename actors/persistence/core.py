@@ -1,18 +1,28 @@
-"""Persistence core: the only writer to storage. Group-commits every message it receives, by size or by time."""
+"""Persistence core: the only writer to storage. Group-commits every message it receives, by size or by time.
+
+Storage faults are loud: from the first failed commit it publishes `StorageStateChanged(journal, failing)` (health
+answers 503, risk opens nothing new) and a critical alert, and retries with exponential backoff in wall time (capped at
+`retry_max_s`) whatever clock the node runs on; the first commit that lands publishes `ok` again. A stop whose final
+flush fails hands the messages held to `spill` (the session's write-ahead log, folded into the lake at the next
+start) and publishes `unflushed`, so the service exits non-zero.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from loguru import logger
 
 from actors.runtime.core import ActorCore, Context
-from messages import Alert, FlushJournal, JournalFlushed, Message, TimerFired
+from messages import Alert, FlushJournal, JournalFlushed, Message, StorageStateChanged, TimerFired
 from messages.config import PersistenceSection
+from storage.lake_access import one_line
 
 NS_PER_MS = 1_000_000
 FLUSH_TIMER = "flush"
+FIRST_RETRY_S = 0.05
 
 
 class JournalWriter(Protocol):
@@ -28,14 +38,22 @@ class PersistenceCore(ActorCore):
     subscriptions = (Message,)
     replay_on_restart = False
 
-    def __init__(self, writer: JournalWriter, session_id: str, params: PersistenceSection) -> None:
+    def __init__(self, writer: JournalWriter, session_id: str, params: PersistenceSection,
+                 spill: Callable[[list[Message]], object] | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self._writer = writer
         self._session_id = session_id
         self._params = params
+        self._spill = spill
+        self._monotonic = monotonic  # paces retries against real storage, also on a virtual clock
         self._buffer: list[Message] = []
         self._sealed: list[tuple[int, list[Message]]] = []  # batches awaiting a successful commit, oldest first
         self._next_version: int | None = None
+        self._failure: str | None = None  # the first error of the current outage
+        self._retry_delay_s = FIRST_RETRY_S
+        self._retry_at = 0.0
         self.written = 0
+        self.attempts = 0
 
     @property
     def held(self) -> int:
@@ -48,7 +66,7 @@ class PersistenceCore(ActorCore):
             return
         self._buffer.append(message)
         if isinstance(message, FlushJournal):
-            if self.flush():
+            if self._commit(ctx, force=True):
                 ctx.publish(JournalFlushed(through_seq=message.seq))
             else:
                 self._arm_flush(ctx)
@@ -59,9 +77,10 @@ class PersistenceCore(ActorCore):
             self._arm_flush(ctx)
 
     def _flush_or_hold(self, ctx: Context) -> None:
-        """Flush now; while storage fails and the buffer is full, keep retrying here (blocking this actor, whose
-        lossless mailbox then blocks the publishers) rather than buffering without bound or dropping anything."""
-        if self.flush():
+        """Flush now (unless backing off); while storage fails and the buffer is full, keep retrying here (blocking
+        this actor, whose lossless mailbox then blocks the publishers) rather than buffering without bound or
+        dropping anything."""
+        if self._commit(ctx):
             return
         if self.held < self._params.max_buffer:
             self._arm_flush(ctx)
@@ -69,39 +88,77 @@ class PersistenceCore(ActorCore):
         text = f"journal storage failing with {self.held} messages held: applying back-pressure"
         logger.critical(text)
         ctx.publish(Alert(level="critical", source=self.name, text=text))
-        delay = 0.05
-        while not self.flush():
-            time.sleep(delay)  # wall-clock wait on purpose: it paces retries against real storage
-            delay = min(delay * 2, self._params.retry_max_s)
-        ctx.publish(Alert(level="info", source=self.name, text="journal storage recovered"))
+        while not self._commit(ctx, force=True):
+            time.sleep(self._retry_delay_s)
+
+    def _commit(self, ctx: Context, force: bool = False) -> bool:
+        """One paced attempt: skipped (False) while backing off unless `force`; reports outages and recoveries."""
+        if self._failure is not None and not force and self._monotonic() < self._retry_at:
+            return False
+        error = self._flush()
+        if error is None:
+            self._recovered(ctx)
+            return True
+        self._retry_at = self._monotonic() + self._retry_delay_s
+        self._retry_delay_s = min(self._retry_delay_s * 2, self._params.retry_max_s)
+        if self._failure is None:
+            self._failure = error
+            text = f"journal commits failing ({error}); {self.held} messages held, retrying with backoff"
+            logger.critical(text)
+            ctx.publish(StorageStateChanged(store="journal", state="failing", reason=error, held=self.held))
+            ctx.publish(Alert(level="critical", source=self.name, text=text))
+        return False
+
+    def _recovered(self, ctx: Context) -> None:
+        if self._failure is not None:
+            self._failure, self._retry_delay_s = None, FIRST_RETRY_S
+            ctx.publish(StorageStateChanged(store="journal", state="ok", reason="commits land again"))
+            ctx.publish(Alert(level="info", source=self.name, text="journal storage recovered"))
 
     def _arm_flush(self, ctx: Context) -> None:
         ctx.set_timer(FLUSH_TIMER, ctx.now() + self._params.flush_interval_ms * NS_PER_MS)
 
-    def flush(self) -> bool:
+    def _flush(self) -> str | None:
         """Seal the buffer as the next batch and commit every sealed batch in order. A failed batch is kept exactly
-        as it was, with its version, so its retry is the same commit and storage can recognise it. True when
-        nothing is left to write."""
+        as it was, with its version, so its retry is the same commit and storage can recognise it. None when
+        nothing is left to write, else the error in one line."""
         if self._buffer:
             if self._next_version is None:
+                self.attempts += 1
                 try:
                     self._next_version = self._writer.committed_version(self._session_id) + 1
                 except Exception as exc:  # noqa: BLE001 - storage errors must never drop the buffered messages
                     logger.error(f"journal storage unreachable, {self.held} messages held: {exc}")
-                    return False
+                    return one_line(exc)
             self._sealed.append((self._next_version, self._buffer))
             self._next_version += 1
             self._buffer = []
         while self._sealed:
             version, batch = self._sealed[0]
+            self.attempts += 1
             try:
                 self._writer.append(self._session_id, batch, version)
             except Exception as exc:  # noqa: BLE001 - storage errors must never drop the buffered messages
                 logger.error(f"journal commit of {len(batch)} messages (batch {version}) failed, will retry: {exc}")
-                return False
+                return one_line(exc)
             self.written += len(batch)
             self._sealed.pop(0)
-        return True
+        return None
 
     def on_stop(self, ctx: Context) -> None:
-        self.flush()
+        error = self._flush()
+        if error is None:
+            self._recovered(ctx)  # observed by the service (a stop after an outage), too late to be journaled
+            return
+        held = [m for _, batch in self._sealed for m in batch] + self._buffer
+        where = "lost"
+        if self._spill is not None:
+            try:
+                self._spill(held)
+                where = "kept in the write-ahead log (folded into the lake at the next start)"
+            except OSError as exc:
+                where = f"lost: the write-ahead log failed too ({one_line(exc)})"
+        reason = f"final journal flush failed ({error}): {len(held)} messages {where}"
+        logger.critical(reason)
+        ctx.publish(StorageStateChanged(store="journal", state="unflushed", reason=reason, held=len(held)))
+

@@ -59,6 +59,17 @@ class Scenario:
         return self.steps[-1].at_ns if self.steps else self.start_ns
 
 
+EARLIEST = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+"""Scenario times stay within a sane window: an absurd offset is a typo, not a century to replay."""
+
+
+def _bounded(at_ns: int, text: str, where: str) -> int:
+    if not int(EARLIEST.timestamp()) * NS_PER_S <= at_ns < int(LATEST.timestamp()) * NS_PER_S:
+        raise ScenarioError(f"{where}: `at` {text!r} falls outside {EARLIEST:%Y}-{LATEST:%Y}")
+    return at_ns
+
+
 def _parse_instant(text: str, where: str) -> int:
     try:
         instant = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -66,14 +77,14 @@ def _parse_instant(text: str, where: str) -> int:
         raise ScenarioError(f"{where}: `at` {text!r} is neither an ISO-8601 instant nor an offset like +15m") from None
     if instant.tzinfo is None:
         raise ScenarioError(f"{where}: `at` {text!r} has no time zone; add Z or an offset such as -05:00")
-    return int(instant.timestamp()) * NS_PER_S + instant.microsecond * 1000
+    return _bounded(int(instant.timestamp()) * NS_PER_S + instant.microsecond * 1000, text, where)
 
 
 def _parse_at(value: Any, previous_ns: int, where: str) -> int:
     if not isinstance(value, str):
         raise ScenarioError(f"{where}: `at` must be a string, got {type(value).__name__}")
     if match := _OFFSET.match(value.strip()):
-        return previous_ns + int(float(match.group(1)) * _UNIT_NS[match.group(2)])
+        return _bounded(previous_ns + int(float(match.group(1)) * _UNIT_NS[match.group(2)]), value, where)
     at_ns = _parse_instant(value.strip(), where)
     if at_ns < previous_ns:
         raise ScenarioError(f"{where}: `at` {value} is earlier than the previous line; lines must be in time order")

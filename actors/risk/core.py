@@ -1,8 +1,10 @@
 """Risk core: pre-trade checks, trading state ACTIVE / REDUCING / HALTED, and the order-failure circuit breaker.
 
 ACTIVE allows everything, REDUCING only closing intents, HALTED nothing but cancels (which never pass through
-risk). Its state is a pure function of its inputs, published as `RiskStateSnapshot` on every change so the lake
-holds it and a restarted node comes back in the same state (`RiskStateRestored`).
+risk). While the journal cannot be written nothing new opens; while the write-ahead log cannot be written nothing at
+all is approved (no order could be sent). Its state is a pure function of its inputs, published as
+`RiskStateSnapshot` on every change so the lake holds it and a restarted node comes back in the same state
+(`RiskStateRestored`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from messages import (
     Resume,
     StrategyClosed,
     StrategyOpened,
+    StorageStateChanged,
     StrategyPositionChanged,
     TimerFired,
     TradingStateChanged,
@@ -58,6 +61,7 @@ class RiskCore(ActorCore):
         Resume,
         RiskStateRestored,
         TimerFired,
+        StorageStateChanged,
     )
     lossless = False
     """Quotes conflate (only the latest greeks matter); intents, fills and commands are never dropped."""
@@ -74,6 +78,7 @@ class RiskCore(ActorCore):
         self._intent_times: deque[int] = deque()
         self._realized: dict[dt.date, float] = {}  # New York trading date -> realised P&L
         self._max_loss_of: dict[str, float] = {}
+        self._storage_failing: dict[str, str] = {}  # store -> first error of its current outage
 
     def on_start(self, ctx: Context) -> None:
         due = self._breaker.cooldown_due_ns()
@@ -111,6 +116,10 @@ class RiskCore(ActorCore):
                 self._set_state("ACTIVE", message.reason, ctx)
             case RiskStateRestored():
                 self._restore(message, ctx)
+            case StorageStateChanged(state="failing"):
+                self._storage_failing[message.store] = message.reason
+            case StorageStateChanged(state="ok"):
+                self._storage_failing.pop(message.store, None)
 
     # intents ---------------------------------------------------------------------------------------------------------
     def _deny(self, strategy_id: str, check: str, reason: str, ctx: Context) -> None:
@@ -125,6 +134,11 @@ class RiskCore(ActorCore):
             self._intent_times.popleft()
         if self._state != "ACTIVE":
             self._deny(intent.strategy_id, "trading_state", f"node is {self._state}: no new positions", ctx)
+            return
+        if self._storage_failing:
+            store, error = next(iter(sorted(self._storage_failing.items())))
+            self._deny(intent.strategy_id, "persistence", f"{store} cannot be written ({error}): no new positions",
+                       ctx)
             return
         if not self._breaker.allows_opening():
             self._deny(intent.strategy_id, "circuit_breaker", "circuit breaker OPEN: no new positions", ctx)
@@ -141,6 +155,9 @@ class RiskCore(ActorCore):
     def _on_close_intent(self, intent: CloseStrategy, ctx: Context) -> None:
         if self._state == "HALTED":
             self._deny(intent.strategy_id, "trading_state", "node is HALTED: only cancels", ctx)
+        elif "write_ahead" in self._storage_failing:
+            error = self._storage_failing["write_ahead"]
+            self._deny(intent.strategy_id, "persistence", f"write-ahead log cannot be written ({error})", ctx)
         else:
             ctx.publish(IntentApproved(intent=intent))
 

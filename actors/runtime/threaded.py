@@ -20,6 +20,7 @@ from actors.runtime.mailbox import Mailbox
 from actors.runtime.routing import RUNTIME_ORIGIN, RoutingTable, Stamper
 from actors.runtime.supervisor import SupervisorActor
 from actors.runtime.work import WorkCounter
+from actors.runtime.write_ahead import WriteAheadGate
 from messages import ActorFailed, Alert, Message, TimerFired
 from messages.config import MailboxSection, SupervisorSection
 
@@ -54,6 +55,7 @@ class ThreadedRuntime:
         mailbox: MailboxSection | None = None,
         supervisor: SupervisorSection | None = None,
         journal_source: JournalSource | None = None,
+        write_ahead: WriteAheadGate | None = None,
     ) -> None:
         self.clock = clock
         self.timers = TimerQueue()
@@ -81,6 +83,7 @@ class ThreadedRuntime:
         self._actors: dict[str, pykka.ActorRef[CoreActor]] = {}
         self._supervisor_config = supervisor or SupervisorSection()
         self._journal_source = journal_source
+        self.write_ahead = write_ahead
         self._supervisor: pykka.ActorRef[SupervisorActor] | None = None
         self.observers: list[Callable[[Message], None]] = []
         self.stopped = threading.Event()
@@ -146,6 +149,12 @@ class ThreadedRuntime:
     # messaging ---------------------------------------------------------------------------------------------------
     def publish(self, message: Message, origin: str = "") -> Message:
         stamped = self._stamper.stamp(message, origin)
+        if self.write_ahead is not None:
+            deliver, notes = self.write_ahead.check(stamped)
+            for note in notes:
+                self.publish(note, origin=RUNTIME_ORIGIN)
+            if not deliver:
+                return stamped
         for observer in self.observers:
             observer(stamped)
         for name in self.routes.subscribers(stamped):

@@ -29,6 +29,7 @@ from messages import (
     OptionQuote,
     OrderFilled,
     PlaceOrder,
+    StorageStateChanged,
     TradingStateChanged,
     UnderlyingQuote,
 )
@@ -63,6 +64,7 @@ class NodeHealth:
         self.breaker_state = "CLOSED"
         self.last_quote_ns = 0
         self.connection = "unknown"
+        self.storage: dict[str, StorageStateChanged] = {}  # store -> its last state change
         self.registry = CollectorRegistry()
         self._messages = Counter("thetanode_messages", "published messages by type", ["type"], registry=self.registry)
         self._orders = Counter("thetanode_orders", "orders placed", registry=self.registry)
@@ -75,6 +77,8 @@ class NodeHealth:
         self._up = Gauge("thetanode_up", "1 while the runtime runs", registry=self.registry)
         self._connected = Gauge("thetanode_broker_connected", "1 connected, 0.5 degraded, 0 otherwise",
                                 registry=self.registry)
+        self._persistence_ok = Gauge("thetanode_persistence_ok", "1 while the journal and write-ahead log are "
+                                     "writable, 0 otherwise", registry=self.registry)
         self.registry.register(_MailboxCollector(runtime))
 
     def observe(self, message: Message) -> None:
@@ -92,6 +96,8 @@ class NodeHealth:
                 self.trading_state = message.state
             case BrokerConnectionChanged():
                 self.connection = message.state
+            case StorageStateChanged():
+                self.storage[message.store] = message
             case UnderlyingQuote() | OptionQuote() | IndexQuote():
                 with self._lock:
                     self.last_quote_ns = max(self.last_quote_ns, message.ts)
@@ -99,7 +105,8 @@ class NodeHealth:
     def document(self) -> dict[str, object]:
         now = self._runtime.clock.now()
         quote_age_s = (now - self.last_quote_ns) / 1e9 if self.last_quote_ns else None
-        problems = []
+        problems = [f"persistence: {store} {change.state}: {change.reason}"
+                    for store, change in sorted(self.storage.items()) if change.state != "ok"]
         if self._runtime.stopped.is_set():
             problems.append(f"runtime stopped: {self._runtime.stop_reason or 'shutting down'}")
         if self.trading_state == "HALTED":
@@ -117,6 +124,8 @@ class NodeHealth:
             "trading_state": self.trading_state,
             "breaker_state": self.breaker_state,
             "broker": self.connection,
+            "persistence": {"journal": "ok", "write_ahead": "ok",
+                            **{store: change.state for store, change in self.storage.items()}},
             "market_open": market_open,
             "quote_age_s": None if quote_age_s is None else round(quote_age_s, 3),
             "mailboxes": {name: box.metrics.depth for name, box in sorted(self._runtime.mailboxes.items())},
@@ -127,6 +136,7 @@ class NodeHealth:
         self._breaker.set(BREAKER_LEVEL[self.breaker_state])
         self._trading.set(TRADING_LEVEL[self.trading_state])
         self._up.set(0 if self._runtime.stopped.is_set() else 1)
+        self._persistence_ok.set(0 if any(c.state != "ok" for c in self.storage.values()) else 1)
         self._connected.set({"connected": 1.0, "degraded": 0.5}.get(self.connection, 0.0))
         if self.last_quote_ns:
             self._quote_age.set((self._runtime.clock.now() - self.last_quote_ns) / 1e9)

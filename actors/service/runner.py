@@ -1,27 +1,24 @@
-"""`thetanode run`: the node as a long-running service on the wall clock, under a process supervisor.
-
-Exit codes tell the supervisor what to do: 0 = stopped on request (SIGTERM/SIGINT), do not restart; 2 = bad
-config, another node already owns this lake and client id, or an actor found a cause only an operator can fix
-(`StopNode` with restart false, e.g. IB refusing the client id), do not restart; 75 = the node stopped itself
-(an actor kept failing) or crashed, restart it.
-"""
+"""`thetanode run`: the node as a long-running service on the wall clock, under a process supervisor; its exit codes
+(`actors/exit_codes.py`) tell the supervisor whether to restart it."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
+import sys
 import threading
 
 import msgspec
 from loguru import logger
 
+from actors.exit_codes import EXIT_BAD_INPUT, EXIT_OK, EXIT_ORDERS_WORKING, EXIT_RESTART_ME, EXIT_UNFLUSHED
 from actors.node import (
     RUN_MODE,
     JournalRestartSource,
     core_factories,
-    lake_writer,
     earlier_sessions,
+    lake_writer,
+    open_write_ahead,
     restored_state,
     sim_start_ns,
 )
@@ -31,49 +28,59 @@ from actors.service.compaction import ScheduledCompaction
 from actors.service.control import ControlWatcher
 from actors.service.health import Heartbeat, NodeHealth, serve_health, systemd_notify
 from actors.service.lock import NodeLock
-from messages import CancelAllOrders, Message, NodeStarted, NodeStopping, StopNode
+from actors.service.signals import stop_signals
+from actors.service.stopping import StorageWatch, WorkingOrders
+from actors.runtime.write_ahead import WriteAheadGate
+from messages import Alert, CancelAllOrders, Message, NodeStarted, NodeStopping, StopNode, StorageStateChanged
+from messages.config import NodeConfig
+from storage.lake_access import check_local_writable, reading
 from storage.tables import SCHEMAS
-from messages.config import NodeConfig, ServiceSection
 
-EXIT_STOPPED = 0
-EXIT_OPERATOR_NEEDED = 2
-EXIT_RESTART_ME = 75
-CANCEL_CONFIRM_S = 5.0
 FAR_FUTURE_NS = 2**62
 
 
-def run_node(config: NodeConfig) -> int:
-    lock = NodeLock(config.service.control_dir, config.node.lake_uri, config.service.client_id)
+def run_node(config: NodeConfig, stop_requested: threading.Event | None = None) -> int:
+    """`stop_requested` is set by the stop signals (`actors/service/signals.py`), which the CLI installs before it
+    even imports this module; without one, they are installed here, still before the lake is touched."""
+    if stop_requested is None:
+        with stop_signals() as requested:
+            return run_node(config, requested)
+    check_local_writable(config.node.lake_uri)
+    lock = NodeLock(config.node.lake_uri, dict(config.node.storage_options), config.service.lease_s)
     lock.acquire()
     try:
-        return _serve(config)
+        return _serve(config, stop_requested, lock)
     finally:
         lock.release()
 
 
-def _serve(config: NodeConfig) -> int:
+def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) -> int:
     service = config.service
     # wall time labels the session and seeds the market clock; logic inside the actors reads only the clock
     session_id = config.node.session_id or f"run-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{os.getpid()}"
     writer = lake_writer(config)
     journal = writer.journal
+    with reading(config.node.lake_uri):
+        write_ahead = open_write_ahead(config, writer, session_id)
+        history = earlier_sessions(journal, session_id)
+        restored = restored_state(journal)
+    if stop_requested.is_set():
+        logger.warning("stop requested during start-up: nothing was started")
+        return EXIT_OK
     holder: list[ThreadedRuntime] = []
     restart_source = JournalRestartSource(lambda: holder[0], journal, session_id)
-    history = earlier_sessions(journal, session_id)
     clock = _clock(config, history[-1].ts if history else 0)
     runtime = ThreadedRuntime(
-        core_factories(config, session_id, writer, sim_start_ns(config)),
+        core_factories(config, session_id, writer, sim_start_ns(config), spill=write_ahead.spill),
         clock,
         config.mailbox,
         config.supervisor,
         journal_source=restart_source,
+        write_ahead=write_ahead,
     )
     holder.append(runtime)
     health = NodeHealth(runtime, config.market_data.stale_after_s)
-    runtime.observers += [health.observe, restart_source.observe]
-    stop_requested = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop_requested.set())
+    working, storage = WorkingOrders(), StorageWatch()
     asked_by_actor: list[StopNode] = []
 
     def watch_for_stop(message: Message) -> None:
@@ -81,22 +88,26 @@ def _serve(config: NodeConfig) -> int:
             asked_by_actor.append(message)
             stop_requested.set()
 
-    runtime.observers.append(watch_for_stop)
-
+    runtime.observers += [health.observe, restart_source.observe, working.observe, storage.observe, watch_for_stop]
     if history:
         replayed = runtime.prime(history)
         logger.warning(f"rebuilt the actors from earlier sessions: {len(history)} messages, {replayed} deliveries")
+    if stop_requested.is_set():
+        logger.warning("stop requested during the rebuild: nothing was started")
+        return EXIT_OK
     runtime.start()
+    lock.start_renewing(lambda reason: _lost_lease(runtime, reason))
     control = ControlWatcher(service.control_dir, service.control_poll_s, runtime.publish)
     heartbeat = Heartbeat(health, service.heartbeat_file, service.heartbeat_interval_s,
                           running=lambda: not runtime.stopped.is_set())
     tables = [journal.uri, *(writer.table_uri(table) for table in SCHEMAS)]
     compaction = ScheduledCompaction(tables, journal.storage_options, config.persistence.compact_interval_h * 3600)
     server = None
+    still_working: list[str] = []
     try:
         runtime.publish(NodeStarted(session_id=session_id, mode=RUN_MODE,
                                     config_json=msgspec.json.encode(config).decode()))
-        for message in restored_state(journal):
+        for message in restored:
             runtime.publish(message)
         control.start()  # after the restore: an operator's pending command overrides the restored state
         server = serve_health(health, service.health_host, service.health_port) if service.health_port else None
@@ -107,7 +118,10 @@ def _serve(config: NodeConfig) -> int:
         if isinstance(clock, VirtualClock):
             threading.Thread(target=runtime.run_virtual, args=(FAR_FUTURE_NS,), name="virtual-time",
                              daemon=True).start()
-        return _until_stopped(runtime, stop_requested, asked_by_actor, service, session_id)
+        requested = _until_stopped(runtime, stop_requested, asked_by_actor, session_id)
+        if requested and service.cancel_working_orders_on_stop:
+            runtime.publish(CancelAllOrders(reason="node shutting down"))
+            still_working = working.wait_until_none(service.shutdown_timeout_s)
     finally:
         control.stop()
         compaction.stop()
@@ -115,6 +129,51 @@ def _serve(config: NodeConfig) -> int:
         heartbeat.stop()
         if server is not None:
             server.shutdown()
+    if asked_by_actor:  # an actor found a cause only an operator can fix, or one a restart cures
+        write_ahead.close()
+        return EXIT_RESTART_ME if asked_by_actor[0].restart else EXIT_BAD_INPUT
+    return _exit_code(requested, still_working, storage.unflushed(), write_ahead, service.shutdown_timeout_s)
+
+
+def _until_stopped(runtime: ThreadedRuntime, stop_requested: threading.Event, asked_by_actor: list[StopNode],
+                   session_id: str) -> bool:
+    """Block until a signal, an actor's `StopNode` or the runtime stopping itself; True when a signal asked."""
+    while not stop_requested.wait(0.2) and not runtime.stopped.is_set():
+        pass
+    requested = stop_requested.is_set() and not asked_by_actor
+    if asked_by_actor:
+        reason = asked_by_actor[0].reason
+        print(f"thetanode: error: {reason}", file=sys.stderr)
+    else:
+        reason = "stop requested by signal" if requested else (runtime.stop_reason or "runtime stopped")
+    systemd_notify("STOPPING=1")
+    logger.warning(f"node {session_id} stopping: {reason}")
+    if not runtime.stopped.is_set():
+        runtime.publish(NodeStopping(reason=reason))
+    return requested
+
+
+def _exit_code(requested: bool, still_working: list[str], unflushed: StorageStateChanged | None,
+               write_ahead: WriteAheadGate, timeout_s: float) -> int:
+    write_ahead.close()  # left in place: the next start folds what the lake lacks, then deletes it
+    if not requested:
+        return EXIT_RESTART_ME
+    if unflushed is not None:
+        print(f"thetanode: error: {unflushed.reason}", file=sys.stderr)
+        return EXIT_UNFLUSHED
+    if still_working:
+        print(f"thetanode: error: stopped with {len(still_working)} orders still working at the broker after "
+              f"{timeout_s:g}s: {', '.join(still_working)}", file=sys.stderr)
+        return EXIT_ORDERS_WORKING
+    return EXIT_OK
+
+
+def _lost_lease(runtime: ThreadedRuntime, reason: str) -> None:
+    """Another node owns the lake now: this one must stop writing at once (exit 75; its restart then exits 2)."""
+    text = f"{reason}: stopping"
+    logger.critical(text)
+    runtime.publish(Alert(level="critical", source="service", text=text))
+    runtime.request_stop(text)
 
 
 def _clock(config: NodeConfig, last_journaled_ns: int) -> Clock:
@@ -124,25 +183,3 @@ def _clock(config: NodeConfig, last_journaled_ns: int) -> Clock:
     if config.node.clock == "shifted":
         return ShiftedClock(max(int(config.node.clock_start.timestamp() * 1e9), last_journaled_ns))
     return VirtualClock(max(sim_start_ns(config), last_journaled_ns))
-
-
-def _until_stopped(runtime: ThreadedRuntime, stop_requested: threading.Event, asked_by_actor: list[StopNode],
-                   service: ServiceSection, session_id: str) -> int:
-    while not stop_requested.wait(0.2) and not runtime.stopped.is_set():
-        pass
-    requested = stop_requested.is_set() and not asked_by_actor
-    if asked_by_actor:
-        reason = asked_by_actor[0].reason
-        logger.error(f"thetanode: {reason}")
-    else:
-        reason = "stop requested by signal" if requested else (runtime.stop_reason or "runtime stopped")
-    systemd_notify("STOPPING=1")
-    logger.warning(f"node {session_id} stopping: {reason}")
-    if not runtime.stopped.is_set():
-        runtime.publish(NodeStopping(reason=reason))
-        if service.cancel_working_orders_on_stop:
-            runtime.publish(CancelAllOrders(reason="node shutting down"))
-            runtime.work.wait_idle(timeout=CANCEL_CONFIRM_S)
-    if asked_by_actor:
-        return EXIT_RESTART_ME if asked_by_actor[0].restart else EXIT_OPERATOR_NEEDED
-    return EXIT_STOPPED if requested else EXIT_RESTART_ME

@@ -86,6 +86,8 @@ class Faults:
     """The next handshake announces this nextValidId (a gateway restart that rolled its ids back)."""
     hold_fills: bool = False
     """Orders rest without filling."""
+    ignore_cancels: bool = False
+    """Cancel requests get no answer at all (an unresponsive gateway)."""
     unset_commissions: int = 0
     """The next leg executions' commission reports carry IB's unset value first; the real one follows later."""
     no_bag_execution: bool = False

@@ -107,6 +107,15 @@ class TestGateway:
         self.set_vix(vix)
 
     @property
+    def on_place(self) -> Callable[[wire.PlaceOrder], None] | None:
+        """Called (on the gateway's thread) the moment a placeOrder arrives, before it is worked or answered."""
+        return self.desk.on_place
+
+    @on_place.setter
+    def on_place(self, hook: Callable[[wire.PlaceOrder], None] | None) -> None:
+        self.desk.on_place = hook
+
+    @property
     def orders_received(self) -> list[wire.PlaceOrder]:
         return self.desk.orders_received
 
@@ -187,6 +196,10 @@ class TestGateway:
 
     def executions(self) -> list[tuple[str, str, float, float]]:
         return self._call(lambda: [(e.exec_id, e.contract.sec_type, e.shares, e.price) for e in self.desk.executions])
+
+    def filled_units(self) -> dict[str, int]:
+        """Combo units IB executed, by order reference."""
+        return self._call(lambda: {o.request.order_ref: o.filled for o in self.desk.orders.values() if o.filled})
 
     def open_orders(self) -> list[tuple[int, str, str, float]]:
         """(order id, order ref, status, limit) of every order IB is working."""

@@ -92,6 +92,7 @@ class OrderDesk:
         self._perm_ids = iter(range(9_000_001, 2**31))
         self._exec_serial = iter(range(0x6571EA2C, 2**32))
         self.orders_received: list[wire.PlaceOrder] = []
+        self.on_place: Callable[[wire.PlaceOrder], None] | None = None
         self.cancels_received: list[int] = []
         self.most_working_per_strategy = 0
         """The most orders IB ever worked at once for one strategy (order refs `<strategy>-<purpose><n>`)..."""
@@ -102,6 +103,8 @@ class OrderDesk:
     def place(self, client: _Client, request: wire.PlaceOrder) -> None:
         gw, faults = self._gw, self._gw.faults
         self.orders_received.append(request)
+        if self.on_place is not None:
+            self.on_place(request)
         key = (client.client_id, request.order_id)
         existing = self.orders.get(key)
         if existing is not None:
@@ -188,6 +191,8 @@ class OrderDesk:
     # cancels and expiry --------------------------------------------------------------------------------------------
     def cancel(self, client: _Client, order_id: int) -> None:
         self.cancels_received.append(order_id)
+        if self._gw.faults.ignore_cancels:
+            return
         order = self.orders.get((client.client_id, order_id))
         if order is None:
             client.send(wire.error(order_id, 10147, ib_text(10147, order_id=order_id)))

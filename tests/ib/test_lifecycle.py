@@ -56,6 +56,9 @@ reconnect_initial_s = 0.2
 [entry]
 evaluate_interval_s = 2.0
 
+[exits]
+evaluation_delay_ms = 300             # judge a crash once every leg is requoted, not on a half-updated set
+
 [execution]
 step_interval_s = 1.0
 deadline_s = 30.0
@@ -204,5 +207,5 @@ def test_a_client_id_ib_refuses_stops_the_node_with_the_do_not_restart_code_and_
             node.kill()
         gateway.stop()
     assert code == 2, log.read_text()[-3000:]
-    errors = [line for line in log.read_text().splitlines() if "| ERROR" in line and "thetanode:" in line]
+    errors = [line for line in log.read_text().splitlines() if line.startswith("thetanode: error:")]
     assert len(errors) == 1 and "IB refused the client id 3 times" in errors[0]

@@ -172,7 +172,7 @@ def _filled_order(gateway, node: InProcessNode, units: int) -> list[OrderFilled]
 def test_a_combo_fill_as_ib_reports_it_is_booked_once_at_the_legs_price(gateway):
     gateway.faults.unset_commissions = 2
     gateway.faults.correct_executions = 1
-    with InProcessNode(ib_config(gateway, ib={"executions_sweep_s": 0.3})) as node:
+    with InProcessNode(ib_config(gateway, ib={"executions_sweep_s": 1.0})) as node:
         _connected(node)
         fills = _filled_order(gateway, node, units=2)
         sweeps = gateway.execution_requests
@@ -209,7 +209,7 @@ def test_executions_are_answered_only_for_the_current_trading_day(gateway):
         _connected(node)
         _filled_order(gateway, node, units=1)
     gateway.nightly_reset()
-    with InProcessNode(ib_config(gateway, ib={"executions_sweep_s": 0.3})) as restarted:
+    with InProcessNode(ib_config(gateway, ib={"executions_sweep_s": 1.0})) as restarted:
         _connected(restarted)
         requests = gateway.execution_requests
         wait_for(lambda: gateway.execution_requests >= requests + 2, 15, "two execution sweeps")

@@ -16,6 +16,7 @@ import pytest
 from messages import NodeStopping, OrderFilled, PlaceOrder, ReconciliationResult, StrategyOpened
 from storage.journal import DeltaJournal
 from storage.lake_writer import LakeWriter, read_table
+from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 KILL_AFTER_S = (4.0, 5.5, 3.5, 6.0)
@@ -42,13 +43,16 @@ def test_repeated_kill_9_loses_and_duplicates_nothing(tmp_path):
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
     final = _start(config, log)
-    time.sleep(6.0)
+    # running (its heartbeat names it), not merely started: a stop during start-up exits 0 having journaled nothing
+    wait_for(lambda: (tmp_path / "hb.json").exists() and f'"pid": {final.pid}' in (tmp_path / "hb.json").read_text(),
+             60, "the final node to run")
+    time.sleep(2.0)  # let it trade a little before the graceful stop
     final.send_signal(signal.SIGTERM)
     assert final.wait(timeout=60) == 0, log.read_text()[-2000:]
 
     journal = DeltaJournal(str(tmp_path / "lake"))
     sessions = {s: list(journal.read(s)) for s in journal.sessions()}
-    assert len(sessions) == len(KILL_AFTER_S) + 1
+    assert len(sessions) <= len(KILL_AFTER_S) + 1  # a node killed before its first commit or order leaves none
     everything = [m for messages in sessions.values() for m in messages]
     placed = collections.Counter(m.client_order_id for m in everything if isinstance(m, PlaceOrder))
     assert placed and max(placed.values()) == 1, "an order id was sent twice"

@@ -4,22 +4,7 @@ import pytest
 
 from actors.cli import EXIT_BAD_INPUT, main
 from actors.service.control import read_commands, write_command
-from actors.service.lock import NodeAlreadyRunning, NodeLock
 from messages import Halt, Resume
-
-
-def test_lock_admits_one_node_per_lake_and_client_id(tmp_path):
-    first = NodeLock(str(tmp_path), "lake", 1)
-    first.acquire()
-    try:
-        with pytest.raises(NodeAlreadyRunning, match="already runs"):
-            NodeLock(str(tmp_path), "lake", 1).acquire()
-        other_client = NodeLock(str(tmp_path), "lake", 2)
-        other_client.acquire()
-        other_client.release()
-    finally:
-        first.release()
-    NodeLock(str(tmp_path), "lake", 1).acquire()
 
 
 def test_control_commands_queue_in_order_and_bad_files_are_set_aside(tmp_path):

@@ -39,15 +39,8 @@ def _health(port: int) -> dict | None:
         return None
 
 
-@pytest.fixture
-def supervised(tmp_path: Path):
-    port = _free_port()
-    (tmp_path / "node.toml").write_text(
-        f'[node]\nlake_uri = "{tmp_path / "lake"}"\n[sim]\ntick_interval_s = 1.0\n'
-        f"[persistence]\nflush_interval_ms = 100\n"
-        f'[service]\nhealth_port = {port}\nheartbeat_file = "{tmp_path / "heartbeat.json"}"\n'
-        f'heartbeat_interval_s = 0.5\ncontrol_dir = "{tmp_path / "control"}"\nshutdown_timeout_s = 10\n'
-    )
+def _start_supervisord(tmp_path: Path):  # noqa: ANN202 - returns the supervisorctl runner
+    """supervisord with the shipped program settings, running the node on tmp_path/node.toml."""
     shipped = configparser.RawConfigParser()
     shipped.read(REPO / "scripts" / "supervisord.conf")
     program = dict(shipped["program:thetanode"])
@@ -56,7 +49,6 @@ def supervised(tmp_path: Path):
         command=f"{sys.executable} -m actors.cli run --config {tmp_path / 'node.toml'}",
         stdout_logfile=str(tmp_path / "node.out"),
         stderr_logfile=str(tmp_path / "node.err"),
-        startsecs="1",
     )
     conf = configparser.RawConfigParser()
     conf["unix_http_server"] = {"file": str(tmp_path / "supervisor.sock")}
@@ -74,16 +66,33 @@ def supervised(tmp_path: Path):
         return subprocess.run([bin_dir / "supervisorctl", "-c", tmp_path / "supervisord.conf", *args],
                               capture_output=True, text=True)
 
+    return ctl
+
+
+def _stop_supervisord(tmp_path: Path, ctl) -> None:  # noqa: ANN001 - the runner above
+    ctl("shutdown")
+    pid_file = tmp_path / "sd.pid"
+    if pid_file.exists():
+        try:
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+        except (ProcessLookupError, ValueError):
+            pass
+
+
+@pytest.fixture
+def supervised(tmp_path: Path):
+    port = _free_port()
+    (tmp_path / "node.toml").write_text(
+        f'[node]\nlake_uri = "{tmp_path / "lake"}"\n[sim]\ntick_interval_s = 1.0\n'
+        f"[persistence]\nflush_interval_ms = 100\n"
+        f'[service]\nhealth_port = {port}\nheartbeat_file = "{tmp_path / "heartbeat.json"}"\n'
+        f'heartbeat_interval_s = 0.5\ncontrol_dir = "{tmp_path / "control"}"\nshutdown_timeout_s = 10\n'
+    )
+    ctl = _start_supervisord(tmp_path)
     try:
         yield tmp_path, port, ctl
     finally:
-        ctl("shutdown")
-        pid_file = tmp_path / "sd.pid"
-        if pid_file.exists():
-            try:
-                os.kill(int(pid_file.read_text()), signal.SIGKILL)
-            except (ProcessLookupError, ValueError):
-                pass
+        _stop_supervisord(tmp_path, ctl)
 
 
 @pytest.mark.timeout(120)
@@ -111,3 +120,24 @@ def test_supervisord_restarts_a_killed_node_and_stops_it_gracefully(supervised):
     assert "NodeStopping" not in killed and "NodeStopping" in stopped_gracefully  # flushed on the way out
     assert "CancelAllOrders" in stopped_gracefully
     assert json.loads((tmp_path / "heartbeat.json").read_text())["problems"]
+
+
+@pytest.mark.timeout(120)
+def test_supervisord_does_not_restart_a_node_whose_lake_is_damaged(tmp_path):
+    from tests.service.test_start_stop import _small_lake
+
+    _small_lake(tmp_path / "lake")
+    (tmp_path / "lake" / "journal" / "_delta_log" / f"{2:020d}.json").unlink()  # a gap in the log
+    (tmp_path / "node.toml").write_text(
+        f'[node]\nlake_uri = "{tmp_path / "lake"}"\n[service]\nhealth_port = 0\n'
+        f'heartbeat_file = "{tmp_path / "heartbeat.json"}"\ncontrol_dir = "{tmp_path / "control"}"\n')
+    ctl = _start_supervisord(tmp_path)
+    try:
+        wait_for(lambda: "EXITED" in ctl("status", "thetanode").stdout, 60, "the node to exit")
+        errors = (tmp_path / "node.err").read_text().splitlines()
+        assert len(errors) == 1 and "cannot be read back" in errors[0], errors
+        wait_for(lambda: "exit status 65; expected" in (tmp_path / "supervisord.log").read_text(), 10,
+                 "supervisord to log the expected exit")
+        assert "EXITED" in ctl("status", "thetanode").stdout  # not restarted: the lake needs a human
+    finally:
+        _stop_supervisord(tmp_path, ctl)

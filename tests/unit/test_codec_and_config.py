@@ -83,7 +83,7 @@ def test_config_rejects_bad_values(tmp_path: Path):
     with pytest.raises(ConfigError, match="dte_min"):
         load_config(path)
     path.write_text("[risk]\nmax_positions = -1\n")
-    with pytest.raises(ConfigError, match="must not be negative"):
+    with pytest.raises(ConfigError, match=r"`max_positions` must be within \[0, 1000\], got -1"):
         load_config(path)
 
 

@@ -163,6 +163,18 @@ def test_1100_leaves_orders_in_flight_holds_cancels_and_1101_resyncs_and_sends_t
     assert _of(runtime, IbResync)[-1].resubscribe is False
 
 
+def test_a_cancel_held_through_a_reconnect_waits_for_the_sync_that_brings_ibs_order_id():
+    runtime = _runtime()
+    _place(runtime, "O1")  # sent, but the process died before IB's id for it was journaled
+    runtime.inject(IbDisconnected(reason="restarted"))
+    runtime.inject(CancelOrder(client_order_id="O1", reason="restart: cancel not confirmed"))
+    runtime.inject(IbConnected(next_valid_id=100, accounts=("DU123",), server_version=176))
+    assert not _of(runtime, IbCancelOrder)  # the new connection does not know the order yet
+    runtime.inject(_status("O1", "Submitted", order_id=57))  # the sync's open orders name it
+    _answer(runtime, working=("O1",))
+    assert [(c.client_order_id, c.order_id) for c in _of(runtime, IbCancelOrder)] == [("O1", 57)]
+
+
 def test_2110_is_the_link_lost_and_502_504_are_the_link_down():
     runtime = _runtime()
     runtime.inject(IbError(req_id=-1, code=2110, text="Connectivity between TWS and server is broken."))

@@ -7,7 +7,7 @@ import pytest
 from actors.persistence.core import PersistenceCore
 from actors.runtime.clock import VirtualClock
 from actors.runtime.deterministic import DeterministicRuntime
-from messages import Alert, FlushJournal, Halt, JournalFlushed, Message
+from messages import Alert, FlushJournal, Halt, JournalFlushed, Message, StorageStateChanged
 from messages.config import PersistenceSection
 from storage.journal import DeltaJournal
 
@@ -33,9 +33,11 @@ class FlakyWriter:
         self.versions.append(version)
 
 
-def _runtime(writer, **params) -> tuple[DeterministicRuntime, PersistenceCore]:
-    core = PersistenceCore(writer, "s", PersistenceSection(**params))
-    runtime = DeterministicRuntime([lambda: core], VirtualClock(1_000 * MS))
+def _runtime(writer, spill=None, **params) -> tuple[DeterministicRuntime, PersistenceCore]:
+    clock = VirtualClock(1_000 * MS)
+    # retries are paced in wall time; here the virtual clock stands in for it
+    core = PersistenceCore(writer, "s", PersistenceSection(**params), spill, monotonic=lambda: clock.now() / 1e9)
+    runtime = DeterministicRuntime([lambda: core], clock)
     runtime.start()
     return runtime, core
 
@@ -55,7 +57,7 @@ def test_storage_errors_keep_every_message_for_the_retry():
     runtime, core = _runtime(writer, batch_max=100, flush_interval_ms=10)
     for n in range(5):
         runtime.inject(Halt(reason=str(n)))
-    runtime.run_until(runtime.clock.now() + 100 * MS)
+    runtime.run_until(runtime.clock.now() + 1_000 * MS)
     journaled = [m for commit in writer.commits for m in commit if isinstance(m, Halt)]
     assert [m.reason for m in journaled] == ["0", "1", "2", "3", "4"]  # each exactly once
     assert writer.versions == sorted(set(writer.versions))
@@ -66,8 +68,10 @@ def test_full_buffer_blocks_and_alerts_instead_of_growing():
     runtime, core = _runtime(writer, batch_max=2, flush_interval_ms=10_000, max_buffer=4, retry_max_s=0.01)
     for n in range(4):
         runtime.inject(Halt(reason=str(n)))
+    runtime.run_until(runtime.clock.now() + 20_000 * MS)
     alerts = [m for m in runtime.history if isinstance(m, Alert)]
-    assert alerts[0].level == "critical" and "back-pressure" in alerts[0].text
+    assert alerts[0].level == "critical" and "journal commits failing" in alerts[0].text
+    assert alerts[1].level == "critical" and "back-pressure" in alerts[1].text
     assert alerts[-1].text == "journal storage recovered"
     assert sum(isinstance(m, Halt) for commit in writer.commits for m in commit) == 4
 
@@ -127,3 +131,33 @@ def test_lake_works_through_a_uri_with_storage_options(tmp_path):
     assert [m.exec_id for m in writer.journal.read("s")] == ["E1"]
     assert read_table(writer, "fills")["exec_id"].to_pylist() == ["E1"]
     assert (tmp_path / "lake" / "journal" / "_delta_log").exists()
+
+
+def test_a_storage_outage_is_reported_once_retried_with_capped_backoff_and_its_end_reported():
+    writer = FlakyWriter(failures=10**9)
+    runtime, core = _runtime(writer, batch_max=1000, flush_interval_ms=10, retry_max_s=2.0)
+    runtime.inject(Halt(reason="x"))
+    runtime.run_until(runtime.clock.now() + 60_000 * MS)  # a minute of flush timers every 10 ms
+    states = [m for m in runtime.history if isinstance(m, StorageStateChanged)]
+    assert [(s.store, s.state) for s in states] == [("journal", "failing")]
+    assert "storage unavailable" in states[0].reason
+    # backoff 0.05, 0.1, ... capped at 2 s: about 35 attempts in a minute, not 6,000
+    assert 20 <= core.attempts <= 45
+    writer.failures = 0
+    runtime.run_until(runtime.clock.now() + 3_000 * MS)
+    states = [m for m in runtime.history if isinstance(m, StorageStateChanged)]
+    assert [s.state for s in states] == ["failing", "ok"]
+    assert any(isinstance(m, Halt) for commit in writer.commits for m in commit)
+
+
+def test_a_stop_whose_final_flush_fails_spills_what_it_held_and_says_so():
+    spilled: list[Message] = []
+    runtime, core = _runtime(FlakyWriter(failures=10**9), spill=spilled.extend, batch_max=1000,
+                             flush_interval_ms=100_000)
+    runtime.inject(Halt(reason="a"))
+    runtime.inject(Halt(reason="b"))
+    core.on_stop(runtime._contexts["persistence"])
+    [unflushed] = [m for m in runtime.history if isinstance(m, StorageStateChanged)]
+    assert unflushed.state == "unflushed" and unflushed.held == 2
+    assert "kept in the write-ahead log" in unflushed.reason
+    assert [m.reason for m in spilled] == ["a", "b"]

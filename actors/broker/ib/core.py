@@ -148,8 +148,9 @@ class IbBrokerCore(ActorCore):
     def _on_connected(self, connected: IbConnected, ctx: Context) -> None:
         self._note_order_id(connected.next_valid_id - 1)
         self._link.up(connected, ctx)
-        self._send_held_cancels(ctx)
-        self._judge_all("connected", ctx)  # until IB's word on every order comes, no new orders
+        # until IB's word on every order comes, no new orders; held cancels wait for it too: it brings the ids of
+        # the orders this new connection did not place, and a cancel needs IB's id
+        self._judge_all("connected", ctx)
 
     def _send_held_cancels(self, ctx: Context) -> None:
         for order in self._orders.values():
@@ -223,7 +224,9 @@ class IbBrokerCore(ActorCore):
             elif not (self._fills.pending(client_order_id) or order.awaits_executions()):
                 order.modify_to = None
                 self._end(order, not_working(order, context), ctx)
-        self._link.synchronised(ctx)
+        if not self._link.synced:
+            self._link.synchronised(ctx)
+            self._send_held_cancels(ctx)
         if self._to_judge:
             self._send_sync("more orders to judge", ctx)
 
