@@ -1,4 +1,4 @@
-"""Storage faults are loud and safe, on a real filesystem: the lake's journal on a 3 MiB tmpfs that is filled to the
+"""Storage faults are loud and safe, on a real filesystem: the lake's journal on a small tmpfs that is filled to the
 last byte or remounted read-only while the node trades (the write-ahead log stays on another disk).
 
 From the first failed commit: `StorageStateChanged(journal, failing)`, a critical alert, /health 503 naming
@@ -73,7 +73,7 @@ def _get(url: str) -> tuple[int, dict]:
 @pytest.mark.parametrize("fault", ["full", "read_only"])
 def test_a_failing_journal_is_loud_opens_nothing_still_closes_and_catches_up(tmp_path, fault):
     lake = tmp_path / "lake"
-    with tmpfs(lake / "journal") as disk:
+    with tmpfs(lake / "journal", size="16m") as disk:  # room for the lake's own files; the faults fill the rest
         break_disk, mend_disk = (disk.fill, disk.free) if fault == "full" else (disk.read_only, disk.writable)
         config = config_from_mapping({**DEMO_DEFAULTS, "node": {"lake_uri": str(lake)},
                                       "persistence": {"flush_interval_ms": 600_000, "retry_max_s": 0.4}})
@@ -115,7 +115,7 @@ def test_a_failing_journal_is_loud_opens_nothing_still_closes_and_catches_up(tmp
             runtime.publish(NodeStarted(session_id="faults", mode="demo"))
             runtime.run_virtual(start + 60 * NS_PER_DAY, keep_going=keep_going)
         finally:
-            runtime.stop()
+            runtime.stop(timeout_s=60)  # persistence catches up on everything held before it stops
             write_ahead.close()
             server.shutdown()
         journaled = {type(m).__name__ for m in DeltaJournal(str(lake)).read("faults")}
