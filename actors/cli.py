@@ -178,7 +178,7 @@ def _lake_config(args: argparse.Namespace, defaults: NodeConfig = DEFAULT_CONFIG
 def _lake_state(config: NodeConfig):  # noqa: ANN202 - storage.lake_state.LakeState
     from storage.journal import DeltaJournal
     from storage.lake_access import reading
-    from storage.lake_state import read_lake_state
+    from actors.lake_state import read_lake_state
 
     journal = DeltaJournal(config.node.lake_uri, dict(config.node.storage_options))
     with reading(config.node.lake_uri):

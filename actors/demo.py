@@ -14,6 +14,7 @@ import msgspec
 from rich.console import Console
 from rich.table import Table
 
+from actors.market_time import NS_PER_DAY
 from actors.node import (
     JournalRestartSource,
     core_factories,
@@ -31,7 +32,6 @@ from messages import Message, NodeStarted, NodeStopping, StorageStateChanged, St
 from messages.config import NodeConfig
 from storage.lake_access import check_local_writable, reading
 
-NS_PER_DAY = 86_400 * 1_000_000_000
 DEMO_DEFAULTS = {"persistence": {"flush_interval_ms": 3_600_000}, "node": {"lake_uri": "thetanode-data/demo-lake"}}
 """The demo's embedded config: weeks pass in seconds, so group-commit by virtual hour instead of every tick; and
 its own lake, apart from the node's."""

@@ -8,6 +8,7 @@ from pathlib import Path
 import msgspec
 from collections.abc import Callable, Iterator
 
+from actors.market_time import NS_PER_S
 from actors.alerts.core import AlertsCore
 from actors.alerts.webhook import WebhookSink
 from actors.broker.sim.core import SimBrokerCore
@@ -138,7 +139,7 @@ def earlier_sessions(journal: DeltaJournal, current_session: str) -> list[Messag
 
 def sim_start_ns(config: NodeConfig) -> int:
     """The generated market always starts at `sim.start`, so a rebuilt broker replays the same price path."""
-    return int(config.sim.start.timestamp() * 1_000_000_000)
+    return int(config.sim.start.timestamp() * NS_PER_S)
 
 
 class JournalRestartSource:

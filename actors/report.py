@@ -6,7 +6,7 @@ import datetime as dt
 import html
 from collections.abc import Sequence
 
-from storage.lake_state import NEW_YORK, LakeState
+from actors.lake_state import NEW_YORK, LakeState
 
 WIDTH, HEIGHT, PAD = 760, 220, 40
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from storage.lake_state import NEW_YORK, LakeState
+from actors.lake_state import NEW_YORK, LakeState
 
 
 def _when(ts_ns: int) -> str:

@@ -6,12 +6,12 @@ from dataclasses import dataclass, replace
 
 import msgspec
 
-from actors.decision.dte import days_to_expiry, new_york_date
+from actors.market_time import NS_PER_MS, NS_PER_S, days_to_expiry, new_york_date
 from actors.decision.entry_gates import entry_gate_failure
 from actors.decision.market_context import MarketContext
 from actors.decision.rules import PositionState, first_exit
 from actors.decision.strategies import NoCandidate, select_structure
-from actors.market_data.market_hours import market_hours
+from actors.market_time import market_hours
 from actors.market_data.marks import LegView, MarkBook
 from actors.runtime.core import ActorCore, Context
 from messages import (
@@ -43,8 +43,6 @@ from messages import (
 )
 from messages.config import EntrySection, ExitSection, MarketDataSection
 
-NS_PER_S = 1_000_000_000
-NS_PER_MS = 1_000_000
 ENTRY_TIMER = "evaluate"
 EXIT_TIMER = "exits"
 STRATEGY_PREFIX = {"iron_condor": "IC", "bull_put": "BPS", "bear_call": "BCS", "bull_call_debit": "BCD",

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from actors.decision.dte import days_to_expiry
+from actors.market_time import days_to_expiry
 from actors.market_data.structure import structure_mid, structure_natural
 from messages import CONTRACT_MULTIPLIER, Leg, OptionQuote
 from messages.config import EntrySection

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from actors.market_time import NS_PER_S
 from actors.execution.order_state import (
     TERMINAL,
     TRANSITIONS,
@@ -48,7 +49,6 @@ from messages import (
 )
 from messages.config import ExecutionSection
 
-NS_PER_S = 1_000_000_000
 PRICE_TICK = 0.01
 
 

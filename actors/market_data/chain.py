@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from actors.decision.dte import new_york_date
-from actors.market_data.market_hours import market_hours
+from actors.market_time import new_york_date
+from actors.market_time import market_hours
 from actors.market_data.pricing import bsm_greeks, year_fraction
 from messages import OptionContract, OptionQuote
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from actors.decision.dte import new_york_date
+from actors.market_time import NS_PER_S, new_york_date
 from actors.market_data.greeks import GreekTotals, structure_greeks
 from actors.market_data.iv_history import IvHistory, atm_iv
-from actors.market_data.market_hours import market_hours
+from actors.market_time import market_hours
 from actors.market_data.staleness import StalenessTracker
 from actors.runtime.core import ActorCore, Context
 from messages import (
@@ -37,7 +37,6 @@ from messages import (
 )
 from messages.config import MarketDataSection
 
-NS_PER_S = 1_000_000_000
 STALE_TIMER = "stale"
 GREEKS_TIMER = "greeks"
 

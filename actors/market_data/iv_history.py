@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from actors.decision.dte import days_to_expiry
+from actors.market_time import days_to_expiry
 from messages import IvPoint, OptionQuote
 
 

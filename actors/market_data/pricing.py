@@ -12,15 +12,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import IntEnum
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr
 
-NEW_YORK = ZoneInfo("America/New_York")
+from actors.market_time import NEW_YORK, NS_PER_DAY, NS_PER_S
+
 EXPIRY_CLOSE = dt.time(16, 0)
-NS_PER_YEAR = 365 * 86_400 * 1_000_000_000
+NS_PER_YEAR = 365 * NS_PER_DAY
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
 Array = NDArray[np.float64]
@@ -29,7 +29,7 @@ Array = NDArray[np.float64]
 def expiry_ns(expiry: dt.date) -> int:
     """The instant an equity option stops trading: 16:00 New York time on its expiry date."""
     close = dt.datetime.combine(expiry, EXPIRY_CLOSE, tzinfo=NEW_YORK)
-    return int(close.timestamp()) * 1_000_000_000
+    return int(close.timestamp()) * NS_PER_S
 
 
 def year_fraction(now_ns: int, expiry: dt.date) -> float:

@@ -26,12 +26,12 @@ from dataclasses import dataclass
 
 import msgspec
 
+from actors.market_time import NS_PER_S
 from actors.market_data.pricing import bsm_greeks, implied_volatility, year_fraction
 from actors.runtime.core import Context
 from messages import Alert, BadTick, ChainSnapshot, IndexQuote, Message, OptionContract, OptionQuote, UnderlyingQuote
 from messages.config import MarketDataSection
 
-NS_PER_S = 1_000_000_000
 GREEK_SENTINEL = -2.0
 """IB's "not computed" for delta, gamma, vega and theta (−1 for IV and the underlying price)."""
 

@@ -15,12 +15,12 @@ from typing import Protocol
 
 from loguru import logger
 
+from actors.market_time import NS_PER_MS
 from actors.runtime.core import ActorCore, Context
 from messages import Alert, FlushJournal, JournalFlushed, Message, StorageStateChanged, TimerFired
 from messages.config import PersistenceSection
 from storage.lake_access import one_line
 
-NS_PER_MS = 1_000_000
 FLUSH_TIMER = "flush"
 FIRST_RETRY_S = 0.05
 

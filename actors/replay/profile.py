@@ -15,7 +15,7 @@ from pathlib import Path
 
 import memray
 
-from actors.market_data.market_hours import market_hours
+from actors.market_time import market_hours
 
 from actors.replay.runner import ReplayResult, replay_threaded
 from actors.replay.scenario import Scenario

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from zoneinfo import ZoneInfo
 
 import msgspec
 from rich.console import Console
 from rich.markup import escape
 
+from actors.market_time import NEW_YORK
 from messages import Leg, Message
 
-NEW_YORK = ZoneInfo("America/New_York")
 MARKET_NOISE = frozenset(
     {
         "UnderlyingQuote",

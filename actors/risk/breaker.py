@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from actors.market_time import NS_PER_S
 from messages.config import RiskSection
 
-NS_PER_S = 1_000_000_000
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import deque
 
-from actors.decision.dte import new_york_date
+from actors.market_time import NS_PER_MINUTE, new_york_date
 from actors.market_data.greeks import GreekTotals, structure_greeks
 from actors.risk.breaker import CircuitBreaker
 from actors.risk.checks import Book, first_denial
@@ -42,7 +42,6 @@ from messages import (
 from messages.config import RiskSection
 from messages.risk import RiskStateRestored, RiskStateSnapshot
 
-NS_PER_MINUTE = 60 * 1_000_000_000
 COOLDOWN_TIMER = "breaker_cooldown"
 
 

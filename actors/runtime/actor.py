@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import queue
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pykka
 
 from actors.runtime.core import ActorCore, Context
+from actors.runtime.host import ActorHost
 from actors.runtime.mailbox import Mailbox
 from messages import Message
-
-if TYPE_CHECKING:
-    from actors.runtime.threaded import ThreadedRuntime
 
 
 class Envelope:
@@ -31,7 +29,7 @@ class CoreActor(pykka.ThreadingActor):
 
     use_daemon_thread = True  # a crashed main thread must not leave a process that looks alive
 
-    def __init__(self, core: ActorCore, ctx: Context, mailbox: Mailbox, runtime: ThreadedRuntime) -> None:
+    def __init__(self, core: ActorCore, ctx: Context, mailbox: Mailbox, runtime: ActorHost) -> None:
         super().__init__()
         self.actor_inbox = mailbox
         # pykka's ref captured the default inbox in Actor.__init__; it must post to the policy mailbox instead.

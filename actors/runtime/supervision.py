@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from dataclasses import dataclass
 
+from actors.market_time import NS_PER_S
 from messages.config import SupervisorSection
 
-NS_PER_S = 1_000_000_000
 
 
 @dataclass(frozen=True)

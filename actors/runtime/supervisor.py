@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pykka
 
+from actors.runtime.host import SupervisedRuntime
 from actors.runtime.routing import RUNTIME_ORIGIN
 from actors.runtime.supervision import RestartPolicy
 from messages import ActorFailed, ActorRestarted, Alert, NodeStopping
 from messages.config import SupervisorSection
 
-if TYPE_CHECKING:
-    from actors.runtime.threaded import ThreadedRuntime
-
 
 class SupervisorActor(pykka.ThreadingActor):
     use_daemon_thread = True  # a crashed main thread must not leave a process that looks alive
 
-    def __init__(self, runtime: ThreadedRuntime, config: SupervisorSection) -> None:
+    def __init__(self, runtime: SupervisedRuntime, config: SupervisorSection) -> None:
         super().__init__()
         self._runtime = runtime
         self._policy = RestartPolicy(config)

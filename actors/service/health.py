@@ -17,7 +17,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
-from actors.market_data.market_hours import market_hours
+from actors.market_time import market_hours
 from actors.runtime.threaded import ThreadedRuntime
 from actors.service.periodic import Periodic
 from messages import (

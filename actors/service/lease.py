@@ -20,13 +20,13 @@ from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError
 from loguru import logger
 
+from actors.market_time import NS_PER_S
 from actors.service.periodic import Periodic
 from storage.lake_access import LakeUnusable, one_line
 
 HOLDER = "thetanode.lease.holder"
 EXPIRES = "thetanode.lease.expires_ns"
 CHECKPOINT_EVERY = 100
-NS_PER_S = 1_000_000_000
 
 
 class LeaseHeld(RuntimeError):

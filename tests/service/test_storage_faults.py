@@ -15,6 +15,7 @@ import urllib.request
 
 import pytest
 
+from actors.market_time import NS_PER_DAY
 from actors.demo import DEMO_DEFAULTS
 from actors.node import core_factories, open_write_ahead, sim_start_ns
 from actors.runtime.clock import VirtualClock
@@ -34,7 +35,6 @@ from storage.journal import DeltaJournal
 from storage.lake_writer import LakeWriter
 from tests.mounts import tmpfs
 
-NS_PER_DAY = 86_400 * 1_000_000_000
 
 
 class CountingWriter(LakeWriter):

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from actors.market_time import NS_PER_DAY
 from actors.demo import DEMO_DEFAULTS
 from actors.node import RUN_MODE, core_factories, earlier_sessions, lake_journal, sim_start_ns
 from actors.runtime.clock import VirtualClock
@@ -22,7 +23,6 @@ from messages import (
 )
 from messages.config import config_from_mapping
 
-NS_PER_DAY = 86_400 * 1_000_000_000
 
 
 def _session(config, session_id: str, start_ns: int, until: type[Message], history=None) -> list[Message]:

@@ -8,7 +8,7 @@ from actors.cli import main
 from actors.replay.runner import replay_deterministic
 from actors.replay.scenario import load_scenario
 from storage.journal import DeltaJournal
-from storage.lake_state import read_lake_state
+from actors.lake_state import read_lake_state
 
 SCENARIOS = Path(__file__).parents[1] / "scenarios"
 

@@ -22,7 +22,7 @@ import msgspec
 from actors.broker.ib.fills import BookedFill, ComboFills, usable_commission
 from actors.broker.ib.link import CANCEL_FAILED_CODES, ORDER_CANCELLED, RESTART_TIMER, LinkState, Notice
 from actors.broker.ib.orders import IbOrder, OrderError, cancelled_by_ib, inactive, not_working
-from actors.market_data.market_hours import market_hours
+from actors.market_time import NS_PER_S, market_hours
 from actors.runtime.core import ActorCore, Context
 from messages import (
     REJECT_NOT_SENT,
@@ -53,7 +53,6 @@ from messages import (
 )
 from messages.config import IbSection
 
-NS_PER_S = 1_000_000_000
 SYNC_TIMER = "order_sync"
 COMMISSION_TIMER = "commission:"
 FILL_CHECK_TIMER = "fill_check:"

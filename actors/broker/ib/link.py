@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
+from actors.market_time import NEW_YORK, NS_PER_S
 from actors.runtime.core import Context
 from messages import Alert, BrokerConnectionChanged, IbConnected, IbError, StopNode
 from messages.config import IbSection
 from messages.system import AlertLevel
 
-NEW_YORK = ZoneInfo("America/New_York")
-NS_PER_S = 1_000_000_000
 RESTART_TIMER = "restart_window"
 CLIENT_ID_REFUSALS = 3
 """326s in a row (no successful login between) after which the node stops instead of retrying."""

@@ -19,7 +19,7 @@ from ib_async import IB, Contract, Ticker
 
 from actors.broker.ib import translate
 from actors.broker.ib.chain_plan import choose_expiries, choose_strikes
-from actors.decision.dte import new_york_date
+from actors.market_time import new_york_date
 from actors.market_data.quote_gate import QuoteGate
 from actors.runtime.core import Context
 from messages import Alert, ChainRequest, ChainSnapshot, Message, OptionContract, OptionQuote, SubscribeQuotes

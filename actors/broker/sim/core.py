@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from actors.market_time import NS_PER_S
 from actors.broker.sim.fills import commission_usd, fill_threshold, limit_crosses
 from actors.broker.sim.source import QuoteSource
 from actors.market_data.quote_gate import QuoteGate
@@ -38,7 +39,6 @@ from messages import (
 )
 from messages.config import MarketDataSection, SimSection
 
-NS_PER_S = 1_000_000_000
 TICK_TIMER = "tick"
 DELIVER_TIMER = "deliver"
 POSITIONS_TIMER = "positions"

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from actors.broker.sim.market import SimulatedMarket
 from actors.market_data.chain import chain_contracts, quote_contracts
-from actors.market_data.market_hours import market_hours
+from actors.market_time import market_hours
 from messages import ChainSnapshot, IndexQuote, Message, OptionContract, OptionQuote, UnderlyingQuote
 from messages.config import SimSection
 

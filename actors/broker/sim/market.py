@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from actors.market_data.market_hours import market_hours
+from actors.market_time import market_hours
 
 TRADING_DAYS_PER_YEAR = 252
 SESSION_NS = int(6.5 * 3600 * 1e9)

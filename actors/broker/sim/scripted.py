@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from actors.market_data.chain import chain_contracts, quote_contracts
-from actors.market_data.market_hours import market_hours
+from actors.market_time import market_hours
 from messages import ChainSnapshot, IndexQuote, Message, OptionContract, OptionQuote, UnderlyingQuote
 from messages.config import SimSection
 

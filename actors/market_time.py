@@ -1,6 +1,9 @@
-"""US equity-options market hours from exchange-calendars (XNYS): sessions, holidays and early closes.
+"""Time as the node counts it, in one place below every actor: nanosecond units (every message's `ts`), the New
+York dates trading days and expiries are counted in, days to expiry, and the US equity-options market calendar.
 
-The calendar is built once and flattened into sorted nanosecond arrays, so `is_open` is a binary search.
+The calendar comes from exchange-calendars (XNYS: sessions, holidays and early closes), built once and flattened
+into sorted nanosecond arrays, so `is_open` is a binary search; building it imports pandas, so it happens on the
+first `market_hours()` call, not on import.
 """
 
 from __future__ import annotations
@@ -8,9 +11,25 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 from functools import cache
+from zoneinfo import ZoneInfo
 
-import exchange_calendars
 import numpy as np
+
+NS_PER_MS = 1_000_000
+NS_PER_S = 1_000_000_000
+NS_PER_MINUTE = 60 * NS_PER_S
+NS_PER_DAY = 86_400 * NS_PER_S
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def new_york_date(ts_ns: int) -> dt.date:
+    return dt.datetime.fromtimestamp(ts_ns / 1e9, tz=NEW_YORK).date()
+
+
+def days_to_expiry(ts_ns: int, expiry: dt.date) -> int:
+    """Calendar days from today's New York date to the expiry date, as traders count them."""
+    return (expiry - new_york_date(ts_ns)).days
+
 
 CALENDAR = "XNYS"
 CALENDAR_START, CALENDAR_END = "2025-01-01", "2030-12-31"
@@ -24,6 +43,8 @@ class OutsideCalendar(ValueError):
 
 class MarketHours:
     def __init__(self) -> None:
+        import exchange_calendars  # pandas underneath: imported only by whoever builds the calendar
+
         with warnings.catch_warnings():
             # exchange-calendars 4.13 trips a pandas 3.1 deprecation inside its own constructor; nothing we can act on.
             warnings.filterwarnings("ignore", message="Series.values returning an ndarray")

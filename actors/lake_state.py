@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
+from actors.market_time import NEW_YORK
 from messages import (
     Alert,
     OrderTerminated,
@@ -23,7 +23,6 @@ from messages import (
 from messages.risk import RiskStateSnapshot
 from storage.journal import DeltaJournal
 
-NEW_YORK = ZoneInfo("America/New_York")
 RECENT_ALERTS = 20
 
 
