@@ -1,4 +1,6 @@
-"""The `journal` Delta table: every durable message of every session, partitioned by New York trading date."""
+"""The `journal` Delta table: every durable message of every session, partitioned by the UTC calendar date of its
+timestamp (`date`, YYYY-MM-DD). A US trading session (09:30–16:00 New York) always falls within one UTC date, so a
+session's messages share a partition; evenings after 19:00/20:00 New York land in the next UTC date."""
 
 from __future__ import annotations
 
