@@ -48,6 +48,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is outside 0..65535")
+    return value
+
+
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     from actors.demo import DEMO_DEFAULTS, print_outcome, run_demo
 
@@ -188,15 +198,43 @@ def _cmd_status(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _lake_views(config: NodeConfig):  # noqa: ANN202 - storage.lake_views.LakeViews
+    from storage.lake_views import LakeViews
+
+    views = LakeViews(config.node.lake_uri, dict(config.node.storage_options))
+    if not views.exists():
+        raise UsageError(f"{config.node.lake_uri}: no journal table here (is this the node's lake_uri?)")
+    return views
+
+
 def _cmd_report(args: argparse.Namespace, console: Console) -> int:
+    from actors.analytics.book import load_book
     from actors.report import render_report
 
     config = _lake_config(args)
+    page = render_report(load_book(_lake_views(config)))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_report(_lake_state(config)), encoding="utf-8")
-    console.print(f"report written to {out}", highlight=False)
+    out.write_text(page, encoding="utf-8")
+    console.print(f"report written to {out.resolve()} (one file, opens offline)", highlight=False)
     return EXIT_OK
+
+
+def _cmd_dashboard(args: argparse.Namespace, console: Console) -> int:
+    import os
+
+    from actors.dashboard.server import TOKEN_ENV, DashboardError, serve
+
+    config = _lake_config(args)
+
+    def announce(text: str) -> None:
+        console.print(text, highlight=False, soft_wrap=True)
+        sys.stdout.flush()
+
+    try:
+        return serve(config, args.host, args.port, args.token or os.environ.get(TOKEN_ENV, ""), announce)
+    except DashboardError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _cmd_compact(args: argparse.Namespace, console: Console) -> int:
@@ -262,6 +300,14 @@ def build_parser() -> argparse.ArgumentParser:
             lake.add_argument("--out", default="thetanode-data/report.html", help="where to write the HTML")
         if name == "compact":
             lake.add_argument("--retention-hours", type=int, default=168, help="vacuum keeps this much history")
+
+    dashboard = commands.add_parser("dashboard", help="live read-only web dashboard over the lake, with halt/resume")
+    dashboard.add_argument("--config", help="node TOML config (its lake, health endpoint and control directory)")
+    dashboard.add_argument("--lake", help="lake URI (overrides the config)")
+    dashboard.add_argument("--host", default="127.0.0.1", help="bind address; anything but loopback needs a token")
+    dashboard.add_argument("--port", type=_port, default=8050, help="TCP port (0: any free port)")
+    dashboard.add_argument("--token", default="", help="access token (better: $THETANODE_DASHBOARD_TOKEN)")
+    dashboard.set_defaults(handler=_cmd_dashboard)
 
     profile = commands.add_parser("profile", help="replay a scenario on the threaded node under memray")
     profile.add_argument("scenario", help="scenario JSONL file")

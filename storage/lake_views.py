@@ -1,0 +1,67 @@
+"""Cheap, repeated reads of the derived tables for readers that refresh (the dashboard) or read once (the report).
+
+A reader never writes and never holds a lock: Delta readers see the last committed version, so the node's writer is
+never slowed or blocked. Each table is read again only when its Delta version moved (`update_incremental` reads just
+the new log entries), and only the columns asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+from deltalake import DeltaTable
+
+from storage.tables import SCHEMAS
+
+
+@dataclass
+class _Cached:
+    version: int
+    columns: tuple[str, ...]
+    data: pa.Table
+
+
+class LakeViews:
+    def __init__(self, lake_uri: str, storage_options: dict[str, str] | None = None) -> None:
+        self.lake_uri = lake_uri.rstrip("/")
+        self._options = storage_options or None
+        self._tables: dict[str, DeltaTable] = {}
+        self._cache: dict[str, _Cached] = {}
+
+    def exists(self) -> bool:
+        return DeltaTable.is_deltatable(f"{self.lake_uri}/journal", storage_options=self._options)
+
+    def _handle(self, table: str) -> DeltaTable | None:
+        handle = self._tables.get(table)
+        if handle is None:
+            uri = f"{self.lake_uri}/{table}"
+            if not DeltaTable.is_deltatable(uri, storage_options=self._options):
+                return None  # not written yet: the node has had nothing of this kind to record
+            handle = self._tables[table] = DeltaTable(uri, storage_options=self._options)
+        else:
+            handle.update_incremental()
+        return handle
+
+    def version(self, table: str) -> int:
+        """The table's current Delta version (-1 before its first commit)."""
+        handle = self._handle(table)
+        return -1 if handle is None else handle.version()
+
+    def versions(self, tables: tuple[str, ...] = tuple(SCHEMAS)) -> tuple[int, ...]:
+        """One number per table: a change means something new was committed."""
+        return tuple(self.version(table) for table in tables)
+
+    def read(self, table: str, columns: tuple[str, ...] | None = None) -> pa.Table:
+        """The table's rows (only `columns`), sorted by time; the cached copy while its version has not moved."""
+        columns = columns or tuple(SCHEMAS[table].names)
+        handle = self._handle(table)
+        if handle is None:
+            return SCHEMAS[table].empty_table().select(list(columns))
+        cached = self._cache.get(table)
+        if cached and cached.version == handle.version() and set(columns) <= set(cached.columns):
+            return cached.data.select(list(columns))
+        wanted = sorted(set(columns) | {"ts", "seq"}, key=SCHEMAS[table].names.index)
+        data = handle.to_pyarrow_table(columns=wanted).sort_by([("ts", "ascending"), ("seq", "ascending")])
+        self._cache[table] = _Cached(handle.version(), tuple(wanted), data)
+        return data.select(list(columns))
