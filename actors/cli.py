@@ -68,10 +68,22 @@ def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     # The session id names a demo run in the lake; wall time here only labels it, it never drives logic.
     session_id = config.node.session_id or f"demo-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
     outcome = run_demo(config, session_id, args.max_days)
-    print_outcome(outcome, config, console, verbose=args.verbose)
+    report = _write_demo_report(config, Path(args.report)) if args.report else None
+    print_outcome(outcome, config, console, verbose=args.verbose, report=report)
     if outcome.stop_reason or not outcome.closed:
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _write_demo_report(config: NodeConfig, out: Path) -> Path:
+    from actors.analytics.book import load_book
+    from actors.report import render_report
+    from storage.lake_views import LakeViews
+
+    page = render_report(load_book(LakeViews(config.node.lake_uri, dict(config.node.storage_options))))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    return out.resolve()
 
 
 def _cmd_replay(args: argparse.Namespace, console: Console) -> int:
@@ -216,7 +228,7 @@ def _cmd_report(args: argparse.Namespace, console: Console) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
-    console.print(f"report written to {out.resolve()} (one file, opens offline)", highlight=False)
+    console.print(f"report written to {out.resolve()} (one file, opens offline)", highlight=False, soft_wrap=True)
     return EXIT_OK
 
 
@@ -264,7 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--config", help="node TOML config (defaults are embedded)")
     demo.add_argument("--lake", help="Delta Lake URI for the journal (default thetanode-data/demo-lake)")
     demo.add_argument("--max-days", type=_positive_int, default=90, help="virtual days to wait for the trade to close")
-    demo.add_argument("--verbose", action="store_true", help="also print quotes, timers and decision records")
+    demo.add_argument("--verbose", action="store_true",
+                      help="also print quotes, timers, snapshots, clean reconciliations and decision records")
+    demo.add_argument("--report", default="thetanode-data/demo-report.html",
+                      help="where to write the HTML report of the lake afterwards ('' for none)")
     demo.set_defaults(handler=_cmd_demo)
 
     replay = commands.add_parser("replay", help="replay a scenario file through the real actor cores")

@@ -46,13 +46,17 @@ class TradeBook:
     @property
     def open(self) -> pd.DataFrame:
         """Open strategies with their latest mark and greeks (NaN where none was recorded yet)."""
-        opened = self.trades[self.trades["closed_ns"].isna()]
-        last_mark = self.marks.groupby("strategy_id").tail(1).set_index("strategy_id")
-        last_greeks = self.strategy_greeks.groupby("strategy_id").tail(1).set_index("strategy_id")
-        merged = opened.join(last_mark[["mark_price", "unrealized_pnl_usd", "underlying_price", "days_to_expiry",
-                                        "conservative", "ts"]].rename(columns={"ts": "marked_ns"}), on="strategy_id")
-        merged = merged.join(last_greeks[["delta", "gamma", "vega", "theta"]], on="strategy_id")
-        return merged.reset_index(drop=True)
+        opened = self.trades[self.trades["closed_ns"].isna()].reset_index(drop=True)
+        last_mark = self.marks.drop_duplicates("strategy_id", keep="last").set_index("strategy_id")
+        last_greeks = self.strategy_greeks.drop_duplicates("strategy_id", keep="last").set_index("strategy_id")
+        ids = opened["strategy_id"].astype(object)
+        for column, source in (("mark_price", last_mark), ("unrealized_pnl_usd", last_mark),
+                               ("underlying_price", last_mark), ("days_to_expiry", last_mark),
+                               ("conservative", last_mark), ("ts", last_mark), ("delta", last_greeks),
+                               ("gamma", last_greeks), ("vega", last_greeks), ("theta", last_greeks)):
+            values = source[column].to_dict() if not source.empty else {}
+            opened["marked_ns" if column == "ts" else column] = ids.map(lambda sid, v=values: v.get(sid))
+        return opened
 
 
 def new_york(ts_ns: int | float) -> dt.datetime:
@@ -99,7 +103,8 @@ def _trades(views: LakeViews, greeks: pd.DataFrame, as_of_ns: int) -> pd.DataFra
     ]
     trades["quantity"] = trades["quantity"].astype("int64")
     trades["closed_ns"] = trades["closed_ns"].astype("Int64").astype(float)
-    trades["theta_collected_usd"] = trades["strategy_id"].map(_theta_collected(trades, greeks, as_of_ns)).fillna(0.0)
+    theta = _theta_collected(trades, greeks, as_of_ns)
+    trades["theta_collected_usd"] = trades["strategy_id"].map(theta).fillna(0.0).astype(float)
     return trades[TRADE_COLUMNS].sort_values("opened_ns", kind="stable").reset_index(drop=True)
 
 

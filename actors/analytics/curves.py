@@ -40,7 +40,8 @@ def mtm_equity(book: TradeBook) -> pd.DataFrame:
         else:
             unrealized[strategy_id] = amount
         points.append((ts, round(realized + sum(unrealized.values()), 2)))
-    return pd.DataFrame(points, columns=["ts", "equity_usd"])
+    # several events at one instant (two strategies marked together) make one point: the state after all of them
+    return pd.DataFrame(points, columns=["ts", "equity_usd"]).drop_duplicates("ts", keep="last").reset_index(drop=True)
 
 
 def daily_pnl(book: TradeBook) -> pd.DataFrame:

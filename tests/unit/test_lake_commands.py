@@ -9,6 +9,7 @@ from actors.replay.runner import replay_deterministic
 from actors.replay.scenario import load_scenario
 from storage.journal import DeltaJournal
 from storage.lake_state import read_lake_state
+from storage.lake_writer import LakeWriter
 
 SCENARIOS = Path(__file__).parents[1] / "scenarios"
 
@@ -16,10 +17,10 @@ SCENARIOS = Path(__file__).parents[1] / "scenarios"
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("lake")
-    journal = DeltaJournal(str(root))
+    writer = LakeWriter(DeltaJournal(str(root)))  # the journal and the derived tables, as the node writes them
     history = replay_deterministic(load_scenario(SCENARIOS / "take_profit.jsonl")).history
-    for start in range(0, len(history), 2_000):  # several commits, as group commit would leave them
-        journal.append("s1", history[start:start + 2_000])
+    for batch, start in enumerate(range(0, len(history), 2_000), start=1):  # several commits, like group commit
+        writer.append("s1", history[start:start + 2_000], batch)
     return root
 
 
@@ -38,7 +39,8 @@ def test_status_report_and_compact(lake, tmp_path, capsys):
     out = tmp_path / "report.html"
     assert main(["report", "--lake", str(lake), "--out", str(out)]) == 0
     page = out.read_text()
-    assert "<svg" in page and "Cumulative realised P&amp;L" in page and "take_profit" in page
+    assert 'id="chart-pnl"' in page and 'id="stat-win-rate">100.0%' in page and "take_profit" in page
+    assert "<script src=" not in page  # plotly.js is inlined: the file opens offline
     files_before = len(list((lake / "journal").rglob("*.parquet")))
     assert main(["compact", "--lake", str(lake)]) == 0
     assert "compaction removed" in capsys.readouterr().out
