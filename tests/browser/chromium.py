@@ -49,3 +49,35 @@ def chromium(profile_dir: Path, offline: bool = False) -> Iterator[object]:
 
 def console_errors(driver) -> list[str]:  # noqa: ANN001 - selenium WebDriver
     return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def start_dashboard(*args: str, log: Path, env: dict[str, str] | None = None):  # noqa: ANN201 - (Popen, url)
+    """`thetanode dashboard ARGS --port 0` in its own process; returns it and the URL it announced."""
+    import re
+    import subprocess
+    import sys
+    import time
+
+    repo = Path(__file__).resolve().parents[2]
+    out = log.open("w")
+    process = subprocess.Popen([sys.executable, "-m", "actors.cli", "dashboard", *args, "--port", "0"], cwd=repo,
+                               stdout=out, stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        found = re.search(r"http://127\.0\.0\.1:(\d+)/", log.read_text())
+        if found:
+            return process, found.group(0)
+        if process.poll() is not None:
+            raise AssertionError(f"dashboard exited {process.returncode}: {log.read_text()}")
+        time.sleep(0.1)
+    process.kill()
+    raise AssertionError(f"dashboard did not announce its URL: {log.read_text()}")
+
+
+def stop(process) -> int:  # noqa: ANN001 - subprocess.Popen
+    process.terminate()
+    try:
+        return process.wait(timeout=30)
+    except Exception:
+        process.kill()
+        raise
