@@ -18,6 +18,9 @@ NEW_YORK = ZoneInfo("America/New_York")
 NS_PER_DAY = 86_400 * 1_000_000_000
 RECENT_ALERTS = 50
 
+TABLES = ("strategies", "legs", "orders", "greeks_snapshots", "marks", "risk_state", "alerts")
+"""The derived tables a trade book is built from: a new version of any of them changes the book."""
+
 TRADE_COLUMNS = ["strategy_id", "kind", "symbol", "quantity", "opened_ns", "entry_price", "max_profit_usd",
                  "max_loss_usd", "expiry", "dte_at_entry", "closed_ns", "exit_price", "realized_pnl_usd",
                  "commissions_usd", "rule", "theta_collected_usd"]

@@ -10,7 +10,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from actors.analytics.book import TradeBook, load_book
+from actors.analytics.book import TABLES, TradeBook, load_book
 from actors.analytics.performance import Performance, performance
 from actors.service.control import write_command
 from messages.config import NodeConfig
@@ -47,7 +47,7 @@ class LiveBook:
 
     def current(self) -> Snapshot:
         with self._lock:
-            version = self._views.versions()
+            version = self._views.versions(TABLES)
             if self._snapshot is None or self._snapshot.version != version:
                 book = load_book(self._views)
                 self._snapshot = Snapshot(version, book, performance(book))
