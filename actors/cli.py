@@ -68,22 +68,11 @@ def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     # The session id names a demo run in the lake; wall time here only labels it, it never drives logic.
     session_id = config.node.session_id or f"demo-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
     outcome = run_demo(config, session_id, args.max_days)
-    report = _write_demo_report(config, Path(args.report)) if args.report else None
+    report = _write_report(config, Path(args.report)) if args.report else None
     print_outcome(outcome, config, console, verbose=args.verbose, report=report)
     if outcome.stop_reason or not outcome.closed:
         return EXIT_FAILED
     return EXIT_OK
-
-
-def _write_demo_report(config: NodeConfig, out: Path) -> Path:
-    from actors.analytics.book import load_book
-    from actors.report import render_report
-    from storage.lake_views import LakeViews
-
-    page = render_report(load_book(LakeViews(config.node.lake_uri, dict(config.node.storage_options))))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
-    return out.resolve()
 
 
 def _cmd_replay(args: argparse.Namespace, console: Console) -> int:
@@ -219,16 +208,19 @@ def _lake_views(config: NodeConfig):  # noqa: ANN202 - storage.lake_views.LakeVi
     return views
 
 
-def _cmd_report(args: argparse.Namespace, console: Console) -> int:
+def _write_report(config: NodeConfig, out: Path) -> Path:
     from actors.analytics.book import load_book
     from actors.report import render_report
 
-    config = _lake_config(args)
     page = render_report(load_book(_lake_views(config)))
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
-    console.print(f"report written to {out.resolve()} (one file, opens offline)", highlight=False, soft_wrap=True)
+    return out.resolve()
+
+
+def _cmd_report(args: argparse.Namespace, console: Console) -> int:
+    out = _write_report(_lake_config(args), Path(args.out))
+    console.print(f"report written to {out} (one file, opens offline)", highlight=False, soft_wrap=True)
     return EXIT_OK
 
 

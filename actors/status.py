@@ -24,7 +24,7 @@ def print_status(state: LakeState, console: Console, heartbeat_file: str) -> Non
         f"sessions {len(state.sessions)} · trading {risk.trading_state if risk else 'ACTIVE'}"
         f"{f' ({risk.trading_reason})' if risk and risk.trading_reason else ''} · breaker "
         f"{risk.breaker_state if risk else 'CLOSED'} · last underlying quote {_when(state.last_quote_ns)}",
-        highlight=False, soft_wrap=True,
+        highlight=False,
     )
     positions = []
     for opened in state.open_strategies:
@@ -58,10 +58,10 @@ def print_status(state: LakeState, console: Console, heartbeat_file: str) -> Non
     if state.portfolio_greeks:
         last = state.portfolio_greeks[-1]
         console.print(f"portfolio greeks at {_when(last.ts)}: delta {last.delta:+.1f} sh, gamma {last.gamma:+.2f}, "
-                      f"vega {last.vega:+.1f} $/pt, theta {last.theta:+.1f} $/day", highlight=False, soft_wrap=True)
+                      f"vega {last.vega:+.1f} $/pt, theta {last.theta:+.1f} $/day", highlight=False)
     heartbeat = Path(heartbeat_file)
     if heartbeat.exists():
         document = json.loads(heartbeat.read_text())
         boxes = ", ".join(f"{name} {depth}" for name, depth in document.get("mailboxes", {}).items())
         console.print(f"last heartbeat ({heartbeat}): {document.get('status')}, mailbox depths: {boxes}",
-                      highlight=False, soft_wrap=True)
+                      highlight=False)

@@ -4,6 +4,7 @@ endpoint, and sends halt / resume through the node's control directory: it never
 from __future__ import annotations
 
 import hmac
+import threading
 
 import flask
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
@@ -73,16 +74,19 @@ def build_app(book: LiveBook, node: NodeLink, lake_uri: str, token: str = "") ->
         html.Main([html.Div(id="page"), control]),
     ])
 
+    rendering = threading.Lock()  # one page built at a time: the snapshot's frames are shared, pandas is not thread-safe
+
     @app.callback(Output("page", "children"), Output("rendered", "data"), Output("as-of", "children"),
                   Input("url", "pathname"), Input("tick", "n_intervals"), State("rendered", "data"))
     def render(pathname: str | None, _tick: int | None, rendered: dict | None):  # noqa: ANN202 - Dash outputs
         path = pathname if pathname in PAGES else "/"
-        snapshot = book.current()
-        key = {"path": path, "version": list(snapshot.version)}
-        if rendered == key:
-            return no_update, no_update, no_update
-        as_of = f"lake {lake_uri} as of {when(snapshot.book.as_of_ns) or 'empty'}"
-        return PAGES[path][1](snapshot), key, as_of
+        with rendering:
+            snapshot = book.current()
+            key = {"path": path, "version": list(snapshot.version)}
+            if rendered == key:
+                return no_update, no_update, no_update
+            as_of = f"lake {lake_uri} as of {when(snapshot.book.as_of_ns) or 'empty'}"
+            return PAGES[path][1](snapshot), key, as_of
 
     @app.callback(Output("node-status", "children"), Output("node-status", "className"), Input("tick", "n_intervals"))
     def node_status(_tick: int | None):  # noqa: ANN202

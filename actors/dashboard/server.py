@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import ipaddress
 import os
 import signal
@@ -12,6 +13,7 @@ from werkzeug.serving import make_server
 
 from actors.dashboard.app import build_app
 from actors.dashboard.data import LiveBook, NodeLink
+from actors.market_data.market_hours import market_hours
 from messages.config import NodeConfig
 from storage.lake_views import LakeViews
 
@@ -40,6 +42,8 @@ def serve(config: NodeConfig, host: str, port: int, token: str, announce: Callab
     views = LakeViews(config.node.lake_uri, dict(config.node.storage_options))
     if not views.exists():
         raise DashboardError(f"{config.node.lake_uri}: no journal table here (is this the node's lake_uri?)")
+    faulthandler.enable()  # a crash in a native library leaves its Python stack in the log
+    market_hours()  # the calendar is built once, before any request thread asks for it
     app = build_app(LiveBook(views), NodeLink(config), config.node.lake_uri, token)
     try:
         server = make_server(host, port, app.server, threaded=True)

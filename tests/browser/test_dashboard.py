@@ -4,7 +4,6 @@ a commit shows up by itself, and the halt button halts a running node through it
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -31,13 +30,16 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _cells(browser, table_id: str) -> list[list[str]]:  # noqa: ANN001 - selenium WebDriver
-    rows = browser.find_elements("css selector", f"#{table_id} tr")
-    return [[cell.text for cell in row.find_elements("tag name", "td")] for row in rows[1:]]
+    """The table's body cells, read in one script: a refresh re-rendering the page cannot leave a stale element."""
+    return browser.execute_script(
+        "const t = document.getElementById(arguments[0]); if (!t) return [];"
+        "return Array.from(t.querySelectorAll('tr')).slice(1)"
+        ".map(r => Array.from(r.querySelectorAll('td')).map(c => c.innerText.trim()));", table_id)
 
 
 def _text(browser, element_id: str) -> str:  # noqa: ANN001
-    found = browser.find_elements("id", element_id)
-    return found[0].text if found else ""
+    return browser.execute_script(
+        "const e = document.getElementById(arguments[0]); return e ? e.innerText.trim() : '';", element_id)
 
 
 @pytest.mark.timeout(240)
@@ -92,25 +94,22 @@ def test_every_page_shows_the_lake_and_follows_a_commit(tmp_path):
         assert stop(process) in (0, -15)
 
 
-def test_a_bind_beyond_loopback_needs_a_token_and_the_token_is_enforced(tmp_path):
+def test_the_token_guards_every_request(tmp_path):
+    from actors.dashboard.app import build_app
+    from actors.dashboard.data import LiveBook, NodeLink
+    from messages.config import DEFAULT_CONFIG
+
     lake = write_fixture_lake(tmp_path / "lake")
-    refused = subprocess.run([sys.executable, "-m", "actors.cli", "dashboard", "--lake", str(lake), "--host",
-                              "0.0.0.0"], cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert refused.returncode == 2 and "token" in refused.stderr and "Traceback" not in refused.stderr
-    assert len(refused.stderr.strip().splitlines()) == 1
-    env = {**os.environ, "THETANODE_DASHBOARD_TOKEN": "s3cret"}
-    process, url = start_dashboard("--lake", str(lake), log=tmp_path / "dashboard.log", env=env)
-    try:
-        with pytest.raises(urllib.error.HTTPError) as denied:
-            urllib.request.urlopen(url, timeout=30)
-        assert denied.value.code == 401
-        with pytest.raises(urllib.error.HTTPError):
-            urllib.request.urlopen(urllib.request.Request(url, headers={"Authorization": "Bearer wrong"}), timeout=30)
-        request = urllib.request.Request(url + "_dash-layout", headers={"Authorization": "Bearer s3cret"})
-        with urllib.request.urlopen(request, timeout=30) as allowed:
-            assert allowed.status == 200
-    finally:
-        stop(process)
+    app = build_app(LiveBook(LakeViews(str(lake))), NodeLink(DEFAULT_CONFIG), str(lake), token="s3cret")
+    client = app.server.test_client()
+    assert client.get("/").status_code == 401
+    assert client.get("/_dash-layout", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.post("/_dash-update-component", json={}).status_code == 401  # the halt button's path too
+    assert client.get("/_dash-layout", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    first = client.get("/risk?token=s3cret")  # a link with the token: kept in a cookie, dropped from the URL
+    assert first.status_code == 302 and first.headers["Location"].endswith("/risk")
+    assert "HttpOnly" in first.headers["Set-Cookie"] and "SameSite=Strict" in first.headers["Set-Cookie"]
+    assert client.get("/risk").status_code == 200  # the cookie carries it from then on
 
 
 def _free_port() -> int:

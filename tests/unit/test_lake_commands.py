@@ -71,3 +71,29 @@ def test_scheduled_compaction_covers_every_existing_table(lake):
 
     results = ScheduledCompaction([str(lake / "journal"), str(lake / "absent")], None, 0).run_once()
     assert [r.table for r in results] == [str(lake / "journal")]
+
+
+def test_status_fits_a_narrow_terminal_without_breaking_rows(lake):
+    from rich.console import Console
+
+    from actors.status import print_status
+
+    state = read_lake_state(DeltaJournal(str(lake)))
+    strategy = state.open_strategies[0].strategy_id
+    for width in (60, 100, 200):
+        console = Console(record=True, width=width)
+        print_status(state, console, "no-heartbeat-file")
+        lines = console.export_text().splitlines()
+        assert max(len(line) for line in lines) <= width
+        row = next(line for line in lines if strategy in line)  # the whole id on one line, with its entry
+        assert f"{state.open_strategies[0].entry_price:+.2f}" in row
+    assert "max loss $" in "\n".join(lines)  # a wide terminal shows every column
+
+
+def test_dashboard_refuses_bad_arguments_in_one_line(lake, tmp_path, capsys):
+    assert main(["dashboard", "--lake", str(tmp_path / "nothing")]) == 2
+    assert main(["dashboard", "--lake", str(lake), "--port", "70000"]) == 2
+    assert main(["dashboard", "--lake", str(lake), "--host", "192.0.2.1"]) == 2  # not loopback, no token
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 3 and all(e.startswith("thetanode: error:") for e in errors)
+    assert "token" in errors[2]
