@@ -10,10 +10,10 @@ from plotly.offline import get_plotlyjs
 
 from actors.analytics import rows
 from actors.analytics.book import TradeBook
-from actors.analytics.charts import breakdown_figure, daily_pnl_figure, greeks_figure, pnl_figure
+from actors.analytics.charts import (PLOT_CONFIG, breakdown_figure, daily_pnl_figure, greeks_figure,
+                                     pnl_figure)
 from actors.analytics.performance import BREAKDOWN_COLUMNS, breakdown_rows, breakdowns, performance, summary_rows
 
-PLOT_CONFIG = {"displaylogo": False, "responsive": True, "scrollZoom": True}
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5em 2em;color:#1f2328}
 h1{margin-bottom:.2em} h2{margin-top:1.6em;border-bottom:1px solid #d0d7de}
@@ -47,7 +47,8 @@ def render_report(book: TradeBook) -> str:
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>thetanode report</title>"
         f"<style>{STYLE}</style><script>{get_plotlyjs()}</script></head><body>"
-        f"<h1>thetanode report</h1><p class='muted'>as of {html.escape(rows.when(book.as_of_ns) or 'no data')} New York · "
+        f"<h1>thetanode report</h1><p class='muted'>as of {html.escape(rows.when(book.as_of_ns) or 'no data')} "
+        "New York · "
         f"{len(book.closed)} closed and {len(book.open)} open strategies · charts: drag to zoom, double-click to "
         "reset; nights, weekends and holidays are left out of the time axes</p>"
         f"<h2>Performance</h2><table id='stats'>{stats}</table>"

@@ -68,7 +68,8 @@ class LakeViews:
             cached = None
         if cached and cached.version == handle.version():
             return cached.data.select(list(columns))
-        wanted = list(cached.columns) if cached else sorted(set(columns) | {"ts", "seq"}, key=SCHEMAS[table].names.index)
+        order = SCHEMAS[table].names.index
+        wanted = list(cached.columns) if cached else sorted(set(columns) | {"ts", "seq"}, key=order)
         dataset = handle.to_pyarrow_dataset()
         files = frozenset(dataset.files)
         if cached and cached.files <= files:  # appended since: read just the new files

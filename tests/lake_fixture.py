@@ -16,6 +16,8 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from messages import (
     Alert,
     Leg,
@@ -97,8 +99,7 @@ def history() -> list:
                           breaker_state="CLOSED", breaker_since_ns=0, failures_ns=(), half_open_successes=0),
         _mark(ny(11, 15), "T4", "IWM", -1.20, -30.0),
     ]
-    return [m.__class__(**{**{f: getattr(m, f) for f in m.__struct_fields__}, "seq": n})
-            for n, m in enumerate(messages, start=1)]
+    return [msgspec.structs.replace(m, seq=n) for n, m in enumerate(messages, start=1)]
 
 
 def write_fixture_lake(root: Path) -> Path:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from storage.lake_state import NEW_YORK
 from storage.lake_views import LakeViews
 
-NEW_YORK = ZoneInfo("America/New_York")
 NS_PER_DAY = 86_400 * 1_000_000_000
 RECENT_ALERTS = 50
 
@@ -86,10 +85,7 @@ def _theta_collected(trades: pd.DataFrame, greeks: pd.DataFrame, as_of_ns: int) 
     return pd.Series(collected, dtype=float)
 
 
-def _trades(views: LakeViews, greeks: pd.DataFrame, as_of_ns: int) -> pd.DataFrame:
-    rows = _frame(views, "strategies", ("ts", "strategy_id", "event", "kind", "symbol", "quantity", "entry_price",
-                                        "exit_price", "max_profit_usd", "max_loss_usd", "realized_pnl_usd",
-                                        "commissions_usd", "rule"))
+def _trades(rows: pd.DataFrame, legs: pd.DataFrame, greeks: pd.DataFrame, as_of_ns: int) -> pd.DataFrame:
     opened = rows[rows["event"] == "opened"].drop_duplicates("strategy_id", keep="last").rename(
         columns={"ts": "opened_ns"})[["strategy_id", "kind", "symbol", "quantity", "opened_ns", "entry_price",
                                       "max_profit_usd", "max_loss_usd"]]
@@ -97,7 +93,6 @@ def _trades(views: LakeViews, greeks: pd.DataFrame, as_of_ns: int) -> pd.DataFra
         columns={"ts": "closed_ns"})[["strategy_id", "closed_ns", "exit_price", "realized_pnl_usd",
                                       "commissions_usd", "rule"]]
     trades = opened.merge(closed, on="strategy_id", how="left")
-    legs = _frame(views, "legs", ("strategy_id", "expiry"))
     expiry = legs.groupby("strategy_id")["expiry"].min() if not legs.empty else pd.Series(dtype=object)
     trades["expiry"] = trades["strategy_id"].map(expiry)
     trades["dte_at_entry"] = [
@@ -111,16 +106,15 @@ def _trades(views: LakeViews, greeks: pd.DataFrame, as_of_ns: int) -> pd.DataFra
     return trades[TRADE_COLUMNS].sort_values("opened_ns", kind="stable").reset_index(drop=True)
 
 
-def _working_orders(views: LakeViews) -> pd.DataFrame:
-    orders = _frame(views, "orders", ("ts", "client_order_id", "strategy_id", "event", "purpose", "quantity",
-                                      "limit_price", "detail"))
+def _working_orders(orders: pd.DataFrame) -> pd.DataFrame:
     columns = ["client_order_id", "strategy_id", "purpose", "quantity", "limit_price", "placed_ns", "last_event",
                "updated_ns"]
     if orders.empty:
         return pd.DataFrame(columns=columns)
     done = set(orders.loc[orders["event"].str.startswith("terminated"), "client_order_id"])
     live = orders[~orders["client_order_id"].isin(done)]
-    placed = live[live["event"] == "placed"].drop_duplicates("client_order_id", keep="last").set_index("client_order_id")
+    placed = live[live["event"] == "placed"].drop_duplicates("client_order_id", keep="last")
+    placed = placed.set_index("client_order_id")
     working = []
     for order_id, order in placed.iterrows():
         events = live[live["client_order_id"] == order_id]
@@ -133,25 +127,28 @@ def _working_orders(views: LakeViews) -> pd.DataFrame:
 
 
 def load_book(views: LakeViews) -> TradeBook:
+    strategies = _frame(views, "strategies", ("ts", "strategy_id", "event", "kind", "symbol", "quantity",
+                                              "entry_price", "exit_price", "max_profit_usd", "max_loss_usd",
+                                              "realized_pnl_usd", "commissions_usd", "rule"))
+    legs = _frame(views, "legs", ("ts", "strategy_id", "expiry"))
+    orders = _frame(views, "orders", ("ts", "client_order_id", "strategy_id", "event", "purpose", "quantity",
+                                      "limit_price"))
     greeks = _frame(views, "greeks_snapshots", ("ts", "scope", "delta", "gamma", "vega", "theta"))
-    portfolio = greeks[greeks["scope"] == "portfolio"].drop(columns="scope").reset_index(drop=True)
-    strategy_greeks = greeks[greeks["scope"] != "portfolio"].rename(columns={"scope": "strategy_id"})
     marks = _frame(views, "marks", ("ts", "strategy_id", "symbol", "quantity", "entry_price", "mark_price",
                                     "unrealized_pnl_usd", "peak_pnl_usd", "underlying_price", "days_to_expiry",
                                     "conservative"))
     risk = _frame(views, "risk_state", ("ts", "trading_state", "trading_reason", "breaker_state", "breaker_since_ns"))
-    alerts = _frame(views, "alerts", ("ts", "level", "source", "text")).tail(RECENT_ALERTS)
-    strategies_ts = views.read("strategies", ("ts",))["ts"]
-    stamps = [int(frame["ts"].max()) for frame in (greeks, marks, risk, alerts) if not frame.empty]
-    stamps += [int(max(strategies_ts.to_pylist()))] if len(strategies_ts) else []
-    as_of = max(stamps, default=0)
+    alerts = _frame(views, "alerts", ("ts", "level", "source", "text"))
+    frames = (strategies, legs, orders, greeks, marks, risk, alerts)
+    as_of = max((int(frame["ts"].max()) for frame in frames if not frame.empty), default=0)
+    strategy_greeks = greeks[greeks["scope"] != "portfolio"].rename(columns={"scope": "strategy_id"})
     return TradeBook(
-        trades=_trades(views, strategy_greeks, as_of),
+        trades=_trades(strategies, legs, strategy_greeks, as_of),
         marks=marks,
         strategy_greeks=strategy_greeks.reset_index(drop=True),
-        portfolio_greeks=portfolio,
-        working_orders=_working_orders(views),
+        portfolio_greeks=greeks[greeks["scope"] == "portfolio"].drop(columns="scope").reset_index(drop=True),
+        working_orders=_working_orders(orders),
         risk=risk.iloc[-1].to_dict() if not risk.empty else {},
-        alerts=alerts.iloc[::-1].reset_index(drop=True),
+        alerts=alerts.tail(RECENT_ALERTS).iloc[::-1].reset_index(drop=True),
         as_of_ns=as_of,
     )

@@ -18,7 +18,8 @@ from actors.analytics.curves import daily_pnl, mtm_equity, realized_equity
 from actors.analytics.performance import Performance
 from actors.market_data.market_hours import market_hours
 
-MS_PER_HOUR = 3_600_000
+PLOT_CONFIG = {"displaylogo": False, "responsive": True, "scrollZoom": True}
+"""Plotly's toolbar for every chart: zoom, pan, reset, and the wheel zooms too."""
 REGULAR_CLOSE = dt.time(16, 0)
 GREEKS = (("delta", "delta (shares)"), ("gamma", "gamma (shares per $1)"), ("vega", "vega ($ per vol point)"),
           ("theta", "theta ($ per day)"))
@@ -26,7 +27,8 @@ GREEKS = (("delta", "delta (shares)"), ("gamma", "gamma (shares per $1)"), ("veg
 
 def local_times(ts_ns: pd.Series | list[int]) -> pd.Series:
     """New York wall-clock times without a zone: what the axis and its breaks are drawn in."""
-    return pd.to_datetime(pd.Series(ts_ns, dtype="int64"), unit="ns", utc=True).dt.tz_convert(NEW_YORK).dt.tz_localize(None)
+    utc = pd.to_datetime(pd.Series(ts_ns, dtype="int64"), unit="ns", utc=True)
+    return utc.dt.tz_convert(NEW_YORK).dt.tz_localize(None)
 
 
 def trading_time_breaks(first_ns: int, last_ns: int, intraday: bool = True) -> list[dict]:

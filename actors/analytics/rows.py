@@ -57,7 +57,8 @@ def portfolio_row(book: TradeBook) -> Table:
 def closed_trades(book: TradeBook) -> Table:
     header = ("strategy", "kind", "symbol", "opened", "DTE at entry", "entry", "closed", "exit", "rule", "P&L $",
               "commissions $", "theta collected $")
-    rows = [(t.strategy_id, t.kind, t.symbol, when(t.opened_ns), "–" if pd.isna(t.dte_at_entry) else str(t.dte_at_entry),
+    rows = [(t.strategy_id, t.kind, t.symbol, when(t.opened_ns),
+             "–" if pd.isna(t.dte_at_entry) else str(t.dte_at_entry),
              f"{t.entry_price:+.2f}", when(t.closed_ns), f"{t.exit_price:+.2f}", t.rule, money(t.realized_pnl_usd),
              money(t.commissions_usd, False), money(t.theta_collected_usd))
             for t in book.closed.iloc[::-1].itertuples()]

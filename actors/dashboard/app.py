@@ -74,7 +74,7 @@ def build_app(book: LiveBook, node: NodeLink, lake_uri: str, token: str = "") ->
         html.Main([html.Div(id="page"), control]),
     ])
 
-    rendering = threading.Lock()  # one page built at a time: the snapshot's frames are shared, pandas is not thread-safe
+    rendering = threading.Lock()  # one page at a time: the snapshot's frames are shared, and pandas is not thread-safe
 
     @app.callback(Output("page", "children"), Output("rendered", "data"), Output("as-of", "children"),
                   Input("url", "pathname"), Input("tick", "n_intervals"), State("rendered", "data"))

@@ -8,11 +8,11 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from actors.analytics import rows
-from actors.analytics.charts import breakdown_figure, daily_pnl_figure, greeks_figure, pnl_figure
+from actors.analytics.charts import (PLOT_CONFIG, breakdown_figure, daily_pnl_figure, greeks_figure,
+                                     pnl_figure)
 from actors.analytics.performance import BREAKDOWN_COLUMNS, breakdown_rows, breakdowns, summary_rows
 from actors.dashboard.data import Snapshot
 
-PLOT_CONFIG = {"displaylogo": False, "scrollZoom": True}
 
 
 def table(data: rows.Table, table_id: str) -> html.Div | html.Table:

@@ -1,7 +1,6 @@
 """The report in a real headless Chromium, offline: no console errors, the figures of the lake, interactive charts
 on trading-time axes, a cumulative P&L curve from the first closed trade."""
 
-from pathlib import Path
 
 import pytest
 

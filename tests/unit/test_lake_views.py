@@ -8,7 +8,8 @@ from storage.maintenance import compact_and_vacuum
 
 
 def _alerts(start: int, count: int) -> list[Alert]:
-    return [Alert(ts=10**18 + n, seq=n, level="info", source="test", text=f"alert {n}") for n in range(start, start + count)]
+    return [Alert(ts=10**18 + n, seq=n, level="info", source="test", text=f"alert {n}")
+            for n in range(start, start + count)]
 
 
 def test_appends_are_read_incrementally_and_a_compaction_is_read_whole(tmp_path):
