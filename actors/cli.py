@@ -47,6 +47,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is outside 0..65535")
+    return value
+
+
 def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     from actors.demo import DEMO_DEFAULTS, print_outcome, run_demo
 
@@ -57,7 +67,8 @@ def _cmd_demo(args: argparse.Namespace, console: Console) -> int:
     # The session id names a demo run in the lake; wall time here only labels it, it never drives logic.
     session_id = config.node.session_id or f"demo-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
     outcome = run_demo(config, session_id, args.max_days)
-    print_outcome(outcome, config, console, verbose=args.verbose)
+    report = _write_report(config, Path(args.report)) if args.report and outcome.unflushed is None else None
+    print_outcome(outcome, config, console, verbose=args.verbose, report=report)
     if outcome.unflushed is not None:
         print(f"thetanode: error: {outcome.unflushed.reason}", file=sys.stderr)
         return EXIT_UNFLUSHED
@@ -175,7 +186,7 @@ def _lake_config(args: argparse.Namespace, defaults: NodeConfig = DEFAULT_CONFIG
     return config
 
 
-def _lake_state(config: NodeConfig):  # noqa: ANN202 - storage.lake_state.LakeState
+def _lake_state(config: NodeConfig):  # noqa: ANN202 - actors.lake_state.LakeState
     from storage.journal import DeltaJournal
     from storage.lake_access import reading
     from actors.lake_state import read_lake_state
@@ -197,15 +208,46 @@ def _cmd_status(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
-def _cmd_report(args: argparse.Namespace, console: Console) -> int:
+def _lake_views(config: NodeConfig):  # noqa: ANN202 - storage.lake_views.LakeViews
+    from storage.lake_views import LakeViews
+
+    views = LakeViews(config.node.lake_uri, dict(config.node.storage_options))
+    if not views.exists():
+        raise UsageError(f"{config.node.lake_uri}: no journal table here (is this the node's lake_uri?)")
+    return views
+
+
+def _write_report(config: NodeConfig, out: Path) -> Path:
+    from actors.analytics.book import load_book
     from actors.report import render_report
 
-    config = _lake_config(args)
-    out = Path(args.out)
+    page = render_report(load_book(_lake_views(config)))
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_report(_lake_state(config)), encoding="utf-8")
-    console.print(f"report written to {out}", highlight=False)
+    out.write_text(page, encoding="utf-8")
+    return out.resolve()
+
+
+def _cmd_report(args: argparse.Namespace, console: Console) -> int:
+    out = _write_report(_lake_config(args), Path(args.out))
+    console.print(f"report written to {out} (one file, opens offline)", highlight=False, soft_wrap=True)
     return EXIT_OK
+
+
+def _cmd_dashboard(args: argparse.Namespace, console: Console) -> int:
+    import os
+
+    from actors.dashboard.server import TOKEN_ENV, DashboardError, serve
+
+    config = _lake_config(args)
+
+    def announce(text: str) -> None:
+        console.print(text, highlight=False, soft_wrap=True)
+        sys.stdout.flush()
+
+    try:
+        return serve(config, args.host, args.port, args.token or os.environ.get(TOKEN_ENV, ""), announce)
+    except DashboardError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _cmd_compact(args: argparse.Namespace, console: Console) -> int:
@@ -235,7 +277,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--config", help="node TOML config (defaults are embedded)")
     demo.add_argument("--lake", help="Delta Lake URI for the journal (default thetanode-data/demo-lake)")
     demo.add_argument("--max-days", type=_positive_int, default=90, help="virtual days to wait for the trade to close")
-    demo.add_argument("--verbose", action="store_true", help="also print quotes, timers and decision records")
+    demo.add_argument("--verbose", action="store_true",
+                      help="also print quotes, timers, snapshots, clean reconciliations and decision records")
+    demo.add_argument("--report", default="thetanode-data/demo-report.html",
+                      help="where to write the HTML report of the lake afterwards ('' for none)")
     demo.set_defaults(handler=_cmd_demo)
 
     replay = commands.add_parser("replay", help="replay a scenario file through the real actor cores")
@@ -271,6 +316,14 @@ def build_parser() -> argparse.ArgumentParser:
             lake.add_argument("--out", default="thetanode-data/report.html", help="where to write the HTML")
         if name == "compact":
             lake.add_argument("--retention-hours", type=int, default=168, help="vacuum keeps this much history")
+
+    dashboard = commands.add_parser("dashboard", help="live read-only web dashboard over the lake, with halt/resume")
+    dashboard.add_argument("--config", help="node TOML config (its lake, health endpoint and control directory)")
+    dashboard.add_argument("--lake", help="lake URI (overrides the config)")
+    dashboard.add_argument("--host", default="127.0.0.1", help="bind address; anything but loopback needs a token")
+    dashboard.add_argument("--port", type=_port, default=8050, help="TCP port (0: any free port)")
+    dashboard.add_argument("--token", default="", help="access token (better: $THETANODE_DASHBOARD_TOKEN)")
+    dashboard.set_defaults(handler=_cmd_dashboard)
 
     profile = commands.add_parser("profile", help="replay a scenario on the threaded node under memray")
     profile.add_argument("scenario", help="scenario JSONL file")

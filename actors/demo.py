@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import msgspec
 from rich.console import Console
-from rich.table import Table
 
 from actors.market_time import NS_PER_DAY
 from actors.node import (
@@ -28,6 +28,7 @@ from actors.runtime.clock import VirtualClock
 from actors.runtime.threaded import ThreadedRuntime
 from actors.service.lock import NodeLock
 from actors.service.stopping import StorageWatch
+from actors.terminal import Column, print_table
 from messages import Message, NodeStarted, NodeStopping, StorageStateChanged, StrategyClosed, StrategyOpened
 from messages.config import NodeConfig
 from storage.lake_access import check_local_writable, reading
@@ -121,27 +122,47 @@ def _when(ts_ns: int) -> str:
     return dt.datetime.fromtimestamp(ts_ns / 1e9, tz=NEW_YORK).strftime("%Y-%m-%d %H:%M")
 
 
-def print_outcome(outcome: DemoOutcome, config: NodeConfig, console: Console, verbose: bool) -> None:
-    console.rule(f"thetanode demo — session {outcome.session_id}")
-    print_timeline(outcome.messages, console, verbose=verbose)
-    table = Table(title="Trades")
-    for column in ("strategy", "opened", "entry", "closed", "exit", "rule", "P&L $", "commissions $"):
-        table.add_column(column)
+def trade_rows(outcome: DemoOutcome) -> list[tuple[str, ...]]:
     closed_by_id = {c.strategy_id: c for c in outcome.closed}
+    rows = []
     for opened in outcome.opened:
         closed = closed_by_id.get(opened.strategy_id)
-        table.add_row(
-            opened.strategy_id,
-            _when(opened.ts),
-            f"{opened.entry_price:+.2f}",
-            _when(closed.ts) if closed else "open",
-            f"{closed.exit_price:+.2f}" if closed else "",
-            closed.rule if closed else "",
-            f"{closed.realized_pnl_usd:+.2f}" if closed else "",
+        rows.append((
+            opened.strategy_id, opened.kind, _when(opened.ts), f"{opened.entry_price:+.2f}",
+            _when(closed.ts) if closed else "open", f"{closed.exit_price:+.2f}" if closed else "",
+            closed.rule if closed else "", f"{closed.realized_pnl_usd:+.2f}" if closed else "",
             f"{closed.commissions_usd:.2f}" if closed else "",
-        )
-    console.print(table)
-    if outcome.unflushed is None:
-        console.print(f"{len(outcome.messages)} messages journaled to {config.node.lake_uri}/journal")
+        ))
+    return rows
+
+
+TRADE_COLUMNS = (Column("strategy", 0, "left"), Column("kind", 4, "left"), Column("opened", 2), Column("entry"),
+                 Column("closed", 2), Column("exit"), Column("rule", 0, "left"), Column("P&L $"),
+                 Column("commissions $", 3))
+
+
+def print_outcome(outcome: DemoOutcome, config: NodeConfig, console: Console, verbose: bool,
+                  report: Path | None = None) -> None:
+    console.rule(f"thetanode demo — session {outcome.session_id}")
+    shown = print_timeline(outcome.messages, console, verbose=verbose)
+    if not verbose:
+        console.print(f"[dim]{shown} of {len(outcome.messages)} messages: state changes only (--verbose shows quotes, "
+                      "snapshots, clean reconciliations and decision records)[/dim]", highlight=False, soft_wrap=True)
+    print_table(console, "Trades", TRADE_COLUMNS, trade_rows(outcome))
     if outcome.stop_reason:
         console.print(f"[bold red]node stopped: {outcome.stop_reason}[/bold red]")
+    lake = config.node.lake_uri
+    if outcome.unflushed is None:
+        console.print(f"{len(outcome.messages)} messages journaled to {lake}/journal", highlight=False, soft_wrap=True)
+    console.print("[bold]Where to look next[/bold]")
+    steps = []
+    if report is not None:
+        steps.append(("report", f"{report}", "open it in a browser: P&L curve, greeks, statistics; works offline"))
+    steps += [
+        ("dashboard", f"uv run thetanode dashboard --lake {lake}", "then http://127.0.0.1:8050/"),
+        ("status", f"uv run thetanode status --lake {lake}", "positions, orders, P&L by day, alerts"),
+        ("replay", f"uv run thetanode replay --journal {lake} --session {outcome.session_id}",
+         "re-run this session's decisions and compare"),
+    ]
+    for name, where, what in steps:
+        console.print(f"  {name:<10} {where}  [dim]({what})[/dim]", highlight=False, soft_wrap=True)

@@ -89,6 +89,12 @@ class MarketHours:
         closes = np.minimum(self._closes[first:last], end_ns)
         return int(np.sum(np.maximum(closes - opens, 0)))
 
+    def sessions_between(self, start_ns: int, end_ns: int) -> list[tuple[dt.date, int, int]]:
+        """(date, open ns, close ns) of every session that overlaps [start_ns, end_ns], in order."""
+        first = int(np.searchsorted(self._closes, start_ns, side="left"))
+        last = int(np.searchsorted(self._opens, end_ns, side="right"))
+        return [(self._dates[i], int(self._opens[i]), int(self._closes[i])) for i in range(first, last)]
+
     def is_session(self, day: dt.date) -> bool:
         return day in self._date_index
 

@@ -1,65 +1,64 @@
-"""`thetanode report`: one self-contained HTML page (inline SVG, no scripts) with the P&L curve and greeks."""
+"""`thetanode report`: one self-contained HTML file (plotly.js inlined, no network) with interactive charts on
+trading-time axes, the performance statistics and the trade tables — the same figures the dashboard shows."""
 
 from __future__ import annotations
 
-import datetime as dt
 import html
-from collections.abc import Sequence
 
-from actors.lake_state import NEW_YORK, LakeState
+import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
 
-WIDTH, HEIGHT, PAD = 760, 220, 40
+from actors.analytics import rows
+from actors.analytics.book import TradeBook
+from actors.analytics.charts import (PLOT_CONFIG, breakdown_figure, daily_pnl_figure, greeks_figure,
+                                     pnl_figure)
+from actors.analytics.performance import BREAKDOWN_COLUMNS, breakdown_rows, breakdowns, performance, summary_rows
 
-
-def svg_line_chart(title: str, points: Sequence[tuple[int, float]], unit: str) -> str:
-    if len(points) < 2:
-        return f"<h2>{html.escape(title)}</h2><p>not enough data yet</p>"
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    x0, x1 = min(xs), max(xs) or 1
-    y0, y1 = min(min(ys), 0.0), max(max(ys), 0.0)
-    span_x, span_y = (x1 - x0) or 1, (y1 - y0) or 1
-
-    def sx(x: int) -> float:
-        return PAD + (x - x0) / span_x * (WIDTH - 2 * PAD)
-
-    def sy(y: float) -> float:
-        return HEIGHT - PAD - (y - y0) / span_y * (HEIGHT - 2 * PAD)
-
-    path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in points)
-    first = dt.datetime.fromtimestamp(x0 / 1e9, tz=NEW_YORK).strftime("%Y-%m-%d")
-    last = dt.datetime.fromtimestamp(x1 / 1e9, tz=NEW_YORK).strftime("%Y-%m-%d")
-    return (
-        f"<h2>{html.escape(title)}</h2>"
-        f'<svg width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{html.escape(title)}">'
-        f'<line x1="{PAD}" y1="{sy(0):.1f}" x2="{WIDTH - PAD}" y2="{sy(0):.1f}" stroke="#bbb"/>'
-        f'<polyline fill="none" stroke="#1f6feb" stroke-width="2" points="{path}"/>'
-        f'<text x="{PAD}" y="{HEIGHT - 8}" font-size="12">{first}</text>'
-        f'<text x="{WIDTH - PAD - 70}" y="{HEIGHT - 8}" font-size="12">{last}</text>'
-        f'<text x="4" y="{sy(y1) + 4:.1f}" font-size="12">{y1:,.0f} {unit}</text>'
-        f'<text x="4" y="{sy(y0) + 4:.1f}" font-size="12">{y0:,.0f} {unit}</text></svg>'
-    )
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:1.5em 2em;color:#1f2328}
+h1{margin-bottom:.2em} h2{margin-top:1.6em;border-bottom:1px solid #d0d7de}
+table{border-collapse:collapse;margin:.5em 0} td,th{padding:3px 10px;border-bottom:1px solid #eaeef2}
+th{text-align:left;background:#f6f8fa} td{text-align:right} td:first-child{text-align:left}
+.grid{display:flex;flex-wrap:wrap;gap:2em} .muted{color:#656d76}
+"""
 
 
-def render_report(state: LakeState) -> str:
-    cumulative, curve = 0.0, []
-    for closed in state.closed_strategies:
-        cumulative += closed.realized_pnl_usd
-        curve.append((closed.ts, round(cumulative, 2)))
-    rows = "".join(
-        f"<tr><td>{html.escape(c.strategy_id)}</td><td>{html.escape(c.rule)}</td><td>{c.exit_price:+.2f}</td>"
-        f"<td>{c.realized_pnl_usd:+.2f}</td></tr>"
-        for c in state.closed_strategies
-    )
-    greeks = state.portfolio_greeks
+def html_table(table: rows.Table, table_id: str) -> str:
+    header, body = table
+    if not body:
+        return f'<p class="muted" id="{table_id}">none</p>'
+    head = "".join(f"<th>{html.escape(column)}</th>" for column in header)
+    lines = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in body)
+    return f'<table id="{table_id}"><tr>{head}</tr>{lines}</table>'
+
+
+def _chart(figure: go.Figure, chart_id: str) -> str:
+    return figure.to_html(full_html=False, include_plotlyjs=False, div_id=chart_id, config=PLOT_CONFIG)
+
+
+def render_report(book: TradeBook) -> str:
+    perf = performance(book)
+    stats = "".join(f'<tr><th>{html.escape(label)}</th><td id="stat-{key}">{html.escape(value)}</td></tr>'
+                    for key, label, value in summary_rows(perf))
+    tables = "".join(
+        f"<div><h3>{html.escape(title)}</h3>"
+        + html_table((BREAKDOWN_COLUMNS, breakdown_rows(table)), f"table-{key}") + "</div>"
+        for key, title, table in breakdowns(perf))
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>thetanode report</title>"
-        "<style>body{font-family:sans-serif;margin:2em}td,th{padding:2px 10px;text-align:right}</style></head><body>"
-        f"<h1>thetanode report</h1><p>{len(state.sessions)} sessions, {len(state.closed_strategies)} closed and "
-        f"{len(state.open_strategies)} open strategies, realised P&amp;L {cumulative:+,.2f} $</p>"
-        + svg_line_chart("Cumulative realised P&L", curve, "$")
-        + svg_line_chart("Portfolio delta (shares)", [(g.ts, g.delta) for g in greeks], "sh")
-        + svg_line_chart("Portfolio vega ($ per vol point)", [(g.ts, g.vega) for g in greeks], "$")
-        + svg_line_chart("Portfolio theta ($ per day)", [(g.ts, g.theta) for g in greeks], "$")
-        + "<h2>Closed strategies</h2><table><tr><th>strategy</th><th>rule</th><th>exit</th><th>P&amp;L $</th></tr>"
-        + rows + "</table></body></html>"
+        f"<style>{STYLE}</style><script>{get_plotlyjs()}</script></head><body>"
+        f"<h1>thetanode report</h1><p class='muted'>as of {html.escape(rows.when(book.as_of_ns) or 'no data')} "
+        "New York · "
+        f"{len(book.closed)} closed and {len(book.open)} open strategies · charts: drag to zoom, double-click to "
+        "reset; nights, weekends and holidays are left out of the time axes</p>"
+        f"<h2>Performance</h2><table id='stats'>{stats}</table>"
+        + _chart(pnl_figure(book), "chart-pnl")
+        + _chart(daily_pnl_figure(book), "chart-daily")
+        + f"<h2>Breakdown</h2><div class='grid'>{tables}</div>"
+        + _chart(breakdown_figure(perf), "chart-rules")
+        + "<h2>Open positions</h2>" + html_table(rows.open_positions(book), "table-positions")
+        + html_table(rows.portfolio_row(book), "table-portfolio")
+        + _chart(greeks_figure(book), "chart-greeks")
+        + "<h2>Closed trades</h2>" + html_table(rows.closed_trades(book), "table-trades")
+        + "</body></html>"
     )

@@ -7,20 +7,15 @@ import json
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
+
+from actors.terminal import Column, print_table
 
 from actors.lake_state import NEW_YORK, LakeState
 
 
 def _when(ts_ns: int) -> str:
     return dt.datetime.fromtimestamp(ts_ns / 1e9, tz=NEW_YORK).strftime("%Y-%m-%d %H:%M:%S") if ts_ns else "never"
-
-
-def _table(title: str, *columns: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for column in columns:
-        table.add_column(column)
-    return table
 
 
 def print_status(state: LakeState, console: Console, heartbeat_file: str) -> None:
@@ -31,31 +26,35 @@ def print_status(state: LakeState, console: Console, heartbeat_file: str) -> Non
         f"{risk.breaker_state if risk else 'CLOSED'} · last underlying quote {_when(state.last_quote_ns)}",
         highlight=False,
     )
-    positions = _table("open positions", "strategy", "kind", "opened", "qty", "entry", "max profit $", "max loss $",
-                       "delta", "vega", "theta $/day")
+    positions = []
     for opened in state.open_strategies:
         greeks = state.strategy_greeks.get(opened.strategy_id)
-        positions.add_row(opened.strategy_id, opened.kind, _when(opened.ts), str(opened.quantity),
+        positions.append((opened.strategy_id, opened.kind, _when(opened.ts), str(opened.quantity),
                           f"{opened.entry_price:+.2f}", f"{opened.max_profit_usd:.2f}", f"{opened.max_loss_usd:.2f}",
-                          *(f"{getattr(greeks, g):+.1f}" if greeks else "-" for g in ("delta", "vega", "theta")))
-    console.print(positions)
-    orders = _table("working orders", "client order id", "purpose", "qty", "limit", "placed")
-    for order in state.working_orders:
-        orders.add_row(order.client_order_id, order.purpose, str(order.quantity), f"{order.limit_price:+.2f}",
-                       _when(order.ts))
-    console.print(orders)
-    pnl = _table("realised P&L by day", "day", "P&L $", "cumulative $")
-    cumulative = 0.0
+                          *(f"{getattr(greeks, g):+.1f}" if greeks else "-" for g in ("delta", "vega", "theta"))))
+    print_table(console, "open positions", [
+        Column("strategy", 0, "left"), Column("kind", 3, "left"), Column("opened", 2), Column("qty"),
+        Column("entry"), Column("max profit $", 4), Column("max loss $", 4), Column("delta", 1), Column("vega", 5),
+        Column("theta $/day", 1)], positions)
+    orders = [(order.client_order_id, order.purpose, str(order.quantity), f"{order.limit_price:+.2f}", _when(order.ts))
+              for order in state.working_orders]
+    print_table(console, "working orders", [
+        Column("client order id", 0, "left"), Column("purpose", 1, "left"), Column("qty"), Column("limit"),
+        Column("placed", 2)], orders)
+    days, cumulative = [], 0.0
     for day, amount in sorted(state.realized_by_day().items()):
         cumulative += amount
-        pnl.add_row(day.isoformat(), f"{amount:+.2f}", f"{cumulative:+.2f}")
-    console.print(pnl)
-    alerts = _table(f"latest alerts (up to {len(state.recent_alerts)})", "time", "level", "source", "text")
+        days.append((day.isoformat(), f"{amount:+.2f}", f"{cumulative:+.2f}"))
+    print_table(console, "realised P&L by day", [
+        Column("day", 0, "left"), Column("P&L $"), Column("cumulative $")], days)
+    alerts = []
     for alert in state.recent_alerts:
         style = {"critical": "bold red", "warning": "yellow"}.get(alert.level, "")
-        alerts.add_row(_when(alert.ts), f"[{style}]{alert.level}[/{style}]" if style else alert.level, alert.source,
-                       alert.text)
-    console.print(alerts)
+        alerts.append((_when(alert.ts), f"[{style}]{alert.level}[/{style}]" if style else alert.level, alert.source,
+                       escape(alert.text)))
+    print_table(console, f"latest alerts (up to {len(state.recent_alerts)})", [
+        Column("time", 2, "left"), Column("level", 0, "left"), Column("source", 1, "left"),
+        Column("text", 0, "left", flexible=True)], alerts)
     if state.portfolio_greeks:
         last = state.portfolio_greeks[-1]
         console.print(f"portfolio greeks at {_when(last.ts)}: delta {last.delta:+.1f} sh, gamma {last.gamma:+.2f}, "

@@ -58,6 +58,7 @@ from messages.positions import (
     BrokerPositionsSnapshot,
     ReconciliationResult,
     StrategyClosed,
+    StrategyMarked,
     StrategyOpened,
     PortfolioItem,
     StrategyPositionChanged,

@@ -34,6 +34,24 @@ class StrategyClosed(Event, frozen=True, kw_only=True):
     rule: str
 
 
+class StrategyMarked(Event, frozen=True, kw_only=True):
+    """The mark an open strategy is judged by (the exit rules' conservative marks, see actors/market_data/marks.py)
+    and its unrealised P&L, published by the decision core at most once per `market_data.greeks_interval_s` per
+    strategy: what a reader (dashboard, report) shows and marks the P&L curve to market with."""
+
+    strategy_id: str
+    symbol: str
+    quantity: int
+    entry_price: float
+    mark_price: float
+    unrealized_pnl_usd: float
+    peak_pnl_usd: float
+    underlying_price: float
+    days_to_expiry: int
+    conservative: bool
+    """True when a leg is not marked at the mid of a fresh two-sided quote."""
+
+
 class BrokerPosition(Event, frozen=True, kw_only=True):
     contract: OptionContract
     quantity: int

@@ -1,7 +1,7 @@
 """The derived Delta tables: explicit Arrow schemas, and the projection of journaled messages into their rows.
 
 The journal holds every message; these tables hold what people and tools query — orders, fills, strategies,
-legs, decisions, alerts, risk state, greeks — one append-only row per event. Each table records its schema
+legs, decisions, alerts, risk state, greeks, marks — one append-only row per event. Each table records its schema
 version in its Delta configuration.
 """
 
@@ -29,6 +29,7 @@ from messages import (
     PortfolioGreeks,
     StrategyClosed,
     StrategyGreeks,
+    StrategyMarked,
     StrategyOpened,
 )
 from messages.risk import RiskStateSnapshot
@@ -79,6 +80,13 @@ SCHEMAS: dict[str, pa.Schema] = {
     "greeks_snapshots": pa.schema(_EVENT + [
         pa.field("scope", pa.string(), False), pa.field("symbol", pa.string()), pa.field("delta", pa.float64()),
         pa.field("gamma", pa.float64()), pa.field("vega", pa.float64()), pa.field("theta", pa.float64()),
+    ]),
+    "marks": pa.schema(_EVENT + [
+        pa.field("strategy_id", pa.string(), False), pa.field("symbol", pa.string(), False),
+        pa.field("quantity", pa.int64(), False), pa.field("entry_price", pa.float64(), False),
+        pa.field("mark_price", pa.float64(), False), pa.field("unrealized_pnl_usd", pa.float64(), False),
+        pa.field("peak_pnl_usd", pa.float64(), False), pa.field("underlying_price", pa.float64(), False),
+        pa.field("days_to_expiry", pa.int64(), False), pa.field("conservative", pa.bool_(), False),
     ]),
 }
 
@@ -145,6 +153,9 @@ def _rows(message: Message) -> list[tuple[str, Row]]:  # noqa: PLR0911 - one cas
             return [("greeks_snapshots", {"scope": message.strategy_id, "symbol": message.symbol,
                                           "delta": message.delta, "gamma": message.gamma, "vega": message.vega,
                                           "theta": message.theta})]
+        case StrategyMarked():
+            return [("marks", {name: getattr(message, name) for name in SCHEMAS["marks"].names
+                               if name not in ("session_id", "seq", "ts")})]
         case PortfolioGreeks():
             return [("greeks_snapshots", {"scope": "portfolio", "delta": message.delta, "gamma": message.gamma,
                                           "vega": message.vega, "theta": message.theta})]

@@ -31,6 +31,7 @@ from messages import (
     OptionQuote,
     OrderTerminated,
     StrategyClosed,
+    StrategyMarked,
     StrategyOpened,
     StrategyPositionChanged,
     TimerFired,
@@ -104,6 +105,7 @@ class DecisionCore(ActorCore):
         self._stale_after_ns = int(self._market_data.stale_after_s * NS_PER_S)
         self._marks = MarkBook(self._market_data)
         self._conservative: dict[str, str] = {}  # strategy id -> the conservative marks last reported
+        self._marked_at: dict[str, int] = {}  # strategy id -> when its last StrategyMarked was published
         self._refusals_alert_after = refusals_alert_after
         """Refused closes of one position after which a critical alert calls for a human (the breaker's threshold)."""
         self._close_refusals: dict[str, int] = {}
@@ -316,6 +318,7 @@ class DecisionCore(ActorCore):
                     self._quotes.pop(leg.contract, None)
                     self._marks.forget(leg.contract)
         self._conservative.pop(strategy_id, None)
+        self._marked_at.pop(strategy_id, None)
 
     def _close_refused(self, strategy_id: str, ctx: Context) -> None:
         """The exit still stands and is tried again, after a backoff: hammering a refusing broker changes nothing."""
@@ -372,6 +375,8 @@ class DecisionCore(ActorCore):
         pnl = (mark - position.entry_price) * position.quantity * CONTRACT_MULTIPLIER
         position = replace(position, peak_pnl_usd=max(position.peak_pnl_usd, pnl))
         self._positions[strategy_id] = position
+        days_left = min(days_to_expiry(ctx.now(), leg.contract.expiry) for leg in position.legs)
+        self._publish_mark(position, mark, pnl, days_left, bool(conservative), ctx)
         shorts = [views[leg.contract] for leg in short_legs(position)]
         state = PositionState(
             strategy_id=strategy_id,
@@ -380,7 +385,7 @@ class DecisionCore(ActorCore):
             entry_price=position.entry_price,
             max_profit_usd=position.max_profit_usd,
             mark_price=mark,
-            days_to_expiry=min(days_to_expiry(ctx.now(), leg.contract.expiry) for leg in position.legs),
+            days_to_expiry=days_left,
             peak_pnl_usd=position.peak_pnl_usd,
             short_leg_max_abs_delta=max((abs(view.delta) for view in shorts), default=0.0),
             short_leg_max_gamma=max((view.gamma for view in shorts), default=0.0),
@@ -410,3 +415,17 @@ class DecisionCore(ActorCore):
         )
         if signal.roll:
             self._roll_to[position.symbol] = strategy_id
+
+    def _publish_mark(self, position: OpenPosition, mark: float, pnl: float, days_left: int, conservative: bool,
+                      ctx: Context) -> None:
+        """At most one `StrategyMarked` per strategy per `greeks_interval_s`: readers see the mark the rules judge
+        by without the journal growing by one row per quote."""
+        last = self._marked_at.get(position.strategy_id)
+        if last is not None and ctx.now() - last < int(self._market_data.greeks_interval_s * NS_PER_S):
+            return
+        self._marked_at[position.strategy_id] = ctx.now()
+        ctx.publish(StrategyMarked(
+            strategy_id=position.strategy_id, symbol=position.symbol, quantity=position.quantity,
+            entry_price=position.entry_price, mark_price=round(mark, 4), unrealized_pnl_usd=round(pnl, 2),
+            peak_pnl_usd=round(position.peak_pnl_usd, 2), underlying_price=self._market.price(position.symbol) or 0.0,
+            days_to_expiry=days_left, conservative=conservative))

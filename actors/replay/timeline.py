@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from actors.market_time import NEW_YORK
-from messages import Leg, Message
+from messages import Leg, Message, OrderTerminated, ReconciliationResult
 
 MARKET_NOISE = frozenset(
     {
@@ -34,6 +34,25 @@ MARKET_NOISE = frozenset(
     }
 )
 """Types hidden unless verbose: they repeat every tick and drown the trade's story."""
+
+ROUTINE = frozenset(
+    {
+        "BrokerPositionsSnapshot",
+        "BrokerPortfolio",
+        "BrokerAccountValues",
+        "IntentApproved",
+        "OrderAccepted",
+        "ModifyOrder",
+        "StrategyPositionChanged",
+        "StrategyMarked",
+        "BadTick",
+    }
+)
+"""Plumbing hidden unless verbose: periodic snapshots, acknowledgements, and commands whose outcome has its own line
+(a `ModifyOrder` step of the limit walk shows as the broker's `OrderModified`; a rejected tick as its alert)."""
+
+HIDDEN_FIELDS = frozenset({"ts", "seq", "origin", "config_json"})
+"""Never printed: the line's own columns, and the session's whole config (`NodeStarted` journals it for replays)."""
 
 MAX_TEXT = 120
 _STYLE_BY_TYPE = {
@@ -60,7 +79,7 @@ def _legs_text(legs: Iterable[Leg]) -> str:
 def summarize(message: Message) -> str:
     parts: list[str] = []
     for name in message.__struct_fields__:
-        if name in ("ts", "seq", "origin"):
+        if name in HIDDEN_FIELDS:
             continue
         value = getattr(message, name)
         if name == "legs":
@@ -89,10 +108,24 @@ def timeline_line(message: Message) -> str:
     )
 
 
+def tells_the_story(message: Message) -> bool:
+    """A change of state: entries, orders and fills, the limit walk, exits, alerts, breaker and trading state, and
+    reconciliations that found something. Clean reconciliations and filled orders' verdicts are routine."""
+    kind = type(message).__name__
+    if kind in MARKET_NOISE or kind in ROUTINE:
+        return False
+    match message:
+        case ReconciliationResult():
+            return not message.ok
+        case OrderTerminated():
+            return message.status != "filled"  # the fill itself has its own line
+    return True
+
+
 def print_timeline(messages: Iterable[Message], console: Console, verbose: bool = False) -> int:
     shown = 0
     for message in messages:
-        if verbose or type(message).__name__ not in MARKET_NOISE:
+        if verbose or tells_the_story(message):
             console.print(timeline_line(message), highlight=False, soft_wrap=True)
             shown += 1
     return shown

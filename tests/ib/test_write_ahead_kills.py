@@ -11,7 +11,6 @@ gateway receives a placeOrder (before the node could even hear back) and at spre
 from __future__ import annotations
 
 import collections
-import os
 import signal
 import subprocess
 import sys

@@ -1,6 +1,5 @@
 import json
 
-import pytest
 
 from actors.cli import EXIT_BAD_INPUT, main
 from actors.service.control import read_commands, write_command

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from actors.cli import EXIT_BAD_INPUT, main
 from actors.replay.scenario import ScenarioError, load_scenario
-from messages.config import DEFAULT_CONFIG, ConfigError, config_from_mapping, load_config
+from messages.config import DEFAULT_CONFIG, ConfigError, load_config
 
 DISARMING = [
     "[risk]\nmax_daily_loss_usd = nan", "[exits]\nstop_loss_multiple = nan", "[risk]\nmax_daily_loss_usd = inf",

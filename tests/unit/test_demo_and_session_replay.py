@@ -59,3 +59,39 @@ def test_iv_history_is_restored_from_the_lake(demo_lake):
     assert [r.symbol for r in restored] == ["SPY"] and isinstance(restored[0], IvHistoryRestored)
     days = {s.point.session_date for s in samples}
     assert [p.session_date for p in restored[0].points] == sorted(days)
+
+
+def test_the_demo_tells_its_story_and_says_where_to_look_next(demo_lake, tmp_path):
+    from rich.console import Console
+
+    from actors.demo import print_outcome
+    from messages.config import config_from_mapping
+
+    lake, _, outcome = demo_lake
+    config = config_from_mapping({"node": {"lake_uri": str(lake)}})
+    story = Console(record=True, width=120)
+    print_outcome(outcome, config, story, verbose=False, report=tmp_path / "report.html")
+    text = story.export_text()
+    for shown in ("OpenStrategy", "PlaceOrder", "OrderModified", "OrderFilled", "StrategyOpened", "CloseStrategy",
+                  "rule=", "StrategyClosed"):
+        assert shown in text, shown
+    for hidden in ("BrokerPositionsSnapshot", "ReconciliationResult", "config_json", "StrategyMarked",
+                   "IntentApproved", "OptionQuote"):
+        assert hidden not in text, hidden
+    assert text.index("Trades") < text.index("Where to look next") < text.index("thetanode dashboard --lake")
+    assert str(tmp_path / "report.html") in text
+    assert max(len(line) for line in text.splitlines() if "│" in line) <= 120  # the trades table fits
+    plumbing = Console(record=True, width=120)
+    print_outcome(outcome, config, plumbing, verbose=True)
+    assert "BrokerPositionsSnapshot" in plumbing.export_text() and "config_json" not in plumbing.export_text()
+
+
+def test_reconciliations_and_order_verdicts_show_only_when_they_found_something():
+    from actors.replay.timeline import tells_the_story
+    from messages import OrderTerminated, ReconciliationResult
+
+    assert not tells_the_story(ReconciliationResult(ok=True, mismatches=()))
+    assert tells_the_story(ReconciliationResult(ok=False, mismatches=("SPY 580P: broker -1, node 0",)))
+    verdict = {"client_order_id": "o", "strategy_id": "s", "purpose": "open", "filled_quantity": 0, "avg_price": 0.0}
+    assert not tells_the_story(OrderTerminated(status="filled", **verdict))
+    assert tells_the_story(OrderTerminated(status="cancelled", **verdict))

@@ -9,6 +9,7 @@ from actors.replay.runner import replay_deterministic
 from actors.replay.scenario import load_scenario
 from storage.journal import DeltaJournal
 from actors.lake_state import read_lake_state
+from storage.lake_writer import LakeWriter
 
 SCENARIOS = Path(__file__).parents[1] / "scenarios"
 
@@ -16,10 +17,10 @@ SCENARIOS = Path(__file__).parents[1] / "scenarios"
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("lake")
-    journal = DeltaJournal(str(root))
+    writer = LakeWriter(DeltaJournal(str(root)))  # the journal and the derived tables, as the node writes them
     history = replay_deterministic(load_scenario(SCENARIOS / "take_profit.jsonl")).history
-    for start in range(0, len(history), 2_000):  # several commits, as group commit would leave them
-        journal.append("s1", history[start:start + 2_000])
+    for batch, start in enumerate(range(0, len(history), 2_000), start=1):  # several commits, like group commit
+        writer.append("s1", history[start:start + 2_000], batch)
     return root
 
 
@@ -38,7 +39,8 @@ def test_status_report_and_compact(lake, tmp_path, capsys):
     out = tmp_path / "report.html"
     assert main(["report", "--lake", str(lake), "--out", str(out)]) == 0
     page = out.read_text()
-    assert "<svg" in page and "Cumulative realised P&amp;L" in page and "take_profit" in page
+    assert 'id="chart-pnl"' in page and 'id="stat-win-rate">100.0%' in page and "take_profit" in page
+    assert "<script src=" not in page  # plotly.js is inlined: the file opens offline
     files_before = len(list((lake / "journal").rglob("*.parquet")))
     assert main(["compact", "--lake", str(lake)]) == 0
     assert "compaction removed" in capsys.readouterr().out
@@ -69,3 +71,29 @@ def test_scheduled_compaction_covers_every_existing_table(lake):
 
     results = ScheduledCompaction([str(lake / "journal"), str(lake / "absent")], None, 0).run_once()
     assert [r.table for r in results] == [str(lake / "journal")]
+
+
+def test_status_fits_a_narrow_terminal_without_breaking_rows(lake):
+    from rich.console import Console
+
+    from actors.status import print_status
+
+    state = read_lake_state(DeltaJournal(str(lake)))
+    strategy = state.open_strategies[0].strategy_id
+    for width in (60, 100, 200):
+        console = Console(record=True, width=width)
+        print_status(state, console, "no-heartbeat-file")
+        lines = console.export_text().splitlines()
+        assert max(len(line) for line in lines) <= width
+        row = next(line for line in lines if strategy in line)  # the whole id on one line, with its entry
+        assert f"{state.open_strategies[0].entry_price:+.2f}" in row
+    assert "max loss $" in "\n".join(lines)  # a wide terminal shows every column
+
+
+def test_dashboard_refuses_bad_arguments_in_one_line(lake, tmp_path, capsys):
+    assert main(["dashboard", "--lake", str(tmp_path / "nothing")]) == 2
+    assert main(["dashboard", "--lake", str(lake), "--port", "70000"]) == 2
+    assert main(["dashboard", "--lake", str(lake), "--host", "192.0.2.1"]) == 2  # not loopback, no token
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 3 and all(e.startswith("thetanode: error:") for e in errors)
+    assert "token" in errors[2]

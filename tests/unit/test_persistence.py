@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 from actors.persistence.core import PersistenceCore
 from actors.runtime.clock import VirtualClock

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import msgspec
 
-from actors.broker.ib.fills import BookedFill, ComboFills, usable_commission
+from actors.broker.ib.fills import BookedFill, ComboFills
 from actors.broker.ib.link import CANCEL_FAILED_CODES, ORDER_CANCELLED, RESTART_TIMER, LinkState, Notice
 from actors.broker.ib.orders import IbOrder, OrderError, cancelled_by_ib, inactive, not_working
 from actors.market_time import NS_PER_S, market_hours
