@@ -12,8 +12,9 @@ from typing import NoReturn
 
 from rich.console import Console
 
+from actors.config import DEFAULT_CONFIG, NodeConfig, config_from_mapping, load_config
+from actors.config_section import ConfigError
 from actors.exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_LAKE_DAMAGED, EXIT_OK, EXIT_UNFLUSHED
-from messages.config import DEFAULT_CONFIG, ConfigError, NodeConfig, config_from_mapping, load_config
 
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 
@@ -187,9 +188,9 @@ def _lake_config(args: argparse.Namespace, defaults: NodeConfig = DEFAULT_CONFIG
 
 
 def _lake_state(config: NodeConfig):  # noqa: ANN202 - actors.lake_state.LakeState
+    from actors.lake_state import read_lake_state
     from storage.journal import DeltaJournal
     from storage.lake_access import reading
-    from actors.lake_state import read_lake_state
 
     journal = DeltaJournal(config.node.lake_uri, dict(config.node.storage_options))
     with reading(config.node.lake_uri):

@@ -14,6 +14,7 @@ from pathlib import Path
 import msgspec
 from rich.console import Console
 
+from actors.config import NodeConfig
 from actors.market_time import NS_PER_DAY
 from actors.node import (
     JournalRestartSource,
@@ -30,7 +31,6 @@ from actors.service.lock import NodeLock
 from actors.service.stopping import StorageWatch
 from actors.terminal import Column, print_table
 from messages import Message, NodeStarted, NodeStopping, StorageStateChanged, StrategyClosed, StrategyOpened
-from messages.config import NodeConfig
 from storage.lake_access import check_local_writable, reading
 
 DEMO_DEFAULTS = {"persistence": {"flush_interval_ms": 3_600_000}, "node": {"lake_uri": "thetanode-data/demo-lake"}}

@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import msgspec
-from collections.abc import Callable, Iterator
 
-from actors.market_time import NS_PER_S
 from actors.alerts.core import AlertsCore
 from actors.alerts.webhook import WebhookSink
 from actors.broker.sim.core import SimBrokerCore
 from actors.broker.sim.source import QuoteSource
+from actors.config import NodeConfig
 from actors.decision.core import DecisionCore
 from actors.execution.core import ExecutionCore
 from actors.market_data.core import MarketDataCore
+from actors.market_time import NS_PER_S
 from actors.persistence.core import JournalWriter, PersistenceCore
 from actors.position_sync.core import PositionSyncCore
 from actors.risk.core import RiskCore
 from actors.runtime.core import ActorCore
 from actors.runtime.threaded import ThreadedRuntime
 from actors.runtime.write_ahead import WriteAheadGate
-from messages import FlushJournal, NodeStarted, IvHistoryRestored, IvSample, JournalFlushed, Message
-from messages.config import NodeConfig
+from messages import FlushJournal, IvHistoryRestored, IvSample, JournalFlushed, Message, NodeStarted
 from messages.risk import RiskStateRestored, RiskStateSnapshot
 from storage.journal import DeltaJournal
 from storage.lake_access import node_files

@@ -18,11 +18,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from actors.persistence.config import PersistenceSection  # noqa: E402
 from actors.persistence.core import PersistenceCore  # noqa: E402
 from actors.runtime.clock import WallClock  # noqa: E402
 from actors.runtime.threaded import ThreadedRuntime  # noqa: E402
 from messages import Halt, Message, OrderFilled  # noqa: E402
-from messages.config import PersistenceSection  # noqa: E402
 from storage.journal import DeltaJournal  # noqa: E402
 from storage.lake_writer import LakeWriter  # noqa: E402
 

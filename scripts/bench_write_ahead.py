@@ -22,6 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from actors.config import NodeConfig  # noqa: E402
 from actors.decision.core import DecisionCore  # noqa: E402
 from actors.execution.core import ExecutionCore  # noqa: E402
 from actors.persistence.core import PersistenceCore  # noqa: E402
@@ -42,7 +43,6 @@ from messages import (  # noqa: E402
     ReconciliationResult,
     StrategyOpened,
 )
-from messages.config import NodeConfig  # noqa: E402
 from storage.journal import DeltaJournal  # noqa: E402
 from storage.lake_writer import LakeWriter  # noqa: E402
 from storage.write_ahead import WriteAheadLog  # noqa: E402

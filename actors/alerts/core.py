@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Protocol
 
+from actors.alerts.config import AlertsSection
 from actors.runtime.core import ActorCore, Context
 from messages import Alert, Message
-from messages.config import AlertsSection
 
 LEVEL_ORDER = {"info": 0, "warning": 1, "critical": 2}
 

@@ -9,8 +9,8 @@ import urllib.request
 from loguru import logger
 from tenacity import RetryError, retry, stop_after_attempt, wait_exponential
 
+from actors.alerts.config import AlertsSection
 from messages import Alert
-from messages.config import AlertsSection
 
 
 class WebhookSink:

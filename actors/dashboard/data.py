@@ -12,8 +12,8 @@ from pathlib import Path
 
 from actors.analytics.book import TABLES, TradeBook, load_book
 from actors.analytics.performance import Performance, performance
+from actors.config import NodeConfig
 from actors.service.control import write_command
-from messages.config import NodeConfig
 from storage.lake_views import LakeViews
 
 HEALTH_TIMEOUT_S = 0.5

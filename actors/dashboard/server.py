@@ -11,10 +11,10 @@ from collections.abc import Callable
 
 from werkzeug.serving import make_server
 
+from actors.config import NodeConfig
 from actors.dashboard.app import build_app
 from actors.dashboard.data import LiveBook, NodeLink
 from actors.market_time import market_hours
-from messages.config import NodeConfig
 from storage.lake_views import LakeViews
 
 TOKEN_ENV = "THETANODE_DASHBOARD_TOKEN"

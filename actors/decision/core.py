@@ -6,13 +6,14 @@ from dataclasses import dataclass, replace
 
 import msgspec
 
-from actors.market_time import NS_PER_MS, NS_PER_S, days_to_expiry, new_york_date
+from actors.decision.config import EntrySection, ExitSection
 from actors.decision.entry_gates import entry_gate_failure
 from actors.decision.market_context import MarketContext
 from actors.decision.rules import PositionState, first_exit
 from actors.decision.strategies import NoCandidate, select_structure
-from actors.market_time import market_hours
+from actors.market_data.config import MarketDataSection
 from actors.market_data.marks import LegView, MarkBook
+from actors.market_time import NS_PER_MS, NS_PER_S, days_to_expiry, market_hours, new_york_date
 from actors.runtime.core import ActorCore, Context
 from messages import (
     CONTRACT_MULTIPLIER,
@@ -22,27 +23,26 @@ from messages import (
     ChainSnapshot,
     CloseStrategy,
     DecisionRecord,
+    IndexQuote,
     IntentApproved,
     IntentDenied,
     Leg,
     Message,
+    NodeStopping,
     OpenStrategy,
     OptionContract,
     OptionQuote,
     OrderTerminated,
+    ReconciliationResult,
     StrategyClosed,
     StrategyMarked,
     StrategyOpened,
     StrategyPositionChanged,
     TimerFired,
     TradingStateChanged,
-    IndexQuote,
-    NodeStopping,
-    ReconciliationResult,
     UnderlyingQuote,
     VolatilityStats,
 )
-from messages.config import EntrySection, ExitSection, MarketDataSection
 
 ENTRY_TIMER = "evaluate"
 EXIT_TIMER = "exits"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from actors.decision.config import EntrySection
 from messages import VolatilityStats
-from messages.config import EntrySection
 
 
 def entry_gate_failure(

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from actors.decision.config import ExitSection
 from messages import CONTRACT_MULTIPLIER, Leg
-from messages.config import ExitSection
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from actors.market_time import days_to_expiry
+from actors.decision.config import EntrySection
 from actors.market_data.structure import structure_mid, structure_natural
+from actors.market_time import days_to_expiry
 from messages import CONTRACT_MULTIPLIER, Leg, OptionQuote
-from messages.config import EntrySection
 
 CREDIT_KINDS = frozenset({"iron_condor", "bull_put", "bear_call"})
 

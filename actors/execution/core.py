@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from actors.market_time import NS_PER_S
+from actors.execution.config import ExecutionSection
 from actors.execution.order_state import (
     TERMINAL,
     TRANSITIONS,
@@ -25,6 +25,7 @@ from actors.execution.order_state import (
     OrderState,
     next_state,
 )
+from actors.market_time import NS_PER_S
 from actors.runtime.core import ActorCore, Context
 from messages import (
     Alert,
@@ -47,7 +48,6 @@ from messages import (
     TimerFired,
     TradingStateChanged,
 )
-from messages.config import ExecutionSection
 
 PRICE_TICK = 0.01
 

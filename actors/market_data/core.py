@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from actors.market_time import NS_PER_S, new_york_date
+from actors.market_data.config import MarketDataSection
 from actors.market_data.greeks import GreekTotals, structure_greeks
 from actors.market_data.iv_history import IvHistory, atm_iv
-from actors.market_time import market_hours
 from actors.market_data.staleness import StalenessTracker
+from actors.market_time import NS_PER_S, market_hours, new_york_date
 from actors.runtime.core import ActorCore, Context
 from messages import (
     ChainSnapshot,
@@ -35,7 +35,6 @@ from messages import (
     UnsubscribeQuotes,
     VolatilityStats,
 )
-from messages.config import MarketDataSection
 
 STALE_TIMER = "stale"
 GREEKS_TIMER = "greeks"

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from actors.market_data.config import MarketDataSection
 from actors.market_data.pricing import bsm_greeks, year_fraction
 from messages import OptionContract, OptionQuote
-from messages.config import MarketDataSection
 
 BEHIND_PCT = 0.005
 

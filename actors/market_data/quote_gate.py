@@ -26,11 +26,11 @@ from dataclasses import dataclass
 
 import msgspec
 
-from actors.market_time import NS_PER_S
+from actors.market_data.config import MarketDataSection
 from actors.market_data.pricing import bsm_greeks, implied_volatility, year_fraction
+from actors.market_time import NS_PER_S
 from actors.runtime.core import Context
 from messages import Alert, BadTick, ChainSnapshot, IndexQuote, Message, OptionContract, OptionQuote, UnderlyingQuote
-from messages.config import MarketDataSection
 
 GREEK_SENTINEL = -2.0
 """IB's "not computed" for delta, gamma, vega and theta (−1 for IV and the underlying price)."""

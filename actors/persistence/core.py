@@ -16,9 +16,9 @@ from typing import Protocol
 from loguru import logger
 
 from actors.market_time import NS_PER_MS
+from actors.persistence.config import PersistenceSection
 from actors.runtime.core import ActorCore, Context
 from messages import Alert, FlushJournal, JournalFlushed, Message, StorageStateChanged, TimerFired
-from messages.config import PersistenceSection
 from storage.lake_access import one_line
 
 FLUSH_TIMER = "flush"

@@ -19,11 +19,12 @@ from typing import Any, Literal
 
 import msgspec
 
+from actors.config import NodeConfig, config_from_mapping
+from actors.config_section import ConfigError
 from actors.market_time import NS_PER_S
 from actors.replay.expect import unknown_fields
 from messages import MESSAGE_BY_NAME, IndexQuote, Message, OptionQuote, RawQuote, UnderlyingQuote
 from messages.codec import MessageDecodeError, from_builtins
-from messages.config import ConfigError, NodeConfig, config_from_mapping
 
 _OFFSET = re.compile(r"^\+(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
 _UNIT_NS = {"ms": 1_000_000, "s": NS_PER_S, "m": 60 * NS_PER_S, "h": 3600 * NS_PER_S, "d": 86_400 * NS_PER_S}

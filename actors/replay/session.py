@@ -14,6 +14,8 @@ from typing import Any
 
 import msgspec
 
+from actors.config import config_from_mapping
+from actors.config_section import ConfigError
 from actors.node import core_factories
 from actors.runtime.clock import VirtualClock
 from actors.runtime.deterministic import DeterministicRuntime
@@ -32,7 +34,6 @@ from messages import (
     StrategyOpened,
     TimerFired,
 )
-from messages.config import ConfigError, config_from_mapping
 from storage.journal import DeltaJournal
 
 DECISION_TYPES = (

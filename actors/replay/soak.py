@@ -8,14 +8,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-
+from actors.config import NodeConfig, config_from_mapping
 from actors.market_time import NS_PER_S
 from actors.node import core_factories
 from actors.replay.profile import heap_after_warmup, tracked
 from actors.runtime.clock import VirtualClock
 from actors.runtime.threaded import ThreadedRuntime
 from messages import IndexQuote, Message, RawQuote, UnderlyingQuote
-from messages.config import NodeConfig, config_from_mapping
 
 START_NS = 1_772_461_800_000_000_000  # Monday 2026-03-02 14:30 UTC, the open
 NORMAL_QUOTES_PER_S = 1.0

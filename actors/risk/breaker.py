@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from actors.market_time import NS_PER_S
-from messages.config import RiskSection
-
+from actors.risk.config import RiskSection
 
 
 @dataclass

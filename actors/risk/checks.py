@@ -6,8 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from actors.market_data.greeks import GreekTotals
+from actors.risk.config import RiskSection
 from messages import OpenStrategy
-from messages.config import RiskSection
 
 Denial = tuple[str, str]
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from collections import deque
 
-from actors.market_time import NS_PER_MINUTE, new_york_date
 from actors.market_data.greeks import GreekTotals, structure_greeks
+from actors.market_time import NS_PER_MINUTE, new_york_date
 from actors.risk.breaker import CircuitBreaker
 from actors.risk.checks import Book, first_denial
+from actors.risk.config import RiskSection
 from actors.runtime.core import ActorCore, Context
 from messages import (
     REJECT_NOT_SENT,
@@ -32,14 +33,13 @@ from messages import (
     OrderRejected,
     OrderTerminated,
     Resume,
+    StorageStateChanged,
     StrategyClosed,
     StrategyOpened,
-    StorageStateChanged,
     StrategyPositionChanged,
     TimerFired,
     TradingStateChanged,
 )
-from messages.config import RiskSection
 from messages.risk import RiskStateRestored, RiskStateSnapshot
 
 COOLDOWN_TIMER = "breaker_cooldown"

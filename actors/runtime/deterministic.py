@@ -8,11 +8,11 @@ from collections.abc import Callable, Sequence
 from loguru import logger
 
 from actors.runtime.clock import TimerQueue, VirtualClock
+from actors.runtime.config import SupervisorSection
 from actors.runtime.core import ActorCore, MutedContext
 from actors.runtime.routing import RUNTIME_ORIGIN, RoutingTable, Stamper
 from actors.runtime.supervision import RestartPolicy
 from messages import ActorFailed, ActorRestarted, Alert, Message, NodeStopping, TimerFired
-from messages.config import SupervisorSection
 
 CoreFactory = Callable[[], ActorCore]
 

@@ -6,8 +6,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 
 from actors.market_time import NS_PER_S
-from messages.config import SupervisorSection
-
+from actors.runtime.config import SupervisorSection
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ from typing import Any
 
 import pykka
 
+from actors.runtime.config import SupervisorSection
 from actors.runtime.host import SupervisedRuntime
 from actors.runtime.routing import RUNTIME_ORIGIN
 from actors.runtime.supervision import RestartPolicy
 from messages import ActorFailed, ActorRestarted, Alert, NodeStopping
-from messages.config import SupervisorSection
 
 
 class SupervisorActor(pykka.ThreadingActor):

@@ -14,6 +14,7 @@ from loguru import logger
 
 from actors.runtime.actor import CoreActor, Envelope
 from actors.runtime.clock import Clock, TimerQueue, VirtualClock
+from actors.runtime.config import MailboxSection, SupervisorSection
 from actors.runtime.core import ActorCore, MutedContext
 from actors.runtime.delivery import conflating, lossless
 from actors.runtime.mailbox import Mailbox
@@ -22,7 +23,6 @@ from actors.runtime.supervisor import SupervisorActor
 from actors.runtime.work import WorkCounter
 from actors.runtime.write_ahead import WriteAheadGate
 from messages import ActorFailed, Alert, Message, TimerFired
-from messages.config import MailboxSection, SupervisorSection
 
 CoreFactory = Callable[[], ActorCore]
 JournalSource = Callable[[str, int], Iterable[Message]]

@@ -11,6 +11,7 @@ import threading
 import msgspec
 from loguru import logger
 
+from actors.config import NodeConfig
 from actors.exit_codes import EXIT_BAD_INPUT, EXIT_OK, EXIT_ORDERS_WORKING, EXIT_RESTART_ME, EXIT_UNFLUSHED
 from actors.node import (
     RUN_MODE,
@@ -24,15 +25,14 @@ from actors.node import (
 )
 from actors.runtime.clock import Clock, ShiftedClock, VirtualClock, WallClock
 from actors.runtime.threaded import ThreadedRuntime
+from actors.runtime.write_ahead import WriteAheadGate
 from actors.service.compaction import ScheduledCompaction
 from actors.service.control import ControlWatcher
 from actors.service.health import Heartbeat, NodeHealth, serve_health, systemd_notify
 from actors.service.lock import NodeLock
 from actors.service.signals import stop_signals
 from actors.service.stopping import StorageWatch, WorkingOrders
-from actors.runtime.write_ahead import WriteAheadGate
 from messages import Alert, CancelAllOrders, Message, NodeStarted, NodeStopping, StopNode, StorageStateChanged
-from messages.config import NodeConfig
 from storage.lake_access import check_local_writable, reading
 from storage.tables import SCHEMAS
 

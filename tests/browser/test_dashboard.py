@@ -95,9 +95,9 @@ def test_every_page_shows_the_lake_and_follows_a_commit(tmp_path):
 
 
 def test_the_token_guards_every_request(tmp_path):
+    from actors.config import DEFAULT_CONFIG
     from actors.dashboard.app import build_app
     from actors.dashboard.data import LiveBook, NodeLink
-    from messages.config import DEFAULT_CONFIG
 
     lake = write_fixture_lake(tmp_path / "lake")
     app = build_app(LiveBook(LakeViews(str(lake))), NodeLink(DEFAULT_CONFIG), str(lake), token="s3cret")

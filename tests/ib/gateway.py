@@ -23,10 +23,10 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+from actors.broker.sim.config import SimSection
 from actors.broker.sim.scripted import ScriptedQuoteSource
 from actors.market_data.chain import listed_expiries, listed_strikes
 from messages import IndexQuote, OptionContract, OptionQuote, UnderlyingQuote
-from messages.config import SimSection
 from tests.ib import wire
 from tests.ib.behaviour import CONNECT_NOTICES, Faults, GatewaySettings, ib_text
 from tests.ib.market_feed import FeedClient, MarketFeed

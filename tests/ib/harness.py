@@ -11,11 +11,11 @@ from typing import Any
 
 from actors.broker.ib.core import IbBrokerCore
 from actors.broker.ib.session import IbSessionCore
+from actors.config import NodeConfig, config_from_mapping
 from actors.runtime.clock import ShiftedClock
 from actors.runtime.core import ActorCore
 from actors.runtime.threaded import ThreadedRuntime
 from messages import Message, OrderFilled
-from messages.config import NodeConfig, config_from_mapping
 from tests.ib.behaviour import GatewaySettings
 from tests.ib.gateway import TestGateway, shifted_clock
 

@@ -13,9 +13,9 @@ import pytest
 
 import actors.service.runner as runner
 from actors.cli import main
+from actors.config import config_from_mapping
 from actors.exit_codes import EXIT_BAD_INPUT, EXIT_LAKE_DAMAGED, EXIT_OK, EXIT_ORDERS_WORKING, EXIT_UNFLUSHED
 from messages import Halt, NodeStarted, OrderTerminated, PlaceOrder
-from messages.config import config_from_mapping
 from storage.journal import DeltaJournal
 from tests.ib.harness import MARKET_TIME, new_gateway
 from tests.mounts import tmpfs

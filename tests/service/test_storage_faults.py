@@ -15,8 +15,9 @@ import urllib.request
 
 import pytest
 
-from actors.market_time import NS_PER_DAY
+from actors.config import config_from_mapping
 from actors.demo import DEMO_DEFAULTS
+from actors.market_time import NS_PER_DAY
 from actors.node import core_factories, open_write_ahead, sim_start_ns
 from actors.runtime.clock import VirtualClock
 from actors.runtime.threaded import ThreadedRuntime
@@ -30,11 +31,9 @@ from messages import (
     StrategyClosed,
     StrategyOpened,
 )
-from messages.config import config_from_mapping
 from storage.journal import DeltaJournal
 from storage.lake_writer import LakeWriter
 from tests.mounts import tmpfs
-
 
 
 class CountingWriter(LakeWriter):

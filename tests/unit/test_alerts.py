@@ -2,12 +2,12 @@ import http.server
 import json
 import threading
 
+from actors.alerts.config import AlertsSection
 from actors.alerts.core import AlertsCore
 from actors.alerts.webhook import WebhookSink
 from actors.runtime.clock import VirtualClock
 from actors.runtime.deterministic import DeterministicRuntime
 from messages import Alert
-from messages.config import AlertsSection
 
 
 class _Recorder:

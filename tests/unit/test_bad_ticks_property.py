@@ -14,6 +14,7 @@ import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from actors.config import config_from_mapping
 from actors.node import core_factories
 from actors.replay.scenario import SCENARIO_DEFAULTS
 from actors.runtime.clock import VirtualClock
@@ -30,7 +31,6 @@ from messages import (
     StrategyOpened,
     UnderlyingQuote,
 )
-from messages.config import config_from_mapping
 
 START = dt.datetime(2026, 3, 2, 14, 30, tzinfo=dt.UTC)
 MINUTE = 60_000_000_000

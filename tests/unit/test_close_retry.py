@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from actors.decision.config import EntrySection, ExitSection
 from actors.decision.core import DecisionCore
 from actors.runtime.clock import VirtualClock
 from actors.runtime.deterministic import DeterministicRuntime
@@ -18,7 +19,6 @@ from messages import (
     StrategyOpened,
     UnderlyingQuote,
 )
-from messages.config import EntrySection, ExitSection
 
 NOON = int(dt.datetime(2026, 3, 2, 17, 0, tzinfo=dt.UTC).timestamp() * 1e9)  # 12:00 New York, a Monday
 SECOND = 1_000_000_000

@@ -3,9 +3,10 @@ from pathlib import Path
 
 import pytest
 
+from actors.config import config_from_mapping, load_config
+from actors.config_section import ConfigError
 from messages import MESSAGE_TYPES, Leg, OpenStrategy, OptionContract, OrderFilled
 from messages.codec import MessageDecodeError, from_builtins, from_json, from_msgpack, to_json, to_msgpack
-from messages.config import ConfigError, config_from_mapping, load_config
 
 SPY_PUT = OptionContract("SPY", dt.date(2026, 4, 17), 560.0, "P")
 

@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from actors.cli import EXIT_BAD_INPUT, main
+from actors.config import DEFAULT_CONFIG, load_config
+from actors.config_section import ConfigError
 from actors.replay.scenario import ScenarioError, load_scenario
-from messages.config import DEFAULT_CONFIG, ConfigError, load_config
 
 DISARMING = [
     "[risk]\nmax_daily_loss_usd = nan", "[exits]\nstop_loss_multiple = nan", "[risk]\nmax_daily_loss_usd = inf",

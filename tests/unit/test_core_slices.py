@@ -7,11 +7,14 @@ import datetime as dt
 import pytest
 
 from actors.broker.sim.fills import commission_usd, limit_crosses
+from actors.decision.config import EntrySection, ExitSection
 from actors.decision.rules import PositionState, first_exit
 from actors.decision.strategies import NoCandidate, select_structure
+from actors.execution.config import ExecutionSection
 from actors.execution.core import ExecutionCore
 from actors.market_data.chain import chain_contracts, quote_contracts
 from actors.position_sync.core import PositionSyncCore
+from actors.risk.config import RiskSection
 from actors.risk.core import RiskCore
 from actors.runtime.clock import VirtualClock
 from actors.runtime.deterministic import DeterministicRuntime
@@ -33,7 +36,6 @@ from messages import (
     StrategyOpened,
     TradingStateChanged,
 )
-from messages.config import EntrySection, ExecutionSection, ExitSection, RiskSection
 
 NOW = int(dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC).timestamp() * 1e9)
 SECOND = 1_000_000_000

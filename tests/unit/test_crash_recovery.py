@@ -7,8 +7,9 @@ import threading
 
 import pytest
 
-from actors.market_time import NS_PER_DAY
+from actors.config import config_from_mapping
 from actors.demo import DEMO_DEFAULTS
+from actors.market_time import NS_PER_DAY
 from actors.node import RUN_MODE, core_factories, earlier_sessions, lake_journal, sim_start_ns
 from actors.runtime.clock import VirtualClock
 from actors.runtime.threaded import ThreadedRuntime
@@ -21,8 +22,6 @@ from messages import (
     StrategyClosed,
     StrategyOpened,
 )
-from messages.config import config_from_mapping
-
 
 
 def _session(config, session_id: str, start_ns: int, until: type[Message], history=None) -> list[Message]:

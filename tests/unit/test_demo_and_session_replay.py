@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from actors.config import config_from_mapping
 from actors.demo import DEMO_DEFAULTS, run_demo
 from actors.replay.session import SessionReplayError, replay_session
 from messages import StrategyClosed
-from messages.config import config_from_mapping
 from storage.journal import DeltaJournal
 
 
@@ -64,8 +64,8 @@ def test_iv_history_is_restored_from_the_lake(demo_lake):
 def test_the_demo_tells_its_story_and_says_where_to_look_next(demo_lake, tmp_path):
     from rich.console import Console
 
+    from actors.config import config_from_mapping
     from actors.demo import print_outcome
-    from messages.config import config_from_mapping
 
     lake, _, outcome = demo_lake
     config = config_from_mapping({"node": {"lake_uri": str(lake)}})

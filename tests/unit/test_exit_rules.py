@@ -6,8 +6,10 @@ from dataclasses import replace
 
 import pytest
 
+from actors.config import config_from_mapping
+from actors.config_section import ConfigError
+from actors.decision.config import EXIT_RULE_NAMES, ExitSection
 from actors.decision.rules import EXIT_RULES, PositionState, evaluate_exits, first_exit
-from messages.config import EXIT_RULE_NAMES, ConfigError, ExitSection, config_from_mapping
 
 CALM = PositionState(
     strategy_id="IC-1", legs=(), quantity=1, entry_price=-1.60, max_profit_usd=160.0, mark_price=-1.40,

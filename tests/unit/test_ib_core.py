@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+from actors.broker.ib.config import IbSection
 from actors.broker.ib.core import IbBrokerCore
 from actors.broker.ib.link import restart_window
+from actors.execution.config import ExecutionSection
 from actors.execution.core import ExecutionCore
+from actors.risk.config import RiskSection
 from actors.risk.core import RiskCore
 from actors.runtime.clock import VirtualClock
 from actors.runtime.deterministic import DeterministicRuntime
@@ -39,7 +42,6 @@ from messages import (
     PlaceOrder,
     StopNode,
 )
-from messages.config import ExecutionSection, IbSection, RiskSection
 
 NOON = int(dt.datetime(2026, 3, 2, 17, 0, tzinfo=dt.UTC).timestamp() * 1e9)  # 12:00 New York
 AFTER_CLOSE = int(dt.datetime(2026, 3, 2, 21, 0, 1, tzinfo=dt.UTC).timestamp() * 1e9)  # 16:00:01 New York

@@ -2,13 +2,14 @@ import datetime as dt
 
 import pytest
 
+from actors.market_data.chain import chain_contracts, quote_contracts
+from actors.market_data.config import MarketDataSection
 from actors.market_data.core import MarketDataCore
 from actors.market_data.iv_history import IvHistory
 from actors.runtime.clock import VirtualClock
+from actors.runtime.core import ActorCore, Context
 from actors.runtime.deterministic import DeterministicRuntime
 from actors.runtime.threaded import ThreadedRuntime
-from actors.runtime.core import ActorCore, Context
-from actors.market_data.chain import chain_contracts, quote_contracts
 from messages import (
     ChainSnapshot,
     IvHistoryRestored,
@@ -27,7 +28,6 @@ from messages import (
     UnsubscribeQuotes,
     VolatilityStats,
 )
-from messages.config import MarketDataSection
 
 OPEN = int(dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC).timestamp() * 1e9)  # Monday 10:00 New York
 SECOND = 1_000_000_000

@@ -6,8 +6,10 @@ import datetime as dt
 
 import pytest
 
+from actors.broker.sim.config import SimSection
 from actors.broker.sim.core import SimBrokerCore
 from actors.broker.sim.scripted import ScriptedQuoteSource
+from actors.execution.config import ExecutionSection
 from actors.execution.core import ExecutionCore
 from actors.execution.order_state import TRANSITIONS, IllegalTransition, OrderEvent, OrderState, next_state
 from actors.position_sync.core import PositionSyncCore
@@ -28,12 +30,11 @@ from messages import (
     OrderRejected,
     OrderTerminated,
     PlaceOrder,
+    RawQuote,
     ReconciliationResult,
     StrategyOpened,
-    RawQuote,
     UnderlyingQuote,
 )
-from messages.config import ExecutionSection, SimSection
 
 NOW = int(dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC).timestamp() * 1e9)
 SECOND = 1_000_000_000

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-
+from actors.persistence.config import PersistenceSection
 from actors.persistence.core import PersistenceCore
 from actors.runtime.clock import VirtualClock
 from actors.runtime.deterministic import DeterministicRuntime
 from messages import Alert, FlushJournal, Halt, JournalFlushed, Message, StorageStateChanged
-from messages.config import PersistenceSection
 from storage.journal import DeltaJournal
 
 MS = 1_000_000

@@ -9,7 +9,9 @@ import math
 import msgspec
 import pytest
 
+from actors.execution.config import ExecutionSection
 from actors.execution.core import ExecutionCore
+from actors.market_data.config import MarketDataSection
 from actors.market_data.marks import MarkBook
 from actors.market_data.quote_gate import QuoteGate
 from actors.runtime.clock import VirtualClock
@@ -29,7 +31,6 @@ from messages import (
     PlaceOrder,
     UnderlyingQuote,
 )
-from messages.config import ExecutionSection, MarketDataSection
 
 NOW = int(dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC).timestamp() * 1e9)
 SECOND = 1_000_000_000

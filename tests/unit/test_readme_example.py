@@ -17,7 +17,7 @@ def test_readme_scenario_example_passes(tmp_path):
 
 
 def test_readme_config_example_loads(tmp_path):
-    from messages.config import load_config
+    from actors.config import load_config
 
     example = README.read_text().split("## Configuration", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
     path = tmp_path / "node.toml"
@@ -29,7 +29,7 @@ def test_readme_config_example_loads(tmp_path):
 def test_shipped_example_node_config_loads():
     import datetime as dt
 
-    from messages.config import load_config
+    from actors.config import load_config
 
     config = load_config(Path(__file__).parents[2] / "scripts" / "node.example.toml")
     assert config.entry.blackout_dates == (dt.date(2026, 12, 9),) and config.service.health_port == 8787

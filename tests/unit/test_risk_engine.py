@@ -12,6 +12,7 @@ from actors.market_data.chain import quote_contracts
 from actors.market_data.greeks import GreekTotals
 from actors.risk.breaker import CircuitBreaker
 from actors.risk.checks import PRE_TRADE_CHECKS, Book, first_denial
+from actors.risk.config import RiskSection
 from actors.risk.core import RiskCore
 from actors.runtime.clock import VirtualClock
 from actors.runtime.deterministic import DeterministicRuntime
@@ -30,7 +31,6 @@ from messages import (
     StrategyClosed,
     TradingStateChanged,
 )
-from messages.config import RiskSection
 from messages.risk import RiskStateRestored, RiskStateSnapshot
 
 NOW = int(dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC).timestamp() * 1e9)

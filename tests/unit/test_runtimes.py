@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-
 from actors.runtime.clock import VirtualClock
+from actors.runtime.config import SupervisorSection
 from actors.runtime.core import ActorCore, Context
 from actors.runtime.deterministic import DeterministicRuntime
 from actors.runtime.threaded import ThreadedRuntime
 from messages import ActorFailed, ActorRestarted, Alert, Halt, Message, NodeStopping, Resume, TimerFired
-from messages.config import SupervisorSection
 from tests.waiting import wait_for
 
 START = 1_000_000_000_000

@@ -2,11 +2,11 @@ import datetime as dt
 
 import numpy as np
 
+from actors.broker.sim.config import SimSection
 from actors.broker.sim.generated import GeneratedQuoteSource
 from actors.broker.sim.market import SimulatedMarket
 from actors.market_data.chain import chain_contracts, listed_expiries, quote_contracts, skewed_iv
 from actors.market_time import market_hours
-from messages.config import SimSection
 
 
 def _ns(text: str) -> int:

@@ -2,11 +2,11 @@ import datetime as dt
 
 import pytest
 
+from actors.decision.config import CustomLeg, EntrySection
 from actors.decision.entry_gates import entry_gate_failure
 from actors.decision.strategies import NoCandidate, payoff_extremes, select_structure
 from actors.market_data.chain import chain_contracts, quote_contracts
 from messages import Leg, OptionContract, VolatilityStats
-from messages.config import CustomLeg, EntrySection
 
 NOW = int(dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC).timestamp() * 1e9)
 CHAIN = quote_contracts(chain_contracts("SPY", 580.0, NOW, 30, 45), 580.0, 0.18, NOW, 0.04, 0.013)

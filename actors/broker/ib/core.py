@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import msgspec
 
+from actors.broker.ib.config import IbSection
 from actors.broker.ib.fills import BookedFill, ComboFills
 from actors.broker.ib.link import CANCEL_FAILED_CODES, ORDER_CANCELLED, RESTART_TIMER, LinkState, Notice
 from actors.broker.ib.orders import IbOrder, OrderError, cancelled_by_ib, inactive, not_working
@@ -51,7 +52,6 @@ from messages import (
     PlaceOrder,
     TimerFired,
 )
-from messages.config import IbSection
 
 SYNC_TIMER = "order_sync"
 COMMISSION_TIMER = "commission:"

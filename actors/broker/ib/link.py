@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
+from actors.broker.ib.config import IbSection
 from actors.market_time import NEW_YORK, NS_PER_S
 from actors.runtime.core import Context
 from messages import Alert, BrokerConnectionChanged, IbConnected, IbError, StopNode
-from messages.config import IbSection
 from messages.system import AlertLevel
 
 RESTART_TIMER = "restart_window"

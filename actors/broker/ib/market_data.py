@@ -19,12 +19,21 @@ from ib_async import IB, Contract, Ticker
 
 from actors.broker.ib import translate
 from actors.broker.ib.chain_plan import choose_expiries, choose_strikes
-from actors.market_time import new_york_date
+from actors.broker.ib.config import MARKET_DATA_TYPES, IbSection
+from actors.market_data.config import MarketDataSection
 from actors.market_data.quote_gate import QuoteGate
+from actors.market_time import new_york_date
 from actors.runtime.core import Context
-from messages import Alert, ChainRequest, ChainSnapshot, Message, OptionContract, OptionQuote, SubscribeQuotes
-from messages import UnsubscribeQuotes
-from messages.config import MARKET_DATA_TYPES, IbSection, MarketDataSection
+from messages import (
+    Alert,
+    ChainRequest,
+    ChainSnapshot,
+    Message,
+    OptionContract,
+    OptionQuote,
+    SubscribeQuotes,
+    UnsubscribeQuotes,
+)
 from messages.system import AlertLevel
 
 QUOTE_POLL_S = 0.05

@@ -21,8 +21,10 @@ from loguru import logger
 from tenacity import AsyncRetrying, retry_if_not_exception_type, wait_exponential_jitter
 
 from actors.broker.ib import translate
+from actors.broker.ib.config import IbSection
 from actors.broker.ib.fills import usable_commission
 from actors.broker.ib.market_data import IbMarketData
+from actors.market_data.config import MarketDataSection
 from actors.runtime.core import ActorCore, Context
 from messages import (
     Alert,
@@ -44,7 +46,6 @@ from messages import (
     SubscribeQuotes,
     UnsubscribeQuotes,
 )
-from messages.config import IbSection, MarketDataSection
 from messages.system import AlertLevel
 
 CONNECT_ERRORS = (OSError, asyncio.TimeoutError, ConnectionError)

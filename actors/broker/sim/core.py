@@ -8,10 +8,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from actors.market_time import NS_PER_S
+from actors.broker.sim.config import SimSection
 from actors.broker.sim.fills import commission_usd, fill_threshold, limit_crosses
 from actors.broker.sim.source import QuoteSource
+from actors.market_data.config import MarketDataSection
 from actors.market_data.quote_gate import QuoteGate
+from actors.market_time import NS_PER_S
 from actors.runtime.core import ActorCore, Context
 from messages import (
     BrokerConnectionChanged,
@@ -37,7 +39,6 @@ from messages import (
     UnderlyingQuote,
     UnsubscribeQuotes,
 )
-from messages.config import MarketDataSection, SimSection
 
 TICK_TIMER = "tick"
 DELIVER_TIMER = "deliver"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from actors.broker.sim.config import SimSection
 from actors.broker.sim.market import SimulatedMarket
 from actors.market_data.chain import chain_contracts, quote_contracts
 from actors.market_time import market_hours
 from messages import ChainSnapshot, IndexQuote, Message, OptionContract, OptionQuote, UnderlyingQuote
-from messages.config import SimSection
 
 VOLATILITY_INDEX = "VIX"
 UNDERLYING_HALF_SPREAD = 0.01

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from actors.broker.sim.config import SimSection
 from actors.market_data.chain import chain_contracts, quote_contracts
 from actors.market_time import market_hours
 from messages import ChainSnapshot, IndexQuote, Message, OptionContract, OptionQuote, UnderlyingQuote
-from messages.config import SimSection
 
 VOLATILITY_INDEX = "VIX"
 

@@ -1,0 +1,105 @@
+"""Node configuration: TOML sections as frozen structs. Unknown keys and bad values are errors naming the field."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from actors.alerts.config import AlertsSection
+from actors.broker.ib.config import IbSection
+from actors.broker.sim.config import SimSection
+from actors.config_section import ConfigError, Section
+from actors.decision.config import EntrySection, ExitSection
+from actors.execution.config import ExecutionSection
+from actors.market_data.config import MarketDataSection
+from actors.persistence.config import PersistenceSection
+from actors.risk.config import RiskSection
+from actors.runtime.config import MailboxSection, SupervisorSection
+from actors.service.config import ServiceSection
+
+
+class NodeSection(Section, frozen=True, kw_only=True):
+    session_id: str = ""
+    broker: Literal["sim", "ib"] = "sim"
+    clock: Literal["wall", "virtual", "shifted"] = "wall"
+    """`virtual` runs `thetanode run` as fast as the actors go, continuing from the lake's last instant (or
+    `sim.start`): accelerated paper sessions and recovery drills. `shifted` runs at wall-clock speed from
+    `clock_start` (drills against a test gateway outside market hours). Live trading uses `wall`."""
+    clock_start: dt.datetime = dt.datetime(2026, 3, 2, 14, 35, tzinfo=dt.UTC)
+    lake_uri: str = "thetanode-data/lake"
+    storage_options: dict[str, str] = {}
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.lake_uri.strip():
+            raise ValueError("`lake_uri` must name a lake (a directory or an object-store URI)")
+
+
+class NodeConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    node: NodeSection = NodeSection()
+    sim: SimSection = SimSection()
+    entry: EntrySection = EntrySection()
+    exits: ExitSection = ExitSection()
+    risk: RiskSection = RiskSection()
+    execution: ExecutionSection = ExecutionSection()
+    market_data: MarketDataSection = MarketDataSection()
+    persistence: PersistenceSection = PersistenceSection()
+    mailbox: MailboxSection = MailboxSection()
+    supervisor: SupervisorSection = SupervisorSection()
+    alerts: AlertsSection = AlertsSection()
+    service: ServiceSection = ServiceSection()
+    ib: IbSection = IbSection()
+
+    def __post_init__(self) -> None:
+        if self.ib.live and self.node.clock != "wall":
+            raise ValueError(f"`ib.live = true` trades real money on the wall clock only, not `node.clock = "
+                             f"\"{self.node.clock}\"`")
+        if self.node.clock == "shifted" and self.node.broker == "sim":
+            raise ValueError("`node.clock = \"shifted\"` is for drills against an IB test gateway; the simulated "
+                             "broker runs on `wall` or `virtual`")
+
+
+DEFAULT_CONFIG = NodeConfig()
+
+
+def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def config_from_mapping(
+    overrides: dict[str, Any], *, source: str = "config", base: NodeConfig = DEFAULT_CONFIG
+) -> NodeConfig:
+    """`base` (the defaults) overlaid with `overrides` (nested tables merge key by key)."""
+    if not isinstance(overrides, dict):
+        raise ConfigError(f"{source}: expected a table of sections, got {type(overrides).__name__}")
+    merged = _merge(msgspec.to_builtins(base), overrides)
+    try:
+        return msgspec.convert(merged, NodeConfig)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def load_config(path: str | Path) -> NodeConfig:
+    path = Path(path)
+    try:
+        raw = msgspec.toml.decode(path.read_bytes())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (TOML must be UTF-8)") from None
+    except msgspec.DecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {' '.join(str(exc).split())}") from None
+    return config_from_mapping(raw, source=str(path))

@@ -1,0 +1,144 @@
+"""`[entry]` and `[exits]`: what the decision core opens and the rules that close it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+import msgspec
+
+from actors.config_section import Section
+
+StrategyKind = Literal["iron_condor", "bull_put", "bear_call", "bull_call_debit", "bear_put_debit", "custom"]
+
+
+class CustomLeg(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One leg of a custom structure: the strike whose |delta| is nearest `delta`, bought (+) or sold (-)."""
+
+    right: Literal["C", "P"]
+    delta: float
+    ratio: int
+
+    def __post_init__(self) -> None:
+        if not 0 < self.delta < 1:
+            raise ValueError(f"custom leg `delta` must be within (0, 1), got {self.delta}")
+        if self.ratio == 0:
+            raise ValueError("custom leg `ratio` must not be 0")
+
+
+class EntrySection(Section, frozen=True, kw_only=True):
+    LIMITS = {"evaluate_interval_s": (0.01, 86_400), "dte_min": (0, 3650), "dte_max": (0, 3650),
+              "short_delta_tolerance": (0, 0.5), "long_delta": (0.01, 0.99), "wing_width": (0.01, 10_000),
+              "min_credit": (0, 10_000), "min_credit_to_width": (0, 1), "max_debit_to_width": (0.01, 1),
+              "max_leg_spread": (0, 10_000), "max_leg_spread_pct": (0, 10), "quantity": (1, 10_000),
+              "min_iv_history_days": (0, 3650), "vix_min": (0, 500), "vix_max": (0, 500)}
+    symbols: tuple[str, ...] = ("SPY",)
+    strategy: StrategyKind = "iron_condor"
+    evaluate_interval_s: float = 900.0
+    dte_min: int = 30
+    dte_max: int = 45
+    short_delta: float = 0.18
+    short_delta_tolerance: float = 0.04
+    long_delta: float = 0.55
+    """Debit verticals buy the strike nearest this delta and sell `wing_width` further out."""
+    wing_width: float = 5.0
+    min_credit: float = 0.30
+    min_credit_to_width: float = 0.10
+    max_debit_to_width: float = 0.65
+    max_leg_spread: float = 0.50
+    """Liquidity: a leg whose bid/ask is wider than this (dollars) or than `max_leg_spread_pct` of its mid is skipped."""
+    max_leg_spread_pct: float = 0.30
+    custom_legs: tuple[CustomLeg, ...] = ()
+    quantity: int = 1
+    iv_rank_min: float = 0.0
+    iv_rank_max: float = 100.0
+    min_iv_history_days: int = 0
+    """The IV-rank gate needs at least this many daily samples (0: judge from whatever history exists)."""
+    vix_min: float = 0.0
+    vix_max: float = 35.0
+    blackout_dates: tuple[dt.date, ...] = ()
+    """No new positions on these New York dates (FOMC, CPI, earnings of a heavy index member...)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.dte_min > self.dte_max:
+            raise ValueError(f"`dte_min` ({self.dte_min}) exceeds `dte_max` ({self.dte_max})")
+        if not 0 < self.short_delta < 0.5:
+            raise ValueError(f"`short_delta` must be within (0, 0.5), got {self.short_delta}")
+        if self.quantity < 1:
+            raise ValueError("`quantity` must be at least 1")
+        if not self.symbols:
+            raise ValueError("`symbols` must name at least one underlying")
+        if self.strategy == "custom" and not self.custom_legs:
+            raise ValueError("`strategy = \"custom\"` needs `custom_legs`")
+        if not 0 <= self.iv_rank_min <= self.iv_rank_max <= 100:
+            raise ValueError("`iv_rank_min` and `iv_rank_max` must satisfy 0 <= min <= max <= 100")
+        self._ordered("vix_min", self.vix_min, "vix_max", self.vix_max)
+
+
+EXIT_RULE_NAMES = (
+    "catastrophe", "stop_loss", "delta_breach", "vix_spike", "gamma_risk", "expiry_day", "trailing_stop",
+    "take_profit", "iv_crush", "roll", "dte_exit",
+)
+
+
+class ExitSection(Section, frozen=True, kw_only=True):
+    LIMITS = {"stop_loss_multiple": (0.01, 100), "near_expiry_dte": (0, 3650), "near_expiry_stop_multiple": (0.01, 100),
+              "dte_exit": (0, 3650), "short_delta_breach": (0.01, 1), "gamma_risk_threshold": (0.0001, 100),
+              "gamma_risk_dte": (0, 3650), "iv_crush_drop_pct": (0.01, 1), "iv_crush_min_profit_pct": (0, 1),
+              "catastrophe_move_pct": (0.001, 1), "catastrophe_window_s": (1, 30 * 86_400),
+              "catastrophe_iv_jump_pct": (0.01, 100), "vix_spike_level": (1, 500), "vix_spike_rise": (0.01, 500),
+              "trailing_activate_pct": (0.01, 1), "trailing_giveback_pct": (0.01, 1), "expiry_close_dte": (0, 3650),
+              "roll_at_dte": (0, 3650), "roll_to_dte": (0, 3650), "evaluation_delay_ms": (0, 3_600_000),
+              "max_quote_age_s": (1, 30 * 86_400)}
+    take_profit_pct: float = 0.50
+    """Of max profit."""
+    stop_loss_multiple: float = 2.0
+    """Loss as a multiple of the credit (debit trades: fraction of the debit, at most 1)."""
+    near_expiry_dte: int = 7
+    near_expiry_stop_multiple: float = 0.5
+    dte_exit: int = 21
+    short_delta_breach: float = 0.35
+    gamma_risk_threshold: float = 0.10
+    gamma_risk_dte: int = 14
+    iv_crush_drop_pct: float = 0.30
+    iv_crush_min_profit_pct: float = 0.20
+    catastrophe_move_pct: float = 0.03
+    catastrophe_window_s: float = 3600.0
+    catastrophe_iv_jump_pct: float = 0.50
+    vix_spike_level: float = 35.0
+    vix_spike_rise: float = 5.0
+    trailing_activate_pct: float = 0.40
+    """The trailing stop arms once P&L reaches this fraction of max profit..."""
+    trailing_giveback_pct: float = 0.40
+    """...and fires when P&L falls this fraction back from its peak."""
+    expiry_close_dte: int = 1
+    roll_enabled: bool = False
+    roll_at_dte: int = 21
+    roll_to_dte: int = 45
+    priority: tuple[str, ...] = ()
+    """Rule order, highest first; empty = the default order in actors/decision/rules.py."""
+    evaluation_delay_ms: int = 250
+    """Exit rules run this long after a leg quote arrives, once for the whole burst of leg quotes (coalescing): IB
+    updates a move leg by leg and tick by tick, and a mark mixing new and old legs is a price nobody quotes."""
+    max_quote_age_s: float = 900.0
+    """Rules judge a position only on leg quotes at most this old: a mark from stale quotes is not a price."""
+    close_retry_initial_s: float = 2.0
+    """A close the broker refused is tried again after this long, doubling with each refusal..."""
+    close_retry_max_s: float = 60.0
+    """...up to this."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 < self.close_retry_initial_s <= self.close_retry_max_s:
+            raise ValueError("`close_retry_initial_s` must be positive and at most `close_retry_max_s`")
+        if not 0 < self.take_profit_pct <= 1:
+            raise ValueError(f"`take_profit_pct` must be within (0, 1], got {self.take_profit_pct}")
+        unknown = [name for name in self.priority if name not in EXIT_RULE_NAMES]
+        if unknown:
+            raise ValueError(f"`priority` names unknown rule {unknown[0]!r}; rules: {', '.join(EXIT_RULE_NAMES)}")
+        if self.priority and sorted(self.priority) != sorted(EXIT_RULE_NAMES):
+            missing = sorted(set(EXIT_RULE_NAMES) - set(self.priority))
+            raise ValueError(f"`priority` must list every rule exactly once; missing or repeated: {missing}")
+        if self.roll_enabled and self.roll_to_dte <= self.roll_at_dte:
+            raise ValueError("`roll_to_dte` must be beyond `roll_at_dte`")

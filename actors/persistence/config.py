@@ -1,0 +1,21 @@
+"""`[persistence]`: the journal's group commit, write-ahead and compaction."""
+
+from __future__ import annotations
+
+from actors.config_section import Section
+
+
+class PersistenceSection(Section, frozen=True, kw_only=True):
+    LIMITS = {"batch_max": (1, 1_000_000), "flush_interval_ms": (1, 86_400_000), "max_buffer": (1, 10_000_000),
+              "retry_max_s": (0.01, 3600), "compact_interval_h": (0, 8760)}
+    batch_max: int = 2000
+    flush_interval_ms: int = 100
+    max_buffer: int = 50_000
+    """Messages held while storage fails; beyond this the writer blocks and retries, so back-pressure reaches
+    every publisher through the mailboxes instead of memory growing without bound."""
+    retry_max_s: float = 5.0
+    """Cap of the exponential backoff between commits while storage fails."""
+    local_dir: str = "thetanode-data/lakes"
+    """Where the write-ahead log of an object-store lake lives (a local lake keeps it inside itself)."""
+    compact_interval_h: float = 24.0
+    """`thetanode run` compacts and vacuums every table this often (0: only by `thetanode compact`)."""
