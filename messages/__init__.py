@@ -3,6 +3,30 @@
 from messages.base import CONTRACT_MULTIPLIER, Command, Event, Leg, Legs, Message, OptionContract
 from messages.catalogue import MESSAGE_BY_NAME, MESSAGE_TYPES, AnyMessage
 from messages.decisions import CloseStrategy, DecisionRecord, OpenStrategy
+from messages.enums import (
+    AlertLevel,
+    BreakerState,
+    ConnectionState,
+    OrderOutcome,
+    OrderPurpose,
+    StorageState,
+    TimerKey,
+    TradingState,
+)
+from messages.ib import (
+    IbCancelOrder,
+    IbCommission,
+    IbConnected,
+    IbDisconnected,
+    IbError,
+    IbExecution,
+    IbOpenOrders,
+    IbOrderNotSent,
+    IbOrderStatus,
+    IbOrderSubmitted,
+    IbPlaceOrder,
+    IbResync,
+)
 from messages.market import (
     BadTick,
     ChainRequest,
@@ -23,6 +47,7 @@ from messages.market import (
     VolatilityStats,
 )
 from messages.orders import (
+    REJECT_NOT_SENT,
     CancelAllOrders,
     CancelOrder,
     CancelRejected,
@@ -34,21 +59,6 @@ from messages.orders import (
     OrderRejected,
     OrderTerminated,
     PlaceOrder,
-    REJECT_NOT_SENT,
-)
-from messages.ib import (
-    IbCancelOrder,
-    IbCommission,
-    IbConnected,
-    IbDisconnected,
-    IbError,
-    IbExecution,
-    IbOpenOrders,
-    IbOrderNotSent,
-    IbOrderStatus,
-    IbOrderSubmitted,
-    IbPlaceOrder,
-    IbResync,
 )
 from messages.positions import (
     AccountValue,
@@ -56,11 +66,11 @@ from messages.positions import (
     BrokerPortfolio,
     BrokerPosition,
     BrokerPositionsSnapshot,
+    PortfolioItem,
     ReconciliationResult,
     StrategyClosed,
     StrategyMarked,
     StrategyOpened,
-    PortfolioItem,
     StrategyPositionChanged,
 )
 from messages.risk import (

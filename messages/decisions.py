@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from messages.market import OptionQuote
 from messages.base import Command, Event, Legs
+from messages.market import OptionQuote
 
 
 class OpenStrategy(Command, frozen=True, kw_only=True):

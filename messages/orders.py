@@ -7,11 +7,8 @@ fill is therefore `-quantity * price * 100`, one formula for credit and debit tr
 
 from __future__ import annotations
 
-from typing import Literal
-
 from messages.base import Command, Event, Legs
-
-OrderPurpose = Literal["open", "close"]
+from messages.enums import OrderOutcome, OrderPurpose
 
 
 class PlaceOrder(Command, frozen=True, kw_only=True):
@@ -87,7 +84,7 @@ class OrderTerminated(Event, frozen=True, kw_only=True):
     client_order_id: str
     strategy_id: str
     purpose: OrderPurpose
-    status: Literal["filled", "cancelled", "rejected"]
+    status: OrderOutcome
     filled_quantity: int
     avg_price: float
 

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from messages.base import Command, Event
 from messages.decisions import CloseStrategy, OpenStrategy
-
-TradingState = Literal["ACTIVE", "REDUCING", "HALTED"]
-BreakerState = Literal["CLOSED", "OPEN", "HALF_OPEN"]
+from messages.enums import BreakerState, TradingState
 
 
 class IntentApproved(Event, frozen=True, kw_only=True):

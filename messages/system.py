@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from messages.base import Command, Event
-
-AlertLevel = Literal["info", "warning", "critical"]
+from messages.enums import AlertLevel, ConnectionState, StorageState
 
 
 class TimerFired(Event, frozen=True, kw_only=True):
@@ -67,7 +66,7 @@ class JournalFlushed(Event, frozen=True, kw_only=True):
 class BrokerConnectionChanged(Event, frozen=True, kw_only=True):
     """The broker link's state: `connected`, `disconnected`, or `degraded` (up, but orders' outcomes unknown)."""
 
-    state: Literal["connected", "disconnected", "degraded"]
+    state: ConnectionState
     reason: str
 
 
@@ -76,6 +75,6 @@ class StorageStateChanged(Event, frozen=True, kw_only=True):
     `failing` from the first failed write until one succeeds; `unflushed` when a stop left messages unwritten."""
 
     store: Literal["journal", "write_ahead"]
-    state: Literal["ok", "failing", "unflushed"]
+    state: StorageState
     reason: str
     held: int = 0

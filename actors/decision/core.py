@@ -32,6 +32,8 @@ from messages import (
     OpenStrategy,
     OptionContract,
     OptionQuote,
+    OrderOutcome,
+    OrderPurpose,
     OrderTerminated,
     ReconciliationResult,
     StrategyClosed,
@@ -39,13 +41,13 @@ from messages import (
     StrategyOpened,
     StrategyPositionChanged,
     TimerFired,
+    TimerKey,
+    TradingState,
     TradingStateChanged,
     UnderlyingQuote,
     VolatilityStats,
 )
 
-ENTRY_TIMER = "evaluate"
-EXIT_TIMER = "exits"
 STRATEGY_PREFIX = {"iron_condor": "IC", "bull_put": "BPS", "bear_call": "BCS", "bull_call_debit": "BCD",
                    "bear_put_debit": "BPD", "custom": "CUS"}
 ROLL_DTE_SLACK = 7
@@ -115,7 +117,7 @@ class DecisionCore(ActorCore):
         self._strategies_by_contract: dict[OptionContract, set[str]] = {}
         self._pending_open: dict[str, str] = {}  # strategy_id -> symbol
         self._awaiting_chain: dict[str, tuple[EntrySection, int]] = {}  # symbol -> (entry parameters, requested at)
-        self._trading_state = "ACTIVE"
+        self._trading_state = TradingState.ACTIVE
         self._opened_count = 0
         self._exit_pending = False
         self._market = MarketContext(int(exits.catastrophe_window_s * NS_PER_S))
@@ -128,11 +130,11 @@ class DecisionCore(ActorCore):
     def on_start(self, ctx: Context) -> None:
         self._exit_pending = False  # a rebuilt core's pending exit timer died with the old process
         self._stopping = False  # a NodeStopping in the rebuilt history belongs to the previous run
-        ctx.set_timer(ENTRY_TIMER, ctx.now())
+        ctx.set_timer(TimerKey.ENTRY, ctx.now())
 
     def handle(self, message: Message, ctx: Context) -> None:
         match message:
-            case TimerFired(key=key) if key == ENTRY_TIMER:
+            case TimerFired(key=key) if key == TimerKey.ENTRY:
                 self._on_evaluate(ctx)
             case ChainSnapshot():
                 self._on_chain(message, ctx)
@@ -144,8 +146,8 @@ class DecisionCore(ActorCore):
                     # A market move requotes every leg at once; judging after each single leg would mix old and new
                     # prices into a fictitious mark. Coalesce: evaluate once the burst has been delivered.
                     self._exit_pending = True
-                    ctx.set_timer(EXIT_TIMER, ctx.now() + int(self._exits.evaluation_delay_ms * NS_PER_MS))
-            case TimerFired(key=key) if key == EXIT_TIMER:
+                    ctx.set_timer(TimerKey.EXITS, ctx.now() + int(self._exits.evaluation_delay_ms * NS_PER_MS))
+            case TimerFired(key=key) if key == TimerKey.EXITS:
                 self._exit_pending = False
                 for strategy_id in sorted(self._positions):
                     self._evaluate_exit(strategy_id, ctx)
@@ -175,11 +177,11 @@ class DecisionCore(ActorCore):
             case IntentDenied():
                 self._pending_open.pop(message.strategy_id, None)
                 self._release_close(message.strategy_id)
-            case OrderTerminated(purpose="open") if message.filled_quantity == 0:
+            case OrderTerminated(purpose=OrderPurpose.OPEN) if message.filled_quantity == 0:
                 self._pending_open.pop(message.strategy_id, None)
-            case OrderTerminated(purpose="close") if message.status != "filled":
+            case OrderTerminated(purpose=OrderPurpose.CLOSE) if message.status != OrderOutcome.FILLED:
                 self._release_close(message.strategy_id)
-                if message.status == "rejected":
+                if message.status == OrderOutcome.REJECTED:
                     self._close_refused(message.strategy_id, ctx)
             case TradingStateChanged():
                 self._trading_state = message.state
@@ -198,12 +200,12 @@ class DecisionCore(ActorCore):
 
     # entries ---------------------------------------------------------------------------------------------------
     def _on_evaluate(self, ctx: Context) -> None:
-        ctx.set_timer(ENTRY_TIMER, ctx.now() + int(self._entry.evaluate_interval_s * NS_PER_S))
+        ctx.set_timer(TimerKey.ENTRY, ctx.now() + int(self._entry.evaluate_interval_s * NS_PER_S))
         if not market_hours().is_open(ctx.now()):
             return  # orders sent while the exchange is closed only rest and expire; judge again at the open
         for strategy_id in sorted(self._positions):
             self._evaluate_exit(strategy_id, ctx)
-        if self._trading_state != "ACTIVE" or self._stopping or not self._reconciled:
+        if self._trading_state != TradingState.ACTIVE or self._stopping or not self._reconciled:
             return
         if self._broker_state != "connected":
             return  # orders would be refused (link down, outcomes unknown, gateway restart): ask for no chain
@@ -260,7 +262,7 @@ class DecisionCore(ActorCore):
         if awaited is None:
             return
         params = awaited[0]
-        if self._trading_state != "ACTIVE" or self._has_exposure(chain.symbol):
+        if self._trading_state != TradingState.ACTIVE or self._has_exposure(chain.symbol):
             return
         if self._waiting_for_fresh_inputs(chain.symbol, chain, ctx):
             if params is not self._entry:
@@ -357,7 +359,7 @@ class DecisionCore(ActorCore):
             return
         if ctx.now() < self._close_retry_at.get(strategy_id, 0):
             return  # its last close was refused: judged again once the backoff is over
-        if self._trading_state == "HALTED" or not market_hours().is_open(ctx.now()):
+        if self._trading_state == TradingState.HALTED or not market_hours().is_open(ctx.now()):
             return
         if ctx.now() - self._market.quoted_at(position.symbol) > self._exits.max_quote_age_s * NS_PER_S:
             return  # the underlying itself is stale (QuoteStale says so): no move, no mark to judge by

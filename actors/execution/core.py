@@ -42,10 +42,13 @@ from messages import (
     OrderAccepted,
     OrderCancelled,
     OrderFilled,
+    OrderPurpose,
     OrderRejected,
     OrderTerminated,
     PlaceOrder,
     TimerFired,
+    TimerKey,
+    TradingState,
     TradingStateChanged,
 )
 
@@ -105,7 +108,7 @@ class ExecutionCore(ActorCore):
         self._orders: dict[str, WorkingOrder] = {}
         self._working_by_strategy: dict[str, str] = {}
         self._order_count = 0
-        self._trading_state = "ACTIVE"
+        self._trading_state = TradingState.ACTIVE
         self._stopping = False
 
     def on_start(self, ctx: Context) -> None:
@@ -123,7 +126,7 @@ class ExecutionCore(ActorCore):
                 self._arm_cancel_retry(order, ctx)
                 ctx.publish(CancelOrder(client_order_id=order.client_order_id, reason="restart: cancel not confirmed"))
             else:
-                ctx.set_timer(f"deadline:{order.client_order_id}", ctx.now())
+                ctx.set_timer(TimerKey.ORDER_DEADLINE.of(order.client_order_id), ctx.now())
 
     def handle(self, message: Message, ctx: Context) -> None:
         match message:
@@ -133,8 +136,8 @@ class ExecutionCore(ActorCore):
                 self._on_sent(message)
             case TradingStateChanged(state=state):
                 self._trading_state = state
-                if state != "ACTIVE":
-                    self._cancel_working(f"trading {state}: {message.reason}", ctx, purpose="open")
+                if state != TradingState.ACTIVE:
+                    self._cancel_working(f"trading {state}: {message.reason}", ctx, purpose=OrderPurpose.OPEN)
             case NodeStopping():
                 self._stopping = True
             case TimerFired(key=key):
@@ -160,12 +163,12 @@ class ExecutionCore(ActorCore):
 
     def _request_cancel(self, order: WorkingOrder, reason: str, ctx: Context) -> None:
         order.state = next_state(order.state, OrderEvent.CANCEL_REQUESTED)
-        ctx.cancel_timer(f"step:{order.client_order_id}")
+        ctx.cancel_timer(TimerKey.ORDER_STEP.of(order.client_order_id))
         self._arm_cancel_retry(order, ctx)
         ctx.publish(CancelOrder(client_order_id=order.client_order_id, reason=reason))
 
     def _arm_cancel_retry(self, order: WorkingOrder, ctx: Context) -> None:
-        ctx.set_timer(f"deadline:{order.client_order_id}", ctx.now() + int(self._params.cancel_retry_s * NS_PER_S))
+        ctx.set_timer(TimerKey.ORDER_DEADLINE.of(order.client_order_id), ctx.now() + int(self._params.cancel_retry_s * NS_PER_S))
 
     def _on_sent(self, place: PlaceOrder) -> None:
         """A PlaceOrder heard back: it went out. One this core does not know comes from a rebuild whose journal lost
@@ -241,41 +244,42 @@ class ExecutionCore(ActorCore):
             )
         )
         now = ctx.now()
-        ctx.set_timer(f"step:{client_order_id}", now + int(self._params.step_interval_s * NS_PER_S))
-        ctx.set_timer(f"deadline:{client_order_id}", now + int(self._params.deadline_s * NS_PER_S))
+        ctx.set_timer(TimerKey.ORDER_STEP.of(client_order_id), now + int(self._params.step_interval_s * NS_PER_S))
+        ctx.set_timer(TimerKey.ORDER_DEADLINE.of(client_order_id), now + int(self._params.deadline_s * NS_PER_S))
 
     def _refusal(self, purpose: str) -> str | None:
         if self._stopping:
             return "node stopping: no new orders"
-        if self._trading_state == "HALTED" or (self._trading_state == "REDUCING" and purpose == "open"):
+        if self._trading_state == TradingState.HALTED or (self._trading_state == TradingState.REDUCING and purpose == OrderPurpose.OPEN):
             return f"node is {self._trading_state}: no new {purpose} orders"
         return None
 
     def _on_timer(self, key: str, ctx: Context) -> None:
         kind, _, client_order_id = key.partition(":")
+        kind = TimerKey(kind + ":")  # ORDER_STEP or ORDER_DEADLINE: the only timers execution arms
         order = self._orders.get(client_order_id)
         if order is None or order.terminated:
             return
-        if kind == "deadline" and order.state is OrderState.CANCEL_PENDING:
+        if kind is TimerKey.ORDER_DEADLINE and order.state is OrderState.CANCEL_PENDING:
             ctx.publish(Alert(level="warning", source=self.name, text=f"cancel of {client_order_id} not confirmed "
                               f"within {self._params.cancel_retry_s:g}s: asking again"))
             self._arm_cancel_retry(order, ctx)
             ctx.publish(CancelOrder(client_order_id=client_order_id, reason="cancel not confirmed"))
         elif order.state not in WORKING:
             return
-        elif kind == "deadline":
+        elif kind is TimerKey.ORDER_DEADLINE:
             self._request_cancel(order, "deadline reached", ctx)
-        elif kind == "step" and self._trading_state == "HALTED":
+        elif kind is TimerKey.ORDER_STEP and self._trading_state == TradingState.HALTED:
             # no price step leaves a halted node; the walk resumes where it stopped if trading resumes
-            ctx.set_timer(f"step:{client_order_id}", ctx.now() + int(self._params.step_interval_s * NS_PER_S))
-        elif kind == "step" and order.step < self._params.price_steps:
+            ctx.set_timer(TimerKey.ORDER_STEP.of(client_order_id), ctx.now() + int(self._params.step_interval_s * NS_PER_S))
+        elif kind is TimerKey.ORDER_STEP and order.step < self._params.price_steps:
             order.step += 1
             fraction = order.step / self._params.price_steps
             new_limit = round_to_tick(order.mid_price + (order.natural_price - order.mid_price) * fraction)
             if new_limit != order.limit_price:
                 order.limit_price = new_limit
                 ctx.publish(ModifyOrder(client_order_id=client_order_id, limit_price=new_limit))
-            ctx.set_timer(f"step:{client_order_id}", ctx.now() + int(self._params.step_interval_s * NS_PER_S))
+            ctx.set_timer(TimerKey.ORDER_STEP.of(client_order_id), ctx.now() + int(self._params.step_interval_s * NS_PER_S))
 
     def _on_fill(self, fill: OrderFilled, ctx: Context) -> None:
         order = self._orders.get(fill.client_order_id)
@@ -304,8 +308,8 @@ class ExecutionCore(ActorCore):
     def _terminate(self, order: WorkingOrder, ctx: Context) -> None:
         order.terminated = True
         self._working_by_strategy.pop(order.strategy_id, None)
-        ctx.cancel_timer(f"step:{order.client_order_id}")
-        ctx.cancel_timer(f"deadline:{order.client_order_id}")
+        ctx.cancel_timer(TimerKey.ORDER_STEP.of(order.client_order_id))
+        ctx.cancel_timer(TimerKey.ORDER_DEADLINE.of(order.client_order_id))
         ctx.publish(
             OrderTerminated(
                 client_order_id=order.client_order_id,

@@ -31,13 +31,11 @@ from messages import (
     StrategyPositionChanged,
     SubscribeQuotes,
     TimerFired,
+    TimerKey,
     UnderlyingQuote,
     UnsubscribeQuotes,
     VolatilityStats,
 )
-
-STALE_TIMER = "stale"
-GREEKS_TIMER = "greeks"
 
 
 @dataclass
@@ -72,8 +70,8 @@ class MarketDataCore(ActorCore):
         self._published_portfolio: GreekTotals | None = None
 
     def on_start(self, ctx: Context) -> None:
-        self._arm(STALE_TIMER, self._params.stale_check_interval_s, ctx)
-        self._arm(GREEKS_TIMER, self._params.greeks_interval_s, ctx)
+        self._arm(TimerKey.STALE, self._params.stale_check_interval_s, ctx)
+        self._arm(TimerKey.GREEKS, self._params.greeks_interval_s, ctx)
 
     def handle(self, message: Message, ctx: Context) -> None:
         match message:
@@ -94,12 +92,12 @@ class MarketDataCore(ActorCore):
                 self._strategies[message.strategy_id].quantity = message.quantity
             case StrategyClosed():
                 self._release(message.strategy_id, ctx)
-            case TimerFired(key=key) if key == STALE_TIMER:
+            case TimerFired(key=key) if key == TimerKey.STALE:
                 self._check_staleness(ctx)
-                self._arm(STALE_TIMER, self._params.stale_check_interval_s, ctx)
-            case TimerFired(key=key) if key == GREEKS_TIMER:
+                self._arm(TimerKey.STALE, self._params.stale_check_interval_s, ctx)
+            case TimerFired(key=key) if key == TimerKey.GREEKS:
                 self._publish_greeks(ctx)
-                self._arm(GREEKS_TIMER, self._params.greeks_interval_s, ctx)
+                self._arm(TimerKey.GREEKS, self._params.greeks_interval_s, ctx)
 
     def _arm(self, key: str, interval_s: float, ctx: Context) -> None:
         """Next check after `interval_s` while the market is open, else at the next open: nights stay quiet."""

@@ -18,10 +18,9 @@ from loguru import logger
 from actors.market_time import NS_PER_MS
 from actors.persistence.config import PersistenceSection
 from actors.runtime.core import ActorCore, Context
-from messages import Alert, FlushJournal, JournalFlushed, Message, StorageStateChanged, TimerFired
+from messages import Alert, FlushJournal, JournalFlushed, Message, StorageStateChanged, TimerFired, TimerKey
 from storage.lake_access import one_line
 
-FLUSH_TIMER = "flush"
 FIRST_RETRY_S = 0.05
 
 
@@ -116,7 +115,7 @@ class PersistenceCore(ActorCore):
             ctx.publish(Alert(level="info", source=self.name, text="journal storage recovered"))
 
     def _arm_flush(self, ctx: Context) -> None:
-        ctx.set_timer(FLUSH_TIMER, ctx.now() + self._params.flush_interval_ms * NS_PER_MS)
+        ctx.set_timer(TimerKey.FLUSH, ctx.now() + self._params.flush_interval_ms * NS_PER_MS)
 
     def _flush(self) -> str | None:
         """Seal the buffer as the next batch and commit every sealed batch in order. A failed batch is kept exactly

@@ -7,19 +7,21 @@ from dataclasses import dataclass, field
 from actors.position_sync.reconcile import expected_positions, mismatches
 from actors.runtime.core import ActorCore, Context
 from messages import (
+    CONTRACT_MULTIPLIER,
     Alert,
     BrokerPositionsSnapshot,
-    Halt,
-    ReconciliationResult,
-    CONTRACT_MULTIPLIER,
     CloseStrategy,
+    Halt,
     IntentApproved,
     Leg,
     Message,
     OpenStrategy,
     OrderFilled,
+    OrderOutcome,
+    OrderPurpose,
     OrderTerminated,
     PlaceOrder,
+    ReconciliationResult,
     StrategyClosed,
     StrategyOpened,
     StrategyPositionChanged,
@@ -89,7 +91,7 @@ class PositionSyncCore(ActorCore):
                 self._on_fill(message, ctx)
             case OrderTerminated():
                 self._working_orders.discard(message.client_order_id)
-                if message.purpose == "open":
+                if message.purpose == OrderPurpose.OPEN:
                     self._on_open_done(message, ctx)
             case BrokerPositionsSnapshot(complete=True):
                 self._reconcile(message, ctx)
@@ -123,7 +125,7 @@ class PositionSyncCore(ActorCore):
     def _on_open_done(self, done: OrderTerminated, ctx: Context) -> None:
         book = self._books.get(done.strategy_id)
         book_ended = book is not None and not book.opened
-        if book_ended and done.status == "rejected" and book.opened_quantity == 0:
+        if book_ended and done.status == OrderOutcome.REJECTED and book.opened_quantity == 0:
             del self._books[done.strategy_id]
         elif book_ended:
             # a cancelled opening order keeps its book: a late fill after the cancel still opens the strategy

@@ -21,6 +21,7 @@ from actors.runtime.core import ActorCore, Context
 from messages import (
     REJECT_NOT_SENT,
     Alert,
+    BreakerState,
     BreakerStateChanged,
     CloseStrategy,
     Halt,
@@ -30,6 +31,8 @@ from messages import (
     OpenStrategy,
     OptionContract,
     OptionQuote,
+    OrderOutcome,
+    OrderPurpose,
     OrderRejected,
     OrderTerminated,
     Resume,
@@ -38,11 +41,11 @@ from messages import (
     StrategyOpened,
     StrategyPositionChanged,
     TimerFired,
+    TimerKey,
+    TradingState,
     TradingStateChanged,
 )
 from messages.risk import RiskStateRestored, RiskStateSnapshot
-
-COOLDOWN_TIMER = "breaker_cooldown"
 
 
 class RiskCore(ActorCore):
@@ -67,7 +70,7 @@ class RiskCore(ActorCore):
 
     def __init__(self, params: RiskSection) -> None:
         self._params = params
-        self._state = "ACTIVE"
+        self._state = TradingState.ACTIVE
         self._state_reason = ""
         self._breaker = CircuitBreaker(params)
         self._symbol_of: dict[str, str] = {}  # strategy_id -> symbol, pending and open
@@ -82,7 +85,7 @@ class RiskCore(ActorCore):
     def on_start(self, ctx: Context) -> None:
         due = self._breaker.cooldown_due_ns()
         if due is not None:  # rebuilt OPEN from the journal: its cool-down still runs
-            ctx.set_timer(COOLDOWN_TIMER, due)
+            ctx.set_timer(TimerKey.BREAKER_COOLDOWN, due)
 
     def handle(self, message: Message, ctx: Context) -> None:
         match message:
@@ -101,18 +104,18 @@ class RiskCore(ActorCore):
                 self._quantity[message.strategy_id] = message.quantity
             case StrategyClosed():
                 self._on_closed(message, ctx)
-            case OrderTerminated(purpose="open") if message.filled_quantity == 0:
+            case OrderTerminated(purpose=OrderPurpose.OPEN) if message.filled_quantity == 0:
                 self._forget(message.strategy_id)
             case OrderRejected() if message.code != REJECT_NOT_SENT:  # never reached the broker: not its failure
                 self._breaker_event(self._breaker.on_failure(ctx.now()), ctx)
-            case OrderTerminated(status="filled"):
+            case OrderTerminated(status=OrderOutcome.FILLED):
                 self._breaker_event(self._breaker.on_success(ctx.now()), ctx)
-            case TimerFired(key=key) if key == COOLDOWN_TIMER:
+            case TimerFired(key=key) if key == TimerKey.BREAKER_COOLDOWN:
                 self._breaker_event(self._breaker.on_cooldown(ctx.now()), ctx)
             case Halt():
-                self._set_state("HALTED", message.reason, ctx)
+                self._set_state(TradingState.HALTED, message.reason, ctx)
             case Resume():
-                self._set_state("ACTIVE", message.reason, ctx)
+                self._set_state(TradingState.ACTIVE, message.reason, ctx)
             case RiskStateRestored():
                 self._restore(message, ctx)
             case StorageStateChanged(state="failing"):
@@ -131,7 +134,7 @@ class RiskCore(ActorCore):
                 self._quotes[quote.contract] = quote
         while self._intent_times and self._intent_times[0] <= now - NS_PER_MINUTE:
             self._intent_times.popleft()
-        if self._state != "ACTIVE":
+        if self._state != TradingState.ACTIVE:
             self._deny(intent.strategy_id, "trading_state", f"node is {self._state}: no new positions", ctx)
             return
         if self._storage_failing:
@@ -152,7 +155,7 @@ class RiskCore(ActorCore):
         ctx.publish(IntentApproved(intent=intent))
 
     def _on_close_intent(self, intent: CloseStrategy, ctx: Context) -> None:
-        if self._state == "HALTED":
+        if self._state == TradingState.HALTED:
             self._deny(intent.strategy_id, "trading_state", "node is HALTED: only cancels", ctx)
         elif "write_ahead" in self._storage_failing:
             error = self._storage_failing["write_ahead"]
@@ -183,18 +186,18 @@ class RiskCore(ActorCore):
         self._forget(closed.strategy_id)
         day = new_york_date(ctx.now())
         self._realized[day] = self._realized.get(day, 0.0) + closed.realized_pnl_usd
-        if self._state == "ACTIVE" and -self._realized[day] >= self._params.max_daily_loss_usd:
+        if self._state == TradingState.ACTIVE and -self._realized[day] >= self._params.max_daily_loss_usd:
             reason = f"realised loss {self._realized[day]:+.2f} today reached {self._params.max_daily_loss_usd:.2f}"
-            self._set_state("REDUCING", reason, ctx)
+            self._set_state(TradingState.REDUCING, reason, ctx)
             ctx.publish(Alert(level="critical", source=self.name, text=f"REDUCING: {reason}"))
 
     # state -------------------------------------------------------------------------------------------------------------
-    def _set_state(self, state: str, reason: str, ctx: Context) -> None:
+    def _set_state(self, state: TradingState, reason: str, ctx: Context) -> None:
         if state == self._state:
             return
         self._state, self._state_reason = state, reason
         ctx.publish(TradingStateChanged(state=state, reason=reason))
-        if state == "HALTED":
+        if state == TradingState.HALTED:
             ctx.publish(Alert(level="critical", source=self.name, text=f"HALTED: {reason}"))
         self._snapshot(ctx)
 
@@ -203,11 +206,11 @@ class RiskCore(ActorCore):
             return
         state = self._breaker.state
         ctx.publish(BreakerStateChanged(state=state, reason=reason))
-        level = "critical" if state == "OPEN" else "warning" if state == "HALF_OPEN" else "info"
+        level = "critical" if state == BreakerState.OPEN else "warning" if state == BreakerState.HALF_OPEN else "info"
         ctx.publish(Alert(level=level, source=self.name, text=f"circuit breaker {state}: {reason}"))
         due = self._breaker.cooldown_due_ns()
         if due is not None:
-            ctx.set_timer(COOLDOWN_TIMER, due)
+            ctx.set_timer(TimerKey.BREAKER_COOLDOWN, due)
         self._snapshot(ctx)
 
     def _snapshot(self, ctx: Context) -> None:
@@ -230,6 +233,6 @@ class RiskCore(ActorCore):
         self._breaker.half_open_successes = restored.half_open_successes
         due = self._breaker.cooldown_due_ns()
         if due is not None:
-            ctx.set_timer(COOLDOWN_TIMER, due)
+            ctx.set_timer(TimerKey.BREAKER_COOLDOWN, due)
         ctx.publish(TradingStateChanged(state=self._state, reason=f"restored: {self._state_reason}"))
         ctx.publish(BreakerStateChanged(state=self._breaker.state, reason="restored"))

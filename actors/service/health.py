@@ -22,6 +22,7 @@ from actors.runtime.threaded import ThreadedRuntime
 from actors.service.periodic import Periodic
 from messages import (
     BadTick,
+    BreakerState,
     BreakerStateChanged,
     BrokerConnectionChanged,
     IndexQuote,
@@ -30,12 +31,13 @@ from messages import (
     OrderFilled,
     PlaceOrder,
     StorageStateChanged,
+    TradingState,
     TradingStateChanged,
     UnderlyingQuote,
 )
 
-BREAKER_LEVEL = {"CLOSED": 0, "HALF_OPEN": 1, "OPEN": 2}
-TRADING_LEVEL = {"ACTIVE": 0, "REDUCING": 1, "HALTED": 2}
+BREAKER_LEVEL = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
+TRADING_LEVEL = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
 QUOTE_TYPES = (UnderlyingQuote, OptionQuote, IndexQuote)
 
 
@@ -60,8 +62,8 @@ class NodeHealth:
         self._runtime = runtime
         self._stale_after_ns = int(stale_after_s * 1e9)
         self._lock = threading.Lock()
-        self.trading_state = "ACTIVE"
-        self.breaker_state = "CLOSED"
+        self.trading_state = TradingState.ACTIVE
+        self.breaker_state = BreakerState.CLOSED
         self.last_quote_ns = 0
         self.connection = "unknown"
         self.storage: dict[str, StorageStateChanged] = {}  # store -> its last state change
@@ -109,9 +111,9 @@ class NodeHealth:
                     for store, change in sorted(self.storage.items()) if change.state != "ok"]
         if self._runtime.stopped.is_set():
             problems.append(f"runtime stopped: {self._runtime.stop_reason or 'shutting down'}")
-        if self.trading_state == "HALTED":
+        if self.trading_state == TradingState.HALTED:
             problems.append("trading HALTED")
-        if self.breaker_state == "OPEN":
+        if self.breaker_state == BreakerState.OPEN:
             problems.append("circuit breaker OPEN")
         if self.connection != "connected":
             problems.append(f"broker {self.connection}")

@@ -21,7 +21,7 @@ import msgspec
 
 from actors.broker.ib.config import IbSection
 from actors.broker.ib.fills import BookedFill, ComboFills
-from actors.broker.ib.link import CANCEL_FAILED_CODES, ORDER_CANCELLED, RESTART_TIMER, LinkState, Notice
+from actors.broker.ib.link import CANCEL_FAILED_CODES, ORDER_CANCELLED, LinkState, Notice
 from actors.broker.ib.orders import IbOrder, OrderError, cancelled_by_ib, inactive, not_working
 from actors.market_time import NS_PER_S, market_hours
 from actors.runtime.core import ActorCore, Context
@@ -51,11 +51,9 @@ from messages import (
     OrderRejected,
     PlaceOrder,
     TimerFired,
+    TimerKey,
 )
 
-SYNC_TIMER = "order_sync"
-COMMISSION_TIMER = "commission:"
-FILL_CHECK_TIMER = "fill_check:"
 WORKING_STATUSES = frozenset({"PreSubmitted", "Submitted"})
 CANCELLED_STATUSES = frozenset({"Cancelled", "ApiCancelled"})
 PRICE_EPSILON = 1e-9
@@ -99,7 +97,7 @@ class IbBrokerCore(ActorCore):
         self._sync_in_flight = None
         for order in self._orders.values():
             if not order.terminal and self._fills.pending(order.client_order_id):
-                ctx.set_timer(COMMISSION_TIMER + order.client_order_id, ctx.now())
+                ctx.set_timer(TimerKey.IB_COMMISSION.of(order.client_order_id), ctx.now())
 
     def handle(self, message: Message, ctx: Context) -> None:
         match message:
@@ -132,16 +130,16 @@ class IbBrokerCore(ActorCore):
             case IbCommission():
                 if self._fills.commission(message.exec_id, message.commission_usd):
                     self._book_ready(ctx)
-            case TimerFired(key=key) if key == RESTART_TIMER:
+            case TimerFired(key=key) if key == TimerKey.IB_RESTART_WINDOW:
                 self._link.arm_restart_window(ctx)
                 self._link.publish("daily gateway restart window", ctx)
-            case TimerFired(key=key) if key == SYNC_TIMER:
+            case TimerFired(key=key) if key == TimerKey.IB_ORDER_SYNC:
                 if self._link.link == "connected" and self._sync_in_flight is None:
                     self._send_sync("asking again which orders IB works", ctx)
-            case TimerFired(key=key) if key.startswith(COMMISSION_TIMER):
-                self._force_fills(key.removeprefix(COMMISSION_TIMER), ctx)
-            case TimerFired(key=key) if key.startswith(FILL_CHECK_TIMER):
-                self._check_fills(self._orders[key.removeprefix(FILL_CHECK_TIMER)], ctx)
+            case TimerFired(key=key) if TimerKey.IB_COMMISSION.owns(key):
+                self._force_fills(key.removeprefix(TimerKey.IB_COMMISSION), ctx)
+            case TimerFired(key=key) if TimerKey.IB_FILL_CHECK.owns(key):
+                self._check_fills(self._orders[key.removeprefix(TimerKey.IB_FILL_CHECK)], ctx)
 
     # link ------------------------------------------------------------------------------------------------------
     def _on_connected(self, connected: IbConnected, ctx: Context) -> None:
@@ -198,7 +196,7 @@ class IbBrokerCore(ActorCore):
         """Ask IB for open and completed orders and executions; a newer request supersedes one in flight."""
         self._sync_id += 1
         self._sync_in_flight = self._sync_id
-        ctx.cancel_timer(SYNC_TIMER)
+        ctx.cancel_timer(TimerKey.IB_ORDER_SYNC)
         ctx.publish(IbResync(reason=reason, resubscribe=resubscribe, sync_id=self._sync_id,
                              judge=tuple(sorted(self._to_judge))))
 
@@ -209,7 +207,7 @@ class IbBrokerCore(ActorCore):
         if not answer.complete:
             ctx.publish(Alert(level="warning", source=self.name, text="IB did not finish listing its open orders in "
                               f"time: no order is judged on it; asking again in {self._params.connect_timeout_s:g}s"))
-            ctx.set_timer(SYNC_TIMER, ctx.now() + int(self._params.connect_timeout_s * NS_PER_S))
+            ctx.set_timer(TimerKey.IB_ORDER_SYNC, ctx.now() + int(self._params.connect_timeout_s * NS_PER_S))
             return
         context = "after reconnect" if not self._link.synced else "IB's open orders"
         working = set(answer.working)
@@ -309,7 +307,7 @@ class IbBrokerCore(ActorCore):
         if ib_filled > order.ib_filled:
             order.ib_filled = ib_filled
             if order.awaits_executions():  # its executions should follow within the grace period
-                ctx.set_timer(FILL_CHECK_TIMER + order.client_order_id,
+                ctx.set_timer(TimerKey.IB_FILL_CHECK.of(order.client_order_id),
                               ctx.now() + int(2 * self._params.commission_wait_s * NS_PER_S))
         self._check_average_price(order, status, ctx)
         if order.done:
@@ -368,7 +366,7 @@ class IbBrokerCore(ActorCore):
                               f"{client_order_id} ({execution.side} {execution.shares:g} {execution.contract}) is "
                               f"not a leg of the order as sent: not booked; check the account"))
         elif outcome == "completed":
-            ctx.set_timer(COMMISSION_TIMER + client_order_id,
+            ctx.set_timer(TimerKey.IB_COMMISSION.of(client_order_id),
                           ctx.now() + int(self._params.commission_wait_s * NS_PER_S))
         if outcome in ("new", "completed"):
             mismatch = self._fills.bag_mismatch(client_order_id)
@@ -404,7 +402,7 @@ class IbBrokerCore(ActorCore):
         ctx.publish(OrderFilled(client_order_id=fill.client_order_id, exec_id=fill.exec_id, quantity=fill.quantity,
                                 price=fill.price, commission_usd=fill.commission_usd))
         if not self._fills.pending(order.client_order_id):
-            ctx.cancel_timer(COMMISSION_TIMER + order.client_order_id)
+            ctx.cancel_timer(TimerKey.IB_COMMISSION.of(order.client_order_id))
             if order.filled == order.quantity:
                 order.terminal = True
             elif order.ended_by is not None:

@@ -9,10 +9,9 @@ from enum import StrEnum
 from actors.broker.ib.config import IbSection
 from actors.market_time import NEW_YORK, NS_PER_S
 from actors.runtime.core import Context
-from messages import Alert, BrokerConnectionChanged, IbConnected, IbError, StopNode
+from messages import Alert, BrokerConnectionChanged, IbConnected, IbError, StopNode, TimerKey
 from messages.system import AlertLevel
 
-RESTART_TIMER = "restart_window"
 CLIENT_ID_REFUSALS = 3
 """326s in a row (no successful login between) after which the node stops instead of retrying."""
 
@@ -136,7 +135,7 @@ class LinkState:
             return
         self._in_restart_window, change_ns = restart_window(
             ctx.now(), restart, self._params.restart_pause_before_min, self._params.restart_pause_after_min)
-        ctx.set_timer(RESTART_TIMER, change_ns)
+        ctx.set_timer(TimerKey.IB_RESTART_WINDOW, change_ns)
 
     def up(self, connected: IbConnected, ctx: Context) -> None:
         self.link, self.synced, self._client_id_refusals = "connected", False, 0

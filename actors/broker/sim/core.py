@@ -36,13 +36,11 @@ from messages import (
     RawQuote,
     SubscribeQuotes,
     TimerFired,
+    TimerKey,
     UnderlyingQuote,
     UnsubscribeQuotes,
 )
 
-TICK_TIMER = "tick"
-DELIVER_TIMER = "deliver"
-POSITIONS_TIMER = "positions"
 FILL_AGGRESSIVENESS = 0.25
 
 
@@ -79,8 +77,8 @@ class SimBrokerCore(ActorCore):
     def on_start(self, ctx: Context) -> None:
         ctx.publish(BrokerConnectionChanged(state="connected", reason="simulated exchange (in process)"))
         if not self._source.scripted:
-            ctx.set_timer(TICK_TIMER, ctx.now())
-        ctx.set_timer(POSITIONS_TIMER, ctx.now())
+            ctx.set_timer(TimerKey.SIM_TICK, ctx.now())
+        ctx.set_timer(TimerKey.SIM_POSITIONS, ctx.now())
 
     def _draw(self, working: SimOrder) -> float:
         """A seeded uniform draw owned by one order: the same orders see the same luck in every replay."""
@@ -94,13 +92,13 @@ class SimBrokerCore(ActorCore):
         self._emitted += 1
         due = ctx.now() + self._params.latency_ms * 1_000_000
         heapq.heappush(self._outbox, (due, self._emitted, message))
-        ctx.set_timer(DELIVER_TIMER, self._outbox[0][0])
+        ctx.set_timer(TimerKey.SIM_DELIVER, self._outbox[0][0])
 
     def _deliver_due(self, ctx: Context) -> None:
         while self._outbox and self._outbox[0][0] <= ctx.now():
             ctx.publish(heapq.heappop(self._outbox)[2])
         if self._outbox:
-            ctx.set_timer(DELIVER_TIMER, self._outbox[0][0])
+            ctx.set_timer(TimerKey.SIM_DELIVER, self._outbox[0][0])
 
     def _report_positions(self, ctx: Context) -> None:
         positions = tuple(
@@ -112,14 +110,14 @@ class SimBrokerCore(ActorCore):
 
     def handle(self, message: Message, ctx: Context) -> None:
         match message:
-            case TimerFired(key=key) if key == TICK_TIMER:
+            case TimerFired(key=key) if key == TimerKey.SIM_TICK:
                 self._on_tick(ctx)
-            case TimerFired(key=key) if key == DELIVER_TIMER:
+            case TimerFired(key=key) if key == TimerKey.SIM_DELIVER:
                 self._deliver_due(ctx)
-            case TimerFired(key=key) if key == POSITIONS_TIMER:
+            case TimerFired(key=key) if key == TimerKey.SIM_POSITIONS:
                 self._report_positions(ctx)
                 interval = int(self._params.positions_interval_s * NS_PER_S)
-                ctx.set_timer(POSITIONS_TIMER, self._source.next_tick(ctx.now(), interval))
+                ctx.set_timer(TimerKey.SIM_POSITIONS, self._source.next_tick(ctx.now(), interval))
             case RawQuote():
                 # The scripted exchange moves only on what the gate accepts: a bad print is a feed glitch, and the
                 # options it would have repriced must not move with it.
@@ -153,7 +151,7 @@ class SimBrokerCore(ActorCore):
                 self._admit(quote, ctx)
             self._publish_subscribed(ctx)
             self._match_working(ctx)
-        ctx.set_timer(TICK_TIMER, self._source.next_tick(now, interval))
+        ctx.set_timer(TimerKey.SIM_TICK, self._source.next_tick(now, interval))
 
     def _publish_subscribed(self, ctx: Context) -> None:
         self._publish_quotes(sorted(self._subscribed, key=str), ctx)
