@@ -14,6 +14,7 @@ from actors.decision.strategies import NoCandidate, select_structure
 from actors.market_data.config import MarketDataSection
 from actors.market_data.marks import LegView, MarkBook
 from actors.market_time import NS_PER_MS, NS_PER_S, days_to_expiry, market_hours, new_york_date
+from actors.portfolio.view import Holding, PortfolioView
 from actors.runtime.core import ActorCore, Context
 from messages import (
     CONTRACT_MULTIPLIER,
@@ -55,25 +56,21 @@ ROLL_DTE_SLACK = 7
 
 
 @dataclass(frozen=True)
-class OpenPosition:
-    strategy_id: str
-    symbol: str
-    legs: tuple[Leg, ...]
-    quantity: int
-    entry_price: float
-    max_profit_usd: float
-    closing: bool = False
+class ExitBaseline:
+    """What the exit rules remember of a position beyond the portfolio's facts: IV and VIX at its first complete
+    quote set after the fill, and its best P&L so far (the trailing stop's peak)."""
+
     entry_iv: float = 0.0
     entry_vix: float = 0.0
     peak_pnl_usd: float = 0.0
 
 
-def short_legs(position: OpenPosition) -> list[Leg]:
-    return [leg for leg in position.legs if leg.ratio * position.quantity < 0]
+def short_legs(holding: Holding) -> list[Leg]:
+    return [leg for leg in holding.legs if leg.ratio * holding.quantity < 0]
 
 
-def short_leg_iv(position: OpenPosition, views: dict[OptionContract, LegView]) -> float:
-    legs = short_legs(position) or list(position.legs)
+def short_leg_iv(holding: Holding, views: dict[OptionContract, LegView]) -> float:
+    legs = short_legs(holding) or list(holding.legs)
     return sum(views[leg.contract].iv for leg in legs) / len(legs)
 
 
@@ -112,10 +109,8 @@ class DecisionCore(ActorCore):
         """Refused closes of one position after which a critical alert calls for a human (the breaker's threshold)."""
         self._close_refusals: dict[str, int] = {}
         self._close_retry_at: dict[str, int] = {}
-        self._quotes: dict[OptionContract, OptionQuote] = {}
-        self._positions: dict[str, OpenPosition] = {}
-        self._strategies_by_contract: dict[OptionContract, set[str]] = {}
-        self._pending_open: dict[str, str] = {}  # strategy_id -> symbol
+        self._portfolio = PortfolioView()
+        self._baselines: dict[str, ExitBaseline] = {}
         self._awaiting_chain: dict[str, tuple[EntrySection, int]] = {}  # symbol -> (entry parameters, requested at)
         self._trading_state = TradingState.ACTIVE
         self._opened_count = 0
@@ -139,49 +134,30 @@ class DecisionCore(ActorCore):
             case ChainSnapshot():
                 self._on_chain(message, ctx)
             case OptionQuote():
-                self._quotes[message.contract] = message
+                self._portfolio.apply(message)
                 self._marks.observe(message)
-                held_by = self._strategies_by_contract.get(message.contract, ())
-                if held_by and not self._exit_pending:
+                if self._portfolio.holds(message.contract) and not self._exit_pending:
                     # A market move requotes every leg at once; judging after each single leg would mix old and new
                     # prices into a fictitious mark. Coalesce: evaluate once the burst has been delivered.
                     self._exit_pending = True
                     ctx.set_timer(TimerKey.EXITS, ctx.now() + int(self._exits.evaluation_delay_ms * NS_PER_MS))
             case TimerFired(key=key) if key == TimerKey.EXITS:
                 self._exit_pending = False
-                for strategy_id in sorted(self._positions):
+                for strategy_id in self._portfolio.open_ids():
                     self._evaluate_exit(strategy_id, ctx)
             case StrategyOpened():
-                self._pending_open.pop(message.strategy_id, None)
-                self._track(
-                    OpenPosition(
-                        message.strategy_id,
-                        message.symbol,
-                        message.legs,
-                        message.quantity,
-                        message.entry_price,
-                        message.max_profit_usd,
-                    )
-                )
-            case StrategyPositionChanged():
-                position = self._positions.get(message.strategy_id)
-                if position is not None:
-                    self._positions[message.strategy_id] = replace(
-                        position, quantity=message.quantity, entry_price=message.avg_entry_price
-                    )
+                self._baselines.pop(message.strategy_id, None)
+                self._portfolio.apply(message)
+            case StrategyPositionChanged() | IntentDenied():
+                self._portfolio.apply(message)
             case StrategyClosed():
-                self._untrack(message.strategy_id)
+                self._untrack(message)
                 self._reopen_if_rolled(message.strategy_id, ctx)
             case IntentApproved(intent=OpenStrategy() as intent):
                 self._note_approved(intent)
-            case IntentDenied():
-                self._pending_open.pop(message.strategy_id, None)
-                self._release_close(message.strategy_id)
-            case OrderTerminated(purpose=OrderPurpose.OPEN) if message.filled_quantity == 0:
-                self._pending_open.pop(message.strategy_id, None)
-            case OrderTerminated(purpose=OrderPurpose.CLOSE) if message.status != OrderOutcome.FILLED:
-                self._release_close(message.strategy_id)
-                if message.status == OrderOutcome.REJECTED:
+            case OrderTerminated():
+                self._portfolio.apply(message)
+                if message.purpose == OrderPurpose.CLOSE and message.status == OrderOutcome.REJECTED:
                     self._close_refused(message.strategy_id, ctx)
             case TradingStateChanged():
                 self._trading_state = message.state
@@ -203,7 +179,7 @@ class DecisionCore(ActorCore):
         ctx.set_timer(TimerKey.ENTRY, ctx.now() + int(self._entry.evaluate_interval_s * NS_PER_S))
         if not market_hours().is_open(ctx.now()):
             return  # orders sent while the exchange is closed only rest and expire; judge again at the open
-        for strategy_id in sorted(self._positions):
+        for strategy_id in self._portfolio.open_ids():
             self._evaluate_exit(strategy_id, ctx)
         if self._trading_state != TradingState.ACTIVE or self._stopping or not self._reconciled:
             return
@@ -251,11 +227,10 @@ class DecisionCore(ActorCore):
         lake lost: the strategy is then pending again here and its id is never handed out twice."""
         number = intent.strategy_id.rpartition("-")[2]
         self._opened_count = max(self._opened_count, int(number) if number.isdigit() else 0)
-        if intent.strategy_id not in self._positions:
-            self._pending_open.setdefault(intent.strategy_id, intent.symbol)
+        self._portfolio.apply(IntentApproved(intent=intent))
 
     def _has_exposure(self, symbol: str) -> bool:
-        return symbol in self._pending_open.values() or any(p.symbol == symbol for p in self._positions.values())
+        return self._portfolio.exposure(symbol) > 0
 
     def _on_chain(self, chain: ChainSnapshot, ctx: Context) -> None:
         awaited = self._awaiting_chain.pop(chain.symbol, None)
@@ -282,43 +257,30 @@ class DecisionCore(ActorCore):
         self._opened_count += 1
         prefix = STRATEGY_PREFIX[candidate.kind]
         strategy_id = f"{prefix}-{chain.symbol}-{new_york_date(ctx.now()):%Y%m%d}-{self._opened_count}"
-        self._pending_open[strategy_id] = chain.symbol
-        ctx.publish(
-            OpenStrategy(
-                strategy_id=strategy_id,
-                kind=candidate.kind,
-                symbol=chain.symbol,
-                legs=candidate.legs,
-                quantity=self._entry.quantity,
-                mid_price=candidate.mid_price,
-                natural_price=candidate.natural_price,
-                max_profit_usd=candidate.max_profit_usd,
-                max_loss_usd=candidate.max_loss_usd,
-                reason=candidate.reason,
-                leg_quotes=candidate.leg_quotes,
-            )
+        intent = OpenStrategy(
+            strategy_id=strategy_id,
+            kind=candidate.kind,
+            symbol=chain.symbol,
+            legs=candidate.legs,
+            quantity=self._entry.quantity,
+            mid_price=candidate.mid_price,
+            natural_price=candidate.natural_price,
+            max_profit_usd=candidate.max_profit_usd,
+            max_loss_usd=candidate.max_loss_usd,
+            reason=candidate.reason,
+            leg_quotes=candidate.leg_quotes,
         )
+        self._portfolio.add_pending(intent)
+        ctx.publish(intent)
 
     # exits -----------------------------------------------------------------------------------------------------
-    def _track(self, position: OpenPosition) -> None:
-        self._positions[position.strategy_id] = position
-        for leg in position.legs:
-            self._strategies_by_contract.setdefault(leg.contract, set()).add(position.strategy_id)
-
-    def _untrack(self, strategy_id: str) -> None:
+    def _untrack(self, closed: StrategyClosed) -> None:
+        strategy_id = closed.strategy_id
         self._close_refusals.pop(strategy_id, None)
         self._close_retry_at.pop(strategy_id, None)
-        position = self._positions.pop(strategy_id, None)
-        if position is None:
-            return
-        for leg in position.legs:
-            holders = self._strategies_by_contract.get(leg.contract)
-            if holders is not None:
-                holders.discard(strategy_id)
-                if not holders:
-                    del self._strategies_by_contract[leg.contract]
-                    self._quotes.pop(leg.contract, None)
-                    self._marks.forget(leg.contract)
+        self._baselines.pop(strategy_id, None)
+        for contract in self._portfolio.apply(closed).released:
+            self._marks.forget(contract)
         self._conservative.pop(strategy_id, None)
         self._marked_at.pop(strategy_id, None)
 
@@ -333,28 +295,24 @@ class DecisionCore(ActorCore):
                               f"{refusals} times: the position stays open and the node keeps trying every "
                               f"{self._exits.close_retry_max_s:g}s at most; check the broker's messages and the account"))
 
-    def _release_close(self, strategy_id: str) -> None:
-        position = self._positions.get(strategy_id)
-        if position is not None and position.closing:
-            self._positions[strategy_id] = replace(position, closing=False)
-
-    def _leg_views(self, position: OpenPosition, now_ns: int) -> dict[OptionContract, LegView] | None:
+    def _leg_views(self, position: Holding, now_ns: int) -> dict[OptionContract, LegView] | None:
         """Every leg's mark (conservative when one-sided or quiet, see marks.py), or None while a leg was never
         quoted. Quiet legs are repriced at the current underlying: IB streams only changes, so a far wing can be
         silent for an hour in a market that is very much alive."""
-        if any(leg.contract not in self._quotes for leg in position.legs):
+        quotes = self._portfolio.quotes
+        if any(leg.contract not in quotes for leg in position.legs):
             return None
         max_age_ns = self._exits.max_quote_age_s * NS_PER_S
         spot = self._market.price(position.symbol)
         return {
-            leg.contract: self._marks.view(self._quotes[leg.contract], leg.ratio * position.quantity > 0,
-                                           quiet=now_ns - self._quotes[leg.contract].ts > max_age_ns, spot=spot,
+            leg.contract: self._marks.view(quotes[leg.contract], leg.ratio * position.quantity > 0,
+                                           quiet=now_ns - quotes[leg.contract].ts > max_age_ns, spot=spot,
                                            now_ns=now_ns)
             for leg in position.legs
         }
 
     def _evaluate_exit(self, strategy_id: str, ctx: Context) -> None:
-        position = self._positions[strategy_id]
+        position = self._portfolio.holding(strategy_id)
         if position.closing or position.quantity == 0:
             return
         if ctx.now() < self._close_retry_at.get(strategy_id, 0):
@@ -372,13 +330,14 @@ class DecisionCore(ActorCore):
             self._conservative[strategy_id] = conservative
             ctx.publish(DecisionRecord(strategy_id=strategy_id, action="mark", rule="conservative_mark",
                                        detail=conservative or "every leg marked at a fresh two-sided mid again"))
-        if position.entry_iv == 0.0:  # first complete quote set after the fill: the baseline for IV and VIX rules
-            position = replace(position, entry_iv=short_leg_iv(position, views), entry_vix=self._market.vix)
+        baseline = self._baselines.get(strategy_id, ExitBaseline())
+        if baseline.entry_iv == 0.0:  # first complete quote set after the fill: the baseline for IV and VIX rules
+            baseline = replace(baseline, entry_iv=short_leg_iv(position, views), entry_vix=self._market.vix)
         pnl = (mark - position.entry_price) * position.quantity * CONTRACT_MULTIPLIER
-        position = replace(position, peak_pnl_usd=max(position.peak_pnl_usd, pnl))
-        self._positions[strategy_id] = position
+        baseline = replace(baseline, peak_pnl_usd=max(baseline.peak_pnl_usd, pnl))
+        self._baselines[strategy_id] = baseline
         days_left = min(days_to_expiry(ctx.now(), leg.contract.expiry) for leg in position.legs)
-        self._publish_mark(position, mark, pnl, days_left, bool(conservative), ctx)
+        self._publish_mark(position, baseline, mark, pnl, days_left, bool(conservative), ctx)
         shorts = [views[leg.contract] for leg in short_legs(position)]
         state = PositionState(
             strategy_id=strategy_id,
@@ -388,19 +347,19 @@ class DecisionCore(ActorCore):
             max_profit_usd=position.max_profit_usd,
             mark_price=mark,
             days_to_expiry=days_left,
-            peak_pnl_usd=position.peak_pnl_usd,
+            peak_pnl_usd=baseline.peak_pnl_usd,
             short_leg_max_abs_delta=max((abs(view.delta) for view in shorts), default=0.0),
             short_leg_max_gamma=max((view.gamma for view in shorts), default=0.0),
-            entry_iv=position.entry_iv,
+            entry_iv=baseline.entry_iv,
             current_iv=short_leg_iv(position, views),
             underlying_move_pct=self._market.move_pct(position.symbol),
-            entry_vix=position.entry_vix,
+            entry_vix=baseline.entry_vix,
             current_vix=self._market.vix,
         )
         signal = first_exit(state, self._exits)
         if signal is None:
             return
-        self._positions[strategy_id] = replace(position, closing=True)
+        self._portfolio.mark_closing(strategy_id)
         natural = sum(leg.ratio * views[leg.contract].natural for leg in position.legs)
         ctx.publish(
             CloseStrategy(
@@ -418,8 +377,8 @@ class DecisionCore(ActorCore):
         if signal.roll:
             self._roll_to[position.symbol] = strategy_id
 
-    def _publish_mark(self, position: OpenPosition, mark: float, pnl: float, days_left: int, conservative: bool,
-                      ctx: Context) -> None:
+    def _publish_mark(self, position: Holding, baseline: ExitBaseline, mark: float, pnl: float, days_left: int,
+                      conservative: bool, ctx: Context) -> None:
         """At most one `StrategyMarked` per strategy per `greeks_interval_s`: readers see the mark the rules judge
         by without the journal growing by one row per quote."""
         last = self._marked_at.get(position.strategy_id)
@@ -429,5 +388,5 @@ class DecisionCore(ActorCore):
         ctx.publish(StrategyMarked(
             strategy_id=position.strategy_id, symbol=position.symbol, quantity=position.quantity,
             entry_price=position.entry_price, mark_price=round(mark, 4), unrealized_pnl_usd=round(pnl, 2),
-            peak_pnl_usd=round(position.peak_pnl_usd, 2), underlying_price=self._market.price(position.symbol) or 0.0,
+            peak_pnl_usd=round(baseline.peak_pnl_usd, 2), underlying_price=self._market.price(position.symbol) or 0.0,
             days_to_expiry=days_left, conservative=conservative))

@@ -5,23 +5,19 @@ It only needs the latest quote per contract, so its mailbox conflates market dat
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass
-
 from actors.market_data.config import MarketDataSection
-from actors.market_data.greeks import GreekTotals, structure_greeks
 from actors.market_data.iv_history import IvHistory, atm_iv
 from actors.market_data.staleness import StalenessTracker
 from actors.market_time import NS_PER_S, market_hours, new_york_date
+from actors.portfolio.greeks import GreekTotals
+from actors.portfolio.view import PortfolioView
 from actors.runtime.core import ActorCore, Context
 from messages import (
     ChainSnapshot,
     IvHistoryRestored,
     IvPoint,
     IvSample,
-    Leg,
     Message,
-    OptionContract,
     OptionQuote,
     PortfolioGreeks,
     QuoteStale,
@@ -36,13 +32,6 @@ from messages import (
     UnsubscribeQuotes,
     VolatilityStats,
 )
-
-
-@dataclass
-class HeldStrategy:
-    symbol: str
-    legs: tuple[Leg, ...]
-    quantity: int
 
 
 class MarketDataCore(ActorCore):
@@ -61,9 +50,7 @@ class MarketDataCore(ActorCore):
 
     def __init__(self, params: MarketDataSection | None = None) -> None:
         self._params = params or MarketDataSection()
-        self._strategies: dict[str, HeldStrategy] = {}
-        self._holders: Counter[OptionContract] = Counter()
-        self._quotes: dict[OptionContract, OptionQuote] = {}
+        self._portfolio = PortfolioView()
         self._staleness = StalenessTracker(int(self._params.stale_after_s * NS_PER_S))
         self._iv: dict[str, IvHistory] = {}
         self._published_greeks: dict[str, GreekTotals] = {}
@@ -76,8 +63,8 @@ class MarketDataCore(ActorCore):
     def handle(self, message: Message, ctx: Context) -> None:
         match message:
             case OptionQuote():
-                if message.contract in self._holders:
-                    self._quotes[message.contract] = message
+                if self._portfolio.holds(message.contract):
+                    self._portfolio.apply(message)
                     self._staleness.quoted(str(message.contract), message.ts)
             case UnderlyingQuote():
                 self._staleness.watch(message.symbol, message.ts)
@@ -88,10 +75,10 @@ class MarketDataCore(ActorCore):
                 self._history(message.symbol).restore(message.points)
             case StrategyOpened():
                 self._hold(message, ctx)
-            case StrategyPositionChanged() if message.strategy_id in self._strategies:
-                self._strategies[message.strategy_id].quantity = message.quantity
+            case StrategyPositionChanged():
+                self._portfolio.apply(message)
             case StrategyClosed():
-                self._release(message.strategy_id, ctx)
+                self._release(message, ctx)
             case TimerFired(key=key) if key == TimerKey.STALE:
                 self._check_staleness(ctx)
                 self._arm(TimerKey.STALE, self._params.stale_check_interval_s, ctx)
@@ -107,26 +94,16 @@ class MarketDataCore(ActorCore):
 
     # subscriptions ---------------------------------------------------------------------------------------------------
     def _hold(self, opened: StrategyOpened, ctx: Context) -> None:
-        self._strategies[opened.strategy_id] = HeldStrategy(opened.symbol, opened.legs, opened.quantity)
-        contracts = tuple(leg.contract for leg in opened.legs)
-        new = tuple(c for c in contracts if self._holders[c] == 0)
-        self._holders.update(contracts)
+        new = self._portfolio.apply(opened).held
         for contract in new:
             self._staleness.watch(str(contract), opened.ts)
         if new:
             ctx.publish(SubscribeQuotes(contracts=new))
 
-    def _release(self, strategy_id: str, ctx: Context) -> None:
-        held = self._strategies.pop(strategy_id, None)
-        self._published_greeks.pop(strategy_id, None)
-        if held is None:
-            return
-        contracts = tuple(leg.contract for leg in held.legs)
-        self._holders.subtract(contracts)
-        released = tuple(c for c in contracts if self._holders[c] <= 0)
-        self._holders = +self._holders
+    def _release(self, closed: StrategyClosed, ctx: Context) -> None:
+        self._published_greeks.pop(closed.strategy_id, None)
+        released = self._portfolio.apply(closed).released
         for contract in released:
-            self._quotes.pop(contract, None)
             self._staleness.forget(str(contract))
         if released:
             ctx.publish(UnsubscribeQuotes(contracts=released))
@@ -169,16 +146,16 @@ class MarketDataCore(ActorCore):
     def _publish_greeks(self, ctx: Context) -> None:
         portfolio = GreekTotals()
         counted = 0
-        for strategy_id in sorted(self._strategies):
-            held = self._strategies[strategy_id]
-            totals = structure_greeks(held.legs, held.quantity, self._quotes)
+        for strategy_id in self._portfolio.open_ids():
+            totals = self._portfolio.strategy_greeks(strategy_id)
             if totals is None:
                 continue
             portfolio = portfolio + totals
             counted += 1
             if self._published_greeks.get(strategy_id) != totals:
                 self._published_greeks[strategy_id] = totals
-                ctx.publish(StrategyGreeks(strategy_id=strategy_id, symbol=held.symbol, **vars(totals)))
+                ctx.publish(StrategyGreeks(strategy_id=strategy_id, symbol=self._portfolio.holding(strategy_id).symbol,
+                                           **vars(totals)))
         portfolio = portfolio.rounded()
         if portfolio != self._published_portfolio and (counted or self._published_portfolio is not None):
             self._published_portfolio = portfolio

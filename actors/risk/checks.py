@@ -1,13 +1,17 @@
-"""Pre-trade checks: pure functions of an opening intent and the book, each returning None or (check, reason)."""
+"""Pre-trade checks: pure functions of an opening intent and the book, each returning None or (check, reason).
+
+`PRE_TRADE_CHECKS` is every check an opening intent passes, in the order they are asked: first the node's state
+(trading state, storage, circuit breaker), then the account's limits. The first denial names the check.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from actors.market_data.greeks import GreekTotals
+from actors.portfolio.greeks import GreekTotals
 from actors.risk.config import RiskSection
-from messages import OpenStrategy
+from messages import OpenStrategy, TradingState
 
 Denial = tuple[str, str]
 
@@ -24,12 +28,35 @@ class Book:
     realized_today_usd: float
     open_max_loss_usd: float
     intents_last_minute: int
+    trading_state: TradingState = TradingState.ACTIVE
+    storage_failing: Mapping[str, str] = field(default_factory=dict)
+    """store → the first error of its current outage."""
+    breaker_allows_opening: bool = True
 
 
 Check = Callable[[OpenStrategy, Book, RiskSection], Denial | None]
 
 CONTRACT_DELTA = 100.0
 """Greek limits are in contracts: 100 shares of delta are one contract-equivalent."""
+
+
+def trading_state(intent: OpenStrategy, book: Book, params: RiskSection) -> Denial | None:
+    if book.trading_state != TradingState.ACTIVE:
+        return "trading_state", f"node is {book.trading_state}: no new positions"
+    return None
+
+
+def persistence(intent: OpenStrategy, book: Book, params: RiskSection) -> Denial | None:
+    if book.storage_failing:
+        store, error = min(book.storage_failing.items())
+        return "persistence", f"{store} cannot be written ({error}): no new positions"
+    return None
+
+
+def circuit_breaker(intent: OpenStrategy, book: Book, params: RiskSection) -> Denial | None:
+    if not book.breaker_allows_opening:
+        return "circuit_breaker", "circuit breaker OPEN: no new positions"
+    return None
 
 
 def max_positions(intent: OpenStrategy, book: Book, params: RiskSection) -> Denial | None:
@@ -92,7 +119,14 @@ def greek_limits(intent: OpenStrategy, book: Book, params: RiskSection) -> Denia
     return None
 
 
-PRE_TRADE_CHECKS: tuple[Check, ...] = (max_positions, max_contracts, order_rate, price_collar, daily_loss, greek_limits)
+NODE_STATE_CHECKS: tuple[Check, ...] = (trading_state, persistence, circuit_breaker)
+"""An intent these refuse was never weighed: it does not count toward `max_intents_per_minute`."""
+ACCOUNT_CHECKS: tuple[Check, ...] = (max_positions, max_contracts, order_rate, price_collar, daily_loss, greek_limits)
+PRE_TRADE_CHECKS: tuple[Check, ...] = NODE_STATE_CHECKS + ACCOUNT_CHECKS
+
+
+WEIGHED_AFTER = frozenset(check.__name__ for check in NODE_STATE_CHECKS)
+"""Names of the node-state checks (each names its denial after itself)."""
 
 
 def first_denial(intent: OpenStrategy, book: Book, params: RiskSection) -> Denial | None:

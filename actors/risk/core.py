@@ -12,10 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from collections import deque
 
-from actors.market_data.greeks import GreekTotals, structure_greeks
 from actors.market_time import NS_PER_MINUTE, new_york_date
 from actors.risk.breaker import CircuitBreaker
-from actors.risk.checks import Book, first_denial
+from actors.portfolio.greeks import structure_greeks
+from actors.portfolio.view import PortfolioView
+from actors.risk.checks import WEIGHED_AFTER, Book, first_denial
 from actors.risk.config import RiskSection
 from actors.runtime.core import ActorCore, Context
 from messages import (
@@ -29,7 +30,6 @@ from messages import (
     IntentDenied,
     Message,
     OpenStrategy,
-    OptionContract,
     OptionQuote,
     OrderOutcome,
     OrderPurpose,
@@ -53,6 +53,7 @@ class RiskCore(ActorCore):
     subscriptions = (
         OpenStrategy,
         CloseStrategy,
+        IntentDenied,
         StrategyOpened,
         StrategyPositionChanged,
         StrategyClosed,
@@ -73,13 +74,9 @@ class RiskCore(ActorCore):
         self._state = TradingState.ACTIVE
         self._state_reason = ""
         self._breaker = CircuitBreaker(params)
-        self._symbol_of: dict[str, str] = {}  # strategy_id -> symbol, pending and open
-        self._open: dict[str, StrategyOpened] = {}
-        self._quantity: dict[str, int] = {}
-        self._quotes: dict[OptionContract, OptionQuote] = {}
+        self._portfolio = PortfolioView()
         self._intent_times: deque[int] = deque()
         self._realized: dict[dt.date, float] = {}  # New York trading date -> realised P&L
-        self._max_loss_of: dict[str, float] = {}
         self._storage_failing: dict[str, str] = {}  # store -> first error of its current outage
 
     def on_start(self, ctx: Context) -> None:
@@ -93,19 +90,13 @@ class RiskCore(ActorCore):
                 self._on_open_intent(message, ctx)
             case CloseStrategy():
                 self._on_close_intent(message, ctx)
-            case OptionQuote():
-                self._quotes[message.contract] = message
-            case StrategyOpened():
-                self._symbol_of[message.strategy_id] = message.symbol  # also a late fill after a cancel
-                self._open[message.strategy_id] = message
-                self._quantity[message.strategy_id] = message.quantity
-                self._max_loss_of[message.strategy_id] = message.max_loss_usd
-            case StrategyPositionChanged():
-                self._quantity[message.strategy_id] = message.quantity
+            case OptionQuote() | StrategyOpened() | StrategyPositionChanged() | IntentDenied():
+                self._portfolio.apply(message)  # an opening fill after a cancel opens it too
             case StrategyClosed():
+                self._portfolio.apply(message)
                 self._on_closed(message, ctx)
             case OrderTerminated(purpose=OrderPurpose.OPEN) if message.filled_quantity == 0:
-                self._forget(message.strategy_id)
+                self._portfolio.apply(message)
             case OrderRejected() if message.code != REJECT_NOT_SENT:  # never reached the broker: not its failure
                 self._breaker_event(self._breaker.on_failure(ctx.now()), ctx)
             case OrderTerminated(status=OrderOutcome.FILLED):
@@ -129,29 +120,16 @@ class RiskCore(ActorCore):
 
     def _on_open_intent(self, intent: OpenStrategy, ctx: Context) -> None:
         now = ctx.now()
-        for quote in intent.leg_quotes:
-            if quote.contract not in self._quotes or self._quotes[quote.contract].ts <= quote.ts:
-                self._quotes[quote.contract] = quote
+        self._portfolio.note_quotes(intent.leg_quotes)
         while self._intent_times and self._intent_times[0] <= now - NS_PER_MINUTE:
             self._intent_times.popleft()
-        if self._state != TradingState.ACTIVE:
-            self._deny(intent.strategy_id, "trading_state", f"node is {self._state}: no new positions", ctx)
-            return
-        if self._storage_failing:
-            store, error = next(iter(sorted(self._storage_failing.items())))
-            self._deny(intent.strategy_id, "persistence", f"{store} cannot be written ({error}): no new positions",
-                       ctx)
-            return
-        if not self._breaker.allows_opening():
-            self._deny(intent.strategy_id, "circuit_breaker", "circuit breaker OPEN: no new positions", ctx)
-            return
         denial = first_denial(intent, self._book(intent, now), self._params)
-        self._intent_times.append(now)
+        if denial is None or denial[0] not in WEIGHED_AFTER:
+            self._intent_times.append(now)
         if denial is not None:
             self._deny(intent.strategy_id, *denial, ctx)
             return
-        self._symbol_of[intent.strategy_id] = intent.symbol
-        self._max_loss_of[intent.strategy_id] = intent.max_loss_usd
+        self._portfolio.add_pending(intent)
         ctx.publish(IntentApproved(intent=intent))
 
     def _on_close_intent(self, intent: CloseStrategy, ctx: Context) -> None:
@@ -164,26 +142,19 @@ class RiskCore(ActorCore):
             ctx.publish(IntentApproved(intent=intent))
 
     def _book(self, intent: OpenStrategy, now_ns: int) -> Book:
-        by_symbol: dict[str, GreekTotals] = {}
-        for strategy_id, opened in self._open.items():
-            greeks = structure_greeks(opened.legs, self._quantity.get(strategy_id, 0), self._quotes)
-            if greeks is not None:
-                by_symbol[opened.symbol] = by_symbol.get(opened.symbol, GreekTotals()) + greeks
         return Book(
-            symbols=self._symbol_of,
-            greeks_by_symbol=by_symbol,
-            new_trade_greeks=structure_greeks(intent.legs, intent.quantity, self._quotes),
+            symbols=self._portfolio.symbols(),
+            greeks_by_symbol=self._portfolio.greeks_by_symbol(),
+            new_trade_greeks=structure_greeks(intent.legs, intent.quantity, self._portfolio.quotes),
             realized_today_usd=self._realized.get(new_york_date(now_ns), 0.0),
-            open_max_loss_usd=sum(self._max_loss_of.get(s, 0.0) for s in self._symbol_of),
+            open_max_loss_usd=self._portfolio.max_loss_at_risk_usd(),
             intents_last_minute=len(self._intent_times),
+            trading_state=self._state,
+            storage_failing=self._storage_failing,
+            breaker_allows_opening=self._breaker.allows_opening(),
         )
 
-    def _forget(self, strategy_id: str) -> None:
-        for book in (self._symbol_of, self._open, self._quantity, self._max_loss_of):
-            book.pop(strategy_id, None)
-
     def _on_closed(self, closed: StrategyClosed, ctx: Context) -> None:
-        self._forget(closed.strategy_id)
         day = new_york_date(ctx.now())
         self._realized[day] = self._realized.get(day, 0.0) + closed.realized_pnl_usd
         if self._state == TradingState.ACTIVE and -self._realized[day] >= self._params.max_daily_loss_usd:

@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from actors.market_data.chain import quote_contracts
-from actors.market_data.greeks import GreekTotals
+from actors.portfolio.greeks import GreekTotals
 from actors.risk.breaker import CircuitBreaker
 from actors.risk.checks import PRE_TRADE_CHECKS, Book, first_denial
 from actors.risk.config import RiskSection
@@ -17,6 +17,7 @@ from actors.risk.core import RiskCore
 from actors.runtime.clock import VirtualClock
 from actors.runtime.deterministic import DeterministicRuntime
 from messages import (
+    TradingState,
     Alert,
     BreakerStateChanged,
     CloseStrategy,
@@ -62,6 +63,9 @@ DENIALS = {
                        RiskSection()),
     "symbol_delta": (INTENT, replace(CALM_BOOK, greeks_by_symbol={"SPY": GreekTotals(delta=1_996.0)}),
                      RiskSection()),
+    "trading_state": (INTENT, replace(CALM_BOOK, trading_state=TradingState.REDUCING), RiskSection()),
+    "persistence": (INTENT, replace(CALM_BOOK, storage_failing={"journal": "disk full"}), RiskSection()),
+    "circuit_breaker": (INTENT, replace(CALM_BOOK, breaker_allows_opening=False), RiskSection()),
 }
 
 
@@ -70,6 +74,16 @@ def test_each_check_denies(check):
     intent, book, params = DENIALS[check]
     denial = first_denial(intent, book, params)
     assert denial is not None and denial[0] == check, denial
+
+
+def test_the_node_state_is_asked_before_the_account_and_in_one_list():
+    """A halted node with an open breaker and a failing journal names the trading state: the first check asked."""
+    everything_wrong = replace(CALM_BOOK, trading_state=TradingState.HALTED, storage_failing={"journal": "full"},
+                               breaker_allows_opening=False, symbols={f"S{i}": "SPY" for i in range(9)})
+    assert first_denial(INTENT, everything_wrong, RiskSection())[0] == "trading_state"
+    assert first_denial(INTENT, replace(everything_wrong, trading_state=TradingState.ACTIVE),
+                        RiskSection())[0] == "persistence"
+    assert {check.__name__ for check in PRE_TRADE_CHECKS} >= {"trading_state", "persistence", "circuit_breaker"}
 
 
 def test_a_calm_intent_passes_every_check():

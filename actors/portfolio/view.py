@@ -1,0 +1,181 @@
+"""The portfolio as one actor sees it: pending and open strategies, their legs, closes in flight and the latest quote
+of every contract held, built from the same messages by every actor that asks "may this open, and what do we hold?".
+
+Pure and single-threaded: each actor (decision, risk, market data) owns its own instance and feeds it the messages
+it receives with `apply`; nothing is shared between threads. Position sync remains the source of these facts (it
+builds strategies from fills); this is the read side every other actor keeps of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+
+from actors.portfolio.greeks import GreekTotals, structure_greeks
+from messages import (
+    IntentApproved,
+    IntentDenied,
+    Leg,
+    Message,
+    OpenStrategy,
+    OptionContract,
+    OptionQuote,
+    OrderOutcome,
+    OrderPurpose,
+    OrderTerminated,
+    StrategyClosed,
+    StrategyOpened,
+    StrategyPositionChanged,
+)
+
+
+@dataclass(frozen=True)
+class Holding:
+    """An open strategy: what was filled, at what average price, and whether a close of it is in flight."""
+
+    strategy_id: str
+    symbol: str
+    legs: tuple[Leg, ...]
+    quantity: int
+    entry_price: float
+    max_profit_usd: float
+    max_loss_usd: float
+    closing: bool = False
+
+
+@dataclass(frozen=True)
+class HeldContracts:
+    """What a message changed in the set of contracts held: newly held ones need quotes, released ones no longer."""
+
+    held: tuple[OptionContract, ...] = ()
+    released: tuple[OptionContract, ...] = ()
+
+
+UNCHANGED = HeldContracts()
+
+
+class PortfolioView:
+    def __init__(self) -> None:
+        self._open: dict[str, Holding] = {}
+        self._pending: dict[str, OpenStrategy] = {}
+        self._holders: dict[OptionContract, set[str]] = {}
+        self._quotes: dict[OptionContract, OptionQuote] = {}
+
+    # facts ------------------------------------------------------------------------------------------------------------
+    def apply(self, message: Message) -> HeldContracts:
+        """Fold one message in; the facts every owner reads the same way."""
+        match message:
+            case OptionQuote():
+                self._quotes[message.contract] = message
+            case StrategyOpened():
+                return self._opened(message)
+            case StrategyPositionChanged() if message.strategy_id in self._open:
+                self._open[message.strategy_id] = replace(
+                    self._open[message.strategy_id], quantity=message.quantity, entry_price=message.avg_entry_price)
+            case StrategyClosed():
+                return self._closed(message.strategy_id)
+            case IntentApproved(intent=OpenStrategy() as intent):
+                self.add_pending(intent)
+            case IntentDenied():
+                self._pending.pop(message.strategy_id, None)
+                self.release_close(message.strategy_id)
+            case OrderTerminated(purpose=OrderPurpose.OPEN) if message.filled_quantity == 0:
+                self._pending.pop(message.strategy_id, None)
+            case OrderTerminated(purpose=OrderPurpose.CLOSE) if message.status != OrderOutcome.FILLED:
+                self.release_close(message.strategy_id)
+        return UNCHANGED
+
+    def add_pending(self, intent: OpenStrategy) -> None:
+        """An opening intent on its way (sent, or approved): it counts as exposure until it opens or ends unfilled."""
+        if intent.strategy_id not in self._open:
+            self._pending.setdefault(intent.strategy_id, intent)
+
+    def note_quotes(self, quotes: Iterable[OptionQuote]) -> None:
+        """Quotes carried by an intent: kept unless a newer quote of the contract is already here."""
+        for quote in quotes:
+            known = self._quotes.get(quote.contract)
+            if known is None or known.ts <= quote.ts:
+                self._quotes[quote.contract] = quote
+
+    def mark_closing(self, strategy_id: str) -> None:
+        self._open[strategy_id] = replace(self._open[strategy_id], closing=True)
+
+    def release_close(self, strategy_id: str) -> None:
+        holding = self._open.get(strategy_id)
+        if holding is not None and holding.closing:
+            self._open[strategy_id] = replace(holding, closing=False)
+
+    def _opened(self, opened: StrategyOpened) -> HeldContracts:
+        self._pending.pop(opened.strategy_id, None)
+        self._open[opened.strategy_id] = Holding(opened.strategy_id, opened.symbol, opened.legs, opened.quantity,
+                                                 opened.entry_price, opened.max_profit_usd, opened.max_loss_usd)
+        held = []
+        for leg in opened.legs:
+            holders = self._holders.setdefault(leg.contract, set())
+            if not holders and leg.contract not in held:
+                held.append(leg.contract)
+            holders.add(opened.strategy_id)
+        return HeldContracts(held=tuple(held))
+
+    def _closed(self, strategy_id: str) -> HeldContracts:
+        self._pending.pop(strategy_id, None)
+        holding = self._open.pop(strategy_id, None)
+        if holding is None:
+            return UNCHANGED
+        released = []
+        for leg in holding.legs:
+            holders = self._holders.get(leg.contract)
+            if holders is None:
+                continue
+            holders.discard(strategy_id)
+            if not holders:
+                del self._holders[leg.contract]
+                self._quotes.pop(leg.contract, None)
+                released.append(leg.contract)
+        return HeldContracts(released=tuple(released))
+
+    # queries ----------------------------------------------------------------------------------------------------------
+    def open_ids(self) -> list[str]:
+        """Open strategies in id order: every owner walks them in the same order, so replays are deterministic."""
+        return sorted(self._open)
+
+    def holding(self, strategy_id: str) -> Holding | None:
+        return self._open.get(strategy_id)
+
+    def holders_of(self, contract: OptionContract) -> frozenset[str]:
+        """Open strategies holding a contract: the ones a quote of it can move."""
+        return frozenset(self._holders.get(contract, ()))
+
+    def holds(self, contract: OptionContract) -> bool:
+        return contract in self._holders
+
+    @property
+    def quotes(self) -> Mapping[OptionContract, OptionQuote]:
+        return self._quotes
+
+    def symbols(self) -> dict[str, str]:
+        """strategy id → symbol of every open or pending strategy."""
+        return {**{s: i.symbol for s, i in self._pending.items()}, **{s: h.symbol for s, h in self._open.items()}}
+
+    def exposure(self, symbol: str) -> int:
+        """Open and pending strategies on `symbol`."""
+        return sum(1 for held in self.symbols().values() if held == symbol)
+
+    def max_loss_at_risk_usd(self) -> float:
+        """The most the open and pending strategies can lose, each by its (fill-adjusted) maximum loss."""
+        return (sum(h.max_loss_usd for h in self._open.values())
+                + sum(i.max_loss_usd for s, i in self._pending.items() if s not in self._open))
+
+    def strategy_greeks(self, strategy_id: str) -> GreekTotals | None:
+        """None until every leg has been quoted."""
+        holding = self._open[strategy_id]
+        return structure_greeks(holding.legs, holding.quantity, self._quotes)
+
+    def greeks_by_symbol(self) -> dict[str, GreekTotals]:
+        totals: dict[str, GreekTotals] = {}
+        for strategy_id in self.open_ids():
+            greeks = self.strategy_greeks(strategy_id)
+            if greeks is not None:
+                symbol = self._open[strategy_id].symbol
+                totals[symbol] = totals.get(symbol, GreekTotals()) + greeks
+        return totals

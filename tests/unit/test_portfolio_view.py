@@ -1,0 +1,142 @@
+"""The portfolio view every actor keeps: pending and open strategies, shared contracts, closes in flight, greeks."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+
+from actors.portfolio.greeks import GreekTotals
+from actors.portfolio.view import PortfolioView
+from actors.risk.config import RiskSection
+from actors.risk.core import RiskCore
+from actors.runtime.clock import VirtualClock
+from actors.runtime.deterministic import DeterministicRuntime
+from messages import (
+    IntentApproved,
+    IntentDenied,
+    Leg,
+    OpenStrategy,
+    OptionContract,
+    OptionQuote,
+    OrderOutcome,
+    OrderPurpose,
+    OrderTerminated,
+    StrategyClosed,
+    StrategyOpened,
+    StrategyPositionChanged,
+)
+
+NOW = int(dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC).timestamp() * 1e9)
+EXPIRY = dt.date(2026, 4, 10)
+SHARED_PUT = OptionContract("SPY", EXPIRY, 550.0, "P")
+WING = OptionContract("SPY", EXPIRY, 545.0, "P")
+OTHER = OptionContract("QQQ", EXPIRY, 480.0, "P")
+
+
+def _intent(strategy_id: str, symbol: str = "SPY", max_loss: float = 400.0) -> OpenStrategy:
+    legs = (Leg(SHARED_PUT, -1), Leg(WING, 1)) if symbol == "SPY" else (Leg(OTHER, -1),)
+    return OpenStrategy(strategy_id=strategy_id, kind="bull_put", symbol=symbol, legs=legs, quantity=1,
+                        mid_price=-1.0, natural_price=-0.9, max_profit_usd=100.0, max_loss_usd=max_loss, reason="t")
+
+
+def _opened(intent: OpenStrategy, max_loss: float = 410.0) -> StrategyOpened:
+    return StrategyOpened(ts=NOW, strategy_id=intent.strategy_id, kind=intent.kind, symbol=intent.symbol,
+                          legs=intent.legs, quantity=intent.quantity, entry_price=-1.0, max_profit_usd=90.0,
+                          max_loss_usd=max_loss)
+
+
+def _quote(contract: OptionContract, ts: int = NOW, delta: float = -0.2) -> OptionQuote:
+    return OptionQuote(ts=ts, contract=contract, bid=1.0, ask=1.1, iv=0.2, delta=delta, gamma=0.01, vega=0.5,
+                       theta=-0.1, underlying_price=580.0)
+
+
+def _closed(strategy_id: str) -> StrategyClosed:
+    return StrategyClosed(strategy_id=strategy_id, exit_price=-0.5, realized_pnl_usd=50.0, commissions_usd=2.6,
+                          rule="take_profit")
+
+
+def test_pending_then_open_then_closed_is_exposure_all_along_and_then_none():
+    view = PortfolioView()
+    first = _intent("A")
+    view.add_pending(first)
+    assert view.exposure("SPY") == 1 and view.symbols() == {"A": "SPY"}
+    assert view.max_loss_at_risk_usd() == 400.0  # the intent's maximum loss until it fills
+    view.apply(_opened(first))
+    assert view.exposure("SPY") == 1 and view.max_loss_at_risk_usd() == 410.0  # now the fill-adjusted one
+    view.apply(_closed("A"))
+    assert view.exposure("SPY") == 0 and view.symbols() == {} and view.max_loss_at_risk_usd() == 0.0
+
+
+def test_a_shared_contract_is_released_with_its_last_holder_and_its_quote_goes_with_it():
+    view = PortfolioView()
+    first, second = _intent("A"), _intent("B")
+    assert set(view.apply(_opened(first)).held) == {SHARED_PUT, WING}
+    assert view.apply(_opened(second)).held == ()  # already held: nothing new to subscribe
+    view.apply(_quote(SHARED_PUT))
+    assert view.holders_of(SHARED_PUT) == {"A", "B"}
+    assert view.apply(_closed("A")).released == ()
+    assert SHARED_PUT in view.quotes
+    assert set(view.apply(_closed("B")).released) == {SHARED_PUT, WING}
+    assert SHARED_PUT not in view.quotes and not view.holds(SHARED_PUT)
+
+
+def test_an_unfilled_or_denied_opening_is_no_longer_exposure():
+    view = PortfolioView()
+    view.apply(IntentApproved(intent=_intent("A")))
+    view.add_pending(_intent("B", symbol="QQQ"))
+    view.apply(OrderTerminated(client_order_id="A-O1", strategy_id="A", purpose=OrderPurpose.OPEN,
+                               status=OrderOutcome.CANCELLED, filled_quantity=0, avg_price=0.0))
+    view.apply(IntentDenied(strategy_id="B", check="execution", reason="order still working"))
+    assert view.symbols() == {}
+
+
+def test_a_close_in_flight_is_released_when_refused_and_kept_when_filled():
+    view = PortfolioView()
+    view.apply(_opened(_intent("A")))
+    view.mark_closing("A")
+    view.apply(OrderTerminated(client_order_id="A-C1", strategy_id="A", purpose=OrderPurpose.CLOSE,
+                               status=OrderOutcome.REJECTED, filled_quantity=0, avg_price=0.0))
+    assert not view.holding("A").closing
+    view.mark_closing("A")
+    view.apply(IntentDenied(strategy_id="A", check="trading_state", reason="HALTED"))
+    assert not view.holding("A").closing
+    view.mark_closing("A")
+    view.apply(OrderTerminated(client_order_id="A-C2", strategy_id="A", purpose=OrderPurpose.CLOSE,
+                               status=OrderOutcome.FILLED, filled_quantity=-1, avg_price=-0.5))
+    assert view.holding("A").closing  # filled: the StrategyClosed that follows ends it
+
+
+def test_quotes_an_intent_carries_never_overwrite_newer_ones():
+    view = PortfolioView()
+    view.apply(_quote(SHARED_PUT, ts=NOW + 10, delta=-0.3))
+    view.note_quotes([_quote(SHARED_PUT, ts=NOW, delta=-0.2), _quote(WING, ts=NOW, delta=-0.1)])
+    assert view.quotes[SHARED_PUT].delta == -0.3 and view.quotes[WING].delta == -0.1
+
+
+def test_greeks_by_symbol_count_only_fully_quoted_strategies_at_their_current_size():
+    view = PortfolioView()
+    view.apply(_opened(_intent("A")))
+    view.apply(_opened(_intent("Q", symbol="QQQ")))
+    view.apply(_quote(SHARED_PUT, delta=-0.3))
+    view.apply(_quote(OTHER, delta=-0.25))
+    assert view.strategy_greeks("A") is None  # the wing was never quoted
+    assert set(view.greeks_by_symbol()) == {"QQQ"}
+    view.apply(_quote(WING, delta=-0.1))
+    view.apply(StrategyPositionChanged(strategy_id="A", quantity=2, avg_entry_price=-1.0))
+    spy = view.greeks_by_symbol()["SPY"]  # short the -0.3 put, long the -0.1 wing, two units of 100 shares
+    assert spy == GreekTotals(delta=40.0, gamma=0.0, vega=0.0, theta=0.0)
+
+
+def test_an_intent_execution_refused_no_longer_counts_against_the_position_limit():
+    """Risk approves, execution refuses (e.g. an order still working): the strategy never opens, so it must not hold
+    one of `max_positions` forever."""
+    runtime = DeterministicRuntime([lambda: RiskCore(RiskSection(max_positions=1))], VirtualClock(NOW))
+    runtime.start()
+    quotes = tuple(_quote(leg.contract) for leg in _intent("A").legs)
+    runtime.inject(msgspec.structs.replace(_intent("A"), leg_quotes=quotes))
+    runtime.inject(IntentDenied(strategy_id="A", check="execution", reason="order A-O1 still working"))
+    runtime.inject(msgspec.structs.replace(_intent("B"), leg_quotes=quotes))
+    verdicts = [(type(m).__name__, getattr(m, "check", "")) for m in runtime.history
+                if isinstance(m, (IntentApproved, IntentDenied)) and getattr(m, "check", "") != "execution"]
+    assert verdicts == [("IntentApproved", ""), ("IntentApproved", "")]
