@@ -23,8 +23,9 @@ from actors.broker.ib.config import IbSection
 from actors.broker.ib.fills import BookedFill, ComboFills
 from actors.broker.ib.link import CANCEL_FAILED_CODES, ORDER_CANCELLED, LinkState, Notice
 from actors.broker.ib.orders import IbOrder, OrderError, cancelled_by_ib, inactive, not_working
+from actors.broker.order_desk import ORDER_COMMANDS, BrokerCore
 from actors.market_time import NS_PER_S, market_hours
-from actors.runtime.core import ActorCore, Context
+from actors.runtime.core import Context
 from messages import (
     REJECT_NOT_SENT,
     Alert,
@@ -60,12 +61,10 @@ PRICE_EPSILON = 1e-9
 AVERAGE_PRICE_TOLERANCE = 0.005
 
 
-class IbBrokerCore(ActorCore):
+class IbBrokerCore(BrokerCore):
     name = "broker"
     subscriptions = (
-        PlaceOrder,
-        ModifyOrder,
-        CancelOrder,
+        *ORDER_COMMANDS,
         TimerFired,
         IbConnected,
         IbDisconnected,
@@ -100,13 +99,9 @@ class IbBrokerCore(ActorCore):
                 ctx.set_timer(TimerKey.IB_COMMISSION.of(order.client_order_id), ctx.now())
 
     def handle(self, message: Message, ctx: Context) -> None:
+        if self.handle_order_command(message, ctx):
+            return
         match message:
-            case PlaceOrder():
-                self._on_place(message, ctx)
-            case ModifyOrder():
-                self._on_modify(message, ctx)
-            case CancelOrder():
-                self._on_cancel(message, ctx)
             case IbConnected():
                 self._on_connected(message, ctx)
             case IbDisconnected():
@@ -236,11 +231,13 @@ class IbBrokerCore(ActorCore):
         order.error = None
 
     # orders ------------------------------------------------------------------------------------------------------
-    def _on_place(self, place: PlaceOrder, ctx: Context) -> None:
-        if place.client_order_id in self._orders:
-            ctx.publish(OrderRejected(client_order_id=place.client_order_id, code=REJECT_NOT_SENT,
-                                      reason=f"duplicate client order id {place.client_order_id}"))
-            return
+    def known_order_ids(self) -> dict[str, IbOrder]:
+        return self._orders
+
+    def refuse(self, order: PlaceOrder, problem: str, ctx: Context) -> None:
+        ctx.publish(OrderRejected(client_order_id=order.client_order_id, code=REJECT_NOT_SENT, reason=problem))
+
+    def place(self, place: PlaceOrder, ctx: Context) -> None:
         order = IbOrder(place.client_order_id, place.legs, place.quantity, place.limit_price)
         self._orders[place.client_order_id] = order
         self._fills.open(place.client_order_id, place.legs, place.quantity)
@@ -252,7 +249,7 @@ class IbBrokerCore(ActorCore):
         ctx.publish(IbPlaceOrder(client_order_id=place.client_order_id, legs=place.legs, quantity=place.quantity,
                                  limit_price=place.limit_price, min_order_id=self._order_id_floor))
 
-    def _on_modify(self, modify: ModifyOrder, ctx: Context) -> None:
+    def modify(self, modify: ModifyOrder, ctx: Context) -> None:
         order = self._orders.get(modify.client_order_id)
         if order is None or order.done or order.cancel_requested:
             return
@@ -270,7 +267,7 @@ class IbBrokerCore(ActorCore):
         ctx.publish(IbPlaceOrder(client_order_id=order.client_order_id, legs=order.legs, quantity=order.quantity,
                                  limit_price=limit_price, min_order_id=self._order_id_floor, modify=True))
 
-    def _on_cancel(self, cancel: CancelOrder, ctx: Context) -> None:
+    def cancel(self, cancel: CancelOrder, ctx: Context) -> None:
         order = self._orders.get(cancel.client_order_id)
         if order is None or order.terminal:
             reason = "unknown order" if order is None else "order is done"

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from actors.broker.order_desk import ORDER_COMMANDS, BrokerCore
 from actors.broker.sim.config import SimSection
 from actors.broker.sim.fills import commission_usd, fill_threshold, limit_crosses
 from actors.broker.sim.source import QuoteSource
 from actors.market_data.config import MarketDataSection
 from actors.market_data.quote_gate import QuoteGate
 from actors.market_time import NS_PER_S
-from actors.runtime.core import ActorCore, Context
+from actors.runtime.core import Context
 from messages import (
     BrokerConnectionChanged,
     BrokerPosition,
@@ -53,7 +54,7 @@ class SimOrder:
     draws: int = 0
 
 
-class SimBrokerCore(ActorCore):
+class SimBrokerCore(BrokerCore):
     name = "broker"
 
     def __init__(self, source: QuoteSource, params: SimSection, symbols: tuple[str, ...],
@@ -71,7 +72,7 @@ class SimBrokerCore(ActorCore):
         self._costs: Counter[OptionContract] = Counter()
         self._outbox: list[tuple[int, int, Message]] = []  # (due, order of emission, message) for simulated latency
         self._emitted = 0
-        commands = (PlaceOrder, ModifyOrder, CancelOrder, SubscribeQuotes, UnsubscribeQuotes, ChainRequest)
+        commands = (*ORDER_COMMANDS, SubscribeQuotes, UnsubscribeQuotes, ChainRequest)
         self.subscriptions = commands + ((RawQuote,) if source.scripted else ())
 
     def on_start(self, ctx: Context) -> None:
@@ -109,6 +110,8 @@ class SimBrokerCore(ActorCore):
         self._emit(BrokerPositionsSnapshot(positions=positions, complete=True), ctx)
 
     def handle(self, message: Message, ctx: Context) -> None:
+        if self.handle_order_command(message, ctx):
+            return
         match message:
             case TimerFired(key=key) if key == TimerKey.SIM_TICK:
                 self._on_tick(ctx)
@@ -126,12 +129,6 @@ class SimBrokerCore(ActorCore):
                     self._source.on_market_input(accepted)
                     self._publish_subscribed(ctx)
                     self._match_working(ctx)
-            case PlaceOrder():
-                self._on_place(message, ctx)
-            case ModifyOrder():
-                self._on_modify(message, ctx)
-            case CancelOrder():
-                self._on_cancel(message, ctx)
             case SubscribeQuotes():
                 self._subscribed.update(message.contracts)
                 self._publish_quotes(message.contracts, ctx)
@@ -164,11 +161,14 @@ class SimBrokerCore(ActorCore):
         """Every quote leaves through the gate, like a real feed's would."""
         return self._gate.admit(quote, quote.ts or ctx.now()).publish(ctx)
 
-    def _on_place(self, order: PlaceOrder, ctx: Context) -> None:
-        problem = self._validate(order)
-        if problem is not None:
-            self._emit(OrderRejected(client_order_id=order.client_order_id, code=201, reason=problem), ctx)
-            return
+    # orders --------------------------------------------------------------------------------------------------------
+    def known_order_ids(self) -> set[str]:
+        return self._known_order_ids
+
+    def refuse(self, order: PlaceOrder, problem: str, ctx: Context) -> None:
+        self._emit(OrderRejected(client_order_id=order.client_order_id, code=201, reason=problem), ctx)
+
+    def place(self, order: PlaceOrder, ctx: Context) -> None:
         self._known_order_ids.add(order.client_order_id)
         broker_order_id = self._next_order_id
         self._next_order_id += 1
@@ -181,18 +181,7 @@ class SimBrokerCore(ActorCore):
         self._emit(OrderAccepted(client_order_id=order.client_order_id, broker_order_id=broker_order_id), ctx)
         self._try_fill(working, ctx)
 
-    def _validate(self, order: PlaceOrder) -> str | None:
-        if order.client_order_id in self._known_order_ids:
-            return f"duplicate client order id {order.client_order_id}"
-        if not order.legs:
-            return "order has no legs"
-        if order.quantity == 0:
-            return "order quantity is zero"
-        if len({leg.contract.symbol for leg in order.legs}) != 1:
-            return "combo legs span several underlyings"
-        return None
-
-    def _on_modify(self, modify: ModifyOrder, ctx: Context) -> None:
+    def modify(self, modify: ModifyOrder, ctx: Context) -> None:
         working = self._working.get(modify.client_order_id)
         if working is None:
             self._emit(
@@ -204,7 +193,7 @@ class SimBrokerCore(ActorCore):
         self._emit(OrderModified(client_order_id=modify.client_order_id, limit_price=modify.limit_price), ctx)
         self._try_fill(working, ctx)
 
-    def _on_cancel(self, cancel: CancelOrder, ctx: Context) -> None:
+    def cancel(self, cancel: CancelOrder, ctx: Context) -> None:
         working = self._working.pop(cancel.client_order_id, None)
         if working is None:
             self._emit(CancelRejected(client_order_id=cancel.client_order_id, reason="order is not working"), ctx)
