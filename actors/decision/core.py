@@ -204,8 +204,12 @@ class DecisionCore(ActorCore):
 
     # entries ---------------------------------------------------------------------------------------------------
     def _on_evaluate(self, ctx: Context) -> None:
-        ctx.set_timer(TimerKey.ENTRY, ctx.now() + int(self._entry.evaluate_interval_s * NS_PER_S))
-        if not market_hours().is_open(ctx.now()):
+        hours = market_hours()
+        next_at = ctx.now() + int(self._entry.evaluate_interval_s * NS_PER_S)
+        if not hours.is_open(next_at):  # nights and weekends: next at the open (years of history pass quicker)
+            next_at = max(next_at, hours.next_open(ctx.now()))
+        ctx.set_timer(TimerKey.ENTRY, next_at)
+        if not hours.is_open(ctx.now()):
             return  # orders sent while the exchange is closed only rest and expire; judge again at the open
         for strategy_id in sorted(self._positions):
             self._evaluate_exit(strategy_id, ctx)
@@ -298,10 +302,12 @@ class DecisionCore(ActorCore):
             ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry", detail=candidate.reason))
             return
         if self._entry.exit_rules_gate:
-            firing = exit_rule_at_entry(candidate, self._entry.quantity, self._exits, ctx.now(),
+            firing = exit_rule_at_entry(candidate, self._entry, self._exits, ctx.now(),
                                         self._market.move_pct(chain.symbol), self._market.vix)
             if firing is not None:
-                ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry_exit_rules", detail=firing))
+                if firing[0] == "catastrophe":  # let a market that moves this fast settle for one whole window
+                    self._cooldowns.hold(chain.symbol, ctx.now() + self._market.window_ns, "catastrophe-scale move")
+                ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry_exit_rules", detail=firing[1]))
                 return
         self._opened_count += 1
         prefix = STRATEGY_PREFIX[candidate.kind]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
+
 from actors.decision.config import EntrySection, ExitSection
 from actors.decision.rules import PositionState, evaluate_exits
 from actors.decision.strategies import StructureCandidate
@@ -53,8 +55,11 @@ class Cooldowns:
         if rule not in self._params.protective_exit_rules or self._params.protective_cooldown_sessions == 0:
             return
         resume = cooldown_end_ns(at_ns, self._params.protective_cooldown_sessions)
-        if resume > self._until.get(symbol, (0, ""))[0]:
-            self._until[symbol] = (resume, f"{rule} exit of {strategy_id}")
+        self.hold(symbol, resume, f"{rule} exit of {strategy_id}")
+
+    def hold(self, symbol: str, until_ns: int, why: str) -> None:
+        if until_ns > self._until.get(symbol, (0, ""))[0]:
+            self._until[symbol] = (until_ns, why)
 
     def holding(self, symbol: str, now_ns: int) -> str | None:
         """Why `symbol` is still cooling down, or None."""
@@ -71,11 +76,14 @@ def inputs_before_session(quoted_at: dict[str, int], session_open_ns: int) -> li
     return [name for name, at in quoted_at.items() if at and at < session_open_ns]
 
 
-def exit_rule_at_entry(candidate: StructureCandidate, quantity: int, exits: ExitSection, now_ns: int,
-                       underlying_move_pct: float, vix: float) -> str | None:
-    """The exit rule that would fire on `candidate` right after its fill at mid, or None. The structure is judged by
-    the same rules, in the same priority, that will judge the open position: a market an exit rule already calls
-    unacceptable is no market to open in."""
+def exit_rule_at_entry(candidate: StructureCandidate, params: EntrySection, exits: ExitSection, now_ns: int,
+                       underlying_move_pct: float, vix: float) -> tuple[str, str] | None:
+    """(rule, why) of the exit rule that would fire on `candidate` right after its fill at mid, or None. The structure is judged by
+    the same rules, in the same priority, that will judge the open position (a market an exit rule already calls
+    unacceptable is no market to open in), the catastrophe move with headroom (`catastrophe_entry_fraction`)."""
+    quantity = params.quantity
+    exits = msgspec.structs.replace(
+        exits, catastrophe_move_pct=exits.catastrophe_move_pct * params.catastrophe_entry_fraction)
     quotes = {q.contract: q for q in candidate.leg_quotes}
     shorts = [quotes[leg.contract] for leg in candidate.legs if leg.ratio * quantity < 0 and leg.contract in quotes]
     short_iv = sum(q.iv for q in shorts) / len(shorts) if shorts else 0.0
@@ -98,4 +106,5 @@ def exit_rule_at_entry(candidate: StructureCandidate, quantity: int, exits: Exit
     fired = evaluate_exits(state, exits)
     if not fired:
         return None
-    return f"exit rule {fired[0].rule} would fire at entry: {fired[0].reason}"
+    headroom = f" (entries keep {params.catastrophe_entry_fraction:.0%} of its move)" * (fired[0].rule == "catastrophe")
+    return fired[0].rule, f"exit rule {fired[0].rule} would fire at entry: {fired[0].reason}{headroom}"
