@@ -19,7 +19,7 @@ import msgspec
 
 from actors.broker.sim.history_data import Bars, load_bars
 from actors.config import NodeConfig, config_from_mapping
-from actors.market_time import NEW_YORK, market_hours
+from actors.market_time import market_hours
 from actors.node import core_factories, lake_writer
 from actors.persistence.core import JournalWriter
 from actors.runtime.clock import VirtualClock
@@ -182,7 +182,3 @@ def run_backtest(config: NodeConfig, bars: Bars, session_id: str,
         outcome.unflushed = f"final lake commit failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
     outcome.stop_reason = runtime.stopped_reason
     return outcome
-
-
-def new_york_time(ts_ns: int) -> str:
-    return dt.datetime.fromtimestamp(ts_ns / 1e9, tz=NEW_YORK).strftime("%Y-%m-%d %H:%M")
