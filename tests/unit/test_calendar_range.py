@@ -92,3 +92,17 @@ def test_the_calendar_keeps_only_sessions_opens_and_closes():
         tracemalloc.stop()
     assert hours.sessions()[0].year == 1990
     assert retained < 4 * 2**20
+
+
+def test_a_start_or_scenario_time_beyond_the_calendar_is_refused_on_load(tmp_path):
+    from actors.config import config_from_mapping
+    from actors.config_section import ConfigError
+    from actors.replay.scenario import ScenarioError, load_scenario
+
+    with pytest.raises(ConfigError, match="outside the market calendar 1990-01-01..2035-12-31"):
+        config_from_mapping({"sim": {"start": dt.datetime(2040, 3, 1, 14, 30, tzinfo=dt.UTC)}}, source="t.toml")
+    scenario = tmp_path / "far.jsonl"
+    scenario.write_text('{"scenario": {"name": "far", "start": "2036-03-02T14:30:00Z"}}\n'
+                        '{"at": "+1m", "expect": {"type": "NodeStarted"}}\n', encoding="utf-8")
+    with pytest.raises(ScenarioError, match="outside the market calendar"):
+        load_scenario(scenario)
