@@ -40,16 +40,16 @@ def add_backtest_command(commands: argparse._SubParsersAction) -> None:
 def _config(args: argparse.Namespace, session_id: str):  # noqa: ANN202 - NodeConfig
     import msgspec
 
-    from actors.backtest import backtest_config
+    from actors.backtest import BacktestError, backtest_config
 
     overrides: dict = {}
     if args.config:
         try:
             overrides = msgspec.toml.decode(Path(args.config).read_bytes())
         except FileNotFoundError:
-            raise ValueError(f"{args.config}: no such config file") from None
+            raise BacktestError(f"{args.config}: no such config file") from None
         except (OSError, msgspec.DecodeError) as exc:
-            raise ValueError(f"{args.config}: {str(exc).splitlines()[0]}") from None
+            raise BacktestError(f"{args.config}: {str(exc).splitlines()[0]}") from None
     for section, key, value in (("node", "lake_uri", args.lake), ("sim", "history", args.history)):
         if value:
             overrides.setdefault(section, {})[key] = value
@@ -60,13 +60,14 @@ def _config(args: argparse.Namespace, session_id: str):  # noqa: ANN202 - NodeCo
 
 def _require_empty_lake(config) -> None:  # noqa: ANN001 - NodeConfig
     """One run per lake: the trade table and the report read the whole lake, and must show this run alone."""
+    from actors.backtest import BacktestError
     from storage.journal import DeltaJournal
     from storage.lake_access import reading
 
     with reading(config.node.lake_uri):
         used = DeltaJournal(config.node.lake_uri, dict(config.node.storage_options)).exists()
     if used:
-        raise ValueError(f"{config.node.lake_uri} already holds a journal: a backtest needs a new lake "
+        raise BacktestError(f"{config.node.lake_uri} already holds a journal: a backtest needs a new lake "
                          "(another --lake, or leave it out for a fresh one per run)")
 
 
@@ -81,7 +82,7 @@ def cmd_backtest(args: argparse.Namespace, console: Console) -> int:
         config = _config(args, session_id)
         bars = history_range(config, args.first, args.last)
         _require_empty_lake(config)
-    except (BacktestError, HistoryError, ConfigError, OutsideCalendar, ValueError) as exc:
+    except (BacktestError, HistoryError, ConfigError, OutsideCalendar) as exc:
         print(f"thetanode: error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
         return EXIT_BAD_INPUT
     return _run(config, bars, config.node.session_id or session_id, args, console)

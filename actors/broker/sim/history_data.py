@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -70,7 +71,9 @@ def _day(ns: int) -> dt.date:
     return dt.datetime.fromtimestamp(ns / 1e9, tz=NEW_YORK).date()
 
 
+@lru_cache(maxsize=4)
 def load_bars(path: str, vix_path: str = "", price_scale: float = 1.0) -> Bars:
+    """Read once per process: the backtest checks the range, then the broker's quote source reuses the bars."""
     if path == BUILTIN:
         return _bars(_builtin_frame(), "arch sample (S&P 500 and VIX)", price_scale, None)
     frame = _read(path)
