@@ -12,6 +12,7 @@ from typing import NoReturn
 
 from rich.console import Console
 
+from actors.backtest_cli import add_backtest_command
 from actors.config import DEFAULT_CONFIG, NodeConfig, config_from_mapping, load_config
 from actors.config_section import ConfigError
 from actors.exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_LAKE_DAMAGED, EXIT_OK, EXIT_UNFLUSHED
@@ -293,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--verbose", action="store_true", help="also print quotes, timers and decision records")
     replay.add_argument("--quiet", action="store_true", help="print only the expectation results")
     replay.set_defaults(handler=_cmd_replay)
+
+    add_backtest_command(commands)
 
     run = commands.add_parser("run", help="run the node as a service (wall clock) until SIGTERM/SIGINT")
     run.add_argument("--config", required=True, help="node TOML config")

@@ -1,9 +1,11 @@
 """Time as the node counts it, in one place below every actor: nanosecond units (every message's `ts`), the New
 York dates trading days and expiries are counted in, days to expiry, and the US equity-options market calendar.
 
-The calendar comes from exchange-calendars (XNYS: sessions, holidays and early closes), built once and flattened
-into sorted nanosecond arrays, so `is_open` is a binary search; building it imports pandas, so it happens on the
-first `market_hours()` call, not on import.
+The calendar comes from exchange-calendars (XNYS: sessions, holidays and early closes) for 1990-2035, built once
+and flattened into sorted nanosecond arrays of session opens and closes (about 11,600 sessions, a few hundred kB), so
+`is_open` is a binary search; the exchange-calendars object, and with it any per-minute array it could build, is
+dropped after construction. Building it imports pandas, so it happens on the first `market_hours()` call, not on
+import. A time or date outside the range raises `OutsideCalendar` (one line): never a silent "closed".
 """
 
 from __future__ import annotations
@@ -32,9 +34,13 @@ def days_to_expiry(ts_ns: int, expiry: dt.date) -> int:
 
 
 CALENDAR = "XNYS"
-CALENDAR_START, CALENDAR_END = "2025-01-01", "2030-12-31"
-"""exchange-calendars materialises every trading minute of its range (about 60 MB a year): keep it to the years
-the node can trade or replay."""
+CALENDAR_START, CALENDAR_END = dt.date(1990, 1, 1), dt.date(2035, 12, 31)
+"""The years the node can trade, replay or backtest: real history (the `arch` data starts in 1999) to a decade ahead."""
+
+
+def calendar_covers(day: dt.date) -> bool:
+    """Whether `day` lies within the calendar's range: config checks ask this without building the calendar."""
+    return CALENDAR_START <= day <= CALENDAR_END
 
 
 class OutsideCalendar(ValueError):
@@ -48,27 +54,41 @@ class MarketHours:
         with warnings.catch_warnings():
             # exchange-calendars 4.13 trips a pandas 3.1 deprecation inside its own constructor; nothing we can act on.
             warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
-            calendar = exchange_calendars.get_calendar(CALENDAR, start=CALENDAR_START, end=CALENDAR_END)
-        self._opens = np.asarray(calendar.opens_nanos, dtype=np.int64)
-        self._closes = np.asarray(calendar.closes_nanos, dtype=np.int64)
-        self._dates = [ts.date() for ts in calendar.sessions]
-        self._date_index = {d: i for i, d in enumerate(self._dates)}
+            calendar = exchange_calendars.get_calendar(CALENDAR, start=str(CALENDAR_START), end=str(CALENDAR_END))
+        # copies: nothing of the pandas-backed calendar outlives the constructor
+        self._opens = np.array(calendar.opens_nanos, dtype=np.int64)
+        self._closes = np.array(calendar.closes_nanos, dtype=np.int64)
+        self._session_days = np.array(calendar.sessions.values.astype("datetime64[D]"), dtype="datetime64[D]")
+        self._first_ns = _new_york_midnight_ns(CALENDAR_START)
+        self._end_ns = _new_york_midnight_ns(CALENDAR_END + dt.timedelta(days=1))
+
+    def _check(self, now_ns: int) -> None:
+        if not self._first_ns <= now_ns < self._end_ns:
+            raise OutsideCalendar(f"{_describe(now_ns)} is outside the {CALENDAR} calendar "
+                                  f"{CALENDAR_START}..{CALENDAR_END}")
+
+    def _check_day(self, day: dt.date) -> None:
+        if not calendar_covers(day):
+            raise OutsideCalendar(f"{day} is outside the {CALENDAR} calendar {CALENDAR_START}..{CALENDAR_END}")
 
     def _session_at_or_before(self, now_ns: int) -> int:
+        self._check(now_ns)
         index = int(np.searchsorted(self._opens, now_ns, side="right")) - 1
-        if index < 0 or (index == len(self._opens) - 1 and now_ns > self._closes[-1]):
-            raise OutsideCalendar(f"{now_ns} ns is outside the {CALENDAR} calendar {CALENDAR_START}..{CALENDAR_END}")
+        if index < 0:
+            raise OutsideCalendar(f"no session on or before {_describe(now_ns)} within {CALENDAR_START}..{CALENDAR_END}")
         return index
 
     def is_open(self, now_ns: int) -> bool:
+        self._check(now_ns)
         index = int(np.searchsorted(self._opens, now_ns, side="right")) - 1
         return bool(index >= 0 and now_ns < self._closes[index])
 
     def next_open(self, now_ns: int) -> int:
         """The next session open strictly after `now_ns`."""
+        self._check(now_ns)
         index = int(np.searchsorted(self._opens, now_ns, side="right"))
         if index >= len(self._opens):
-            raise OutsideCalendar(f"no session after {now_ns} ns within {CALENDAR_START}..{CALENDAR_END}")
+            raise OutsideCalendar(f"no session after {_describe(now_ns)} within {CALENDAR_START}..{CALENDAR_END}")
         return int(self._opens[index])
 
     def session_open(self, now_ns: int) -> int:
@@ -83,6 +103,8 @@ class MarketHours:
         """Nanoseconds of open market within [start_ns, end_ns): the clock that drives simulated prices."""
         if end_ns <= start_ns:
             return 0
+        self._check(start_ns)
+        self._check(end_ns - 1)
         first = max(int(np.searchsorted(self._closes, start_ns, side="right")), 0)
         last = int(np.searchsorted(self._opens, end_ns, side="left"))
         opens = np.maximum(self._opens[first:last], start_ns)
@@ -91,20 +113,56 @@ class MarketHours:
 
     def sessions_between(self, start_ns: int, end_ns: int) -> list[tuple[dt.date, int, int]]:
         """(date, open ns, close ns) of every session that overlaps [start_ns, end_ns], in order."""
+        self._check(start_ns)
+        self._check(end_ns)
         first = int(np.searchsorted(self._closes, start_ns, side="left"))
         last = int(np.searchsorted(self._opens, end_ns, side="right"))
-        return [(self._dates[i], int(self._opens[i]), int(self._closes[i])) for i in range(first, last)]
+        return [(self._day(i), int(self._opens[i]), int(self._closes[i])) for i in range(first, last)]
+
+    def _day(self, index: int) -> dt.date:
+        return self._session_days[index].item()
+
+    def _day_index(self, day: dt.date) -> int:
+        """Index of the first session on or after `day`."""
+        self._check_day(day)
+        return int(np.searchsorted(self._session_days, np.datetime64(day, "D"), side="left"))
 
     def is_session(self, day: dt.date) -> bool:
-        return day in self._date_index
+        index = self._day_index(day)
+        return index < len(self._session_days) and self._day(index) == day
+
+    def session_bounds(self, day: dt.date) -> tuple[int, int]:
+        """(open ns, close ns) of the session on `day`; OutsideCalendar when the exchange did not trade that day."""
+        index = self._day_index(day)
+        if index >= len(self._session_days) or self._day(index) != day:
+            raise OutsideCalendar(f"{day} is not an {CALENDAR} session (weekend or holiday)")
+        return int(self._opens[index]), int(self._closes[index])
 
     def last_session_on_or_before(self, day: dt.date) -> dt.date:
-        while day not in self._date_index:
-            day -= dt.timedelta(days=1)
-        return day
+        index = self._day_index(day)
+        if index < len(self._session_days) and self._day(index) == day:
+            return day
+        if index == 0:
+            raise OutsideCalendar(f"no session on or before {day} within {CALENDAR_START}..{CALENDAR_END}")
+        return self._day(index - 1)
+
+    def sessions(self) -> list[dt.date]:
+        """Every session date of the calendar, in order."""
+        return [d.item() for d in self._session_days]
+
+
+def _new_york_midnight_ns(day: dt.date) -> int:
+    return int(dt.datetime.combine(day, dt.time(), tzinfo=NEW_YORK).timestamp()) * NS_PER_S
+
+
+def _describe(now_ns: int) -> str:
+    try:
+        return f"{dt.datetime.fromtimestamp(now_ns / 1e9, tz=dt.UTC):%Y-%m-%d %H:%M:%S} UTC"
+    except (OverflowError, OSError, ValueError):
+        return f"{now_ns} ns"
 
 
 @cache
 def market_hours() -> MarketHours:
-    """The shared, immutable calendar (building it takes ~0.2 s)."""
+    """The shared, immutable calendar (building it takes ~0.5 s)."""
     return MarketHours()

@@ -36,6 +36,12 @@ FLUSH_WAIT_S = 10.0
 
 
 def quote_source_factory(config: NodeConfig, start_ns: int) -> Callable[[], QuoteSource]:
+    if config.sim.market == "history":
+        from actors.broker.sim.history import HistoryQuoteSource
+        from actors.broker.sim.history_data import load_bars
+
+        bars = load_bars(config.sim.history, config.sim.history_vix, config.sim.history_price_scale)  # read once
+        return lambda: HistoryQuoteSource(config.sim, bars)
     if config.sim.market == "scripted":
         from actors.broker.sim.scripted import ScriptedQuoteSource
 

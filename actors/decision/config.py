@@ -31,7 +31,8 @@ class EntrySection(Section, frozen=True, kw_only=True):
               "short_delta_tolerance": (0, 0.5), "long_delta": (0.01, 0.99), "wing_width": (0.01, 10_000),
               "min_credit": (0, 10_000), "min_credit_to_width": (0, 1), "max_debit_to_width": (0.01, 1),
               "max_leg_spread": (0, 10_000), "max_leg_spread_pct": (0, 10), "quantity": (1, 10_000),
-              "min_iv_history_days": (0, 3650), "vix_min": (0, 500), "vix_max": (0, 500)}
+              "min_iv_history_days": (0, 3650), "vix_min": (0, 500), "vix_max": (0, 500),
+              "protective_cooldown_sessions": (0, 250), "catastrophe_entry_fraction": (0.01, 1)}
     symbols: tuple[str, ...] = ("SPY",)
     strategy: StrategyKind = "iron_condor"
     evaluate_interval_s: float = 900.0
@@ -58,9 +59,28 @@ class EntrySection(Section, frozen=True, kw_only=True):
     vix_max: float = 35.0
     blackout_dates: tuple[dt.date, ...] = ()
     """No new positions on these New York dates (FOMC, CPI, earnings of a heavy index member...)."""
+    protective_cooldown_sessions: int = 2
+    """Entry discipline: after a protective exit (`protective_exit_rules`) no new position in that symbol until the
+    open of the Nth session after the exit's (2: an exit on Monday keeps Monday and Tuesday flat). 0: no cool-down."""
+    protective_exit_rules: tuple[str, ...] = ("catastrophe", "vix_spike", "stop_loss", "delta_breach")
+    exit_rules_gate: bool = True
+    """Entry discipline: no entry when any exit rule (the real ones, `[exits]`) would fire on the candidate structure
+    as it would stand right after its fill at mid."""
+    catastrophe_entry_fraction: float = 0.5
+    """...with the catastrophe rule's move threshold scaled by this: a market that has already moved half-way to a
+    catastrophe exit within the window is falling (or rising) too fast to sell premium into; one more interval of
+    the same and the catastrophe exit closes the new position at once (seen on 2018-02-08 in the arch history).
+    After such a move entries also wait one whole `exits.catastrophe_window_s` (the market must settle: a swing
+    back the other way is just as fast, 2018-02-09)."""
+    session_quotes_gate: bool = True
+    """Entry discipline: no entry on an underlying, VIX or chain quote from before the current session's open."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        unknown = [name for name in self.protective_exit_rules if name not in EXIT_RULE_NAMES]
+        if unknown:
+            raise ValueError(f"`protective_exit_rules` names unknown rule {unknown[0]!r}; "
+                             f"rules: {', '.join(EXIT_RULE_NAMES)}")
         if self.dte_min > self.dte_max:
             raise ValueError(f"`dte_min` ({self.dte_min}) exceeds `dte_max` ({self.dte_max})")
         if not 0 < self.short_delta < 0.5:

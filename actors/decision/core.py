@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import msgspec
 
 from actors.decision.config import EntrySection, ExitSection
-from actors.decision.entry_gates import entry_gate_failure
+from actors.decision.entry_gates import Cooldowns, entry_gate_failure, exit_rule_at_entry, inputs_before_session
 from actors.decision.market_context import MarketContext
 from actors.decision.rules import PositionState, first_exit
 from actors.decision.strategies import NoCandidate, select_structure
@@ -121,6 +121,7 @@ class DecisionCore(ActorCore):
         self._reconciled = False  # no new position before the broker's positions have matched ours once
         self._roll_to: dict[str, str] = {}  # symbol -> strategy id being rolled, awaiting its replacement
         self._broker_state = "connected"  # until the broker says otherwise; no entries while it is not
+        self._cooldowns = Cooldowns(entry)
 
     def on_start(self, ctx: Context) -> None:
         self._exit_pending = False  # a rebuilt core's pending exit timer died with the old process
@@ -151,6 +152,9 @@ class DecisionCore(ActorCore):
             case StrategyPositionChanged() | IntentDenied():
                 self._portfolio.apply(message)
             case StrategyClosed():
+                closed = self._portfolio.holding(message.strategy_id)
+                if closed is not None:
+                    self._cooldowns.on_closed(closed.symbol, message.rule, message.strategy_id, message.ts)
                 self._untrack(message)
                 self._reopen_if_rolled(message.strategy_id, ctx)
             case IntentApproved(intent=OpenStrategy() as intent):
@@ -176,8 +180,12 @@ class DecisionCore(ActorCore):
 
     # entries ---------------------------------------------------------------------------------------------------
     def _on_evaluate(self, ctx: Context) -> None:
-        ctx.set_timer(TimerKey.ENTRY, ctx.now() + int(self._entry.evaluate_interval_s * NS_PER_S))
-        if not market_hours().is_open(ctx.now()):
+        hours = market_hours()
+        next_at = ctx.now() + int(self._entry.evaluate_interval_s * NS_PER_S)
+        if not hours.is_open(next_at):  # nights and weekends: next at the open (years of history pass quicker)
+            next_at = max(next_at, hours.next_open(ctx.now()))
+        ctx.set_timer(TimerKey.ENTRY, next_at)
+        if not hours.is_open(ctx.now()):
             return  # orders sent while the exchange is closed only rest and expire; judge again at the open
         for strategy_id in self._portfolio.open_ids():
             self._evaluate_exit(strategy_id, ctx)
@@ -190,6 +198,10 @@ class DecisionCore(ActorCore):
             awaited = self._awaiting_chain.get(symbol)
             if self._has_exposure(symbol) or (awaited is not None and ctx.now() - awaited[1] < interval_ns):
                 continue  # a chain that never came (broker down) is asked for again one interval later
+            cooling = self._cooldowns.holding(symbol, ctx.now()) if awaited is None else None
+            if cooling is not None:
+                ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry_cooldown", detail=cooling))
+                continue
             if self._waiting_for_fresh_inputs(symbol, None, ctx):
                 continue
             params = awaited[0] if awaited is not None else self._entry  # a roll asked again keeps its DTE window
@@ -205,6 +217,16 @@ class DecisionCore(ActorCore):
         stale = self._market.stale_inputs(symbol, ctx.now(), self._stale_after_ns)
         if chain is not None and ctx.now() - chain.ts > self._stale_after_ns:
             stale.append(f"{symbol} chain {(ctx.now() - chain.ts) / 60e9:.0f} min old")
+        if not stale and self._entry.session_quotes_gate:
+            quoted = {symbol: self._market.quoted_at(symbol), "VIX": self._market.vix_ts}
+            if chain is not None:
+                quoted[f"{symbol} chain"] = chain.ts
+            before = inputs_before_session(quoted, market_hours().session_open(ctx.now()))
+            if before:
+                ctx.publish(DecisionRecord(strategy_id="", action="wait", rule="entry_session",
+                                           detail=f"waiting for this session's quotes: {', '.join(before)} "
+                                                  "quoted before today's open"))
+                return True
         if not stale:
             return False
         limit = f"{self._market_data.stale_after_s / 60:g} min"
@@ -254,6 +276,14 @@ class DecisionCore(ActorCore):
         if isinstance(candidate, NoCandidate):
             ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry", detail=candidate.reason))
             return
+        if self._entry.exit_rules_gate:
+            firing = exit_rule_at_entry(candidate, self._entry, self._exits, ctx.now(),
+                                        self._market.move_pct(chain.symbol), self._market.vix)
+            if firing is not None:
+                if firing[0] == "catastrophe":  # let a market that moves this fast settle for one whole window
+                    self._cooldowns.hold(chain.symbol, ctx.now() + self._market.window_ns, "catastrophe-scale move")
+                ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry_exit_rules", detail=firing[1]))
+                return
         self._opened_count += 1
         prefix = STRATEGY_PREFIX[candidate.kind]
         strategy_id = f"{prefix}-{chain.symbol}-{new_york_date(ctx.now()):%Y%m%d}-{self._opened_count}"

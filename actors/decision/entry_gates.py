@@ -1,10 +1,17 @@
-"""Entry gates: pure checks that must all pass before the decision actor looks for a new position."""
+"""Entry gates: pure checks that must all pass before the decision actor opens a new position, among them the
+entry discipline: a cool-down after protective exits, no entry an exit rule would close at once, no entry on the
+previous session's quotes."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from actors.decision.config import EntrySection
+import msgspec
+
+from actors.decision.config import EntrySection, ExitSection
+from actors.decision.rules import PositionState, evaluate_exits
+from actors.decision.strategies import StructureCandidate
+from actors.market_time import NEW_YORK, days_to_expiry, market_hours
 from messages import VolatilityStats
 
 
@@ -24,3 +31,80 @@ def entry_gate_failure(
         if not params.iv_rank_min <= stats.iv_rank <= params.iv_rank_max:
             return f"{symbol} IV rank {stats.iv_rank:.0f} outside {params.iv_rank_min:g}-{params.iv_rank_max:g}"
     return None
+
+
+def cooldown_end_ns(exit_ns: int, sessions: int) -> int:
+    """The open of the `sessions`-th session after the one an exit happened in (or after, when it happened while the
+    market was closed): entries in that symbol wait until then."""
+    hours = market_hours()
+    resume = exit_ns
+    for _ in range(sessions):
+        resume = hours.next_open(resume)
+    return resume
+
+
+class Cooldowns:
+    """Per symbol, when entries may resume after a protective exit. Rebuilt from the journal like everything else in
+    the decision core: it only remembers what `StrategyClosed` messages said."""
+
+    def __init__(self, params: EntrySection) -> None:
+        self._params = params
+        self._until: dict[str, tuple[int, str]] = {}  # symbol -> (resume ns, what started the cool-down)
+
+    def on_closed(self, symbol: str, rule: str, strategy_id: str, at_ns: int) -> None:
+        if rule not in self._params.protective_exit_rules or self._params.protective_cooldown_sessions == 0:
+            return
+        resume = cooldown_end_ns(at_ns, self._params.protective_cooldown_sessions)
+        self.hold(symbol, resume, f"{rule} exit of {strategy_id}")
+
+    def hold(self, symbol: str, until_ns: int, why: str) -> None:
+        if until_ns > self._until.get(symbol, (0, ""))[0]:
+            self._until[symbol] = (until_ns, why)
+
+    def holding(self, symbol: str, now_ns: int) -> str | None:
+        """Why `symbol` is still cooling down, or None."""
+        until = self._until.get(symbol)
+        if until is None or now_ns >= until[0]:
+            return None
+        resume = dt.datetime.fromtimestamp(until[0] / 1e9, tz=NEW_YORK)
+        return f"{symbol} cooling down after the {until[1]} until {resume:%Y-%m-%d %H:%M} New York"
+
+
+def inputs_before_session(quoted_at: dict[str, int], session_open_ns: int) -> list[str]:
+    """The entry inputs (name -> when last quoted) that come from before the current session's open: at the open the
+    previous close is not today's price, and the first entry of a day waits for that day's quotes."""
+    return [name for name, at in quoted_at.items() if at and at < session_open_ns]
+
+
+def exit_rule_at_entry(candidate: StructureCandidate, params: EntrySection, exits: ExitSection, now_ns: int,
+                       underlying_move_pct: float, vix: float) -> tuple[str, str] | None:
+    """(rule, why) of the exit rule that would fire on `candidate` right after its fill at mid, or None. The structure is judged by
+    the same rules, in the same priority, that will judge the open position (a market an exit rule already calls
+    unacceptable is no market to open in), the catastrophe move with headroom (`catastrophe_entry_fraction`)."""
+    quantity = params.quantity
+    exits = msgspec.structs.replace(
+        exits, catastrophe_move_pct=exits.catastrophe_move_pct * params.catastrophe_entry_fraction)
+    quotes = {q.contract: q for q in candidate.leg_quotes}
+    shorts = [quotes[leg.contract] for leg in candidate.legs if leg.ratio * quantity < 0 and leg.contract in quotes]
+    short_iv = sum(q.iv for q in shorts) / len(shorts) if shorts else 0.0
+    state = PositionState(
+        strategy_id="candidate",
+        legs=candidate.legs,
+        quantity=quantity,
+        entry_price=candidate.mid_price,
+        max_profit_usd=candidate.max_profit_usd,
+        mark_price=candidate.mid_price,
+        days_to_expiry=min(days_to_expiry(now_ns, leg.contract.expiry) for leg in candidate.legs),
+        short_leg_max_abs_delta=max((abs(q.delta) for q in shorts), default=0.0),
+        short_leg_max_gamma=max((q.gamma for q in shorts), default=0.0),
+        entry_iv=short_iv,
+        current_iv=short_iv,
+        underlying_move_pct=underlying_move_pct,
+        entry_vix=vix,
+        current_vix=vix,
+    )
+    fired = evaluate_exits(state, exits)
+    if not fired:
+        return None
+    headroom = f" (entries keep {params.catastrophe_entry_fraction:.0%} of its move)" * (fired[0].rule == "catastrophe")
+    return fired[0].rule, f"exit rule {fired[0].rule} would fire at entry: {fired[0].reason}{headroom}"

@@ -11,7 +11,7 @@ VOLATILITY_INDEX = "VIX"
 
 class MarketContext:
     def __init__(self, move_window_ns: int) -> None:
-        self._window_ns = move_window_ns
+        self.window_ns = move_window_ns
         self._prices: dict[str, deque[tuple[int, float]]] = {}
         self.vix = 0.0
         self.vix_ts = 0
@@ -20,7 +20,7 @@ class MarketContext:
         history = self._prices.setdefault(quote.symbol, deque())
         history.append((quote.ts, (quote.bid + quote.ask) / 2))
         # keep one sample at or before the window start, so the move is measured over the whole window
-        while len(history) > 1 and history[1][0] <= quote.ts - self._window_ns:
+        while len(history) > 1 and history[1][0] <= quote.ts - self.window_ns:
             history.popleft()
 
     def on_index(self, quote: IndexQuote) -> None:

@@ -21,7 +21,7 @@ import msgspec
 
 from actors.config import NodeConfig, config_from_mapping
 from actors.config_section import ConfigError
-from actors.market_time import NS_PER_S
+from actors.market_time import CALENDAR_END, CALENDAR_START, NEW_YORK, NS_PER_S
 from actors.replay.expect import unknown_fields
 from messages import MESSAGE_BY_NAME, IndexQuote, Message, OptionQuote, RawQuote, UnderlyingQuote
 from messages.codec import MessageDecodeError, from_builtins
@@ -60,14 +60,14 @@ class Scenario:
         return self.steps[-1].at_ns if self.steps else self.start_ns
 
 
-EARLIEST = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
-LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
-"""Scenario times stay within a sane window: an absurd offset is a typo, not a century to replay."""
+EARLIEST = dt.datetime.combine(CALENDAR_START, dt.time(), tzinfo=NEW_YORK)
+LATEST = dt.datetime.combine(CALENDAR_END + dt.timedelta(days=1), dt.time(), tzinfo=NEW_YORK)
+"""Scenario times stay within the market calendar (1990-2035): beyond it the node could not tell open from closed."""
 
 
 def _bounded(at_ns: int, text: str, where: str) -> int:
     if not int(EARLIEST.timestamp()) * NS_PER_S <= at_ns < int(LATEST.timestamp()) * NS_PER_S:
-        raise ScenarioError(f"{where}: `at` {text!r} falls outside {EARLIEST:%Y}-{LATEST:%Y}")
+        raise ScenarioError(f"{where}: `at` {text!r} falls outside the market calendar {CALENDAR_START}..{CALENDAR_END}")
     return at_ns
 
 

@@ -1,4 +1,4 @@
-"""`[sim]`: the simulated exchange and its generated or scripted market."""
+"""`[sim]`: the simulated exchange and its generated, scripted or history market."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ import datetime as dt
 from typing import Literal
 
 from actors.config_section import Section
+from actors.market_time import CALENDAR_END, CALENDAR_START, calendar_covers
 
 
 class SimSection(Section, frozen=True, kw_only=True):
     LIMITS = {"seed": (0, 2**63 - 1), "tick_interval_s": (0.001, 86_400), "scripted_iv": (0.001, 5),
               "rate": (0, 1), "dividend_yield": (0, 1), "commission_per_contract_usd": (0, 100),
-              "latency_ms": (0, 3_600_000), "positions_interval_s": (0.001, 86_400)}
+              "latency_ms": (0, 3_600_000), "positions_interval_s": (0.001, 86_400),
+              "history_price_scale": (1e-6, 1e6)}
     seed: int = 7
     start: dt.datetime = dt.datetime(2026, 3, 2, 14, 30, tzinfo=dt.UTC)
-    market: Literal["generated", "scripted"] = "generated"
+    market: Literal["generated", "scripted", "history"] = "generated"
     tick_interval_s: float = 300.0
     scripted_iv: float = 0.18
     rate: float = 0.04
@@ -27,9 +29,23 @@ class SimSection(Section, frozen=True, kw_only=True):
     """Delay of every acknowledgement, fill and cancel confirmation."""
     positions_interval_s: float = 900.0
     """How often the simulated account reports its positions (and after every fill)."""
+    history: str = ""
+    """`market = "history"`: a CSV or Parquet file of bars (see actors/broker/sim/history_data.py), or "arch" for the
+    S&P 500 and VIX sample of the `arch` package (optional extra `history`)."""
+    history_vix: str = ""
+    """Daily VIX closes, when the bars file has no `vix` column."""
+    history_symbol: str = "SPY"
+    """The symbol the history quotes (its options are priced from it)."""
+    history_price_scale: float = 1.0
+    """Multiplies every bar price: 0.1 quotes the S&P 500 index as SPY."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if not calendar_covers(self.start.date()):
+            raise ValueError(f"`start` {self.start:%Y-%m-%d} is outside the market calendar "
+                             f"{CALENDAR_START}..{CALENDAR_END}")
+        if self.market == "history" and not self.history:
+            raise ValueError('`market = "history"` needs `history`: a CSV/Parquet file of bars, or "arch"')
         for name in ("partial_fill_probability", "reject_probability"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"`{name}` must be within [0, 1]")
