@@ -23,7 +23,8 @@ STATE_CHANGES = {
 def test_a_state_change_cancels_the_working_opening_order_and_sends_nothing_else(state):
     gateway = new_gateway(vix=10.0)
     gateway.faults.hold_fills = True  # the opening order rests at IB while its limit walks
-    config = ib_config(gateway, entry={"evaluate_interval_s": 0.5, "dte_min": 7, "dte_max": 12},
+    config = ib_config(gateway, entry={"evaluate_interval_s": 0.5, "dte_min": 7, "dte_max": 12,
+                                             "exit_rules_gate": False},  # short-dated: inside dte_exit
                        ib={"chain_strike_range_pct": 0.03},
                        execution={"step_interval_s": 0.3, "price_steps": 20, "deadline_s": 60.0})
     node = InProcessNode(config, core_factories(config, "halt-test", None, 0))

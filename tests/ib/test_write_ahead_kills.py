@@ -49,6 +49,7 @@ commission_wait_s = 0.5
 evaluate_interval_s = 0.5
 dte_min = 7
 dte_max = 12
+exit_rules_gate = false  # the churn is the point: let dte_exit close each condor at once
 [exits]
 dte_exit = 30
 [execution]

@@ -104,6 +104,7 @@ chain_strike_range_pct = 0.03
 evaluate_interval_s = 0.5
 dte_min = 7
 dte_max = 12
+exit_rules_gate = false  # the gateway lists short-dated expiries only, inside dte_exit
 [execution]
 step_interval_s = 0.3
 price_steps = 20
