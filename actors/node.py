@@ -124,17 +124,24 @@ def restored_state(journal: DeltaJournal, mode: str = RUN_MODE) -> list[Message]
     return restored
 
 
-def earlier_sessions(journal: DeltaJournal, current_session: str) -> list[Message]:
-    """Every earlier session's journal, session after session in time order: what a restarting node rebuilds from.
+class EarlierSessions:
+    """The earlier `run` sessions of a lake, session after session in time order: what a restarting node rebuilds
+    from (not the demos sharing the lake). Each session only journals what happened during it (a rebuilt node does
+    not re-journal its past), so the whole chain is needed; e.g. a strategy opened three restarts ago is still open.
 
-    Each session only journals what happened during it (a rebuilt node does not re-journal its past), so the
-    whole chain is needed; e.g. a strategy opened three restarts ago is still open."""
-    chains = []
-    for session in sessions_of_mode(journal, RUN_MODE) - {current_session}:  # not the demos sharing the lake
-        messages = list(journal.read(session))
-        if messages:
-            chains.append((messages[0].ts, session, messages))
-    return [m for _, _, messages in sorted(chains) for m in messages]
+    Read in one scan that opens only these sessions' files; read again, only one actor's message types, when the
+    supervisor restarts that actor."""
+
+    def __init__(self, journal: DeltaJournal, current_session: str) -> None:
+        self._journal = journal
+        self.sessions = frozenset(sessions_of_mode(journal, RUN_MODE) - {current_session})
+
+    def read(self, types: tuple[type[Message], ...] | None = None) -> Iterator[Message]:
+        return self._journal.read_sessions(self.sessions, types)
+
+
+def earlier_sessions(journal: DeltaJournal, current_session: str) -> list[Message]:
+    return list(EarlierSessions(journal, current_session).read())
 
 
 def sim_start_ns(config: NodeConfig) -> int:
@@ -163,4 +170,5 @@ class JournalRestartSource:
         with self._flushed:
             if not self._flushed.wait_for(lambda: self._flushed_through >= request.seq, timeout=FLUSH_WAIT_S):
                 raise TimeoutError(f"journal flush for the restart of {actor} took over {FLUSH_WAIT_S:g}s")
-        return self._journal.read(self._session_id, up_to_seq=failed_seq - 1)
+        types = self._runtime().routes.types_of(actor)  # only what the actor receives is read back
+        return self._journal.read(self._session_id, up_to_seq=failed_seq - 1, types=types)

@@ -15,9 +15,9 @@ from actors.config import NodeConfig
 from actors.exit_codes import EXIT_BAD_INPUT, EXIT_OK, EXIT_ORDERS_WORKING, EXIT_RESTART_ME, EXIT_UNFLUSHED
 from actors.node import (
     RUN_MODE,
+    EarlierSessions,
     JournalRestartSource,
     core_factories,
-    earlier_sessions,
     lake_writer,
     open_write_ahead,
     restored_state,
@@ -62,7 +62,8 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
     journal = writer.journal
     with reading(config.node.lake_uri):
         write_ahead = open_write_ahead(config, writer, session_id)
-        history = earlier_sessions(journal, session_id)
+        earlier = EarlierSessions(journal, session_id)
+        history = list(earlier.read())
         restored = restored_state(journal)
     if stop_requested.is_set():
         logger.warning("stop requested during start-up: nothing was started")
@@ -90,8 +91,9 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
 
     runtime.observers += [health.observe, restart_source.observe, working.observe, storage.observe, watch_for_stop]
     if history:
-        replayed = runtime.prime(history)
+        replayed = runtime.prime(history, reread=earlier.read)
         logger.warning(f"rebuilt the actors from earlier sessions: {len(history)} messages, {replayed} deliveries")
+    del history  # a restarted actor reads its share again from the lake; a year of history is not kept in memory
     if stop_requested.is_set():
         logger.warning("stop requested during the rebuild: nothing was started")
         return EXIT_OK
