@@ -61,6 +61,5 @@ def read_lake_state(journal: DeltaJournal) -> LakeState:
     snapshots = list(journal.read_type(RiskStateSnapshot))
     state.risk = snapshots[-1] if snapshots else None
     state.recent_alerts = list(journal.read_type(Alert))[-RECENT_ALERTS:]
-    quotes = list(journal.read_type(UnderlyingQuote))
-    state.last_quote_ns = quotes[-1].ts if quotes else 0
+    state.last_quote_ns = journal.last_ts(UnderlyingQuote)  # the quotes' times only, never their payloads
     return state

@@ -60,8 +60,11 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
     session_id = config.node.session_id or f"run-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{os.getpid()}"
     writer = lake_writer(config)
     journal = writer.journal
+    tables = [journal.uri, *(writer.table_uri(table) for table in SCHEMAS)]
+    compaction = ScheduledCompaction(tables, journal.storage_options, config.persistence.compact_interval_h * 3600)
     with reading(config.node.lake_uri):
         write_ahead = open_write_ahead(config, writer, session_id)
+        compaction.compact_fragmented(config.persistence.compact_at_start_files)  # before the history is read
         earlier = EarlierSessions(journal, session_id)
         history = list(earlier.read())
         restored = restored_state(journal)
@@ -102,8 +105,6 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
     control = ControlWatcher(service.control_dir, service.control_poll_s, runtime.publish)
     heartbeat = Heartbeat(health, service.heartbeat_file, service.heartbeat_interval_s,
                           running=lambda: not runtime.stopped.is_set())
-    tables = [journal.uri, *(writer.table_uri(table) for table in SCHEMAS)]
-    compaction = ScheduledCompaction(tables, journal.storage_options, config.persistence.compact_interval_h * 3600)
     server = None
     still_working: list[str] = []
     try:
