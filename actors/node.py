@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import msgspec
@@ -106,18 +106,22 @@ def sessions_of_mode(journal: DeltaJournal, mode: str) -> set[str]:
     return {m.session_id for m in journal.read_type(NodeStarted) if isinstance(m, NodeStarted) and m.mode == mode}
 
 
-def restored_state(journal: DeltaJournal, mode: str = RUN_MODE) -> list[Message]:
+def restored_state(journal: DeltaJournal, mode: str = RUN_MODE, sessions: Iterable[str] | None = None) -> list[Message]:
     """What a starting node re-learns from the lake before it trades: each symbol's daily IV history, and the risk
-    actor's trading state and circuit breaker as last journaled."""
+    actor's trading state and circuit breaker as last journaled; of `sessions` when the caller knows them (one
+    scan fewer), else of every session started in `mode`."""
     latest: dict[str, dict] = {}
-    sessions = sessions_of_mode(journal, mode)
-    for sample in journal.read_type(IvSample, sessions):
-        latest.setdefault(sample.symbol, {})[sample.point.session_date] = sample.point
+    snapshots: list[RiskStateSnapshot] = []
+    chosen = sessions_of_mode(journal, mode) if sessions is None else set(sessions)
+    for message in journal.read_types((IvSample, RiskStateSnapshot), chosen):
+        if isinstance(message, IvSample):
+            latest.setdefault(message.symbol, {})[message.point.session_date] = message.point
+        elif isinstance(message, RiskStateSnapshot):
+            snapshots.append(message)
     restored: list[Message] = [
         IvHistoryRestored(symbol=symbol, points=tuple(points[day] for day in sorted(points)))
         for symbol, points in sorted(latest.items())
     ]
-    snapshots = list(journal.read_type(RiskStateSnapshot, sessions))
     if snapshots:
         fields = msgspec.structs.asdict(snapshots[-1])
         restored.append(RiskStateRestored(**{k: v for k, v in fields.items() if k not in ("ts", "seq", "origin")}))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
@@ -14,7 +15,7 @@ from pyarrow.parquet import filters_to_expression
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
 from messages import Message
-from messages.codec import from_msgpack, to_msgpack
+from messages.codec import from_msgpack_many, to_msgpack
 
 JOURNAL_SCHEMA = pa.schema(
     [
@@ -91,9 +92,9 @@ class DeltaJournal:
         """Only `columns` of only the rows matching `filters` (a conjunction of (column, op, value)).
 
         Each data file carries its partition values and min/max statistics, so files that cannot match are never
-        opened (a group commit's file holds one session, one date and a contiguous seq range). The payload column,
-        nearly all of the bytes, is then read only from the row groups where the filter columns found a match:
-        Arrow reads every projected column of a row group it scans, and a type or session predicate would otherwise
+        opened (a group commit's file holds one session, one date and a contiguous seq range). Under a type
+        predicate the payload column, nearly all of the bytes, is read only from the row groups where it matched:
+        Arrow reads every projected column of a row group it scans, and a type predicate would otherwise
         pull in the payloads of all the quotes around the few rows wanted."""
         if not self.exists():
             return JOURNAL_SCHEMA.empty_table().select(columns)
@@ -101,8 +102,8 @@ class DeltaJournal:
         if not filters:
             return dataset.to_table(columns=columns)
         where = filters_to_expression(filters)
-        if "payload" not in columns:
-            return dataset.to_table(columns=columns, filter=where)
+        if "payload" not in columns or not any(column == "type" for column, _, _ in filters):
+            return dataset.to_table(columns=columns, filter=where)  # the files' statistics did the pruning
         parts = [part for fragment in dataset.get_fragments(filter=where)
                  for part in fragment.split_by_row_group(filter=where) if part.count_rows(filter=where)]
         if not parts:
@@ -135,16 +136,19 @@ class DeltaJournal:
         table = self._scan(["session_id", "seq", "ts", "payload"], filters)
         if not table.num_rows:
             return
-        table = table.sort_by([("session_id", "ascending"), ("seq", "ascending")])
-        firsts = table.group_by("session_id", use_threads=False).aggregate([("ts", "first")])
-        order = sorted(zip(firsts["ts_first"].to_pylist(), firsts["session_id"].to_pylist(), strict=True))
+        starts = table.group_by("session_id").aggregate([("ts", "min")])  # sessions never overlap in time
+        order = sorted(zip(starts["ts_min"].to_pylist(), starts["session_id"].to_pylist(), strict=True))
         rank = pc.index_in(table["session_id"], value_set=pa.array([s for _, s in order], pa.string()))
         table = table.append_column("rank", rank).sort_by([("rank", "ascending"), ("seq", "ascending")])
         yield from _decoded(table)
 
     def read_type(self, message_type: type[Message], sessions: Iterable[str] | None = None) -> Iterator[Message]:
         """Every journaled message of one type (of the given sessions, default all), in time order (ts, then seq)."""
-        filters: list[tuple] = [("type", "=", message_type.__name__)]
+        return self.read_types((message_type,), sessions)
+
+    def read_types(self, types: Iterable[type[Message]], sessions: Iterable[str] | None = None) -> Iterator[Message]:
+        """Every journaled message of these types (of the given sessions, default all) in one scan, in time order."""
+        filters: list[tuple] = [("type", "in", sorted({t.__name__ for t in types}))]
         if sessions is not None:
             filters.append(("session_id", "in", sorted(set(sessions))))
         table = self._scan(["ts", "seq", "payload"], filters)
@@ -166,5 +170,12 @@ class DeltaJournal:
 
 
 def _decoded(table: pa.Table) -> Iterator[Message]:
-    for payload in table["payload"].to_pylist():
-        yield from_msgpack(payload)
+    """The payload column decoded chunk by chunk, each in one call: a binary chunk's values are its payloads laid
+    end to end in one buffer."""
+    for chunk in table["payload"].chunks:
+        if not len(chunk):
+            continue
+        width = np.int64 if pa.types.is_large_binary(chunk.type) else np.int32
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=width)[chunk.offset:chunk.offset + len(chunk) + 1]
+        start, end = int(offsets[0]), int(offsets[-1])
+        yield from from_msgpack_many(len(chunk), memoryview(chunk.buffers()[2])[start:end])

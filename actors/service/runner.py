@@ -67,7 +67,7 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
         compaction.compact_fragmented(config.persistence.compact_at_start_files)  # before the history is read
         earlier = EarlierSessions(journal, session_id)
         history = list(earlier.read())
-        restored = restored_state(journal)
+        restored = restored_state(journal, sessions=earlier.sessions)
     if stop_requested.is_set():
         logger.warning("stop requested during start-up: nothing was started")
         return EXIT_OK
