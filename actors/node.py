@@ -73,7 +73,8 @@ def core_factories(
         # live and demo runs deliver alerts; replays (journal None) never call out of the process
         sink = WebhookSink(config.alerts) if config.alerts.webhook_url else None
         factories.append(lambda: AlertsCore(config.alerts, sink))
-        factories.append(lambda: PersistenceCore(journal, session_id, config.persistence, spill))
+        wall_paced = config.node.clock == "virtual"  # a virtual clock must not wait on storage, commit by commit
+        factories.append(lambda: PersistenceCore(journal, session_id, config.persistence, spill, wall_paced=wall_paced))
     return factories
 
 
