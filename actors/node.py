@@ -146,6 +146,7 @@ class EarlierSessions:
 
 
 def earlier_sessions(journal: DeltaJournal, current_session: str) -> list[Message]:
+    """All of `EarlierSessions` at once."""
     return list(EarlierSessions(journal, current_session).read())
 
 
