@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from deltalake import DeltaTable  # noqa: E402
 from loguru import logger  # noqa: E402
 
 import actors.node as node  # noqa: E402
@@ -23,6 +24,7 @@ from actors.config import config_from_mapping  # noqa: E402
 from actors.persistence.core import PersistenceCore  # noqa: E402
 from actors.service.runner import run_node  # noqa: E402
 from storage.journal import DeltaJournal  # noqa: E402
+from storage.maintenance import compact_and_vacuum  # noqa: E402
 
 
 class _EveryVirtualInterval(PersistenceCore):
@@ -31,8 +33,13 @@ class _EveryVirtualInterval(PersistenceCore):
         super().__init__(*args, **kwargs)
 
 
-def measure(seconds: float, wall_paced: bool) -> tuple[int, float, float]:
-    """(messages journaled, wall seconds, virtual hours covered) of one run stopped after `seconds`."""
+def _journal_bytes(lake: Path) -> int:
+    return sum(f.stat().st_size for f in (lake / "journal").rglob("*.parquet"))
+
+
+def measure(seconds: float, wall_paced: bool) -> tuple[int, float, float, float, float]:
+    """(messages journaled, wall seconds, virtual hours covered, journal bytes per message as written and after
+    compaction) of one run stopped after `seconds`."""
     work = Path(tempfile.mkdtemp(prefix="bench-virtual-"))
     config = config_from_mapping({"node": {"lake_uri": str(work / "lake"), "clock": "virtual"},
                                   "service": {"health_port": 0, "heartbeat_file": str(work / "hb.json"),
@@ -46,7 +53,11 @@ def measure(seconds: float, wall_paced: bool) -> tuple[int, float, float]:
     journal = DeltaJournal(str(work / "lake"))
     [session] = journal.sessions()
     messages = list(journal.read(session))
-    return len(messages), took, (messages[-1].ts - messages[0].ts) / 3.6e12
+    written = _journal_bytes(work / "lake") / len(messages)
+    compact_and_vacuum(journal.uri)
+    DeltaTable(journal.uri).vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)  # at once
+    compacted = _journal_bytes(work / "lake") / len(messages)
+    return len(messages), took, (messages[-1].ts - messages[0].ts) / 3.6e12, written, compacted
 
 
 def main() -> None:
@@ -55,9 +66,10 @@ def main() -> None:
     args = parser.parse_args()
     logger.remove()
     for label, wall_paced in (("commit per virtual interval (before)", False), ("wall-paced commits (now)", True)):
-        count, took, hours = measure(args.seconds, wall_paced)
+        count, took, hours, written, compacted = measure(args.seconds, wall_paced)
         print(f"{label:38} {count:>8} messages in {took:5.1f} s wall = {count / took:8.0f} messages/s, "
-              f"{hours:6.1f} virtual hours", flush=True)
+              f"{hours:6.1f} virtual hours; journal {written:5.0f} B/message as written, {compacted:4.0f} compacted",
+              flush=True)
 
 
 if __name__ == "__main__":
