@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from actors.config import NodeConfig  # noqa: E402
+from actors.config import config_from_mapping  # noqa: E402
 from actors.decision.core import DecisionCore  # noqa: E402
 from actors.execution.core import ExecutionCore  # noqa: E402
 from actors.persistence.core import PersistenceCore  # noqa: E402
@@ -58,7 +58,8 @@ def _condor(n: int) -> tuple[Leg, ...]:
 
 
 def run(orders: int, rate: int, condors: int, directory: Path) -> tuple[list[float], int]:
-    config = NodeConfig()
+    # the stand-in broker refuses every close: no retry backoff, or the next tick would wait for it, not the node
+    config = config_from_mapping({"exits": {"close_retry_initial_s": 0.001, "close_retry_max_s": 0.001}})
     arrivals: list[int] = []
     arrived = threading.Semaphore(0)
     lake = LakeWriter(DeltaJournal(str(directory / "lake")))
