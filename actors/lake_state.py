@@ -7,6 +7,7 @@ carries its open strategies forward without re-journaling how they were opened.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from actors.market_time import NEW_YORK
@@ -47,20 +48,23 @@ class LakeState:
 
 
 def read_lake_state(journal: DeltaJournal) -> LakeState:
+    """One scan of the few message types the state is folded from (each type's messages in time order)."""
     state = LakeState(sessions=journal.sessions())
-    closed = {m.strategy_id: m for m in journal.read_type(StrategyClosed)}
+    found: dict[type, list] = defaultdict(list)
+    for message in journal.read_types((StrategyClosed, StrategyOpened, OrderTerminated, PlaceOrder, StrategyGreeks,
+                                       PortfolioGreeks, RiskStateSnapshot, Alert)):
+        found[type(message)].append(message)
+    closed = {m.strategy_id: m for m in found[StrategyClosed]}
     state.closed_strategies = sorted(closed.values(), key=lambda m: m.ts)
-    state.open_strategies = [m for m in journal.read_type(StrategyOpened) if m.strategy_id not in closed]
-    terminated = {m.client_order_id for m in journal.read_type(OrderTerminated)}
-    state.working_orders = [m for m in journal.read_type(PlaceOrder) if m.client_order_id not in terminated]
+    state.open_strategies = [m for m in found[StrategyOpened] if m.strategy_id not in closed]
+    terminated = {m.client_order_id for m in found[OrderTerminated]}
+    state.working_orders = [m for m in found[PlaceOrder] if m.client_order_id not in terminated]
     open_ids = {m.strategy_id for m in state.open_strategies}
-    for greeks in journal.read_type(StrategyGreeks):
+    for greeks in found[StrategyGreeks]:
         if greeks.strategy_id in open_ids:
             state.strategy_greeks[greeks.strategy_id] = greeks
-    state.portfolio_greeks = list(journal.read_type(PortfolioGreeks))
-    snapshots = list(journal.read_type(RiskStateSnapshot))
-    state.risk = snapshots[-1] if snapshots else None
-    state.recent_alerts = list(journal.read_type(Alert))[-RECENT_ALERTS:]
-    quotes = list(journal.read_type(UnderlyingQuote))
-    state.last_quote_ns = quotes[-1].ts if quotes else 0
+    state.portfolio_greeks = found[PortfolioGreeks]
+    state.risk = found[RiskStateSnapshot][-1] if found[RiskStateSnapshot] else None
+    state.recent_alerts = found[Alert][-RECENT_ALERTS:]
+    state.last_quote_ns = journal.last_ts(UnderlyingQuote)  # the quotes' times only, never their payloads
     return state

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import msgspec
@@ -79,7 +79,8 @@ def core_factories(
         # live and demo runs deliver alerts; replays (journal None) never call out of the process
         sink = WebhookSink(config.alerts) if config.alerts.webhook_url else None
         factories.append(lambda: AlertsCore(config.alerts, sink))
-        factories.append(lambda: PersistenceCore(journal, session_id, config.persistence, spill))
+        wall_paced = config.node.clock == "virtual"  # a virtual clock must not wait on storage, commit by commit
+        factories.append(lambda: PersistenceCore(journal, session_id, config.persistence, spill, wall_paced=wall_paced))
     return factories
 
 
@@ -112,35 +113,47 @@ def sessions_of_mode(journal: DeltaJournal, mode: str) -> set[str]:
     return {m.session_id for m in journal.read_type(NodeStarted) if isinstance(m, NodeStarted) and m.mode == mode}
 
 
-def restored_state(journal: DeltaJournal, mode: str = RUN_MODE) -> list[Message]:
+def restored_state(journal: DeltaJournal, mode: str = RUN_MODE, sessions: Iterable[str] | None = None) -> list[Message]:
     """What a starting node re-learns from the lake before it trades: each symbol's daily IV history, and the risk
-    actor's trading state and circuit breaker as last journaled."""
+    actor's trading state and circuit breaker as last journaled; of `sessions` when the caller knows them (one
+    scan fewer), else of every session started in `mode`."""
     latest: dict[str, dict] = {}
-    sessions = sessions_of_mode(journal, mode)
-    for sample in journal.read_type(IvSample, sessions):
-        latest.setdefault(sample.symbol, {})[sample.point.session_date] = sample.point
+    snapshots: list[RiskStateSnapshot] = []
+    chosen = sessions_of_mode(journal, mode) if sessions is None else set(sessions)
+    for message in journal.read_types((IvSample, RiskStateSnapshot), chosen):
+        if isinstance(message, IvSample):
+            latest.setdefault(message.symbol, {})[message.point.session_date] = message.point
+        elif isinstance(message, RiskStateSnapshot):
+            snapshots.append(message)
     restored: list[Message] = [
         IvHistoryRestored(symbol=symbol, points=tuple(points[day] for day in sorted(points)))
         for symbol, points in sorted(latest.items())
     ]
-    snapshots = list(journal.read_type(RiskStateSnapshot, sessions))
     if snapshots:
         fields = msgspec.structs.asdict(snapshots[-1])
         restored.append(RiskStateRestored(**{k: v for k, v in fields.items() if k not in ("ts", "seq", "origin")}))
     return restored
 
 
-def earlier_sessions(journal: DeltaJournal, current_session: str) -> list[Message]:
-    """Every earlier session's journal, session after session in time order: what a restarting node rebuilds from.
+class EarlierSessions:
+    """The earlier `run` sessions of a lake, session after session in time order: what a restarting node rebuilds
+    from (not the demos sharing the lake). Each session only journals what happened during it (a rebuilt node does
+    not re-journal its past), so the whole chain is needed; e.g. a strategy opened three restarts ago is still open.
 
-    Each session only journals what happened during it (a rebuilt node does not re-journal its past), so the
-    whole chain is needed; e.g. a strategy opened three restarts ago is still open."""
-    chains = []
-    for session in sessions_of_mode(journal, RUN_MODE) - {current_session}:  # not the demos sharing the lake
-        messages = list(journal.read(session))
-        if messages:
-            chains.append((messages[0].ts, session, messages))
-    return [m for _, _, messages in sorted(chains) for m in messages]
+    Read in one scan that opens only these sessions' files; read again, only one actor's message types, when the
+    supervisor restarts that actor."""
+
+    def __init__(self, journal: DeltaJournal, current_session: str) -> None:
+        self._journal = journal
+        self.sessions = frozenset(sessions_of_mode(journal, RUN_MODE) - {current_session})
+
+    def read(self, types: tuple[type[Message], ...] | None = None) -> Iterator[Message]:
+        return self._journal.read_sessions(self.sessions, types)
+
+
+def earlier_sessions(journal: DeltaJournal, current_session: str) -> list[Message]:
+    """All of `EarlierSessions` at once."""
+    return list(EarlierSessions(journal, current_session).read())
 
 
 def sim_start_ns(config: NodeConfig) -> int:
@@ -169,4 +182,5 @@ class JournalRestartSource:
         with self._flushed:
             if not self._flushed.wait_for(lambda: self._flushed_through >= request.seq, timeout=FLUSH_WAIT_S):
                 raise TimeoutError(f"journal flush for the restart of {actor} took over {FLUSH_WAIT_S:g}s")
-        return self._journal.read(self._session_id, up_to_seq=failed_seq - 1)
+        types = self._runtime().routes.types_of(actor)  # only what the actor receives is read back
+        return self._journal.read(self._session_id, up_to_seq=failed_seq - 1, types=types)

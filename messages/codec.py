@@ -18,6 +18,7 @@ _json_encoder = msgspec.json.Encoder()
 _json_decoder = msgspec.json.Decoder(AnyMessage)
 _msgpack_encoder = msgspec.msgpack.Encoder()
 _msgpack_decoder = msgspec.msgpack.Decoder(AnyMessage)
+_msgpack_list_decoder = msgspec.msgpack.Decoder(list[AnyMessage])
 
 
 def to_json(message: Message) -> bytes:
@@ -46,5 +47,15 @@ def to_msgpack(message: Message) -> bytes:
 def from_msgpack(data: bytes) -> Message:
     try:
         return _msgpack_decoder.decode(data)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise MessageDecodeError(str(exc)) from None
+
+
+def from_msgpack_many(count: int, concatenated: bytes | memoryview) -> list[Message]:
+    """`count` msgpack-encoded messages laid end to end (as a journal's payload column stores them), decoded in one
+    call: prefixed with a msgpack array header they are one array."""
+    header = b"\xdd" + count.to_bytes(4, "big")
+    try:
+        return _msgpack_list_decoder.decode(header + bytes(concatenated))
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise MessageDecodeError(str(exc)) from None

@@ -7,12 +7,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
+from pyarrow.parquet import filters_to_expression
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
 from messages import Message
-from messages.codec import from_msgpack, to_msgpack
+from messages.codec import from_msgpack_many, to_msgpack
 
 JOURNAL_SCHEMA = pa.schema(
     [
@@ -85,43 +88,94 @@ class DeltaJournal:
     def exists(self) -> bool:
         return DeltaTable.is_deltatable(self.uri, storage_options=self._storage_options)
 
-    def _table(self, session_id: str | None) -> pa.Table:
-        if not self.exists():
-            return JOURNAL_SCHEMA.empty_table()
-        table = DeltaTable(self.uri, storage_options=self._storage_options).to_pyarrow_table(
-            columns=["session_id", "seq", "payload"]
-        )
-        if session_id is not None:
-            table = table.filter(pc.equal(table["session_id"], session_id))
-        return table
+    def _scan(self, columns: list[str], filters: list[tuple] | None = None) -> pa.Table:
+        """Only `columns` of only the rows matching `filters` (a conjunction of (column, op, value)).
 
-    def read(self, session_id: str, up_to_seq: int | None = None) -> Iterator[Message]:
-        table = self._table(session_id)
+        Each data file carries its partition values and min/max statistics, so files that cannot match are never
+        opened (a group commit's file holds one session, one date and a contiguous seq range). Under a type
+        predicate the payload column, nearly all of the bytes, is read only from the row groups where it matched:
+        Arrow reads every projected column of a row group it scans, and a type predicate would otherwise
+        pull in the payloads of all the quotes around the few rows wanted."""
+        if not self.exists():
+            return JOURNAL_SCHEMA.empty_table().select(columns)
+        dataset = DeltaTable(self.uri, storage_options=self._storage_options).to_pyarrow_dataset()
+        if not filters:
+            return dataset.to_table(columns=columns)
+        where = filters_to_expression(filters)
+        if "payload" not in columns or not any(column == "type" for column, _, _ in filters):
+            return dataset.to_table(columns=columns, filter=where)  # the files' statistics did the pruning
+        parts = [part for fragment in dataset.get_fragments(filter=where)
+                 for part in fragment.split_by_row_group(filter=where) if part.count_rows(filter=where)]
+        if not parts:
+            return JOURNAL_SCHEMA.empty_table().select(columns)
+        matching = ds.FileSystemDataset(parts, dataset.schema, dataset.format, dataset.filesystem)
+        return matching.to_table(columns=columns, filter=where)
+
+    def read(self, session_id: str, up_to_seq: int | None = None, after_seq: int = 0,
+             types: Iterable[type[Message]] | None = None) -> Iterator[Message]:
+        """One session's messages in seq order, those with `after_seq < seq <= up_to_seq` (of `types`, default all)."""
+        filters: list[tuple] = [("session_id", "=", session_id)]
+        if after_seq:
+            filters.append(("seq", ">", after_seq))
         if up_to_seq is not None:
-            table = table.filter(pc.less_equal(table["seq"], up_to_seq))
-        table = table.sort_by("seq")
-        for payload in table["payload"].to_pylist():
-            yield from_msgpack(payload)
+            filters.append(("seq", "<=", up_to_seq))
+        if types is not None:
+            filters.append(("type", "in", sorted({t.__name__ for t in types})))
+        table = self._scan(["seq", "payload"], filters).sort_by("seq")
+        yield from _decoded(table)
+
+    def read_sessions(self, sessions: Iterable[str], types: Iterable[type[Message]] | None = None) -> Iterator[Message]:
+        """Many sessions in one scan, session after session (ordered by their first message's time), each in seq
+        order: what a restarting node rebuilds from. Only these sessions' files (and `types`' rows) are read."""
+        wanted = sorted(set(sessions))
+        if not wanted:
+            return
+        filters: list[tuple] = [("session_id", "in", wanted)]
+        if types is not None:
+            filters.append(("type", "in", sorted({t.__name__ for t in types})))
+        table = self._scan(["session_id", "seq", "ts", "payload"], filters)
+        if not table.num_rows:
+            return
+        starts = table.group_by("session_id").aggregate([("ts", "min")])  # sessions never overlap in time
+        order = sorted(zip(starts["ts_min"].to_pylist(), starts["session_id"].to_pylist(), strict=True))
+        rank = pc.index_in(table["session_id"], value_set=pa.array([s for _, s in order], pa.string()))
+        table = table.append_column("rank", rank).sort_by([("rank", "ascending"), ("seq", "ascending")])
+        yield from _decoded(table)
 
     def read_type(self, message_type: type[Message], sessions: Iterable[str] | None = None) -> Iterator[Message]:
         """Every journaled message of one type (of the given sessions, default all), in time order (ts, then seq)."""
-        if not self.exists():
-            return
-        table = DeltaTable(self.uri, storage_options=self._storage_options).to_pyarrow_table(
-            columns=["session_id", "ts", "seq", "type", "payload"], filters=[("type", "=", message_type.__name__)]
-        )
+        return self.read_types((message_type,), sessions)
+
+    def read_types(self, types: Iterable[type[Message]], sessions: Iterable[str] | None = None) -> Iterator[Message]:
+        """Every journaled message of these types (of the given sessions, default all) in one scan, in time order."""
+        filters: list[tuple] = [("type", "in", sorted({t.__name__ for t in types}))]
         if sessions is not None:
-            table = table.filter(pc.is_in(table["session_id"], value_set=pa.array(sorted(set(sessions)), pa.string())))
-        for payload in table.sort_by([("ts", "ascending"), ("seq", "ascending")])["payload"].to_pylist():
-            yield from_msgpack(payload)
+            filters.append(("session_id", "in", sorted(set(sessions))))
+        table = self._scan(["ts", "seq", "payload"], filters)
+        yield from _decoded(table.sort_by([("ts", "ascending"), ("seq", "ascending")]))
+
+    def last_ts(self, message_type: type[Message]) -> int:
+        """The time of the latest message of one type (0 if none), reading only the `ts` column."""
+        table = self._scan(["ts"], [("type", "=", message_type.__name__)])
+        return int(pc.max(table["ts"]).as_py() or 0) if table.num_rows else 0
 
     def journaled_seqs(self, session_id: str) -> set[int]:
-        if not self.exists():
-            return set()
-        table = DeltaTable(self.uri, storage_options=self._storage_options).to_pyarrow_table(
-            columns=["seq"], filters=[("session_id", "=", session_id)])
+        table = self._scan(["seq"], [("session_id", "=", session_id)])
         return set(table["seq"].to_pylist())
 
     def sessions(self) -> list[str]:
-        table = self._table(None)
-        return sorted(set(table["session_id"].to_pylist()))
+        """Every session with journaled messages, reading only the (dictionary-encoded) session column."""
+        table = self._scan(["session_id"])
+        return sorted(pc.unique(table["session_id"]).to_pylist())
+
+
+def _decoded(table: pa.Table) -> Iterator[Message]:
+    """The payload column decoded chunk by chunk, each in one call: a binary chunk's values are its payloads laid
+    end to end in one buffer."""
+    for chunk in table["payload"].chunks:
+        if not len(chunk):
+            continue
+        width = np.int64 if pa.types.is_large_binary(chunk.type) else np.int32
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=width)[chunk.offset:chunk.offset + len(chunk) + 1]
+        start, end = int(offsets[0]), int(offsets[-1])
+        yield from from_msgpack_many(len(chunk), memoryview(chunk.buffers()[2])[start:end])

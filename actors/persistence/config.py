@@ -7,7 +7,8 @@ from actors.config_section import Section
 
 class PersistenceSection(Section, frozen=True, kw_only=True):
     LIMITS = {"batch_max": (1, 1_000_000), "flush_interval_ms": (1, 86_400_000), "max_buffer": (1, 10_000_000),
-              "retry_max_s": (0.01, 3600), "compact_interval_h": (0, 8760)}
+              "retry_max_s": (0.01, 3600), "compact_interval_h": (0, 8760),
+              "compact_at_start_files": (0, 10_000_000)}
     batch_max: int = 2000
     flush_interval_ms: int = 100
     max_buffer: int = 50_000
@@ -19,3 +20,6 @@ class PersistenceSection(Section, frozen=True, kw_only=True):
     """Where the write-ahead log of an object-store lake lives (a local lake keeps it inside itself)."""
     compact_interval_h: float = 24.0
     """`thetanode run` compacts and vacuums every table this often (0: only by `thetanode compact`)."""
+    compact_at_start_files: int = 256
+    """`thetanode run` compacts a table at start when it holds more data files than this (0: never at start), so a
+    node restarted daily (before its first scheduled pass) still keeps its file count bounded."""

@@ -5,6 +5,11 @@ answers 503, risk opens nothing new) and a critical alert, and retries with expo
 `retry_max_s`) whatever clock the node runs on; the first commit that lands publishes `ok` again. A stop whose final
 flush fails hands the messages held to `spill` (the session's write-ahead log, folded into the lake at the next
 start) and publishes `unflushed`, so the service exits non-zero.
+
+On a virtual clock (`wall_paced`) commits are paced by size and by wall time, not by virtual timers: virtual time
+runs far faster than storage, and a commit every virtual `flush_interval_ms` would make the clock wait on storage
+(its quiescence barrier counts the commit) a few messages at a time. Durability does not wait for the journal:
+order commands reach the broker only once the write-ahead log holds them, and the stop flushes everything.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ class PersistenceCore(ActorCore):
 
     def __init__(self, writer: JournalWriter, session_id: str, params: PersistenceSection,
                  spill: Callable[[list[Message]], object] | None = None,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, wall_paced: bool = False) -> None:
         self._writer = writer
         self._session_id = session_id
         self._params = params
@@ -51,6 +56,8 @@ class PersistenceCore(ActorCore):
         self._failure: str | None = None  # the first error of the current outage
         self._retry_delay_s = FIRST_RETRY_S
         self._retry_at = 0.0
+        self._wall_paced = wall_paced
+        self._flush_due = 0.0  # wall-paced: when the buffer is next committed
         self.written = 0
         self.attempts = 0
 
@@ -72,6 +79,10 @@ class PersistenceCore(ActorCore):
             return
         if len(self._buffer) % self._params.batch_max == 0:  # a full batch (or one more while storage fails)
             self._flush_or_hold(ctx)
+        elif self._wall_paced:
+            if self._monotonic() >= self._flush_due:
+                self._flush_or_hold(ctx)
+                self._flush_due = self._monotonic() + self._params.flush_interval_ms / 1000
         elif len(self._buffer) == 1:
             self._arm_flush(ctx)
 

@@ -32,6 +32,7 @@ class CoreActor(pykka.ThreadingActor):
     def __init__(self, core: ActorCore, ctx: Context, mailbox: Mailbox, runtime: ActorHost) -> None:
         super().__init__()
         self.actor_inbox = mailbox
+        self._mailbox = mailbox  # kept: a failed actor's inbox is swapped out before its last message is done
         # pykka's ref captured the default inbox in Actor.__init__; it must post to the policy mailbox instead.
         self._actor_ref = pykka.ActorRef(self)
         self.core = core
@@ -49,7 +50,7 @@ class CoreActor(pykka.ThreadingActor):
         try:
             self.core.handle(message, self._ctx)
         finally:
-            self._runtime.work.done()
+            self._mailbox.task_done()
         return None
 
     def on_stop(self) -> None:

@@ -9,7 +9,8 @@ from loguru import logger
 
 from actors.runtime.clock import TimerQueue, VirtualClock
 from actors.runtime.config import SupervisorSection
-from actors.runtime.core import ActorCore, MutedContext
+from actors.runtime.core import ActorCore
+from actors.runtime.rebuild import replay_quietly
 from actors.runtime.routing import RUNTIME_ORIGIN, RoutingTable, Stamper
 from actors.runtime.supervision import RestartPolicy
 from messages import ActorFailed, ActorRestarted, Alert, Message, NodeStopping, TimerFired
@@ -136,16 +137,7 @@ class DeterministicRuntime:
     def _restart(self, name: str, up_to_seq: int) -> int:
         """A fresh core rebuilt from the journal of what it had received, skipping every message that failed it."""
         core = self._factories[name]()
-        muted = MutedContext(self.clock.now())
-        replayed = 0
-        poison = self._poison.get(name, set())
-        for past in self.history:
-            if past.seq >= up_to_seq:
-                break
-            if past.seq not in poison and name in self.routes.subscribers(past):
-                muted.clock_ns = past.ts
-                core.handle(past, muted)
-                replayed += 1
+        replayed = replay_quietly({name: core}, self.routes, self.history, before_seq=up_to_seq, skip=self._poison)
         self._cores[name] = core
         core.on_start(self._contexts[name])
         return replayed

@@ -6,14 +6,11 @@ from __future__ import annotations
 from typing import Protocol
 
 from actors.runtime.clock import Clock
-from actors.runtime.work import WorkCounter
 from messages import Message
 
 
 class ActorHost(Protocol):
-    """The runtime as a core's actor sees it: account for handled messages, report a failure."""
-
-    work: WorkCounter
+    """The runtime as a core's actor sees it: report a failure (the mailbox accounts for handled messages)."""
 
     def report_failure(self, name: str, error: str, failed_seq: int) -> None: ...
 

@@ -70,11 +70,15 @@ class Mailbox:
     drop_oldest_bound: int
     on_overflow: Callable[[str, Any], None] = lambda name, message: None
     work: WorkCounter | None = None
-    """Counts queued messages (not pykka's own control envelopes) for quiescence detection."""
+    """Sums this mailbox's unfinished messages (not pykka's own control envelopes) with the others' for quiescence."""
     metrics: MailboxMetrics = field(init=False)
 
     def __post_init__(self) -> None:
         self.metrics = MailboxMetrics(self.name, self.bound)
+        self.unfinished = 0  # queued or being handled, under this mailbox's own lock
+        self.enqueued = 0
+        if self.work is not None:
+            self.work.register(self)
         self._slots: deque[_Slot] = deque()
         self._pending_by_key: dict[Hashable, _Slot] = {}
         self._drop_oldest_count = 0
@@ -110,8 +114,9 @@ class Mailbox:
                         self.metrics.overflows += 1
                 slot = _Slot(envelope, Policy.BLOCK, None)
             self._slots.append(slot)
-            if self.work is not None and delivery is not CONTROL:
-                self.work.add(1)
+            if delivery is not CONTROL:
+                self.unfinished += 1
+                self.enqueued += 1
             depth = len(self._slots)
             self.metrics.depth = depth
             if depth > self.metrics.high_water:
@@ -135,6 +140,14 @@ class Mailbox:
             self._not_full.notify()
             return slot.envelope
 
+    def task_done(self) -> None:
+        """The actor finished handling a message it took from here."""
+        with self._lock:
+            self.unfinished -= 1
+            settled = self.unfinished <= 0
+        if settled and self.work is not None:
+            self.work.ran_empty()
+
     def empty(self) -> bool:
         with self._lock:
             return not self._slots
@@ -149,6 +162,5 @@ class Mailbox:
                 del self._slots[index]
                 self._drop_oldest_count -= 1
                 self.metrics.dropped += 1
-                if self.work is not None:
-                    self.work.add(-1)
+                self.unfinished -= 1
                 return

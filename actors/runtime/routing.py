@@ -33,6 +33,10 @@ class RoutingTable:
         self._routes = routes
         self.names = tuple(subscriptions)
 
+    def types_of(self, name: str) -> tuple[type[Message], ...]:
+        """Every message type `name` receives (its timers included): what to read from a journal to rebuild it."""
+        return (TimerFired, *(message_type for message_type, names in self._routes.items() if name in names))
+
     def subscribers(self, message: Message) -> tuple[str, ...]:
         if type(message) is TimerFired:
             return (message.target, *(name for name in self._catch_all if name != message.target))

@@ -15,9 +15,10 @@ from loguru import logger
 from actors.runtime.actor import CoreActor, Envelope
 from actors.runtime.clock import Clock, TimerQueue, VirtualClock
 from actors.runtime.config import MailboxSection, SupervisorSection
-from actors.runtime.core import ActorCore, MutedContext
+from actors.runtime.core import ActorCore
 from actors.runtime.delivery import conflating, lossless
 from actors.runtime.mailbox import Mailbox
+from actors.runtime.rebuild import replay_quietly
 from actors.runtime.routing import RUNTIME_ORIGIN, RoutingTable, Stamper
 from actors.runtime.supervisor import SupervisorActor
 from actors.runtime.work import WorkCounter
@@ -27,6 +28,8 @@ from messages import ActorFailed, Alert, Message, TimerFired
 CoreFactory = Callable[[], ActorCore]
 JournalSource = Callable[[str, int], Iterable[Message]]
 """(actor name, failed seq) → the journaled messages that actor had received before that seq, in order."""
+HistorySource = Callable[[tuple[type[Message], ...]], Iterable[Message]]
+"""(message types) → the earlier sessions' messages of those types, in order: read again for a restarted actor."""
 
 
 class _ActorContext:
@@ -90,27 +93,24 @@ class ThreadedRuntime:
         self.stop_reason: str | None = None
         self._timer_thread: threading.Thread | None = None
         self._poison: dict[str, set[int]] = {}
-        self._primed_history: list[Message] = []
+        self._earlier: HistorySource = lambda types: ()
 
     # lifecycle ---------------------------------------------------------------------------------------------------
-    def prime(self, history: Iterable[Message]) -> int:
+    def prime(self, history: Iterable[Message], reread: HistorySource | None = None) -> int:
         """Before `start`: rebuild every replayable core from a previous run's journal (crash recovery).
 
         Each core is fed, muted and in order, what it received then; `on_start` then re-arms its timers from the
-        rebuilt state. Returns how many deliveries were replayed.
+        rebuilt state. A supervisor restart replays the same history again first: `reread(types)` reads an actor's
+        share of it back (from the lake); without it the history is kept in memory. Returns the deliveries.
         """
         if not self._initial_cores:
             raise RuntimeError("prime() must come before start()")
-        muted = MutedContext(self.clock.now())
-        delivered = 0
-        self._primed_history = history = list(history)
-        for past in history:
-            muted.clock_ns = past.ts
-            for name in self.routes.subscribers(past):
-                if name in self._replayable:
-                    self._initial_cores[name].handle(past, muted)
-                    delivered += 1
-        return delivered
+        if reread is None:
+            kept = list(history)
+            history, reread = kept, lambda types: kept
+        self._earlier = reread
+        replayable = {name: core for name, core in self._initial_cores.items() if name in self._replayable}
+        return replay_quietly(replayable, self.routes, history)
 
     def start(self) -> None:
         self._supervisor = SupervisorActor.start(self, self._supervisor_config)
@@ -209,21 +209,11 @@ class ThreadedRuntime:
         """A fresh core on the old mailbox, rebuilt by replaying its past inputs except those that made it fail."""
         core = self._factories[name]()
         replayed = 0
-        poison = self._poison.get(name, set())
         if name in self._replayable and self._journal_source is not None:
-            muted = MutedContext(self.clock.now())
-            for past in self._primed_history:  # earlier sessions first: this session continues from them
-                if name in self.routes.subscribers(past):
-                    muted.clock_ns = past.ts
-                    core.handle(past, muted)
-                    replayed += 1
-            for past in self._journal_source(name, failed_seq):
-                if past.seq >= failed_seq:
-                    break
-                if past.seq not in poison and name in self.routes.subscribers(past):
-                    muted.clock_ns = past.ts
-                    core.handle(past, muted)
-                    replayed += 1
+            # earlier sessions first (their seqs are their own): this session continues from them
+            replayed = replay_quietly({name: core}, self.routes, self._earlier(self.routes.types_of(name)))
+            replayed += replay_quietly({name: core}, self.routes, self._journal_source(name, failed_seq),
+                                       before_seq=failed_seq, skip=self._poison)
         self._actors[name] = self._spawn(name, core)
         return replayed
 

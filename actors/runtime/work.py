@@ -1,28 +1,64 @@
-"""Counts messages queued or being handled across all mailboxes, so a virtual clock advances only when idle."""
+"""Quiescence without a global lock: each mailbox counts its own unfinished messages (queued or being handled) under
+the lock it already takes to enqueue, and this counter only sums them when someone asks whether the node is idle.
+
+The hot path (every publish, every handled message) touches one actor's own lock, never a process-wide one; on the
+wall clock nobody waits for quiescence and nothing else happens. A waiter (the virtual clock, a test, a stop) is
+woken when a mailbox runs empty, and then confirms idleness by reading every mailbox's counts twice: a message sent
+from one actor to another while the first pass was reading shows up as a changed enqueue count, never as idle.
+"""
 
 from __future__ import annotations
 
 import threading
+import time
+from typing import Protocol
+
+
+class Accountable(Protocol):
+    unfinished: int
+    """Messages queued or being handled."""
+    enqueued: int
+    """Messages ever queued: only grows."""
 
 
 class WorkCounter:
     def __init__(self) -> None:
-        self._pending = 0
-        self._idle = threading.Condition()
+        self._units: list[Accountable] = []
+        self._settled = threading.Event()
+        self._waiters = 0
+        self._waiters_lock = threading.Lock()
 
-    def add(self, delta: int) -> None:
-        with self._idle:
-            self._pending += delta
-            if self._pending <= 0:
-                self._idle.notify_all()
+    def register(self, unit: Accountable) -> None:
+        self._units.append(unit)
 
-    def done(self) -> None:
-        self.add(-1)
+    def ran_empty(self) -> None:
+        """A mailbox's last unfinished message is done: wake whoever waits for quiescence (if anyone does)."""
+        if self._waiters:
+            self._settled.set()
 
     @property
     def pending(self) -> int:
-        return self._pending
+        return sum(unit.unfinished for unit in self._units)
+
+    def idle(self) -> bool:
+        before = [unit.enqueued for unit in self._units]
+        if any(unit.unfinished for unit in self._units):
+            return False
+        return before == [unit.enqueued for unit in self._units]
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        with self._idle:
-            return self._idle.wait_for(lambda: self._pending <= 0, timeout=timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._waiters_lock:
+            self._waiters += 1
+        try:
+            while True:
+                self._settled.clear()
+                if self.idle():
+                    return True
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._settled.wait(remaining)
+        finally:
+            with self._waiters_lock:
+                self._waiters -= 1

@@ -6,7 +6,7 @@ from deltalake import DeltaTable
 from loguru import logger
 
 from actors.service.periodic import Periodic
-from storage.maintenance import MaintenanceResult, compact_and_vacuum
+from storage.maintenance import MaintenanceResult, compact_and_vacuum, data_files
 
 
 class ScheduledCompaction:
@@ -22,9 +22,21 @@ class ScheduledCompaction:
         if self._passes is not None:
             self._passes.start()
 
+    def compact_fragmented(self, max_files: int) -> list[MaintenanceResult]:
+        """At start, before the history is read: compact every table holding more than `max_files` data files."""
+        if max_files <= 0:
+            return []
+        crowded = [uri for uri in self._uris if data_files(uri, self._options) > max_files]
+        results = self._compact(crowded)
+        self._log(results)
+        return results
+
     def run_once(self) -> list[MaintenanceResult]:
+        return self._compact(self._uris)
+
+    def _compact(self, uris: list[str]) -> list[MaintenanceResult]:
         results = []
-        for uri in self._uris:
+        for uri in uris:
             if not DeltaTable.is_deltatable(uri, storage_options=self._options):
                 continue
             try:
@@ -34,7 +46,11 @@ class ScheduledCompaction:
         return results
 
     def _log_pass(self) -> None:
-        for result in self.run_once():
+        self._log(self.run_once())
+
+    @staticmethod
+    def _log(results: list[MaintenanceResult]) -> None:
+        for result in results:
             logger.info(f"compacted {result.table}: -{result.files_removed_by_compaction} "
                         f"+{result.files_added_by_compaction} files, vacuumed {result.files_vacuumed}")
 

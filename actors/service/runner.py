@@ -15,9 +15,9 @@ from actors.config import NodeConfig
 from actors.exit_codes import EXIT_BAD_INPUT, EXIT_OK, EXIT_ORDERS_WORKING, EXIT_RESTART_ME, EXIT_UNFLUSHED
 from actors.node import (
     RUN_MODE,
+    EarlierSessions,
     JournalRestartSource,
     core_factories,
-    earlier_sessions,
     lake_writer,
     open_write_ahead,
     restored_state,
@@ -60,10 +60,14 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
     session_id = config.node.session_id or f"run-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{os.getpid()}"
     writer = lake_writer(config)
     journal = writer.journal
+    tables = [journal.uri, *(writer.table_uri(table) for table in SCHEMAS)]
+    compaction = ScheduledCompaction(tables, journal.storage_options, config.persistence.compact_interval_h * 3600)
     with reading(config.node.lake_uri):
         write_ahead = open_write_ahead(config, writer, session_id)
-        history = earlier_sessions(journal, session_id)
-        restored = restored_state(journal)
+        compaction.compact_fragmented(config.persistence.compact_at_start_files)  # before the history is read
+        earlier = EarlierSessions(journal, session_id)
+        history = list(earlier.read())
+        restored = restored_state(journal, sessions=earlier.sessions)
     if stop_requested.is_set():
         logger.warning("stop requested during start-up: nothing was started")
         return EXIT_OK
@@ -90,8 +94,9 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
 
     runtime.observers += [health.observe, restart_source.observe, working.observe, storage.observe, watch_for_stop]
     if history:
-        replayed = runtime.prime(history)
+        replayed = runtime.prime(history, reread=earlier.read)
         logger.warning(f"rebuilt the actors from earlier sessions: {len(history)} messages, {replayed} deliveries")
+    del history  # a restarted actor reads its share again from the lake; a year of history is not kept in memory
     if stop_requested.is_set():
         logger.warning("stop requested during the rebuild: nothing was started")
         return EXIT_OK
@@ -100,8 +105,6 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
     control = ControlWatcher(service.control_dir, service.control_poll_s, runtime.publish)
     heartbeat = Heartbeat(health, service.heartbeat_file, service.heartbeat_interval_s,
                           running=lambda: not runtime.stopped.is_set())
-    tables = [journal.uri, *(writer.table_uri(table) for table in SCHEMAS)]
-    compaction = ScheduledCompaction(tables, journal.storage_options, config.persistence.compact_interval_h * 3600)
     server = None
     still_working: list[str] = []
     try:

@@ -74,13 +74,13 @@ def test_a_damaged_lake_is_one_line_and_do_not_restart_for_run_and_status(tmp_pa
 def test_a_stop_signal_during_the_rebuild_is_a_clean_stop(tmp_path, monkeypatch):
     lake = tmp_path / "lake"
     _small_lake(lake)
-    read_history = runner.earlier_sessions
+    read_history = runner.EarlierSessions.read
 
-    def slow_rebuild(journal, session_id):  # noqa: ANN001, ANN202 - the real function's signature
+    def slow_rebuild(self, types=None):  # noqa: ANN001, ANN202 - the real method's signature
         os.kill(os.getpid(), signal.SIGTERM)  # the supervisor stops us while the lake is being read
-        return read_history(journal, session_id)
+        return read_history(self, types)
 
-    monkeypatch.setattr(runner, "earlier_sessions", slow_rebuild)
+    monkeypatch.setattr(runner.EarlierSessions, "read", slow_rebuild)
     config = config_from_mapping({"node": {"lake_uri": str(lake), "clock": "virtual"},
                                   "service": {"health_port": 0, "heartbeat_file": str(tmp_path / "hb.json"),
                                               "control_dir": str(tmp_path / "control")}})

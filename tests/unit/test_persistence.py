@@ -6,7 +6,7 @@ from actors.persistence.config import PersistenceSection
 from actors.persistence.core import PersistenceCore
 from actors.runtime.clock import VirtualClock
 from actors.runtime.deterministic import DeterministicRuntime
-from messages import Alert, FlushJournal, Halt, JournalFlushed, Message, StorageStateChanged
+from messages import Alert, FlushJournal, Halt, JournalFlushed, Message, StorageStateChanged, TimerFired
 from storage.journal import DeltaJournal
 
 MS = 1_000_000
@@ -159,3 +159,28 @@ def test_a_stop_whose_final_flush_fails_spills_what_it_held_and_says_so():
     assert unflushed.state == "unflushed" and unflushed.held == 2
     assert "kept in the write-ahead log" in unflushed.reason
     assert [m.reason for m in spilled] == ["a", "b"]
+
+
+def test_on_a_virtual_clock_commits_are_paced_by_wall_time_and_size_not_by_virtual_timers():
+    writer = FlakyWriter(failures=0)
+    wall = [0.0]
+    clock = VirtualClock(1_000 * MS)
+    core = PersistenceCore(writer, "s", PersistenceSection(batch_max=5, flush_interval_ms=100), None,
+                           monotonic=lambda: wall[0], wall_paced=True)
+    runtime = DeterministicRuntime([lambda: core], clock)
+    runtime.start()
+    runtime.inject(Halt(reason="first"))  # the first message is committed at once: nothing was due before
+    for n in range(3):
+        runtime.inject(Halt(reason=str(n)))
+    runtime.run_until(clock.now() + 3_600_000 * MS)  # an hour of virtual time: no flush timer, no commit
+    assert [len(c) for c in writer.commits] == [1]
+    assert not any(isinstance(m, TimerFired) for m in runtime.history)
+    wall[0] = 0.2  # a wall interval later, the next message commits what was held
+    runtime.inject(Halt(reason="later"))
+    assert [len(c) for c in writer.commits] == [1, 4]
+    for n in range(5):  # a full batch commits whatever the wall clock says
+        runtime.inject(Halt(reason=f"burst {n}"))
+    assert [len(c) for c in writer.commits] == [1, 4, 5]
+    runtime.inject(Halt(reason="held"))
+    core.on_stop(None)  # type: ignore[arg-type]
+    assert writer.commits[-1][-1].reason == "held"  # the stop commits the rest

@@ -161,3 +161,26 @@ def test_threaded_restart_after_priming_keeps_the_earlier_sessions_state():
     finally:
         runtime.stop()
     assert _alerts(seen) == ["count=3"]  # two from the earlier session, one from this one
+
+
+@pytest.mark.timeout(30)
+def test_threaded_restart_reads_the_earlier_sessions_again_only_for_the_actors_types():
+    runtime, seen = _threaded([Counter])
+    earlier = [Halt(ts=START - 10 * SECOND, seq=n, reason="earlier") for n in (1, 2)]
+    asked: list[tuple[type[Message], ...]] = []
+
+    def reread(types: tuple[type[Message], ...]) -> list[Message]:
+        asked.append(types)
+        return earlier
+
+    assert runtime.prime(iter(earlier), reread=reread) == 2
+    runtime.start()
+    try:
+        for reason in ("a", "boom"):
+            runtime.publish(Halt(reason=reason))
+            runtime.work.wait_idle(timeout=5)
+        _report_after_restart(runtime, seen)
+    finally:
+        runtime.stop()
+    assert _alerts(seen) == ["count=3"]
+    assert len(asked) == 1 and Halt in asked[0] and Alert not in asked[0]

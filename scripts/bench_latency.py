@@ -1,0 +1,144 @@
+"""Tick→order latency with 100 open iron condors under a 10k ticks/s background feed.
+
+The real decision, risk, execution and persistence actors (a local Delta lake) and the write-ahead gate run on the
+threaded runtime at market time, as `thetanode run` does. 100 iron condors are open; a feeder thread quotes the legs
+of 99 of them at `--rate` ticks/s (marks inside every exit rule: no order). The measured condor's short call is
+quoted down to a take-profit mark, one tick at a time: the decision closes it, risk approves, execution places the order, and a
+stand-in broker records when the PlaceOrder reaches it, then refuses it (not sent) so a later tick triggers again.
+Latency = the tick's publish to the broker receiving the order.
+
+Usage: uv run python scripts/bench_latency.py [--orders 300] [--rate 10000] [--condors 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from actors.config import config_from_mapping  # noqa: E402
+from actors.decision.core import DecisionCore  # noqa: E402
+from actors.execution.core import ExecutionCore  # noqa: E402
+from actors.persistence.core import PersistenceCore  # noqa: E402
+from actors.risk.core import RiskCore  # noqa: E402
+from actors.runtime.clock import ShiftedClock  # noqa: E402
+from actors.runtime.threaded import ThreadedRuntime  # noqa: E402
+from actors.runtime.write_ahead import WriteAheadGate  # noqa: E402
+from messages import (  # noqa: E402
+    BrokerConnectionChanged,
+    Leg,
+    OptionContract,
+    ReconciliationResult,
+    StrategyOpened,
+    UnderlyingQuote,
+)
+from scripts.bench_write_ahead import EXPIRY, LEGS, MARKET, StandInBroker, _quote  # noqa: E402
+from storage.journal import DeltaJournal  # noqa: E402
+from storage.lake_writer import LakeWriter  # noqa: E402
+from storage.write_ahead import WriteAheadLog  # noqa: E402
+
+TAKE_PROFIT = {1: (0.20, 0.22), -1: (0.55, 0.57)}  # worth -0.70 against a -1.60 credit
+HOLD = {1: (0.20, 0.22), -1: (0.75, 0.77)}  # worth -1.10: 31% of max profit, no rule fires
+
+
+def _condor(n: int) -> tuple[Leg, ...]:
+    """The measured condor (n = 0) around the 580 underlying; the others further out, one strike apart."""
+    if n == 0:
+        return LEGS
+    return tuple(Leg(OptionContract("SPY", EXPIRY, strike, right), ratio)
+                 for strike, right, ratio in ((480.0 - n, "P", 1), (485.0 - n, "P", -1), (675.0 + n, "C", -1),
+                                              (680.0 + n, "C", 1)))
+
+
+def run(orders: int, rate: int, condors: int, directory: Path) -> tuple[list[float], int]:
+    # the stand-in broker refuses every close: no retry backoff, or the next tick would wait for it, not the node
+    config = config_from_mapping({"exits": {"close_retry_initial_s": 0.001, "close_retry_max_s": 0.001}})
+    arrivals: list[int] = []
+    arrived = threading.Semaphore(0)
+    lake = LakeWriter(DeltaJournal(str(directory / "lake")))
+    gate = WriteAheadGate(WriteAheadLog(directory / "wal", "bench"))
+    factories = [lambda: DecisionCore(config.entry, config.exits), lambda: RiskCore(config.risk),
+                 lambda: ExecutionCore(config.execution), lambda: StandInBroker(arrivals, arrived),
+                 lambda: PersistenceCore(lake, "bench", config.persistence)]
+    runtime = ThreadedRuntime(factories, ShiftedClock(MARKET), config.mailbox, write_ahead=gate)
+    runtime.start()
+    books = [_condor(n) for n in range(condors)]
+    measured, background = books[0], [leg for legs in books[1:] for leg in legs]
+    stop = threading.Event()
+    fed = [0]
+
+    def feed() -> None:
+        """`rate` ticks/s in bursts of one millisecond's worth, paced by the wall clock."""
+        per_ms, began, n = max(rate // 1000, 1), time.perf_counter(), 0
+        while not stop.is_set():
+            for _ in range(per_ms):
+                leg = background[n % len(background)]
+                bid, ask = HOLD[leg.ratio]
+                runtime.publish(_quote(leg, bid + (n % 3) * 0.01, ask + (n % 3) * 0.01))
+                n += 1
+            runtime.publish(UnderlyingQuote(symbol="SPY", bid=579.99, ask=580.01, last=580.0))  # the exits' clock
+            fed[0] = n
+            ahead = began + n / rate - time.perf_counter()
+            if ahead > 0:
+                time.sleep(ahead)
+
+    latencies = []
+    feeder = threading.Thread(target=feed, daemon=True)
+    try:
+        runtime.publish(BrokerConnectionChanged(state="connected", reason="bench"))
+        runtime.publish(ReconciliationResult(ok=True, mismatches=()))
+        runtime.publish(UnderlyingQuote(symbol="SPY", bid=579.99, ask=580.01, last=580.0))
+        for n, legs in enumerate(books):
+            runtime.publish(StrategyOpened(strategy_id=f"IC-SPY-20260303-{n + 1}", kind="iron_condor", symbol="SPY",
+                                           legs=legs, quantity=1, entry_price=-1.60, max_profit_usd=160.0,
+                                           max_loss_usd=340.0))
+            for leg in legs:  # the measured condor: every leg at take profit but the short call, which holds it
+                marks = TAKE_PROFIT if legs is measured and leg is not measured[2] else HOLD
+                runtime.publish(_quote(leg, *marks[leg.ratio]))
+        runtime.work.wait_idle(timeout=60)
+        while arrived.acquire(timeout=0.5):  # the measured condor may already have closed on its first quotes
+            pass
+        feeder.start()
+        started_feed = time.perf_counter()
+        for _ in range(orders):
+            before = len(arrivals)
+            start = time.perf_counter_ns()
+            runtime.publish(_quote(measured[2], *TAKE_PROFIT[-1]))  # the tick: the short call falls to take profit
+            while len(arrivals) <= before:  # each arrival releases once; an earlier one may still be releasing
+                if not arrived.acquire(timeout=30):
+                    raise RuntimeError("no order after a tick")
+            latencies.append((arrivals[before] - start) / 1e6)
+            runtime.publish(_quote(measured[2], *HOLD[-1]))  # back to holding
+            time.sleep(0.05)  # pacing only: the refusal releases the close before the next tick
+            while arrived.acquire(blocking=False):  # a close judged on the feed's ticks meanwhile is not measured
+                pass
+        offered = fed[0] / (time.perf_counter() - started_feed)
+    finally:
+        stop.set()
+        runtime.stop(timeout_s=30)
+    return latencies, int(offered)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, default=300)
+    parser.add_argument("--rate", type=int, default=10_000, help="background ticks per second")
+    parser.add_argument("--condors", type=int, default=100)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as root:
+        latencies, offered = run(args.orders, args.rate, args.condors, Path(root))
+    p50, p90, p99, top = np.percentile(latencies, [50, 90, 99, 100])
+    print(f"tick→order, {args.condors} open condors, background {offered:,} ticks/s achieved "
+          f"({args.rate:,} asked), {len(latencies)} orders (ms)")
+    print(f"p50 {p50:.2f}  p90 {p90:.2f}  p99 {p99:.2f}  max {top:.2f}")
+
+
+if __name__ == "__main__":
+    main()

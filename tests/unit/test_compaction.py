@@ -1,0 +1,43 @@
+"""Bounded file counts: a node's start compacts a crowded table, one date partition at a time, and a compacted day
+stays compacted; nothing journaled is lost or reordered."""
+
+from __future__ import annotations
+
+from actors.service.compaction import ScheduledCompaction
+from messages import Alert, Halt, NodeStarted
+from storage.journal import DeltaJournal
+from storage.maintenance import data_files
+
+DAY = 86_400 * 10**9
+T0 = 1_767_225_600 * 10**9  # 2026-01-01 UTC
+
+
+def _crowded(tmp_path) -> DeltaJournal:
+    journal = DeltaJournal(str(tmp_path))
+    journal.append("run-1", [NodeStarted(ts=T0, seq=1, session_id="run-1", mode="run")])
+    for n in range(2, 8):  # six more group commits on the first day
+        journal.append("run-1", [Halt(ts=T0 + n, seq=n, reason=str(n)), Alert(ts=T0 + n, seq=n + 100, level="info",
+                                                                             source="x", text=str(n))])
+    journal.append("run-2", [NodeStarted(ts=T0 + DAY, seq=1, session_id="run-2", mode="run")])
+    return journal
+
+
+def test_start_compacts_only_a_crowded_table_and_only_its_crowded_days(tmp_path):
+    journal = _crowded(tmp_path)
+    before = {session: list(journal.read(session)) for session in journal.sessions()}
+    assert data_files(journal.uri) == 8
+    upkeep = ScheduledCompaction([journal.uri], None, interval_s=0)
+    assert upkeep.compact_fragmented(max_files=8) == []  # not above the threshold: untouched
+    [result] = upkeep.compact_fragmented(max_files=3)
+    assert result.files_removed_by_compaction == 7  # the first day's files; the second day's single file stays
+    assert data_files(journal.uri) == 2
+    assert {session: list(journal.read(session)) for session in journal.sessions()} == before
+    assert [m.session_id for m in journal.read_type(NodeStarted)] == ["run-1", "run-2"]
+    [again] = upkeep.compact_fragmented(max_files=1)  # a compacted day is not rewritten again
+    assert again.files_removed_by_compaction == 0 and data_files(journal.uri) == 2
+
+
+def test_compaction_at_start_can_be_turned_off(tmp_path):
+    journal = _crowded(tmp_path)
+    assert ScheduledCompaction([journal.uri], None, interval_s=0).compact_fragmented(max_files=0) == []
+    assert data_files(journal.uri) == 8
