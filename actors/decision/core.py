@@ -115,6 +115,7 @@ class DecisionCore(ActorCore):
         self._trading_state = TradingState.ACTIVE
         self._opened_count = 0
         self._exit_pending = False
+        self._requoted: set[str] = set()  # strategies a quote moved since exits were last judged
         self._market = MarketContext(int(exits.catastrophe_window_s * NS_PER_S))
         self._vol_stats: dict[str, VolatilityStats] = {}
         self._stopping = False
@@ -137,14 +138,18 @@ class DecisionCore(ActorCore):
             case OptionQuote():
                 self._portfolio.apply(message)
                 self._marks.observe(message)
-                if self._portfolio.holds(message.contract) and not self._exit_pending:
+                holders = self._portfolio.holders_of(message.contract)
+                self._requoted |= holders
+                if holders and not self._exit_pending:
                     # A market move requotes every leg at once; judging after each single leg would mix old and new
                     # prices into a fictitious mark. Coalesce: evaluate once the burst has been delivered.
                     self._exit_pending = True
                     ctx.set_timer(TimerKey.EXITS, ctx.now() + int(self._exits.evaluation_delay_ms * NS_PER_MS))
             case TimerFired(key=key) if key == TimerKey.EXITS:
+                # only the positions a quote moved: the entry timer still judges every position each interval
                 self._exit_pending = False
-                for strategy_id in self._portfolio.open_ids():
+                requoted, self._requoted = self._requoted, set()
+                for strategy_id in sorted(requoted & set(self._portfolio.open_ids())):
                     self._evaluate_exit(strategy_id, ctx)
             case StrategyOpened():
                 self._baselines.pop(message.strategy_id, None)
