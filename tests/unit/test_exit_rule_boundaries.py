@@ -90,7 +90,8 @@ def test_each_rule_says_why_it_fired():
     assert (reason("trailing_stop", HALVES, peak_pnl_usd=120.0, mark_price=-1.5)
             == "P&L +50.00 gave back to 60.00 from peak 120.00")
     assert reason("take_profit", mark_price=-1.0) == "P&L +100.00 reached 50% of max profit 200.00"
-    assert reason("iv_crush", HALVES, current_iv=0.2, mark_price=-1.5) == "IV 20.0% down from 50.0% with 25% of max profit"
+    assert (reason("iv_crush", HALVES, current_iv=0.2, mark_price=-1.5)
+            == "IV 20.0% down from 50.0% with 25% of max profit")
     assert reason("dte_exit", days_to_expiry=20) == "20 DTE at or below 21"
     roll = EXIT_RULES["roll"](replace(FLAT, days_to_expiry=20), ROLLING)
     assert roll is not None and roll.roll is True and roll.reason == "20 DTE: roll to 45 DTE"
@@ -99,7 +100,8 @@ def test_each_rule_says_why_it_fired():
 
 def test_the_winner_keeps_its_own_reason_and_roll_flag_and_names_every_other_rule():
     both = replace(FLAT, days_to_expiry=20, short_leg_max_abs_delta=0.4)
-    signal = first_exit(both, ExitSection(roll_enabled=True, priority=("roll", *[r for r in EXIT_RULES if r != "roll"])))
+    roll_first = ("roll", *[r for r in EXIT_RULES if r != "roll"])
+    signal = first_exit(both, ExitSection(roll_enabled=True, priority=roll_first))
     assert signal is not None and signal.rule == "roll" and signal.roll is True
     assert signal.reason == "20 DTE: roll to 45 DTE (also firing: delta_breach, dte_exit)"
     first = first_exit(both, ROLLING)
