@@ -44,7 +44,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "actors/execution/core.py": ("tests/unit/test_order_lifecycle.py", "tests/unit/test_execution_core.py",
                                  "tests/unit/test_core_slices.py", "tests/unit/test_quote_gate.py"),
     "actors/broker/ib/fills.py": ("tests/unit/test_ib_core.py", "tests/unit/test_combo_fills.py"),
-    "actors/market_data/pricing.py": ("tests/unit/test_pricing.py",),
+    "actors/market_data/pricing.py": ("tests/unit/test_pricing.py", "tests/unit/test_pricing_edges.py"),
 }
 """Module to mutate → the unit tests that judge it (a missing file is skipped with a note)."""
 
