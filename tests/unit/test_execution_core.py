@@ -12,6 +12,7 @@ from actors.execution.core import ExecutionCore, order_number, round_to_tick
 from actors.runtime.clock import VirtualClock
 from actors.runtime.deterministic import DeterministicRuntime
 from messages import (
+    ActorFailed,
     Alert,
     CancelAllOrders,
     CancelOrder,
@@ -85,7 +86,8 @@ OUTPUT = (PlaceOrder, ModifyOrder, CancelOrder, IntentDenied, Alert, OrderTermin
 
 
 def _said(runtime, since: int = 0) -> list[tuple[float, object]]:
-    """(seconds after NOW, message without its stamps) for everything the core published."""
+    """(seconds after NOW, message without its stamps) for all the core published; it never failed on the way."""
+    assert not [m for m in runtime.history if isinstance(m, ActorFailed)]
     return [((m.ts - NOW) / SECOND, msgspec.structs.replace(m, ts=0, seq=0, origin=""))
             for m in runtime.history[since:] if isinstance(m, OUTPUT) and m.origin == "execution"]
 

@@ -11,6 +11,7 @@ from actors.risk.core import RiskCore
 from actors.runtime.clock import VirtualClock
 from actors.runtime.deterministic import DeterministicRuntime
 from messages import (
+    ActorFailed,
     Alert,
     BreakerStateChanged,
     CloseStrategy,
@@ -41,7 +42,8 @@ def _runtime(params: RiskSection | None = None, start: int = NOW) -> Determinist
 
 
 def _said(runtime: DeterministicRuntime, since: int = 0) -> list:
-    """What the core published, without the runtime's stamps."""
+    """What the core published, without the runtime's stamps. The core never failed on the way."""
+    assert not [m for m in runtime.history if isinstance(m, ActorFailed)]
     def unstamped(m):  # noqa: ANN001, ANN202
         return msgspec.structs.replace(m, ts=0, seq=0, origin="")
 
@@ -114,6 +116,7 @@ def test_failing_storage_denies_opens_and_a_failing_write_ahead_log_denies_close
     runtime.inject(msgspec.structs.replace(INTENT, strategy_id="IC-2"))
     runtime.inject(CLOSE)
     runtime.inject(StorageStateChanged(store="journal", state="ok", reason="writable"))
+    runtime.inject(StorageStateChanged(store="journal", state="ok", reason="still writable"))  # was not failing
     runtime.inject(msgspec.structs.replace(INTENT, strategy_id="IC-3"))
     assert _said(runtime) == [
         _denied("IC-1", "persistence", "journal cannot be written (disk full): no new positions"),
@@ -208,16 +211,21 @@ def test_the_book_holds_open_and_pending_risk_and_forgets_what_ended():
     for quote in QUOTES:
         runtime.inject(quote)
     runtime.inject(_opened("A", quantity=2, max_loss=300.0))
+    core = runtime.core("risk")
+    one_lot = core._book(msgspec.structs.replace(INTENT, quantity=1), NOW).new_trade_greeks
+    assert core._book(INTENT, NOW).greeks_by_symbol == {"SPY": (one_lot + one_lot).rounded()}
     runtime.inject(StrategyPositionChanged(strategy_id="A", quantity=1, avg_entry_price=-1.6))
     runtime.inject(msgspec.structs.replace(INTENT, strategy_id="B"))  # approved: pending
     runtime.inject(OrderTerminated(client_order_id="X", strategy_id="C", purpose="open", status="cancelled",
                                    filled_quantity=0, avg_price=0.0))
-    core = runtime.core("risk")
     book = core._book(INTENT, NOW)
     assert dict(book.symbols) == {"A": "SPY", "B": "SPY"}
     assert book.open_max_loss_usd == 300.0 + 340.0
-    one_lot = core._book(msgspec.structs.replace(INTENT, quantity=1), NOW).new_trade_greeks
-    assert book.greeks_by_symbol == {"SPY": one_lot}  # A holds one lot after its change: the same greeks
+    assert book.greeks_by_symbol == {"SPY": one_lot}  # A holds one lot after its change
+    runtime.inject(_opened("D", quantity=1, max_loss=100.0))  # a second open strategy on the symbol adds up
+    assert core._book(INTENT, NOW).greeks_by_symbol == {"SPY": (one_lot + one_lot).rounded()}
+    runtime.inject(StrategyClosed(strategy_id="D", exit_price=-1.0, realized_pnl_usd=0.0, commissions_usd=5,
+                                  rule="take_profit"))
     assert book.intents_last_minute == 1 and book.realized_today_usd == 0.0
     runtime.inject(OrderTerminated(client_order_id="B-O1", strategy_id="B", purpose="open", status="cancelled",
                                    filled_quantity=0, avg_price=0.0))
@@ -243,3 +251,12 @@ def test_quotes_in_an_intent_update_only_older_quotes_and_the_rate_window_is_one
                 for m in _said(runtime) if isinstance(m, (IntentApproved, IntentDenied))]
     assert verdicts == [("IC-1", "approved"), ("IC-2", "approved"), ("IC-3", "approved"),
                         ("IC-4", "order_rate")]
+
+
+def test_a_quote_in_an_intent_as_old_as_the_held_one_replaces_it_as_the_decision_saw_it():
+    runtime = _runtime()
+    for quote in QUOTES:
+        runtime.inject(quote)
+    as_seen = tuple(msgspec.structs.replace(q, delta=q.delta * 3) for q in QUOTES)
+    runtime.inject(msgspec.structs.replace(INTENT, leg_quotes=as_seen))
+    assert all(runtime.core("risk")._quotes[q.contract].delta == q.delta for q in as_seen)
