@@ -61,7 +61,7 @@ def test_commissions_keep_their_cents_and_ibs_unset_value_is_not_a_commission():
     fills.add(_execution("y.1.01", LONG_PUT, "BOT", 3, 2.0))
     fills.commission("y.1.01", 1.0)
     [fill] = fills.ready()
-    assert (fill.quantity, fill.commission_usd) == (3, 1.0)
+    assert (fill.quantity, fill.price, fill.commission_usd) == (3, 2.0, 1.0)
     assert not fills.commission("y.2.01", IB_UNSET) and not fills.commission("y.2.01", float("nan"))
     assert (usable_commission(1.5), usable_commission(-0.2), usable_commission(1e300), usable_commission(IB_UNSET)) == (
         True, True, False, False)
