@@ -47,3 +47,17 @@ def test_integer_inputs_give_float_volatilities_and_int8_reasons_in_the_input_sh
     iv, reason = implied_volatility([price, price], 100, 100, 1, 0, 0, 1)
     assert iv.dtype == np.float64 and reason.dtype == np.int8 and iv.shape == reason.shape == (2,)
     assert iv == pytest.approx([0.3, 0.3], abs=1e-6) and list(reason) == [IvReason.OK, IvReason.OK]
+
+
+def test_newton_finds_an_ordinary_volatility_in_a_handful_of_steps_where_bisection_alone_could_not():
+    strikes = np.array([80.0, 100.0, 120.0])
+    price = bsm_price(100.0, strikes, 0.25, 0.3, 0.03, 0.01, True)
+    iv, reason = implied_volatility(price, 100.0, strikes, 0.25, 0.03, 0.01, True, max_iterations=8)
+    assert list(reason) == [IvReason.OK] * 3 and iv == pytest.approx([0.3] * 3, abs=1e-6)
+
+
+def test_a_price_only_a_volatility_above_the_search_range_explains_is_reported_unsolved():
+    # just under the call's upper bound: the bracket closes at the top of the range without matching the price
+    iv, reason = implied_volatility(99.0, 100.0, 100.0, 0.1, 0.0, 0.0, True)
+    assert reason == IvReason.NO_CONVERGENCE and np.isnan(iv)
+    assert iv.shape == reason.shape == ()  # a scalar in, scalars out
