@@ -6,7 +6,7 @@ file to mutate and its targeted tests; mutmut then forks one child per mutant fr
 tests that call the mutated function. Prints a per-module table (killed, survived, timeout, score, wall time) and
 the total, and exits 1 when any module scores below the threshold (default 90%).
 
-    uv run python scripts/mutation.py [--module PATH ...] [--threshold 90] [--jobs 1] [--keep] [--show-survivors]
+    uv run python scripts/mutation.py [--module PATH ...] [--threshold 90] [--jobs 1] [--show-survivors]
 
 A mutant that times out counts as detected (it made the tests hang, which they would report); "no tests" and
 "suspicious" count as not killed. The score is raw: mutants judged equivalent are listed in the README, not excused.
@@ -85,20 +85,15 @@ def _config(module: str, tests: list[str]) -> str:
     )
 
 
-def _prepare(module: str, tests: list[str], keep: bool) -> Path:
+def _prepare(module: str, tests: list[str]) -> Path:
+    """A fresh scratch copy every run: mutmut's cached results would outlive a change to the tests."""
     workdir = SCRATCH / module.removesuffix(".py").replace("/", ".")
-    if workdir.exists() and not keep:
+    if workdir.exists():
         shutil.rmtree(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir.mkdir(parents=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
     for name in COPIED:
-        target = workdir / name
-        if target.exists():
-            shutil.rmtree(target)
-        shutil.copytree(ROOT / name, target, ignore=ignore)
-        if keep:  # the mutants of an unchanged source are reused; a changed one (newer mtime) is mutated again
-            for path in target.rglob("*.py"):
-                os.utime(path, (path.stat().st_atime, (ROOT / path.relative_to(workdir)).stat().st_mtime))
+        shutil.copytree(ROOT / name, workdir / name, ignore=ignore)
     pyproject = (ROOT / "pyproject.toml").read_text()
     (workdir / "pyproject.toml").write_text(pyproject + _config(module, tests))
     return workdir
@@ -119,8 +114,8 @@ def _results(workdir: Path) -> tuple[Counter, list[str]]:
     return counts, survivors
 
 
-def run_module(module: str, tests: list[str], jobs: int, keep: bool, log: Path) -> ModuleResult:
-    workdir = _prepare(module, tests, keep)
+def run_module(module: str, tests: list[str], jobs: int, log: Path) -> ModuleResult:
+    workdir = _prepare(module, tests)
     started = time.monotonic()
     with log.open("w") as out:
         proc = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)], cwd=workdir,
@@ -138,11 +133,10 @@ def _show(workdir: Path, name: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("--module", action="append", choices=sorted(MODULES), help="only this module (repeatable)")
     parser.add_argument("--threshold", type=float, default=90.0, help="minimum score per module, percent")
     parser.add_argument("--jobs", type=int, default=1, help="mutants run at once (the CI machine has 2 cores)")
-    parser.add_argument("--keep", action="store_true", help="reuse results of unchanged functions from a former run")
     parser.add_argument("--show-survivors", action="store_true", help="print the diff of every surviving mutant")
     args = parser.parse_args(argv)
 
@@ -157,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"[yellow]{module}: no {', '.join(missing)}[/]")
         console.print(f"mutating {module} against {', '.join(tests)} …")
         log = SCRATCH / f"{module.removesuffix('.py').replace('/', '.')}.log"
-        result = run_module(module, tests, args.jobs, args.keep, log)
+        result = run_module(module, tests, args.jobs, log)
         results.append(result)
         console.print(f"  {result.detected}/{result.total} detected ({result.score:.1f}%) in {result.wall_s:.0f} s")
         if args.show_survivors:
