@@ -292,3 +292,27 @@ def test_an_order_the_journal_lost_is_adopted_and_its_number_never_handed_out_ag
     assert _of(runtime, IntentDenied)[-1].reason == "order IC-5-O7 still working"
     assert (order_number("IC-5-O7"), order_number("IC-5-C12"), order_number("manual"), order_number("X-Oabc")) == (
         7, 12, 0, 0)
+
+
+def test_overfills_are_judged_against_what_is_left_and_zero_fills_are_reported():
+    runtime = _runtime()
+    placed = _placed(runtime)
+    runtime.inject(_fill(placed.client_order_id, "E1", 2))
+    runtime.inject(_fill(placed.client_order_id, "E2", 2))  # one was left
+    one_lot = _placed(runtime, _open(quantity=1, strategy_id="IC-2"))
+    runtime.inject(_fill(one_lot.client_order_id, "E3", 0))
+    runtime.inject(_fill(one_lot.client_order_id, "E4", 1))  # exactly what is left: no alert
+    assert [m.text for _, m in _said(runtime) if isinstance(m, Alert)] == [
+        "order IC-1-O1: fill of 2 exceeds the 1 unfilled; booked",
+        "order IC-2-O2: fill of 0 exceeds the 1 unfilled; booked"]
+
+
+def test_a_fill_after_a_rejection_is_reported_and_the_strategy_can_trade_again():
+    runtime = _runtime()
+    placed = _placed(runtime)
+    runtime.inject(OrderRejected(client_order_id=placed.client_order_id, code=201, reason="margin"))
+    runtime.inject(_fill(placed.client_order_id, "E1", 1))
+    again = _placed(runtime)
+    assert again.client_order_id == "IC-1-O2"
+    assert [m.text for _, m in _said(runtime) if isinstance(m, Alert)] == [
+        "late fill E1 of 1 on rejected order IC-1-O1"]
