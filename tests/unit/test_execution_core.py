@@ -269,8 +269,8 @@ def test_a_restart_ends_unsent_orders_resends_unconfirmed_cancels_and_cancels_wh
     runtime.inject(CancelAllOrders(reason="test"))  # both cancel pending
     runtime.inject(CancelRejected(client_order_id="C-O2", reason="busy"))  # C works again
     runtime.inject(IntentApproved(intent=_open(strategy_id="A")))
-    runtime.inject(IntentApproved(intent=_open(strategy_id="D")))
-    runtime.inject(OrderCancelled(client_order_id="D-O4", filled_quantity=0, reason="x"))
+    runtime.inject(IntentApproved(intent=_open(strategy_id="0")))  # ended: sorts first, skipped, the rest go on
+    runtime.inject(OrderCancelled(client_order_id="0-O4", filled_quantity=0, reason="x"))
     # the runtime hands every PlaceOrder straight back; a rebuild whose write-ahead log lost A's never hears it
     runtime.core("execution")._orders["A-O3"].sent = False
     since = len(runtime.history)
@@ -316,3 +316,10 @@ def test_a_fill_after_a_rejection_is_reported_and_the_strategy_can_trade_again()
     assert again.client_order_id == "IC-1-O2"
     assert [m.text for _, m in _said(runtime) if isinstance(m, Alert)] == [
         "late fill E1 of 1 on rejected order IC-1-O1"]
+
+
+def test_trading_turning_active_again_cancels_nothing():
+    runtime = _runtime()
+    _placed(runtime)
+    runtime.inject(TradingStateChanged(state="ACTIVE", reason="resumed"))
+    assert [m for _, m in _said(runtime) if isinstance(m, CancelOrder)] == []
