@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from actors.market_data.pricing import IvReason, bsm_price, implied_volatility
+from actors.market_data.pricing import IvReason, bsm_greeks, bsm_price, implied_volatility
 
 NAN = float("nan")
 
@@ -61,3 +61,24 @@ def test_a_price_only_a_volatility_above_the_search_range_explains_is_reported_u
     iv, reason = implied_volatility(99.0, 100.0, 100.0, 0.1, 0.0, 0.0, True)
     assert reason == IvReason.NO_CONVERGENCE and np.isnan(iv)
     assert iv.shape == reason.shape == ()  # a scalar in, scalars out
+
+
+def test_expired_and_zero_volatility_options_are_worth_the_discounted_forward_intrinsic_beside_live_ones():
+    s, r, q = 100.0, 0.05, 0.02
+    k = np.array([99.5, 100.0, 102.0, 100.0, 110.0, 100.0])
+    t = np.array([0.0, 0.0, 0.5, 0.5, 0.5, 0.5])
+    sigma = np.array([0.2, 0.2, 0.0, 0.0, 0.0, 0.2])
+    is_call = np.array([True, True, True, False, False, True])
+    g = bsm_greeks(s, k, t, sigma, np.array([0.0, 0.0, r, r, r, r]), np.array([0.0, 0.0, q, q, q, q]), is_call)
+    dq, dr = np.exp(-q * 0.5), np.exp(-r * 0.5)
+    # ITM by 0.50 at expiry; at the money at expiry; forwards: OTM call, OTM put, ITM put; a live call
+    intrinsic = [0.5, 0.0, 0.0, 0.0, 110.0 * dr - 100.0 * dq]
+    assert g.price[:5] == pytest.approx(intrinsic, abs=1e-12)
+    assert list(g.delta[:5]) == [1.0, 0.0, 0.0, 0.0, -dq]
+    for greek in (g.gamma, g.vega, g.theta, g.rho):
+        assert list(greek[:5]) == [0.0] * 5
+    live = bsm_greeks(s, 100.0, 0.5, 0.2, r, q, True)
+    assert [g.price[5], g.delta[5], g.gamma[5], g.vega[5], g.theta[5], g.rho[5]] == [
+        live.price, live.delta, live.gamma, live.vega, live.theta, live.rho]
+    prices = bsm_price(s, k, t, sigma, np.array([0.0, 0.0, r, r, r, r]), np.array([0.0, 0.0, q, q, q, q]), is_call)
+    assert prices[:5] == pytest.approx(intrinsic, abs=1e-12) and prices[5] == live.price
