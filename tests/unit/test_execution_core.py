@@ -290,6 +290,9 @@ def test_an_order_the_journal_lost_is_adopted_and_its_number_never_handed_out_ag
     runtime.inject(IntentApproved(intent=_open(strategy_id="IC-5")))
     assert placed.client_order_id == "IC-6-O8"
     assert _of(runtime, IntentDenied)[-1].reason == "order IC-5-O7 still working"
+    runtime.inject(_fill("IC-5-O7", "E1", 1, -1.25))  # the adopted order is booked like any other
+    assert _of(runtime, OrderTerminated)[-1] == msgspec.structs.replace(
+        _ended("IC-5-O7", "filled", 1, -1.25), ts=NOW, seq=_of(runtime, OrderTerminated)[-1].seq, origin="execution")
     assert (order_number("IC-5-O7"), order_number("IC-5-C12"), order_number("manual"), order_number("X-Oabc")) == (
         7, 12, 0, 0)
 
