@@ -10,13 +10,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from messages.risk import RiskStateSnapshot
 from storage.journal import DeltaJournal
 from tests.waiting import wait_for
 
@@ -79,6 +79,13 @@ def _stop_supervisord(tmp_path: Path, ctl) -> None:  # noqa: ANN001 - the runner
             pass
 
 
+def _halt_in_lake(lake: Path) -> bool:
+    """The risk state a restarted node restores from: a HALTED snapshot committed to the journal."""
+    journal = DeltaJournal(str(lake))
+    return any(isinstance(m, RiskStateSnapshot) and m.trading_state == "HALTED"
+               for session in journal.sessions() for m in journal.read(session))
+
+
 @pytest.fixture
 def supervised(tmp_path: Path):
     port = _free_port()
@@ -103,7 +110,7 @@ def test_supervisord_restarts_a_killed_node_and_stops_it_gracefully(supervised):
     subprocess.run([sys.executable, "-m", "actors.cli", "halt", "--config", str(tmp_path / "node.toml"),
                     "--reason", "kill-switch test"], check=True, capture_output=True)
     wait_for(lambda: (_health(port) or {}).get("trading_state") == "HALTED", what="halt to apply")
-    time.sleep(0.5)  # let the group commit carry the halt into the lake
+    wait_for(lambda: _halt_in_lake(tmp_path / "lake"), what="the halt committed to the lake")
 
     os.kill(first["pid"], signal.SIGKILL)
     second = wait_for(lambda: (h := _health(port)) and h["pid"] != first["pid"] and h, what="restarted node")

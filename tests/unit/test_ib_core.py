@@ -360,6 +360,7 @@ def test_a_combo_fill_is_booked_once_from_its_legs_whatever_order_ibs_callbacks_
         fills = _of(runtime, OrderFilled)
         assert [(f.quantity, f.price, f.commission_usd) for f in fills] == [(2, -1.18, 5.2)], seed
         assert not [a for a in _of(runtime, Alert) if a.level == "critical"], seed
+        assert not [a for a in _of(runtime, Alert) if "corrected" in a.text], seed  # a replay is no correction
 
 
 def test_a_fill_without_a_bag_execution_is_booked_from_its_legs():

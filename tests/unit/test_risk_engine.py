@@ -111,9 +111,10 @@ def test_halted_denies_opening_and_closing_reducing_allows_only_closing():
     runtime.inject(close)
     runtime.inject(Halt(reason="operator"))
     runtime.inject(msgspec.structs.replace(close, strategy_id="Y"))
-    verdicts = [(type(m).__name__, m.strategy_id if isinstance(m, IntentDenied) else m.intent.strategy_id)
+    verdicts = [(m.strategy_id, m.check) if isinstance(m, IntentDenied) else (m.intent.strategy_id, "approved")
                 for m in runtime.history if isinstance(m, (IntentApproved, IntentDenied))]
-    assert verdicts == [("IntentDenied", "IC-1"), ("IntentApproved", "X"), ("IntentDenied", "Y")]
+    # the trading state denies, not the daily-loss check that would also deny the open after such a loss
+    assert verdicts == [("IC-1", "trading_state"), ("X", "approved"), ("Y", "trading_state")]
     assert any(a.level == "critical" and "HALTED" in a.text for a in _of(runtime, Alert))
 
 
