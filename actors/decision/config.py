@@ -32,7 +32,8 @@ class EntrySection(Section, frozen=True, kw_only=True):
               "min_credit": (0, 10_000), "min_credit_to_width": (0, 1), "max_debit_to_width": (0.01, 1),
               "max_leg_spread": (0, 10_000), "max_leg_spread_pct": (0, 10), "quantity": (1, 10_000),
               "min_iv_history_days": (0, 3650), "vix_min": (0, 500), "vix_max": (0, 500),
-              "protective_cooldown_sessions": (0, 250), "catastrophe_entry_fraction": (0.01, 1)}
+              "protective_cooldown_sessions": (0, 250), "catastrophe_entry_fraction": (0.01, 1),
+              "risk_per_trade_pct": (0.0001, 1)}
     symbols: tuple[str, ...] = ("SPY",)
     strategy: StrategyKind = "iron_condor"
     evaluate_interval_s: float = 900.0
@@ -51,6 +52,11 @@ class EntrySection(Section, frozen=True, kw_only=True):
     max_leg_spread_pct: float = 0.30
     custom_legs: tuple[CustomLeg, ...] = ()
     quantity: int = 1
+    """Units per entry with `sizing = "fixed"`."""
+    sizing: Literal["fixed", "risk_pct"] = "fixed"
+    """`risk_pct`: units = floor(net liquidation × `risk_per_trade_pct` / max loss per unit), at most
+    `risk.max_contracts_per_order` contracts per leg; no entry until the broker has reported net liquidation."""
+    risk_per_trade_pct: float = 0.02
     iv_rank_min: float = 0.0
     iv_rank_max: float = 100.0
     min_iv_history_days: int = 0

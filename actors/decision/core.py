@@ -10,15 +10,18 @@ from actors.decision.config import EntrySection, ExitSection
 from actors.decision.entry_gates import Cooldowns, entry_gate_failure, exit_rule_at_entry, inputs_before_session
 from actors.decision.market_context import MarketContext
 from actors.decision.rules import PositionState, first_exit
+from actors.decision.sizing import size_entry
 from actors.decision.strategies import NoCandidate, select_structure
 from actors.market_data.config import MarketDataSection
 from actors.market_data.marks import LegView, MarkBook
 from actors.market_time import NS_PER_MS, NS_PER_S, days_to_expiry, market_hours, new_york_date
+from actors.portfolio.account import Account
 from actors.portfolio.view import Holding, PortfolioView
 from actors.runtime.core import ActorCore, Context
 from messages import (
     CONTRACT_MULTIPLIER,
     Alert,
+    BrokerAccountValues,
     BrokerConnectionChanged,
     ChainRequest,
     ChainSnapshot,
@@ -93,11 +96,12 @@ class DecisionCore(ActorCore):
         NodeStopping,
         ReconciliationResult,
         BrokerConnectionChanged,
+        BrokerAccountValues,
     )
     lossless = False
 
     def __init__(self, entry: EntrySection, exits: ExitSection, market_data: MarketDataSection | None = None,
-                 refusals_alert_after: int = 5) -> None:
+                 refusals_alert_after: int = 5, max_contracts_per_order: int = 10) -> None:
         self._entry = entry
         self._exits = exits
         self._market_data = market_data or MarketDataSection()
@@ -122,6 +126,8 @@ class DecisionCore(ActorCore):
         self._roll_to: dict[str, str] = {}  # symbol -> strategy id being rolled, awaiting its replacement
         self._broker_state = "connected"  # until the broker says otherwise; no entries while it is not
         self._cooldowns = Cooldowns(entry)
+        self._account = Account()
+        self._max_contracts_per_order = max_contracts_per_order
 
     def on_start(self, ctx: Context) -> None:
         self._exit_pending = False  # a rebuilt core's pending exit timer died with the old process
@@ -173,6 +179,8 @@ class DecisionCore(ActorCore):
                 self._reconciled = self._reconciled or message.ok
             case BrokerConnectionChanged():
                 self._broker_state = message.state
+            case BrokerAccountValues():
+                self._account = Account.from_values(message)
             case NodeStopping():
                 self._stopping = True  # a node on its way down opens nothing new; exits still run
             case IndexQuote():
@@ -284,6 +292,10 @@ class DecisionCore(ActorCore):
                     self._cooldowns.hold(chain.symbol, ctx.now() + self._market.window_ns, "catastrophe-scale move")
                 ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry_exit_rules", detail=firing[1]))
                 return
+        sized = size_entry(candidate, params, self._account.net_liquidation_usd, self._max_contracts_per_order)
+        if isinstance(sized, str):
+            ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry_sizing", detail=sized))
+            return
         self._opened_count += 1
         prefix = STRATEGY_PREFIX[candidate.kind]
         strategy_id = f"{prefix}-{chain.symbol}-{new_york_date(ctx.now()):%Y%m%d}-{self._opened_count}"
@@ -292,12 +304,12 @@ class DecisionCore(ActorCore):
             kind=candidate.kind,
             symbol=chain.symbol,
             legs=candidate.legs,
-            quantity=self._entry.quantity,
+            quantity=sized.quantity,
             mid_price=candidate.mid_price,
             natural_price=candidate.natural_price,
-            max_profit_usd=candidate.max_profit_usd,
-            max_loss_usd=candidate.max_loss_usd,
-            reason=candidate.reason,
+            max_profit_usd=sized.max_profit_usd,
+            max_loss_usd=sized.max_loss_usd,
+            reason=f"{candidate.reason}; size {sized.detail}" if sized.detail else candidate.reason,
             leg_quotes=candidate.leg_quotes,
         )
         self._portfolio.add_pending(intent)
