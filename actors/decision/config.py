@@ -103,20 +103,21 @@ class EntrySection(Section, frozen=True, kw_only=True):
 
 
 EXIT_RULE_NAMES = (
-    "catastrophe", "stop_loss", "delta_breach", "vix_spike", "gamma_risk", "expiry_day", "trailing_stop",
+    "catastrophe", "stop_loss", "delta_breach", "vix_spike", "gamma_risk", "pin_risk", "expiry_day", "trailing_stop",
     "take_profit", "iv_crush", "roll", "dte_exit",
 )
 
 
 class ExitSection(Section, frozen=True, kw_only=True):
     LIMITS = {"stop_loss_multiple": (0.01, 100), "near_expiry_dte": (0, 3650), "near_expiry_stop_multiple": (0.01, 100),
-              "dte_exit": (0, 3650), "short_delta_breach": (0.01, 1), "gamma_risk_threshold": (0.0001, 100),
+              "dte_exit": (-1, 3650), "short_delta_breach": (0.01, 1), "gamma_risk_threshold": (0.0001, 100),
               "gamma_risk_dte": (0, 3650), "iv_crush_drop_pct": (0.01, 1), "iv_crush_min_profit_pct": (0, 1),
               "catastrophe_move_pct": (0.001, 1), "catastrophe_window_s": (1, 30 * 86_400),
               "catastrophe_iv_jump_pct": (0.01, 100), "vix_spike_level": (1, 500), "vix_spike_rise": (0.01, 500),
-              "trailing_activate_pct": (0.01, 1), "trailing_giveback_pct": (0.01, 1), "expiry_close_dte": (0, 3650),
+              "trailing_activate_pct": (0.01, 1), "trailing_giveback_pct": (0.01, 1), "expiry_close_dte": (-1, 3650),
               "roll_at_dte": (0, 3650), "roll_to_dte": (0, 3650), "evaluation_delay_ms": (0, 3_600_000),
-              "max_quote_age_s": (1, 30 * 86_400)}
+              "max_quote_age_s": (1, 30 * 86_400), "pin_risk_distance_pct": (0, 0.5),
+              "pin_risk_minutes_before_close": (0, 24 * 60)}
     take_profit_pct: float = 0.50
     """Of max profit."""
     stop_loss_multiple: float = 2.0
@@ -139,6 +140,12 @@ class ExitSection(Section, frozen=True, kw_only=True):
     trailing_giveback_pct: float = 0.40
     """...and fires when P&L falls this fraction back from its peak."""
     expiry_close_dte: int = 1
+    """Close at this many days to expiry or fewer; -1 holds through expiration day (then `pin_risk` governs)."""
+    pin_risk_distance_pct: float = 0.01
+    """Expiration day: a short strike expiring today within this fraction of the underlying..."""
+    pin_risk_minutes_before_close: float = 120.0
+    """...this close to the session's close, closes the position (with the default `expiry_close_dte = 1` the
+    position is gone before expiration day: pin risk matters with `expiry_close_dte = 0`)."""
     roll_enabled: bool = False
     roll_at_dte: int = 21
     roll_to_dte: int = 45

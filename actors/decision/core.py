@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, replace
 
 import msgspec
@@ -14,7 +15,7 @@ from actors.decision.sizing import size_entry
 from actors.decision.strategies import NoCandidate, select_structure
 from actors.market_data.config import MarketDataSection
 from actors.market_data.marks import LegView, MarkBook
-from actors.market_time import NS_PER_MS, NS_PER_S, days_to_expiry, market_hours, new_york_date
+from actors.market_time import NS_PER_MINUTE, NS_PER_MS, NS_PER_S, days_to_expiry, market_hours, new_york_date
 from actors.portfolio.account import Account
 from actors.portfolio.view import Holding, PortfolioView
 from actors.runtime.core import ActorCore, Context
@@ -70,6 +71,14 @@ class ExitBaseline:
 
 def short_legs(holding: Holding) -> list[Leg]:
     return [leg for leg in holding.legs if leg.ratio * holding.quantity < 0]
+
+
+def pin_distance_pct(holding: Holding, underlying: float | None, today: dt.date) -> float:
+    """Nearest short strike expiring `today`, as a fraction of the underlying; -1 when none expires or no price."""
+    strikes = [leg.contract.strike for leg in short_legs(holding) if leg.contract.expiry == today]
+    if not strikes or not underlying:
+        return -1.0
+    return min(abs(strike - underlying) for strike in strikes) / underlying
 
 
 def short_leg_iv(holding: Holding, views: dict[OptionContract, LegView]) -> float:
@@ -397,6 +406,8 @@ class DecisionCore(ActorCore):
             underlying_move_pct=self._market.move_pct(position.symbol),
             entry_vix=baseline.entry_vix,
             current_vix=self._market.vix,
+            pin_distance_pct=pin_distance_pct(position, self._market.price(position.symbol), new_york_date(ctx.now())),
+            minutes_to_close=(market_hours().session_close(ctx.now()) - ctx.now()) / NS_PER_MINUTE,
         )
         signal = first_exit(state, self._exits)
         if signal is None:
