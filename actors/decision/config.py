@@ -117,7 +117,8 @@ class ExitSection(Section, frozen=True, kw_only=True):
               "trailing_activate_pct": (0.01, 1), "trailing_giveback_pct": (0.01, 1), "expiry_close_dte": (-1, 3650),
               "roll_at_dte": (0, 3650), "roll_to_dte": (0, 3650), "evaluation_delay_ms": (0, 3_600_000),
               "max_quote_age_s": (1, 30 * 86_400), "pin_risk_distance_pct": (0, 0.5),
-              "pin_risk_minutes_before_close": (0, 24 * 60)}
+              "pin_risk_minutes_before_close": (0, 24 * 60), "symbol_delta_exit": (0, 1e6),
+              "portfolio_delta_exit": (0, 1e6)}
     take_profit_pct: float = 0.50
     """Of max profit."""
     stop_loss_multiple: float = 2.0
@@ -146,6 +147,12 @@ class ExitSection(Section, frozen=True, kw_only=True):
     pin_risk_minutes_before_close: float = 120.0
     """...this close to the session's close, closes the position (with the default `expiry_close_dte = 1` the
     position is gone before expiration day: pin risk matters with `expiry_close_dte = 0`)."""
+    symbol_delta_exit: float = 30.0
+    """Book exits (actors/decision/portfolio_exits.py), after every position's own rules: a symbol's net delta beyond
+    ± this many contract-equivalents closes its position adding the most delta in that direction (0: off)..."""
+    portfolio_delta_exit: float = 75.0
+    """...and so does the portfolio's beyond ± this. Both sit above the pre-trade limits (`risk.max_symbol_delta`
+    20, `risk.max_portfolio_delta` 50) so a position the market pushed there, not one just opened, is closed."""
     roll_enabled: bool = False
     roll_at_dte: int = 21
     roll_to_dte: int = 45

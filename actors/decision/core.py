@@ -10,6 +10,7 @@ import msgspec
 from actors.decision.config import EntrySection, ExitSection
 from actors.decision.entry_gates import Cooldowns, entry_gate_failure, exit_rule_at_entry, inputs_before_session
 from actors.decision.market_context import MarketContext
+from actors.decision.portfolio_exits import delta_exit
 from actors.decision.rules import PositionState, first_exit
 from actors.decision.sizing import size_entry
 from actors.decision.strategies import NoCandidate, select_structure
@@ -161,6 +162,7 @@ class DecisionCore(ActorCore):
                 self._exit_pending = False
                 for strategy_id in self._portfolio.open_ids():
                     self._evaluate_exit(strategy_id, ctx)
+                self._book_exits(ctx)
             case StrategyOpened():
                 self._baselines.pop(message.strategy_id, None)
                 self._portfolio.apply(message)
@@ -206,6 +208,7 @@ class DecisionCore(ActorCore):
             return  # orders sent while the exchange is closed only rest and expire; judge again at the open
         for strategy_id in self._portfolio.open_ids():
             self._evaluate_exit(strategy_id, ctx)
+        self._book_exits(ctx)
         if self._trading_state != TradingState.ACTIVE or self._stopping or not self._reconciled:
             return
         if self._broker_state != "connected":
@@ -410,25 +413,42 @@ class DecisionCore(ActorCore):
             minutes_to_close=(market_hours().session_close(ctx.now()) - ctx.now()) / NS_PER_MINUTE,
         )
         signal = first_exit(state, self._exits)
-        if signal is None:
-            return
-        self._portfolio.mark_closing(strategy_id)
+        if signal is not None:
+            self._close(position, views, signal.rule, signal.reason, conservative, signal.roll, ctx)
+
+    def _close(self, position: Holding, views: dict[OptionContract, LegView], rule: str, reason: str,
+               conservative: str, roll: bool, ctx: Context) -> None:
+        self._portfolio.mark_closing(position.strategy_id)
+        mark = sum(leg.ratio * views[leg.contract].mark for leg in position.legs)
         natural = sum(leg.ratio * views[leg.contract].natural for leg in position.legs)
         ctx.publish(
             CloseStrategy(
-                strategy_id=strategy_id,
+                strategy_id=position.strategy_id,
                 symbol=position.symbol,
                 legs=position.legs,
                 quantity=-position.quantity,
                 mid_price=round(mark, 4),
                 natural_price=round(natural, 4),
-                rule=signal.rule,
-                reason=f"{signal.reason} (conservative marks: {conservative})" if conservative else signal.reason,
-                roll_to_dte=self._exits.roll_to_dte if signal.roll else 0,
+                rule=rule,
+                reason=f"{reason} (conservative marks: {conservative})" if conservative else reason,
+                roll_to_dte=self._exits.roll_to_dte if roll else 0,
             )
         )
-        if signal.roll:
-            self._roll_to[position.symbol] = strategy_id
+        if roll:
+            self._roll_to[position.symbol] = position.strategy_id
+
+    def _book_exits(self, ctx: Context) -> None:
+        """After every position's own rules: the symbol and portfolio delta exits (one close at a time)."""
+        if self._trading_state == TradingState.HALTED or not market_hours().is_open(ctx.now()):
+            return
+        chosen = delta_exit(self._portfolio, self._exits)
+        if chosen is None or ctx.now() < self._close_retry_at.get(chosen.strategy_id, 0):
+            return
+        position = self._portfolio.holding(chosen.strategy_id)
+        views = self._leg_views(position, ctx.now())
+        if views is not None:
+            conservative = "; ".join(views[leg.contract].note for leg in position.legs if views[leg.contract].note)
+            self._close(position, views, chosen.rule, chosen.reason, conservative, False, ctx)
 
     def _publish_mark(self, position: Holding, baseline: ExitBaseline, mark: float, pnl: float, days_left: int,
                       conservative: bool, ctx: Context) -> None:
