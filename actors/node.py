@@ -70,7 +70,8 @@ def core_factories(
     factories: list[CoreFactory] = [
         *broker_factories(config, start_ns),
         lambda: MarketDataCore(config.market_data),
-        lambda: DecisionCore(config.entry, config.exits, config.market_data, config.risk.breaker_failures),
+        lambda: DecisionCore(config.entry, config.exits, config.market_data, config.risk.breaker_failures,
+                             config.risk.max_contracts_per_order),
         lambda: RiskCore(config.risk),
         lambda: ExecutionCore(config.execution),
         PositionSyncCore,

@@ -32,7 +32,8 @@ class EntrySection(Section, frozen=True, kw_only=True):
               "min_credit": (0, 10_000), "min_credit_to_width": (0, 1), "max_debit_to_width": (0.01, 1),
               "max_leg_spread": (0, 10_000), "max_leg_spread_pct": (0, 10), "quantity": (1, 10_000),
               "min_iv_history_days": (0, 3650), "vix_min": (0, 500), "vix_max": (0, 500),
-              "protective_cooldown_sessions": (0, 250), "catastrophe_entry_fraction": (0.01, 1)}
+              "protective_cooldown_sessions": (0, 250), "catastrophe_entry_fraction": (0.01, 1),
+              "risk_per_trade_pct": (0.0001, 1)}
     symbols: tuple[str, ...] = ("SPY",)
     strategy: StrategyKind = "iron_condor"
     evaluate_interval_s: float = 900.0
@@ -51,6 +52,11 @@ class EntrySection(Section, frozen=True, kw_only=True):
     max_leg_spread_pct: float = 0.30
     custom_legs: tuple[CustomLeg, ...] = ()
     quantity: int = 1
+    """Units per entry with `sizing = "fixed"`."""
+    sizing: Literal["fixed", "risk_pct"] = "fixed"
+    """`risk_pct`: units = floor(net liquidation × `risk_per_trade_pct` / max loss per unit), at most
+    `risk.max_contracts_per_order` contracts per leg; no entry until the broker has reported net liquidation."""
+    risk_per_trade_pct: float = 0.02
     iv_rank_min: float = 0.0
     iv_rank_max: float = 100.0
     min_iv_history_days: int = 0
@@ -97,20 +103,22 @@ class EntrySection(Section, frozen=True, kw_only=True):
 
 
 EXIT_RULE_NAMES = (
-    "catastrophe", "stop_loss", "delta_breach", "vix_spike", "gamma_risk", "expiry_day", "trailing_stop",
+    "catastrophe", "stop_loss", "delta_breach", "vix_spike", "gamma_risk", "pin_risk", "expiry_day", "trailing_stop",
     "take_profit", "iv_crush", "roll", "dte_exit",
 )
 
 
 class ExitSection(Section, frozen=True, kw_only=True):
     LIMITS = {"stop_loss_multiple": (0.01, 100), "near_expiry_dte": (0, 3650), "near_expiry_stop_multiple": (0.01, 100),
-              "dte_exit": (0, 3650), "short_delta_breach": (0.01, 1), "gamma_risk_threshold": (0.0001, 100),
+              "dte_exit": (-1, 3650), "short_delta_breach": (0.01, 1), "gamma_risk_threshold": (0.0001, 100),
               "gamma_risk_dte": (0, 3650), "iv_crush_drop_pct": (0.01, 1), "iv_crush_min_profit_pct": (0, 1),
               "catastrophe_move_pct": (0.001, 1), "catastrophe_window_s": (1, 30 * 86_400),
               "catastrophe_iv_jump_pct": (0.01, 100), "vix_spike_level": (1, 500), "vix_spike_rise": (0.01, 500),
-              "trailing_activate_pct": (0.01, 1), "trailing_giveback_pct": (0.01, 1), "expiry_close_dte": (0, 3650),
+              "trailing_activate_pct": (0.01, 1), "trailing_giveback_pct": (0.01, 1), "expiry_close_dte": (-1, 3650),
               "roll_at_dte": (0, 3650), "roll_to_dte": (0, 3650), "evaluation_delay_ms": (0, 3_600_000),
-              "max_quote_age_s": (1, 30 * 86_400)}
+              "max_quote_age_s": (1, 30 * 86_400), "pin_risk_distance_pct": (0, 0.5),
+              "pin_risk_minutes_before_close": (0, 24 * 60), "symbol_delta_exit": (0, 1e6),
+              "portfolio_delta_exit": (0, 1e6)}
     take_profit_pct: float = 0.50
     """Of max profit."""
     stop_loss_multiple: float = 2.0
@@ -133,6 +141,18 @@ class ExitSection(Section, frozen=True, kw_only=True):
     trailing_giveback_pct: float = 0.40
     """...and fires when P&L falls this fraction back from its peak."""
     expiry_close_dte: int = 1
+    """Close at this many days to expiry or fewer; -1 holds through expiration day (then `pin_risk` governs)."""
+    pin_risk_distance_pct: float = 0.01
+    """Expiration day: a short strike expiring today within this fraction of the underlying..."""
+    pin_risk_minutes_before_close: float = 120.0
+    """...this close to the session's close, closes the position (with the default `expiry_close_dte = 1` the
+    position is gone before expiration day: pin risk matters with `expiry_close_dte = 0`)."""
+    symbol_delta_exit: float = 30.0
+    """Book exits (actors/decision/portfolio_exits.py), after every position's own rules: a symbol's net delta beyond
+    ± this many contract-equivalents closes its position adding the most delta in that direction (0: off)..."""
+    portfolio_delta_exit: float = 75.0
+    """...and so does the portfolio's beyond ± this. Both sit above the pre-trade limits (`risk.max_symbol_delta`
+    20, `risk.max_portfolio_delta` 50) so a position the market pushed there, not one just opened, is closed."""
     roll_enabled: bool = False
     roll_at_dte: int = 21
     roll_to_dte: int = 45

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, replace
 
 import msgspec
@@ -9,16 +10,20 @@ import msgspec
 from actors.decision.config import EntrySection, ExitSection
 from actors.decision.entry_gates import Cooldowns, entry_gate_failure, exit_rule_at_entry, inputs_before_session
 from actors.decision.market_context import MarketContext
+from actors.decision.portfolio_exits import delta_exit
 from actors.decision.rules import PositionState, first_exit
+from actors.decision.sizing import size_entry
 from actors.decision.strategies import NoCandidate, select_structure
 from actors.market_data.config import MarketDataSection
 from actors.market_data.marks import LegView, MarkBook
-from actors.market_time import NS_PER_MS, NS_PER_S, days_to_expiry, market_hours, new_york_date
+from actors.market_time import NS_PER_MINUTE, NS_PER_MS, NS_PER_S, days_to_expiry, market_hours, new_york_date
+from actors.portfolio.account import Account
 from actors.portfolio.view import Holding, PortfolioView
 from actors.runtime.core import ActorCore, Context
 from messages import (
     CONTRACT_MULTIPLIER,
     Alert,
+    BrokerAccountValues,
     BrokerConnectionChanged,
     ChainRequest,
     ChainSnapshot,
@@ -69,6 +74,14 @@ def short_legs(holding: Holding) -> list[Leg]:
     return [leg for leg in holding.legs if leg.ratio * holding.quantity < 0]
 
 
+def pin_distance_pct(holding: Holding, underlying: float | None, today: dt.date) -> float:
+    """Nearest short strike expiring `today`, as a fraction of the underlying; -1 when none expires or no price."""
+    strikes = [leg.contract.strike for leg in short_legs(holding) if leg.contract.expiry == today]
+    if not strikes or not underlying:
+        return -1.0
+    return min(abs(strike - underlying) for strike in strikes) / underlying
+
+
 def short_leg_iv(holding: Holding, views: dict[OptionContract, LegView]) -> float:
     legs = short_legs(holding) or list(holding.legs)
     return sum(views[leg.contract].iv for leg in legs) / len(legs)
@@ -93,11 +106,12 @@ class DecisionCore(ActorCore):
         NodeStopping,
         ReconciliationResult,
         BrokerConnectionChanged,
+        BrokerAccountValues,
     )
     lossless = False
 
     def __init__(self, entry: EntrySection, exits: ExitSection, market_data: MarketDataSection | None = None,
-                 refusals_alert_after: int = 5) -> None:
+                 refusals_alert_after: int = 5, max_contracts_per_order: int = 10) -> None:
         self._entry = entry
         self._exits = exits
         self._market_data = market_data or MarketDataSection()
@@ -123,6 +137,8 @@ class DecisionCore(ActorCore):
         self._roll_to: dict[str, str] = {}  # symbol -> strategy id being rolled, awaiting its replacement
         self._broker_state = "connected"  # until the broker says otherwise; no entries while it is not
         self._cooldowns = Cooldowns(entry)
+        self._account = Account()
+        self._max_contracts_per_order = max_contracts_per_order
 
     def on_start(self, ctx: Context) -> None:
         self._exit_pending = False  # a rebuilt core's pending exit timer died with the old process
@@ -151,6 +167,7 @@ class DecisionCore(ActorCore):
                 requoted, self._requoted = self._requoted, set()
                 for strategy_id in sorted(requoted & set(self._portfolio.open_ids())):
                     self._evaluate_exit(strategy_id, ctx)
+                self._book_exits(ctx)
             case StrategyOpened():
                 self._baselines.pop(message.strategy_id, None)
                 self._portfolio.apply(message)
@@ -178,6 +195,8 @@ class DecisionCore(ActorCore):
                 self._reconciled = self._reconciled or message.ok
             case BrokerConnectionChanged():
                 self._broker_state = message.state
+            case BrokerAccountValues():
+                self._account = Account.from_values(message)
             case NodeStopping():
                 self._stopping = True  # a node on its way down opens nothing new; exits still run
             case IndexQuote():
@@ -194,6 +213,7 @@ class DecisionCore(ActorCore):
             return  # orders sent while the exchange is closed only rest and expire; judge again at the open
         for strategy_id in self._portfolio.open_ids():
             self._evaluate_exit(strategy_id, ctx)
+        self._book_exits(ctx)
         if self._trading_state != TradingState.ACTIVE or self._stopping or not self._reconciled:
             return
         if self._broker_state != "connected":
@@ -289,6 +309,10 @@ class DecisionCore(ActorCore):
                     self._cooldowns.hold(chain.symbol, ctx.now() + self._market.window_ns, "catastrophe-scale move")
                 ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry_exit_rules", detail=firing[1]))
                 return
+        sized = size_entry(candidate, params, self._account.net_liquidation_usd, self._max_contracts_per_order)
+        if isinstance(sized, str):
+            ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry_sizing", detail=sized))
+            return
         self._opened_count += 1
         prefix = STRATEGY_PREFIX[candidate.kind]
         strategy_id = f"{prefix}-{chain.symbol}-{new_york_date(ctx.now()):%Y%m%d}-{self._opened_count}"
@@ -297,12 +321,12 @@ class DecisionCore(ActorCore):
             kind=candidate.kind,
             symbol=chain.symbol,
             legs=candidate.legs,
-            quantity=self._entry.quantity,
+            quantity=sized.quantity,
             mid_price=candidate.mid_price,
             natural_price=candidate.natural_price,
-            max_profit_usd=candidate.max_profit_usd,
-            max_loss_usd=candidate.max_loss_usd,
-            reason=candidate.reason,
+            max_profit_usd=sized.max_profit_usd,
+            max_loss_usd=sized.max_loss_usd,
+            reason=f"{candidate.reason}; size {sized.detail}" if sized.detail else candidate.reason,
             leg_quotes=candidate.leg_quotes,
         )
         self._portfolio.add_pending(intent)
@@ -390,27 +414,46 @@ class DecisionCore(ActorCore):
             underlying_move_pct=self._market.move_pct(position.symbol),
             entry_vix=baseline.entry_vix,
             current_vix=self._market.vix,
+            pin_distance_pct=pin_distance_pct(position, self._market.price(position.symbol), new_york_date(ctx.now())),
+            minutes_to_close=(market_hours().session_close(ctx.now()) - ctx.now()) / NS_PER_MINUTE,
         )
         signal = first_exit(state, self._exits)
-        if signal is None:
-            return
-        self._portfolio.mark_closing(strategy_id)
+        if signal is not None:
+            self._close(position, views, signal.rule, signal.reason, conservative, signal.roll, ctx)
+
+    def _close(self, position: Holding, views: dict[OptionContract, LegView], rule: str, reason: str,
+               conservative: str, roll: bool, ctx: Context) -> None:
+        self._portfolio.mark_closing(position.strategy_id)
+        mark = sum(leg.ratio * views[leg.contract].mark for leg in position.legs)
         natural = sum(leg.ratio * views[leg.contract].natural for leg in position.legs)
         ctx.publish(
             CloseStrategy(
-                strategy_id=strategy_id,
+                strategy_id=position.strategy_id,
                 symbol=position.symbol,
                 legs=position.legs,
                 quantity=-position.quantity,
                 mid_price=round(mark, 4),
                 natural_price=round(natural, 4),
-                rule=signal.rule,
-                reason=f"{signal.reason} (conservative marks: {conservative})" if conservative else signal.reason,
-                roll_to_dte=self._exits.roll_to_dte if signal.roll else 0,
+                rule=rule,
+                reason=f"{reason} (conservative marks: {conservative})" if conservative else reason,
+                roll_to_dte=self._exits.roll_to_dte if roll else 0,
             )
         )
-        if signal.roll:
-            self._roll_to[position.symbol] = strategy_id
+        if roll:
+            self._roll_to[position.symbol] = position.strategy_id
+
+    def _book_exits(self, ctx: Context) -> None:
+        """After every position's own rules: the symbol and portfolio delta exits (one close at a time)."""
+        if self._trading_state == TradingState.HALTED or not market_hours().is_open(ctx.now()):
+            return
+        chosen = delta_exit(self._portfolio, self._exits)
+        if chosen is None or ctx.now() < self._close_retry_at.get(chosen.strategy_id, 0):
+            return
+        position = self._portfolio.holding(chosen.strategy_id)
+        views = self._leg_views(position, ctx.now())
+        if views is not None:
+            conservative = "; ".join(views[leg.contract].note for leg in position.legs if views[leg.contract].note)
+            self._close(position, views, chosen.rule, chosen.reason, conservative, False, ctx)
 
     def _publish_mark(self, position: Holding, baseline: ExitBaseline, mark: float, pnl: float, days_left: int,
                       conservative: bool, ctx: Context) -> None:

@@ -34,6 +34,10 @@ class PositionState:
     """Underlying change over the catastrophe window, as a signed fraction."""
     entry_vix: float = 0.0
     current_vix: float = 0.0
+    pin_distance_pct: float = -1.0
+    """Expiration day only: the nearest short strike expiring today, as a fraction of the underlying from it; -1
+    when no short leg expires today."""
+    minutes_to_close: float = 0.0
 
     @property
     def pnl_usd(self) -> float:
@@ -108,6 +112,15 @@ def expiry_day(p: PositionState, c: ExitSection) -> ExitSignal | None:
     return None
 
 
+def pin_risk(p: PositionState, c: ExitSection) -> ExitSignal | None:
+    """Expiration day, late: a short strike this near the underlying may or may not be assigned after the close (the
+    after-hours move decides), leaving stock or nothing the account cannot know until the morning."""
+    if 0 <= p.pin_distance_pct <= c.pin_risk_distance_pct and p.minutes_to_close <= c.pin_risk_minutes_before_close:
+        return ExitSignal("pin_risk", f"short strike {p.pin_distance_pct:.2%} from the underlying, "
+                                      f"{p.minutes_to_close:.0f} min before expiration")
+    return None
+
+
 def trailing_stop(p: PositionState, c: ExitSection) -> ExitSignal | None:
     if p.max_profit_usd <= 0 or p.peak_pnl_usd < c.trailing_activate_pct * p.max_profit_usd:
         return None
@@ -147,7 +160,7 @@ def dte_exit(p: PositionState, c: ExitSection) -> ExitSignal | None:
 
 EXIT_RULES: dict[str, ExitRule] = {
     rule.__name__: rule
-    for rule in (catastrophe, stop_loss, delta_breach, vix_spike, gamma_risk, expiry_day, trailing_stop,
+    for rule in (catastrophe, stop_loss, delta_breach, vix_spike, gamma_risk, pin_risk, expiry_day, trailing_stop,
                  take_profit, iv_crush, roll, dte_exit)
 }
 """Default priority, highest first: protect capital, then cut risk, then bank profit, then manage time."""

@@ -8,6 +8,7 @@ builds strategies from fills); this is the read side every other actor keeps of 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
@@ -52,6 +53,11 @@ class HeldContracts:
 
 
 UNCHANGED = HeldContracts()
+
+
+def strategy_expiry(legs: Iterable[Leg]) -> dt.date:
+    """A strategy's expiry: its nearest leg's."""
+    return min(leg.contract.expiry for leg in legs)
 
 
 class PortfolioView:
@@ -165,6 +171,28 @@ class PortfolioView:
         """The most the open and pending strategies can lose, each by its (fill-adjusted) maximum loss."""
         return (sum(h.max_loss_usd for h in self._open.values())
                 + sum(i.max_loss_usd for s, i in self._pending.items() if s not in self._open))
+
+    def pending_max_loss_usd(self) -> float:
+        """Max loss of the approved or sent intents not filled yet: exposure no broker report includes so far."""
+        return sum(i.max_loss_usd for s, i in self._pending.items() if s not in self._open)
+
+    def _max_loss_by(self, key) -> dict:  # noqa: ANN001 - key: (symbol, legs) -> group
+        totals: dict = {}
+        for strategy_id, symbol, legs, max_loss in (
+                *((s, h.symbol, h.legs, h.max_loss_usd) for s, h in sorted(self._open.items())),
+                *((s, i.symbol, i.legs, i.max_loss_usd) for s, i in sorted(self._pending.items()) if s not in self._open)):
+            group = key(symbol, legs)
+            totals[group] = totals.get(group, 0.0) + max_loss
+        return totals
+
+    def max_loss_by_symbol(self) -> dict[str, float]:
+        """symbol → max loss of its open and pending strategies (dollars)."""
+        return self._max_loss_by(lambda symbol, legs: symbol)
+
+    def max_loss_by_expiry(self) -> dict[dt.date, float]:
+        """expiry → max loss of the open and pending strategies expiring then (a strategy counts at its nearest
+        leg's expiry: that is when its risk comes due)."""
+        return self._max_loss_by(lambda symbol, legs: strategy_expiry(legs))
 
     def strategy_greeks(self, strategy_id: str) -> GreekTotals | None:
         """None until every leg has been quoted."""

@@ -6,10 +6,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from actors.portfolio.account import Account
 from actors.portfolio.greeks import GreekTotals
+from actors.portfolio.view import strategy_expiry
 from actors.risk.config import RiskSection
 from messages import OpenStrategy, TradingState
 
@@ -32,6 +35,12 @@ class Book:
     storage_failing: Mapping[str, str] = field(default_factory=dict)
     """store → the first error of its current outage."""
     breaker_allows_opening: bool = True
+    account: Account = Account()
+    """The broker's latest account values; unknown ones refuse every opening (fail closed)."""
+    max_loss_by_symbol: Mapping[str, float] = field(default_factory=dict)
+    max_loss_by_expiry: Mapping[dt.date, float] = field(default_factory=dict)
+    pending_max_loss_usd: float = 0.0
+    """Max loss of approved intents not filled yet (no broker margin report includes them)."""
 
 
 Check = Callable[[OpenStrategy, Book, RiskSection], Denial | None]
@@ -119,9 +128,62 @@ def greek_limits(intent: OpenStrategy, book: Book, params: RiskSection) -> Denia
     return None
 
 
+def account_values(intent: OpenStrategy, book: Book, params: RiskSection) -> Denial | None:
+    net = book.account.net_liquidation_usd
+    if net is None or net <= 0:
+        return "account_values", ("net liquidation unknown: no account values from the broker yet" if net is None
+                                  else f"net liquidation {net:.2f}: nothing to risk")
+    return None
+
+
+def _share_of_net(check: str, what: str, at_risk: float, limit_pct: float, book: Book) -> Denial | None:
+    net = book.account.net_liquidation_usd or 0.0
+    if at_risk > limit_pct * net:
+        return check, (f"max loss {at_risk:.2f} {what} would be {at_risk / net:.1%} of net liquidation {net:.2f}, "
+                       f"limit {limit_pct:.0%}")
+    return None
+
+
+def max_loss_exposure(intent: OpenStrategy, book: Book, params: RiskSection) -> Denial | None:
+    return _share_of_net("max_loss_exposure", "in all", book.open_max_loss_usd + intent.max_loss_usd,
+                         params.max_loss_exposure_pct, book)
+
+
+def symbol_concentration(intent: OpenStrategy, book: Book, params: RiskSection) -> Denial | None:
+    at_risk = book.max_loss_by_symbol.get(intent.symbol, 0.0) + intent.max_loss_usd
+    return _share_of_net("symbol_concentration", f"on {intent.symbol}", at_risk, params.max_symbol_exposure_pct, book)
+
+
+def expiry_concentration(intent: OpenStrategy, book: Book, params: RiskSection) -> Denial | None:
+    expiry = strategy_expiry(intent.legs)
+    at_risk = book.max_loss_by_expiry.get(expiry, 0.0) + intent.max_loss_usd
+    return _share_of_net("expiry_concentration", f"expiring {expiry}", at_risk, params.max_expiry_exposure_pct, book)
+
+
+def margin(intent: OpenStrategy, book: Book, params: RiskSection) -> Denial | None:
+    """A defined-risk trade's margin is its max loss (width × 100 × quantity − credit). The broker's report lags a
+    fill (IB: up to minutes), so the margin in use is at least the open strategies' max loss."""
+    account = book.account
+    if account.init_margin_usd is None or account.available_funds_usd is None:
+        return "margin", "the broker reports no initial margin or available funds: margin cannot be checked"
+    net = account.net_liquidation_usd or 0.0
+    opened = book.open_max_loss_usd - book.pending_max_loss_usd
+    needed = book.pending_max_loss_usd + intent.max_loss_usd
+    after = max(account.init_margin_usd, opened) + needed
+    if after > params.max_margin_utilisation * net:
+        return ("margin_utilisation", f"margin {after:.2f} after this trade would be {after / net:.1%} of net "
+                f"liquidation {net:.2f}, limit {params.max_margin_utilisation:.0%}")
+    if needed > account.available_funds_usd:
+        return ("buying_power", f"the trade needs {needed:.2f} of margin (with pending ones), available funds "
+                f"{account.available_funds_usd:.2f}")
+    return None
+
+
 NODE_STATE_CHECKS: tuple[Check, ...] = (trading_state, persistence, circuit_breaker)
 """An intent these refuse was never weighed: it does not count toward `max_intents_per_minute`."""
-ACCOUNT_CHECKS: tuple[Check, ...] = (max_positions, max_contracts, order_rate, price_collar, daily_loss, greek_limits)
+ACCOUNT_CHECKS: tuple[Check, ...] = (max_positions, max_contracts, order_rate, price_collar, daily_loss, greek_limits,
+                                     account_values, max_loss_exposure, symbol_concentration, expiry_concentration,
+                                     margin)
 PRE_TRADE_CHECKS: tuple[Check, ...] = NODE_STATE_CHECKS + ACCOUNT_CHECKS
 
 

@@ -11,7 +11,8 @@ class RiskSection(Section, frozen=True, kw_only=True):
               "max_daily_loss_usd": (1, 1e9), "max_intents_per_minute": (0, 10_000),
               "max_contracts_per_order": (1, 10_000), "price_collar_pct": (0.001, 1), "breaker_failures": (1, 1000),
               "breaker_window_s": (1, 86_400), "breaker_cooldown_s": (1, 7 * 86_400),
-              "breaker_half_open_successes": (1, 1000)}
+              "breaker_half_open_successes": (1, 1000), "max_loss_exposure_pct": (0, 10),
+              "max_symbol_exposure_pct": (0, 10), "max_expiry_exposure_pct": (0, 10), "max_margin_utilisation": (0, 1)}
     max_positions: int = 5
     """0 (like a zero greek or intent-rate limit) opens nothing: the most restrictive setting, not a disarmed one."""
     max_positions_per_symbol: int = 5
@@ -26,6 +27,17 @@ class RiskSection(Section, frozen=True, kw_only=True):
     max_contracts_per_order: int = 10
     price_collar_pct: float = 0.25
     """Natural may sit at most this fraction of |mid| away from mid: execution walks the limit up to natural."""
+    max_loss_exposure_pct: float = 0.30
+    """Dollar limits, as fractions of net liquidation: the max loss of every open and pending strategy plus the new
+    one..."""
+    max_symbol_exposure_pct: float = 0.20
+    """...of those on the new trade's underlying..."""
+    max_expiry_exposure_pct: float = 0.20
+    """...and of those expiring with it (a strategy expires with its nearest leg)."""
+    max_margin_utilisation: float = 0.50
+    """Margin in use after the trade (the broker's initial margin, at least the open strategies' max loss, plus the
+    pending and new trades' max loss) may be at most this fraction of net liquidation; the new trade's margin must
+    also fit in the broker's available funds (buying power)."""
     breaker_failures: int = 5
     breaker_window_s: float = 60.0
     breaker_cooldown_s: float = 300.0

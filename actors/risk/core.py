@@ -13,6 +13,7 @@ import datetime as dt
 from collections import deque
 
 from actors.market_time import NS_PER_MINUTE, new_york_date
+from actors.portfolio.account import Account
 from actors.risk.breaker import CircuitBreaker
 from actors.portfolio.greeks import structure_greeks
 from actors.portfolio.view import PortfolioView
@@ -23,6 +24,7 @@ from messages import (
     REJECT_NOT_SENT,
     Alert,
     BreakerState,
+    BrokerAccountValues,
     BreakerStateChanged,
     CloseStrategy,
     Halt,
@@ -65,6 +67,7 @@ class RiskCore(ActorCore):
         RiskStateRestored,
         TimerFired,
         StorageStateChanged,
+        BrokerAccountValues,
     )
     lossless = False
     """Quotes conflate (only the latest greeks matter); intents, fills and commands are never dropped."""
@@ -78,6 +81,7 @@ class RiskCore(ActorCore):
         self._intent_times: deque[int] = deque()
         self._realized: dict[dt.date, float] = {}  # New York trading date -> realised P&L
         self._storage_failing: dict[str, str] = {}  # store -> first error of its current outage
+        self._account = Account()
 
     def on_start(self, ctx: Context) -> None:
         due = self._breaker.cooldown_due_ns()
@@ -113,6 +117,8 @@ class RiskCore(ActorCore):
                 self._storage_failing[message.store] = message.reason
             case StorageStateChanged(state="ok"):
                 self._storage_failing.pop(message.store, None)
+            case BrokerAccountValues():
+                self._account = Account.from_values(message)
 
     # intents ---------------------------------------------------------------------------------------------------------
     def _deny(self, strategy_id: str, check: str, reason: str, ctx: Context) -> None:
@@ -152,6 +158,10 @@ class RiskCore(ActorCore):
             trading_state=self._state,
             storage_failing=self._storage_failing,
             breaker_allows_opening=self._breaker.allows_opening(),
+            account=self._account,
+            max_loss_by_symbol=self._portfolio.max_loss_by_symbol(),
+            max_loss_by_expiry=self._portfolio.max_loss_by_expiry(),
+            pending_max_loss_usd=self._portfolio.pending_max_loss_usd(),
         )
 
     def _on_closed(self, closed: StrategyClosed, ctx: Context) -> None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from actors.broker.sim.config import SimSection
 from actors.broker.sim.scripted import ScriptedQuoteSource
 from actors.market_data.chain import listed_expiries, listed_strikes
+from actors.portfolio.margin import worst_expiry_value_usd
 from messages import IndexQuote, OptionContract, OptionQuote, UnderlyingQuote
 from tests.ib import wire
 from tests.ib.behaviour import CONNECT_NOTICES, Faults, GatewaySettings, ib_text
@@ -519,8 +520,15 @@ class TestGateway:
     def _account_values(self) -> list[tuple[str, str]]:
         value = sum(q * self._mark(c) * 100 for c, q in self.holdings.items())
         cash = 100_000.0 - sum(self.costs.values())
-        return [("NetLiquidation", f"{cash + value:.2f}"), ("TotalCashValue", f"{cash:.2f}"),
-                ("BuyingPower", f"{4 * (cash + value):.2f}"), ("MaintMarginReq", "0.00")]
+        net = cash + value
+        # Reg T: a defined-risk spread holds its width × 100 × quantity (the credit is cash, not a margin offset)
+        margin = -sum(worst_expiry_value_usd({c: q for c, q in self.holdings.items() if (c.symbol, c.expiry) == group
+                                              and q}) or 0.0
+                      for group in {(c.symbol, c.expiry) for c, q in self.holdings.items() if q})
+        return [("NetLiquidation", f"{net:.2f}"), ("TotalCashValue", f"{cash:.2f}"),
+                ("BuyingPower", f"{4 * (net - margin):.2f}"), ("InitMarginReq", f"{margin:.2f}"),
+                ("MaintMarginReq", f"{margin:.2f}"), ("AvailableFunds", f"{net - margin:.2f}"),
+                ("ExcessLiquidity", f"{net - margin:.2f}")]
 
     def _mark(self, contract: OptionContract) -> float:
         quote = self.option_quotes([contract]).get(contract)

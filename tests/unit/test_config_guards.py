@@ -22,6 +22,8 @@ DISARMING = [
     "[persistence]\nbatch_max = 0", "[persistence]\nmax_buffer = 0", "[execution]\ndeadline_s = 0",
     "[service]\nhealth_port = 70000", "[entry]\nvix_min = 50\nvix_max = 10", '[node]\nlake_uri = ""',
     "[exits]\ntake_profit_pct = -inf", "[sim]\nstart = 2150-01-01T00:00:00Z",
+    '[entry]\nsizing = "kelly"', "[entry]\nrisk_per_trade_pct = 0", "[risk]\nmax_margin_utilisation = 1.5",
+    "[risk]\nmax_loss_exposure_pct = -0.1", "[sim]\nstarting_cash_usd = 0",
 ]
 
 

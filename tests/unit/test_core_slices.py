@@ -18,6 +18,7 @@ from actors.risk.config import RiskSection
 from actors.risk.core import RiskCore
 from actors.runtime.clock import VirtualClock
 from actors.runtime.deterministic import DeterministicRuntime
+from tests.unit.account_values import account_values
 from messages import (
     CancelOrder,
     Halt,
@@ -116,6 +117,7 @@ def test_combo_fills_between_mid_and_natural_only():
 def test_risk_caps_positions_and_halts():
     runtime = DeterministicRuntime([lambda: RiskCore(RiskSection(max_positions=1))], VirtualClock(NOW))
     runtime.start()
+    runtime.inject(account_values())
     runtime.inject(_intent("IC-1"))
     runtime.inject(_intent("IC-2"))
     runtime.inject(Halt(reason="operator"))

@@ -24,6 +24,8 @@ TRIGGERS: dict[str, tuple[dict, ExitSection]] = {
     "delta_breach": ({"short_leg_max_abs_delta": 0.40}, ExitSection()),
     "vix_spike": ({"current_vix": 24.0}, ExitSection()),
     "gamma_risk": ({"days_to_expiry": 10, "short_leg_max_gamma": 0.12}, ExitSection(dte_exit=5)),
+    "pin_risk": ({"days_to_expiry": 0, "pin_distance_pct": 0.004, "minutes_to_close": 60.0},
+                 ExitSection(expiry_close_dte=-1, dte_exit=-1)),
     "expiry_day": ({"days_to_expiry": 1}, ExitSection(dte_exit=0)),
     "trailing_stop": ({"peak_pnl_usd": 75.0, "mark_price": -1.20}, ExitSection()),
     "take_profit": ({"mark_price": -0.78, "peak_pnl_usd": 82.0}, ExitSection()),
@@ -48,6 +50,16 @@ def test_each_rule_can_win(rule):
 def test_each_rule_is_quiet_on_a_calm_position(rule):
     _, params = TRIGGERS[rule]
     assert EXIT_RULES[rule](CALM, params) is None
+
+
+def test_pin_risk_waits_for_its_window_and_its_distance():
+    expiring = replace(CALM, days_to_expiry=0, pin_distance_pct=0.004, minutes_to_close=180.0)
+    params = ExitSection(expiry_close_dte=-1, dte_exit=-1)
+    assert EXIT_RULES["pin_risk"](expiring, params) is None  # three hours before the close: not yet
+    assert EXIT_RULES["pin_risk"](replace(expiring, minutes_to_close=120.0), params) is not None
+    assert EXIT_RULES["pin_risk"](replace(expiring, minutes_to_close=30.0, pin_distance_pct=0.02), params) is None
+    # on expiration day pin_risk outranks expiry_day: the close names the pin
+    assert first_exit(replace(expiring, minutes_to_close=30.0), ExitSection()).rule == "pin_risk"
 
 
 def test_credit_and_debit_pnl():

@@ -12,6 +12,7 @@ from actors.risk.config import RiskSection
 from actors.risk.core import RiskCore
 from actors.runtime.clock import VirtualClock
 from actors.runtime.deterministic import DeterministicRuntime
+from tests.unit.account_values import account_values
 from messages import (
     IntentApproved,
     IntentDenied,
@@ -133,6 +134,7 @@ def test_an_intent_execution_refused_no_longer_counts_against_the_position_limit
     one of `max_positions` forever."""
     runtime = DeterministicRuntime([lambda: RiskCore(RiskSection(max_positions=1))], VirtualClock(NOW))
     runtime.start()
+    runtime.inject(account_values())
     quotes = tuple(_quote(leg.contract) for leg in _intent("A").legs)
     runtime.inject(msgspec.structs.replace(_intent("A"), leg_quotes=quotes))
     runtime.inject(IntentDenied(strategy_id="A", check="execution", reason="order A-O1 still working"))

@@ -9,6 +9,7 @@ import msgspec
 import pytest
 
 from actors.market_data.chain import quote_contracts
+from actors.portfolio.account import Account
 from actors.portfolio.greeks import GreekTotals
 from actors.risk.breaker import CircuitBreaker
 from actors.risk.checks import PRE_TRADE_CHECKS, Book, first_denial
@@ -33,6 +34,7 @@ from messages import (
     TradingStateChanged,
 )
 from messages.risk import RiskStateRestored, RiskStateSnapshot
+from tests.unit.account_values import account_values
 
 NOW = int(dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC).timestamp() * 1e9)
 SECOND = 1_000_000_000
@@ -44,7 +46,8 @@ INTENT = OpenStrategy(strategy_id="IC-1", kind="iron_condor", symbol="SPY", legs
                       mid_price=-1.60, natural_price=-1.45, max_profit_usd=160.0, max_loss_usd=340.0, reason="t",
                       leg_quotes=QUOTES)
 CALM_BOOK = Book(symbols={}, greeks_by_symbol={}, new_trade_greeks=GreekTotals(5.0, -1.0, -20.0, 3.0),
-                 realized_today_usd=0.0, open_max_loss_usd=0.0, intents_last_minute=0)
+                 realized_today_usd=0.0, open_max_loss_usd=0.0, intents_last_minute=0,
+                 account=Account(net_liquidation_usd=10_000.0, init_margin_usd=0.0, available_funds_usd=10_000.0))
 
 DENIALS = {
     "max_positions": (INTENT, replace(CALM_BOOK, symbols={f"S{i}": "QQQ" for i in range(5)}), RiskSection()),
@@ -66,6 +69,16 @@ DENIALS = {
     "trading_state": (INTENT, replace(CALM_BOOK, trading_state=TradingState.REDUCING), RiskSection()),
     "persistence": (INTENT, replace(CALM_BOOK, storage_failing={"journal": "disk full"}), RiskSection()),
     "circuit_breaker": (INTENT, replace(CALM_BOOK, breaker_allows_opening=False), RiskSection()),
+    "account_values": (INTENT, replace(CALM_BOOK, account=Account()), RiskSection()),
+    # 10 000 net liquidation; the intent risks 340: 2 700 open elsewhere makes 30.4% > 30%
+    "max_loss_exposure": (INTENT, replace(CALM_BOOK, open_max_loss_usd=2_700.0), RiskSection(max_daily_loss_usd=1e6)),
+    "symbol_concentration": (INTENT, replace(CALM_BOOK, open_max_loss_usd=1_700.0,
+                                             max_loss_by_symbol={"SPY": 1_700.0}), RiskSection(max_daily_loss_usd=1e6)),
+    "expiry_concentration": (INTENT, replace(CALM_BOOK, open_max_loss_usd=1_700.0,
+                                             max_loss_by_expiry={EXPIRY: 1_700.0}), RiskSection(max_daily_loss_usd=1e6)),
+    "margin": (INTENT, replace(CALM_BOOK, account=Account(net_liquidation_usd=10_000.0)), RiskSection()),
+    "margin_utilisation": (INTENT, replace(CALM_BOOK, account=Account(10_000.0, 4_700.0, 5_300.0)), RiskSection()),
+    "buying_power": (INTENT, replace(CALM_BOOK, account=Account(10_000.0, 0.0, 300.0)), RiskSection()),
 }
 
 
@@ -93,6 +106,7 @@ def test_a_calm_intent_passes_every_check():
 def _runtime(params: RiskSection | None = None) -> DeterministicRuntime:
     runtime = DeterministicRuntime([lambda: RiskCore(params or RiskSection())], VirtualClock(NOW))
     runtime.start()
+    runtime.inject(account_values())
     return runtime
 
 

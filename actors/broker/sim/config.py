@@ -13,7 +13,7 @@ class SimSection(Section, frozen=True, kw_only=True):
     LIMITS = {"seed": (0, 2**63 - 1), "tick_interval_s": (0.001, 86_400), "scripted_iv": (0.001, 5),
               "rate": (0, 1), "dividend_yield": (0, 1), "commission_per_contract_usd": (0, 100),
               "latency_ms": (0, 3_600_000), "positions_interval_s": (0.001, 86_400),
-              "history_price_scale": (1e-6, 1e6)}
+              "history_price_scale": (1e-6, 1e6), "starting_cash_usd": (1, 1e12)}
     seed: int = 7
     start: dt.datetime = dt.datetime(2026, 3, 2, 14, 30, tzinfo=dt.UTC)
     market: Literal["generated", "scripted", "history"] = "generated"
@@ -28,7 +28,9 @@ class SimSection(Section, frozen=True, kw_only=True):
     latency_ms: int = 0
     """Delay of every acknowledgement, fill and cancel confirmation."""
     positions_interval_s: float = 900.0
-    """How often the simulated account reports its positions (and after every fill)."""
+    """How often the simulated account reports its positions and account values (and after every fill)."""
+    starting_cash_usd: float = 100_000.0
+    """The simulated account's cash before the first trade: net liquidation is this plus P&L."""
     history: str = ""
     """`market = "history"`: a CSV or Parquet file of bars (see actors/broker/sim/history_data.py), or "arch" for the
     S&P 500 and VIX sample of the `arch` package (optional extra `history`)."""

@@ -15,8 +15,12 @@ from actors.broker.sim.source import QuoteSource
 from actors.market_data.config import MarketDataSection
 from actors.market_data.quote_gate import QuoteGate
 from actors.market_time import NS_PER_S
+from actors.portfolio.margin import defined_risk_margin_usd
 from actors.runtime.core import Context
 from messages import (
+    CONTRACT_MULTIPLIER,
+    AccountValue,
+    BrokerAccountValues,
     BrokerConnectionChanged,
     BrokerPosition,
     BrokerPositionsSnapshot,
@@ -43,6 +47,7 @@ from messages import (
 )
 
 FILL_AGGRESSIVENESS = 0.25
+SIM_ACCOUNT = "SIM"
 
 
 @dataclass
@@ -70,6 +75,7 @@ class SimBrokerCore(BrokerCore):
         self._exec_count = 0
         self._positions: Counter[OptionContract] = Counter()
         self._costs: Counter[OptionContract] = Counter()
+        self._cash_usd = params.starting_cash_usd
         self._outbox: list[tuple[int, int, Message]] = []  # (due, order of emission, message) for simulated latency
         self._emitted = 0
         commands = (*ORDER_COMMANDS, SubscribeQuotes, UnsubscribeQuotes, ChainRequest)
@@ -108,6 +114,23 @@ class SimBrokerCore(BrokerCore):
             if q
         )
         self._emit(BrokerPositionsSnapshot(positions=positions, complete=True), ctx)
+        self._emit(self._account_values(ctx.now()), ctx)
+
+    def _account_values(self, now_ns: int) -> BrokerAccountValues:
+        """The account like IB reports it: net liquidation at mid marks, and a defined-risk margin per underlying and
+        expiry (width × 100 × quantity − credit, actors/portfolio/margin.py)."""
+        held = sorted(self._positions, key=str)
+        marks = {q.contract: (q.bid + q.ask) / 2 for q in self._source.option_quotes(held, now_ns)}
+        value = sum(self._positions[c] * marks.get(c, self._costs[c] / self._positions[c]) for c in held)
+        net_liquidation = self._cash_usd + value * CONTRACT_MULTIPLIER
+        premium = {c: -self._costs[c] * CONTRACT_MULTIPLIER for c in held}
+        margin = defined_risk_margin_usd(self._positions, premium)
+        values = {"NetLiquidation": net_liquidation, "TotalCashValue": self._cash_usd}
+        if margin is not None:  # undefined risk: no number rather than a wrong one (risk then refuses to open)
+            values |= {"InitMarginReq": margin, "MaintMarginReq": margin, "AvailableFunds": net_liquidation - margin,
+                       "ExcessLiquidity": net_liquidation - margin, "BuyingPower": net_liquidation - margin}
+        return BrokerAccountValues(account=SIM_ACCOUNT, values=tuple(
+            AccountValue(key=key, value=f"{number:.2f}", currency="USD") for key, number in sorted(values.items())))
 
     def handle(self, message: Message, ctx: Context) -> None:
         if self.handle_order_command(message, ctx):
@@ -227,6 +250,8 @@ class SimBrokerCore(BrokerCore):
             quantity = (1 if remaining > 0 else -1) * (1 + int(self._draw(working) * (abs(remaining) - 1)))
         self._exec_count += 1
         working.filled += quantity
+        commission = commission_usd(order.legs, quantity, self._params.commission_per_contract_usd)
+        self._cash_usd -= fill_price * quantity * CONTRACT_MULTIPLIER + commission
         if working.filled == order.quantity:
             del self._working[order.client_order_id]
         for leg in order.legs:
@@ -240,7 +265,7 @@ class SimBrokerCore(BrokerCore):
                 exec_id=f"SIM-{working.broker_order_id}-{self._exec_count}",
                 quantity=quantity,
                 price=fill_price,
-                commission_usd=commission_usd(order.legs, quantity, self._params.commission_per_contract_usd),
+                commission_usd=commission,
             ),
             ctx,
         )
