@@ -8,7 +8,7 @@ from dataclasses import replace
 import msgspec
 import pytest
 
-from actors.market_data.greeks import GreekTotals
+from actors.portfolio.greeks import GreekTotals
 from actors.risk.checks import (
     daily_loss,
     first_denial,
@@ -24,6 +24,7 @@ from actors.runtime.clock import VirtualClock
 from actors.runtime.deterministic import DeterministicRuntime
 from messages import Alert, IntentApproved, IntentDenied, Leg, StrategyClosed, TradingStateChanged
 from tests.unit.test_risk_engine import CALM_BOOK, CONDOR, INTENT, NOW
+from tests.unit.account_values import account_values
 
 LIMITS = RiskSection()
 RATIO_TWO = (*CONDOR[:3], Leg(CONDOR[3].contract, 2))
@@ -97,6 +98,7 @@ def test_each_check_names_itself_and_says_why():
 def _core_after_a_loss(loss_usd: float) -> DeterministicRuntime:
     runtime = DeterministicRuntime([lambda: RiskCore(RiskSection(max_daily_loss_usd=1_000.0))], VirtualClock(NOW))
     runtime.start()
+    runtime.inject(account_values())  # the account's own limits are far away: only the line under test binds
     runtime.inject(StrategyClosed(strategy_id="OLD", exit_price=-3.0, realized_pnl_usd=-loss_usd / 2,
                                   commissions_usd=5, rule="stop_loss"))
     runtime.inject(StrategyClosed(strategy_id="OLDER", exit_price=-3.0, realized_pnl_usd=-loss_usd / 2,

@@ -29,6 +29,7 @@ from messages import (
 )
 from messages.risk import RiskStateRestored, RiskStateSnapshot
 from tests.unit.test_risk_engine import CONDOR, INTENT, NOW, QUOTES, SECOND
+from tests.unit.account_values import account_values
 
 CLOSE = CloseStrategy(strategy_id="IC-1", symbol="SPY", legs=CONDOR, quantity=-1, mid_price=-1.0, natural_price=-1.1,
                       rule="stop_loss", reason="t")
@@ -38,6 +39,7 @@ OUTPUT = (IntentApproved, IntentDenied, TradingStateChanged, BreakerStateChanged
 def _runtime(params: RiskSection | None = None, start: int = NOW) -> DeterministicRuntime:
     runtime = DeterministicRuntime([lambda: RiskCore(params or RiskSection())], VirtualClock(start))
     runtime.start()
+    runtime.inject(account_values())  # the account's own limits are far away: only the line under test binds
     return runtime
 
 
@@ -243,7 +245,7 @@ def test_quotes_in_an_intent_update_only_older_quotes_and_the_rate_window_is_one
         runtime.inject(quote)
     runtime.inject(INTENT)  # at NOW + 5 s, carrying older quotes: the newer ones stay
     core = runtime.core("risk")
-    assert all(core._quotes[q.contract].delta == q.delta for q in newer)
+    assert all(core._portfolio.quotes[q.contract].delta == q.delta for q in newer)
     runtime.inject(msgspec.structs.replace(INTENT, strategy_id="IC-2", ts=NOW + 30 * SECOND))
     runtime.inject(msgspec.structs.replace(INTENT, strategy_id="IC-3", ts=NOW + 65 * SECOND))  # IC-1 one minute old
     runtime.inject(msgspec.structs.replace(INTENT, strategy_id="IC-4", ts=NOW + 66 * SECOND))
@@ -259,4 +261,4 @@ def test_a_quote_in_an_intent_as_old_as_the_held_one_replaces_it_as_the_decision
         runtime.inject(quote)
     as_seen = tuple(msgspec.structs.replace(q, delta=q.delta * 3) for q in QUOTES)
     runtime.inject(msgspec.structs.replace(INTENT, leg_quotes=as_seen))
-    assert all(runtime.core("risk")._quotes[q.contract].delta == q.delta for q in as_seen)
+    assert all(runtime.core("risk")._portfolio.quotes[q.contract].delta == q.delta for q in as_seen)
