@@ -115,6 +115,10 @@ def _pool_results(todo: list[Run], workers: int | None) -> Iterator[tuple[Run, d
 
 def _ray_results(todo: list[Run], address: str) -> Iterator[tuple[Run, dict | None, str | None]]:
     """Whole runs as Ray tasks; the cluster's nodes need thetanode installed (same version) in their Python."""
+    if address.rsplit(":", 1)[0] in ("127.0.0.1", "localhost", "[::1]"):
+        # Ray rewrites a loopback address to this machine's outward IP, where a head started with
+        # `--node-ip-address 127.0.0.1` does not listen; this switch (read when ray is imported) keeps it loopback
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     import ray
 
     started_here = not ray.is_initialized()
