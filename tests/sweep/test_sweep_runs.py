@@ -88,6 +88,19 @@ def _ray_cli() -> str:
     return str(Path(sys.executable).with_name("ray"))
 
 
+RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_agent_register_timeout_ms": "300000"}
+"""A busy machine starts Ray's agents slowly: the raylet gives them minutes, not seconds, to register."""
+
+
+def _agent_ports() -> list[str]:
+    """Fixed ports for Ray's agents: left dynamic, the raylet waits for each agent's port file and aborts after
+    ~30 s on a busy machine (seen: 'Timed out waiting for file .../metrics_agent_port_...' with a load average
+    of 11 on 2 cores)."""
+    return [arg for option in ("--dashboard-agent-grpc-port", "--dashboard-agent-listen-port",
+                               "--metrics-export-port", "--runtime-env-agent-port")
+            for arg in (option, str(_free_port()))]
+
+
 @pytest.fixture
 def ray_head():
     """A real Ray head on 127.0.0.1 in its own process group, with its own temp dir; always taken down."""
@@ -95,10 +108,11 @@ def ray_head():
     port = _free_port()
     address = f"127.0.0.1:{port}"
     temp = tempfile.mkdtemp(prefix="rt21-", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    env = {**os.environ, **RAY_ENV}
     head = subprocess.Popen(
         [_ray_cli(), "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port", str(port),
-         "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats", "--temp-dir", temp],
+         "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats", "--temp-dir", temp,
+         *_agent_ports()],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=True)
     try:
         deadline = time.monotonic() + 300
