@@ -35,7 +35,7 @@ class MarketPath:
     kind: str  # "generated" or "history"
     name: str
     regime: str
-    """The generated regime, or "history" for a window of real bars."""
+    """The generated regime, or the window's name for real bars."""
     first: dt.date
     last: dt.date | None
     seed: int = 0
@@ -50,7 +50,8 @@ class MarketPath:
     @classmethod
     def window(cls, history: str, first: dt.date, last: dt.date, vix: str = "") -> MarketPath:
         source = "arch" if history == "arch" else Path(history).stem
-        return cls("history", f"{source}/{first}..{last}", "history", first, last, history=history, vix=vix)
+        name = f"{source}/{first}..{last}"  # a real window is its own regime: the robust choice is the best worst one
+        return cls("history", name, name, first, last, history=history, vix=vix)
 
     def overrides(self) -> dict[str, Any]:
         """The `[sim]` settings that put this path in the history market (the bars file is written on demand)."""
