@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
@@ -67,6 +68,7 @@ def _ray(sweep, lake: str) -> float:  # noqa: ANN001
     finally:
         os.killpg(head.pid, signal.SIGTERM)
         head.wait(timeout=120)
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def main() -> None:
