@@ -151,18 +151,21 @@ class _Tally:
 
 
 def run_backtest(config: NodeConfig, bars: Bars, session_id: str,
-                 on_session: Callable[[int, int, dt.date], None] | None = None) -> BacktestOutcome:
-    """Run every session the bars cover; `on_session(done, total, day)` after each (the progress bar)."""
+                 on_session: Callable[[int, int, dt.date], None] | None = None, journal: bool = True,
+                 observers: tuple[Callable[[Message], None], ...] = ()) -> BacktestOutcome:
+    """Run every session the bars cover; `on_session(done, total, day)` after each (the progress bar). Without
+    `journal` nothing is written (a sweep keeps one result row per run, not thousands of journals); `observers` see
+    every message as it is published, like the tally."""
     first_ns, last_ns = int(bars.starts[0]), int(bars.ends[-1])
     sessions = market_hours().sessions_between(first_ns, last_ns)
     start_ns = sessions[0][1]
     config = config_from_mapping({"sim": {"start": dt.datetime.fromtimestamp(start_ns / 1e9, tz=dt.UTC)}},
                                  source="backtest start", base=config)
     outcome = BacktestOutcome(session_id, sessions[0][0], sessions[-1][0])
-    writer = GroupedLakeWriter(lake_writer(config))
+    writer = GroupedLakeWriter(lake_writer(config)) if journal else None
     runtime = DeterministicRuntime(core_factories(config, session_id, writer, start_ns), VirtualClock(start_ns),
                                    config.supervisor)
-    runtime.observers.append(_Tally(outcome))
+    runtime.observers.extend((_Tally(outcome), *observers))
     runtime.publish(NodeStarted(session_id=session_id, mode="backtest",
                                 config_json=msgspec.json.encode(config).decode()))
     runtime.start()
@@ -177,7 +180,8 @@ def run_backtest(config: NodeConfig, bars: Bars, session_id: str,
     runtime.inject(NodeStopping(reason="backtest: end of range"))
     runtime.inject(FlushJournal(reason="backtest: end of range"))
     try:
-        writer.close()
+        if writer is not None:
+            writer.close()
     except Exception as exc:  # noqa: BLE001 - any storage error: the run's journal did not reach the lake
         outcome.unflushed = f"final lake commit failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
     outcome.stop_reason = runtime.stopped_reason

@@ -16,6 +16,7 @@ from actors.backtest_cli import add_backtest_command
 from actors.config import DEFAULT_CONFIG, NodeConfig, config_from_mapping, load_config
 from actors.config_section import ConfigError
 from actors.exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_LAKE_DAMAGED, EXIT_OK, EXIT_UNFLUSHED
+from actors.sweep.cli import add_sweep_commands
 
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 
@@ -296,6 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.set_defaults(handler=_cmd_replay)
 
     add_backtest_command(commands)
+    add_sweep_commands(commands)
 
     run = commands.add_parser("run", help="run the node as a service (wall clock) until SIGTERM/SIGINT")
     run.add_argument("--config", required=True, help="node TOML config")
