@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,9 +29,13 @@ class Tmpfs:
     def free(self) -> None:
         self._filler.unlink(missing_ok=True)
 
-    def read_only(self) -> None:
-        result = _run("mount", "-o", "remount,ro", str(self.path))
-        assert result.returncode == 0, result.stderr
+    def read_only(self, timeout_s: float = 30.0) -> None:
+        """Remount read-only between two writes: the kernel refuses ("busy") while a file is open for writing, and
+        the node writes whenever it commits."""
+        deadline = time.monotonic() + timeout_s
+        while (result := _run("mount", "-o", "remount,ro", str(self.path))).returncode != 0:
+            assert "busy" in result.stderr and time.monotonic() < deadline, result.stderr
+            time.sleep(0.02)
 
     def writable(self) -> None:
         result = _run("mount", "-o", "remount,rw", str(self.path))
