@@ -125,6 +125,7 @@ def test_sigterm_waits_for_the_broker_to_confirm_each_cancel_or_names_what_still
     gateway.faults.hold_fills = True
     log = tmp_path / "node.log"
     tail = lambda: f"; node log tail:\n{log.read_text()[-2000:]}"  # noqa: E731
+    node: subprocess.Popen | None = None
     try:
         for ignore_cancels, expected in ((False, EXIT_OK), (True, EXIT_ORDERS_WORKING)):
             gateway.faults.ignore_cancels = ignore_cancels
@@ -141,6 +142,8 @@ def test_sigterm_waits_for_the_broker_to_confirm_each_cancel_or_names_what_still
                 assert last_line.startswith("thetanode: error: stopped with 1 orders still working") and \
                     order_ref in last_line, last_line
     finally:
+        if node is not None and node.poll() is None:
+            node.kill()  # a failed assertion must not leave a node running (and trading) after the test
         gateway.stop()
     journal = DeltaJournal(str(tmp_path / "lake"))
     [first, _] = sorted(journal.sessions())
@@ -161,10 +164,15 @@ def test_a_stop_whose_final_flush_fails_exits_4_in_one_line_and_the_next_start_f
     with tmpfs(lake / "journal") as disk:
         node = subprocess.Popen([sys.executable, "-m", "actors.cli", "run", "--config", str(config)], cwd=REPO,
                                 stdout=subprocess.DEVNULL, stderr=log.open("ab"))
-        wait_for(lambda: (tmp_path / "hb.json").exists(), 60, "the node to run")
-        disk.read_only()
-        node.send_signal(signal.SIGTERM)
-        assert node.wait(timeout=60) == EXIT_UNFLUSHED
+        try:
+            wait_for(lambda: (tmp_path / "hb.json").exists(), 60, "the node to run")
+            disk.read_only()
+            node.send_signal(signal.SIGTERM)
+            exit_code = node.wait(timeout=60)
+        finally:
+            if node.poll() is None:
+                node.kill()  # a failed step must not leave a node writing for the rest of the suite
+        assert exit_code == EXIT_UNFLUSHED
         last_line = log.read_text().strip().splitlines()[-1]
         assert last_line.startswith("thetanode: error: final journal flush failed") and \
             "kept in the write-ahead log" in last_line, last_line
