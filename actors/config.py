@@ -11,7 +11,7 @@ import msgspec
 from actors.alerts.config import AlertsSection
 from actors.broker.ib.config import IbSection
 from actors.broker.sim.config import SimSection
-from actors.config_section import ConfigError, Section
+from actors.config_section import ConfigError, Section, read_toml
 from actors.decision.config import EntrySection, ExitSection
 from actors.execution.config import ExecutionSection
 from actors.market_data.config import MarketDataSection
@@ -90,16 +90,5 @@ def config_from_mapping(
 
 def load_config(path: str | Path) -> NodeConfig:
     path = Path(path)
-    try:
-        raw = msgspec.toml.decode(path.read_bytes())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a config file") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a text file (TOML must be UTF-8)") from None
-    except msgspec.DecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {' '.join(str(exc).split())}") from None
+    raw = read_toml(path, "config file")
     return config_from_mapping(raw, source=str(path))

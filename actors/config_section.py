@@ -1,16 +1,35 @@
-"""What every config section shares: unknown keys and out-of-range numbers are errors naming the field."""
+"""What every config section shares: unknown keys and out-of-range numbers are errors naming the field; TOML files
+read with one-line errors."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import ClassVar
+from pathlib import Path
+from typing import Any, ClassVar
 
 import msgspec
 
 
 class ConfigError(ValueError):
     """A config that cannot be used; the text names the file and the field."""
+
+
+def read_toml(path: Path, what: str, error: type[ValueError] = ConfigError) -> Any:
+    """A TOML file's tables, or `error` in one line naming the file and what is wrong with it (`what`: the kind of
+    file, e.g. "config file")."""
+    try:
+        return msgspec.toml.decode(path.read_bytes())
+    except FileNotFoundError:
+        raise error(f"{path}: no such {what}") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a directory, not a {what}") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise error(f"{path}: not a text file (TOML must be UTF-8)") from None
+    except msgspec.DecodeError as exc:
+        raise error(f"{path}: not valid TOML: {' '.join(str(exc).split())}") from None
 
 
 DEFAULT_MAX = 1e9

@@ -39,11 +39,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import numpy as np
 
 from actors.backtest import backtest_config
-from actors.config_section import ConfigError
+from actors.config_section import ConfigError, read_toml
 from actors.sweep.paths import REGIMES, MarketPath
 
 MODES = ("grid", "random")
@@ -91,16 +90,7 @@ class Sweep:
 
 def load_sweep(path: str | Path) -> Sweep:
     path = Path(path)
-    try:
-        raw = msgspec.toml.decode(path.read_bytes())
-    except FileNotFoundError:
-        raise SweepError(f"{path}: no such sweep file") from None
-    except IsADirectoryError:
-        raise SweepError(f"{path}: is a directory, not a sweep file") from None
-    except UnicodeDecodeError:
-        raise SweepError(f"{path}: not a text file (TOML must be UTF-8)") from None
-    except (OSError, msgspec.DecodeError) as exc:
-        raise SweepError(f"{path}: {str(exc).splitlines()[0]}") from None
+    raw = read_toml(path, "sweep file", SweepError)
     try:
         return sweep_from_mapping(raw, default_id=path.stem)
     except SweepError as exc:
