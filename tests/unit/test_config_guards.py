@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from actors.cli import EXIT_BAD_INPUT, main
 from actors.config import DEFAULT_CONFIG, load_config
-from actors.config_section import ConfigError
+from actors.config_section import DEFAULT_MAX, ConfigError
 from actors.replay.scenario import ScenarioError, load_scenario
 
 DISARMING = [
@@ -82,8 +82,10 @@ def test_fuzzed_config_values_exit_2_in_one_line_or_load_finite_and_in_range(tmp
     config = load_config(path)
     for section, fields in SECTIONS.items():
         for field in fields:
-            value = getattr(getattr(config, section), field)
-            assert math.isfinite(value) and 0 <= value <= 2**63, (section, field, value)
+            settings = getattr(config, section)
+            value = getattr(settings, field)
+            low, high = type(settings).LIMITS.get(field, (0, DEFAULT_MAX))  # each field's documented range
+            assert math.isfinite(value) and low <= value <= high, (section, field, value)
 
 
 HEADER = {"scenario": {"name": "fuzz", "start": "2026-03-02T14:30:00Z"}}
