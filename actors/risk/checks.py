@@ -187,7 +187,7 @@ ACCOUNT_CHECKS: tuple[Check, ...] = (max_positions, max_contracts, order_rate, p
 PRE_TRADE_CHECKS: tuple[Check, ...] = NODE_STATE_CHECKS + ACCOUNT_CHECKS
 
 
-WEIGHED_AFTER = frozenset(check.__name__ for check in NODE_STATE_CHECKS)
+NODE_STATE_CHECK_NAMES = frozenset(check.__name__ for check in NODE_STATE_CHECKS)
 """Names of the node-state checks (each names its denial after itself)."""
 
 

@@ -17,7 +17,7 @@ from actors.portfolio.account import Account
 from actors.risk.breaker import CircuitBreaker
 from actors.portfolio.greeks import structure_greeks
 from actors.portfolio.view import PortfolioView
-from actors.risk.checks import WEIGHED_AFTER, Book, first_denial
+from actors.risk.checks import NODE_STATE_CHECK_NAMES, Book, first_denial
 from actors.risk.config import RiskSection
 from actors.runtime.core import ActorCore, Context
 from messages import (
@@ -130,7 +130,7 @@ class RiskCore(ActorCore):
         while self._intent_times and self._intent_times[0] <= now - NS_PER_MINUTE:
             self._intent_times.popleft()
         denial = first_denial(intent, self._book(intent, now), self._params)
-        if denial is None or denial[0] not in WEIGHED_AFTER:
+        if denial is None or denial[0] not in NODE_STATE_CHECK_NAMES:
             self._intent_times.append(now)
         if denial is not None:
             self._deny(intent.strategy_id, *denial, ctx)
