@@ -11,8 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-from pyarrow.parquet import filters_to_expression
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from pyarrow.parquet import filters_to_expression
 
 from messages import Message
 from messages.codec import from_msgpack_many, to_msgpack
@@ -96,8 +96,8 @@ class DeltaJournal:
         predicate the payload column, nearly all of the bytes, is read only from the row groups where it matched:
         Arrow reads every projected column of a row group it scans, and a type predicate would otherwise
         pull in the payloads of all the quotes around the few rows wanted."""
-        if not self.exists():
-            return JOURNAL_SCHEMA.empty_table().select(columns)
+        if not self.exists() or any(op == "in" and not values for _, op, values in filters or ()):
+            return JOURNAL_SCHEMA.empty_table().select(columns)  # Arrow cannot type a match against nothing
         dataset = DeltaTable(self.uri, storage_options=self._storage_options).to_pyarrow_dataset()
         if not filters:
             return dataset.to_table(columns=columns)

@@ -87,3 +87,11 @@ def test_replaying_quietly_feeds_subscribers_up_to_a_seq_skipping_poison():
     assert core.seen == [1, 3, 4] and delivered == 3 + 0
     assert routes.types_of("tally")[0] is TimerFired and Halt in routes.types_of("tally")
     assert Resume not in routes.types_of("tally")
+
+
+def test_a_read_of_no_sessions_is_empty_not_an_error(tmp_path):
+    """A restart after a node killed before its NodeStarted reached the lake has no earlier run sessions to read."""
+    journal = _journal(tmp_path)
+    assert list(journal.read_types((Halt,), sessions=[])) == []
+    assert list(journal.read_sessions([])) == []
+    assert [m.reason for m in journal.read_types((Halt,), sessions=["run-2"])] == ["run-2 first"]
