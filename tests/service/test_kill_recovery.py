@@ -8,23 +8,48 @@ import os
 import signal
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from messages import NodeStopping, OrderFilled, PlaceOrder, ReconciliationResult, StrategyOpened
+from actors.config import load_config
+from actors.node import write_ahead_dir
+from messages import Message, ModifyOrder, NodeStopping, OrderFilled, PlaceOrder, ReconciliationResult, StrategyOpened
 from storage.journal import DeltaJournal
 from storage.lake_writer import LakeWriter, read_table
+from storage.write_ahead import SUFFIX, read_log
 from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
-KILL_AFTER_S = (4.0, 5.5, 3.5, 6.0)
+KILL_WHEN: tuple[tuple[str, type[Message] | None], ...] = (
+    ("it runs", None), ("it sent an order", PlaceOrder), ("it walks a price", ModifyOrder),
+    ("a fill is on disk", OrderFilled),
+)
+"""Each node is killed at a later point of the order lifecycle, seen from outside: its heartbeat, then what its
+write-ahead log holds on disk. Where exactly the kill lands after that is up to the scheduler."""
 
 
 def _start(config: Path, log: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "actors.cli", "run", "--config", str(config)], cwd=REPO,
                             stdout=log.open("ab"), stderr=subprocess.STDOUT)
+
+
+def _wait_until_running(process: subprocess.Popen, heartbeat: Path) -> None:
+    """Running (its heartbeat names it), not merely started: a stop during start-up journals nothing."""
+    wait_for(lambda: heartbeat.exists() and f'"pid": {process.pid}' in heartbeat.read_text(), 60,
+             f"node {process.pid} to run")
+
+
+def _logged(config: Path, process: subprocess.Popen) -> Callable[[type[Message]], bool]:
+    """Whether the node's own write-ahead log (its session id ends in its pid) holds a message of a type on disk."""
+    directory = write_ahead_dir(load_config(config))
+
+    def holds(message_type: type[Message]) -> bool:
+        logs = list(directory.glob(f"*-{process.pid}{SUFFIX}"))
+        return any(isinstance(m, message_type) for log in logs for m in read_log(log))
+
+    return holds
 
 
 @pytest.mark.timeout(240)
@@ -36,23 +61,31 @@ def test_repeated_kill_9_loses_and_duplicates_nothing(tmp_path):
         f'[service]\nhealth_port = 0\nheartbeat_file = "{tmp_path / "hb.json"}"\n'
         f'control_dir = "{tmp_path / "control"}"\nshutdown_timeout_s = 10\n'
     )
-    log = tmp_path / "node.log"
-    for delay in KILL_AFTER_S:
+    log, heartbeat = tmp_path / "node.log", tmp_path / "hb.json"
+    for point, message_type in KILL_WHEN:
         process = _start(config, log)
-        time.sleep(delay)
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+        try:
+            _wait_until_running(process, heartbeat)
+            if message_type is not None:
+                holds = _logged(config, process)
+                wait_for(lambda: holds(message_type), 90, f"node {process.pid}: {point}")
+        finally:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
     final = _start(config, log)
-    # running (its heartbeat names it), not merely started: a stop during start-up exits 0 having journaled nothing
-    wait_for(lambda: (tmp_path / "hb.json").exists() and f'"pid": {final.pid}' in (tmp_path / "hb.json").read_text(),
-             60, "the final node to run")
-    time.sleep(2.0)  # let it trade a little before the graceful stop
-    final.send_signal(signal.SIGTERM)
-    assert final.wait(timeout=60) == 0, log.read_text()[-2000:]
+    try:
+        _wait_until_running(final, heartbeat)
+        holds = _logged(config, final)
+        wait_for(lambda: holds(PlaceOrder), 90, "the final node to trade")  # stopped mid-lifecycle, not idle
+        final.send_signal(signal.SIGTERM)
+        assert final.wait(timeout=60) == 0, log.read_text()[-2000:]
+    finally:
+        if final.poll() is None:
+            final.kill()
 
     journal = DeltaJournal(str(tmp_path / "lake"))
     sessions = {s: list(journal.read(s)) for s in journal.sessions()}
-    assert len(sessions) <= len(KILL_AFTER_S) + 1  # a node killed before its first commit or order leaves none
+    assert len(sessions) <= len(KILL_WHEN) + 1  # a node killed before its first commit or order leaves none
     everything = [m for messages in sessions.values() for m in messages]
     placed = collections.Counter(m.client_order_id for m in everything if isinstance(m, PlaceOrder))
     assert placed and max(placed.values()) == 1, "an order id was sent twice"

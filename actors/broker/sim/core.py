@@ -1,4 +1,9 @@
-"""Simulated broker core: quotes from a QuoteSource, combo limit orders filled by the simulated exchange rule."""
+"""Simulated broker core: quotes from a QuoteSource, combo limit orders filled by the simulated exchange rule.
+
+The simulated exchange lives in the node's process and dies with it. A restart rebuilds it from the journal: the
+commands it was sent and the answers the node heard (its own events, which it subscribes to for that alone). It makes
+no decision while being rebuilt; a command whose answer never reached the journal is answered at start, as IB reports
+an order's state on reconnect. What the dead exchange did that nobody journaled died with it."""
 
 from __future__ import annotations
 
@@ -46,6 +51,10 @@ from messages import (
     UnsubscribeQuotes,
 )
 
+SIM_ORDER_EVENTS = (OrderAccepted, OrderRejected, OrderModified, OrderFilled, OrderCancelled, CancelRejected)
+ANSWERED_BY = {OrderAccepted: (PlaceOrder,), OrderRejected: (PlaceOrder, ModifyOrder), OrderModified: (ModifyOrder,),
+               OrderCancelled: (CancelOrder,), CancelRejected: (CancelOrder,)}
+"""Which journaled command each of the exchange's answers settles, when the node is rebuilt."""
 FILL_AGGRESSIVENESS = 0.25
 SIM_ACCOUNT = "SIM"
 
@@ -78,14 +87,21 @@ class SimBrokerCore(BrokerCore):
         self._cash_usd = params.starting_cash_usd
         self._outbox: list[tuple[int, int, Message]] = []  # (due, order of emission, message) for simulated latency
         self._emitted = 0
+        self._live = False
+        """False while being rebuilt from the journal (until `on_start`): no decisions, no fills."""
+        self._unanswered: list[PlaceOrder | ModifyOrder | CancelOrder] = []
         commands = (*ORDER_COMMANDS, SubscribeQuotes, UnsubscribeQuotes, ChainRequest)
-        self.subscriptions = commands + ((RawQuote,) if source.scripted else ())
+        self.subscriptions = commands + SIM_ORDER_EVENTS + ((RawQuote,) if source.scripted else ())
 
     def on_start(self, ctx: Context) -> None:
+        self._live = True
         ctx.publish(BrokerConnectionChanged(state="connected", reason="simulated exchange (in process)"))
         if not self._source.scripted:
             ctx.set_timer(TimerKey.SIM_TICK, ctx.now())
         ctx.set_timer(TimerKey.SIM_POSITIONS, ctx.now())
+        unanswered, self._unanswered = self._unanswered, []
+        for command in unanswered:
+            self.handle_order_command(command, ctx)
 
     def _draw(self, working: SimOrder) -> float:
         """A seeded uniform draw owned by one order: the same orders see the same luck in every replay."""
@@ -133,6 +149,13 @@ class SimBrokerCore(BrokerCore):
             AccountValue(key=key, value=f"{number:.2f}", currency="USD") for key, number in sorted(values.items())))
 
     def handle(self, message: Message, ctx: Context) -> None:
+        if isinstance(message, SIM_ORDER_EVENTS):
+            if not self._live and message.origin == self.name:  # live, it is its own answer coming back
+                self._recall(message, ctx)
+            return
+        if not self._live and isinstance(message, ORDER_COMMANDS):
+            self._unanswered.append(message)
+            return
         if self.handle_order_command(message, ctx):
             return
         match message:
@@ -227,6 +250,8 @@ class SimBrokerCore(BrokerCore):
         )
 
     def _match_working(self, ctx: Context) -> None:
+        if not self._live:
+            return
         for client_order_id in sorted(self._working):
             self._try_fill(self._working[client_order_id], ctx)
 
@@ -249,24 +274,54 @@ class SimBrokerCore(BrokerCore):
         if abs(remaining) > 1 and self._draw(working) < self._params.partial_fill_probability:
             quantity = (1 if remaining > 0 else -1) * (1 + int(self._draw(working) * (abs(remaining) - 1)))
         self._exec_count += 1
-        working.filled += quantity
-        commission = commission_usd(order.legs, quantity, self._params.commission_per_contract_usd)
-        self._cash_usd -= fill_price * quantity * CONTRACT_MULTIPLIER + commission
+        fill = OrderFilled(
+            client_order_id=order.client_order_id,
+            exec_id=f"SIM-{working.broker_order_id}-{self._exec_count}",
+            quantity=quantity,
+            price=fill_price,
+            commission_usd=commission_usd(order.legs, quantity, self._params.commission_per_contract_usd),
+        )
+        self._book(working, fill, quotes)
+        self._emit(fill, ctx)
+        self._report_positions(ctx)
+
+    def _book(self, working: SimOrder, fill: OrderFilled, quotes: dict[OptionContract, OptionQuote]) -> None:
+        order = working.order
+        working.filled += fill.quantity
+        self._cash_usd -= fill.price * fill.quantity * CONTRACT_MULTIPLIER + fill.commission_usd
         if working.filled == order.quantity:
             del self._working[order.client_order_id]
         for leg in order.legs:
-            self._positions[leg.contract] += leg.ratio * quantity
-            self._costs[leg.contract] += leg.ratio * quantity * (quotes[leg.contract].bid + quotes[leg.contract].ask) / 2
+            quote = quotes.get(leg.contract)
+            mark = (quote.bid + quote.ask) / 2 if quote is not None else 0.0
+            self._positions[leg.contract] += leg.ratio * fill.quantity
+            self._costs[leg.contract] += leg.ratio * fill.quantity * mark
             if self._positions[leg.contract] == 0:
                 del self._positions[leg.contract], self._costs[leg.contract]
-        self._emit(
-            OrderFilled(
-                client_order_id=order.client_order_id,
-                exec_id=f"SIM-{working.broker_order_id}-{self._exec_count}",
-                quantity=quantity,
-                price=fill_price,
-                commission_usd=commission,
-            ),
-            ctx,
-        )
-        self._report_positions(ctx)
+
+    # rebuilding from the journal -----------------------------------------------------------------------------------
+    def _recall(self, event: Message, ctx: Context) -> None:
+        """Apply an answer the node journaled: it settles the first unanswered command it answers."""
+        client_order_id = event.client_order_id
+        settles = ANSWERED_BY.get(type(event), ())
+        command = next((c for c in self._unanswered if c.client_order_id == client_order_id and
+                        isinstance(c, settles)), None)
+        if command is not None:
+            self._unanswered.remove(command)
+        if isinstance(command, PlaceOrder):
+            self._known_order_ids.add(client_order_id)
+        match event:
+            case OrderAccepted() if isinstance(command, PlaceOrder):
+                self._working[client_order_id] = SimOrder(command, event.broker_order_id, command.limit_price)
+                self._next_order_id = max(self._next_order_id, event.broker_order_id + 1)
+            case OrderModified() if client_order_id in self._working:
+                self._working[client_order_id].limit_price = event.limit_price
+            case OrderCancelled():
+                self._working.pop(client_order_id, None)
+            case OrderFilled() if client_order_id in self._working:
+                working = self._working[client_order_id]
+                contracts = [leg.contract for leg in working.order.legs]
+                quotes = {q.contract: q for q in self._source.option_quotes(contracts, ctx.now())}
+                self._book(working, event, quotes)
+                number = event.exec_id.rpartition("-")[2]
+                self._exec_count = max(self._exec_count, int(number) if number.isdigit() else 0)
