@@ -13,7 +13,7 @@ from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
 from messages import Message
 from storage.journal import DeltaJournal
-from storage.tables import SCHEMA_VERSION, SCHEMA_VERSION_KEY, SCHEMAS, project
+from storage.tables import PROJECTED_TYPES, SCHEMA_VERSION, SCHEMA_VERSION_KEY, SCHEMAS, project
 
 
 class LakeWriter:
@@ -55,27 +55,54 @@ class LakeWriter:
         self.journal.append(session_id, messages, version)
         exec_ids = self._known_exec_ids()
         for table, rows in sorted(project(session_id, messages, exec_ids).items()):
-            uri = self.table_uri(table)
             app_id = f"{session_id}/{table}"
-            if self._committed_version(app_id, uri) >= version:  # reached the table before an ambiguous error
+            if self._committed_version(app_id, self.table_uri(table)) >= version:  # got it before an ambiguous error
                 if table == "fills":
                     exec_ids.update(rows["exec_id"].to_pylist())
                 continue
-            try:
-                write_deltalake(
-                    uri,
-                    rows,
-                    mode="append",
-                    storage_options=self._options,
-                    description=f"thetanode {table}, {SCHEMA_VERSION_KEY} {SCHEMA_VERSION}",
-                    commit_properties=CommitProperties(app_transactions=[Transaction(app_id=app_id, version=version)]),
-                )
-            except Exception:
-                self._committed.pop(app_id, None)
-                raise
-            self._committed[app_id] = version
-            if table == "fills":  # only once stored: a failed commit must not make its fills look written
-                exec_ids.update(rows["exec_id"].to_pylist())
+            self._write(table, rows, app_id, version)
+
+    def catch_up(self, session_id: str) -> int:
+        """Write the derived rows of `session_id`'s last journaled batch that its tables lack; returns the rows.
+
+        A batch reaches the journal first, then each table, and batches go one after another: a process killed in
+        between leaves only its session's last batch in the journal alone. A table whose last version for the
+        session is older is given the rows it lacks (by seq), under the journal's version, so this runs once."""
+        version = self.journal.committed_version(session_id)
+        lagging = [table for table in sorted(SCHEMAS)
+                   if self._committed_version(f"{session_id}/{table}", self.table_uri(table)) < version]
+        if not version or not lagging:
+            return 0
+        messages = list(self.journal.read(session_id, types=PROJECTED_TYPES))
+        projected = project(session_id, messages, self._known_exec_ids())
+        written = 0
+        for table in lagging:
+            rows = projected.get(table)
+            if rows is None:
+                continue
+            stored = read_table(self, table, session_id)["seq"]
+            rows = rows.filter(pc.invert(pc.is_in(rows["seq"], value_set=stored))) if len(stored) else rows
+            if rows.num_rows:
+                self._write(table, rows, f"{session_id}/{table}", version)
+                written += rows.num_rows
+        return written
+
+    def _write(self, table: str, rows, app_id: str, version: int) -> None:  # noqa: ANN001 - a pa.Table
+        try:
+            write_deltalake(
+                self.table_uri(table),
+                rows,
+                mode="append",
+                storage_options=self._options,
+                description=f"thetanode {table}, {SCHEMA_VERSION_KEY} {SCHEMA_VERSION}",
+                commit_properties=CommitProperties(app_transactions=[Transaction(app_id=app_id, version=version)]),
+            )
+        except Exception:
+            self._committed.pop(app_id, None)
+            raise
+        self._committed[app_id] = version
+        if table == "fills":  # only once stored: a failed commit must not make its fills look written
+            self._known_exec_ids().update(rows["exec_id"].to_pylist())
 
 
 def read_table(writer_or_root: LakeWriter, table: str, session_id: str | None = None):  # noqa: ANN201 - pa.Table

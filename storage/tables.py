@@ -162,6 +162,13 @@ def _rows(message: Message) -> list[tuple[str, Row]]:  # noqa: PLR0911 - one cas
     return []
 
 
+PROJECTED_TYPES: tuple[type[Message], ...] = (
+    PlaceOrder, OrderAccepted, OrderModified, OrderRejected, OrderCancelled, OrderTerminated, OrderFilled,
+    StrategyOpened, StrategyClosed, OpenStrategy, CloseStrategy, DecisionRecord, Alert, RiskStateSnapshot,
+    StrategyGreeks, StrategyMarked, PortfolioGreeks)
+"""The message types `_rows` projects into derived tables (tests/unit/test_write_ahead.py checks it against `_rows`)."""
+
+
 def project(session_id: str, messages: Iterable[Message], stored_exec_ids: Container[str] = frozenset(),
             ) -> dict[str, pa.Table]:
     """Rows per derived table for a batch; a fill whose exec_id is already stored (or earlier in the batch) is a

@@ -111,9 +111,12 @@ class JournalLike(Protocol):
 
     def append(self, session_id: str, messages: Sequence[Message], version: int) -> None: ...
 
+    def catch_up(self, session_id: str) -> int: ...
+
 
 def fold_logs(directory: Path, lake: JournalLike) -> int:
-    """Commit every logged message the lake's journal lacks (a crash lost its batch), then delete the logs.
+    """Commit every logged message the lake's journal lacks (a crash lost its batch), and the derived rows a crash
+    kept from the tables, then delete the logs.
 
     Returns how many messages were added. A log is deleted only after its missing messages are committed, so a
     failure here leaves it for the next start."""
@@ -129,5 +132,9 @@ def fold_logs(directory: Path, lake: JournalLike) -> int:
             added += len(missing)
             logger.warning(f"write-ahead log of session {session_id}: {len(missing)} messages the journal lacked "
                            f"were folded into the lake")
+        caught_up = lake.catch_up(session_id)
+        if caught_up:
+            logger.warning(f"session {session_id}: {caught_up} derived-table rows its last batch had not written "
+                           f"were written")
         path.unlink()
     return added
