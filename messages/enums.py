@@ -70,6 +70,7 @@ class TimerKey(StrEnum):
     SIM_POSITIONS = "positions"
     IB_RESTART_WINDOW = "restart_window"
     IB_ORDER_SYNC = "order_sync"
+    ANNOUNCE_AGAIN = "announce_again"
     ORDER_STEP = "step:"
     ORDER_DEADLINE = "deadline:"
     IB_COMMISSION = "commission:"

@@ -26,6 +26,7 @@ from actors.execution.order_state import (
     next_state,
 )
 from actors.market_time import NS_PER_S
+from actors.runtime.announcements import Announcements
 from actors.runtime.core import ActorCore, Context
 from messages import (
     Alert,
@@ -99,6 +100,7 @@ class ExecutionCore(ActorCore):
         CancelRejected,
         CancelAllOrders,
         PlaceOrder,
+        OrderTerminated,
         TradingStateChanged,
         NodeStopping,
     )
@@ -110,6 +112,7 @@ class ExecutionCore(ActorCore):
         self._order_count = 0
         self._trading_state = TradingState.ACTIVE
         self._stopping = False
+        self._announcements = Announcements(key=lambda ended: ended.client_order_id)
 
     def on_start(self, ctx: Context) -> None:
         # Orders that were working when a previous run died have lost their timers: their outcome is ambiguous,
@@ -127,6 +130,7 @@ class ExecutionCore(ActorCore):
                 ctx.publish(CancelOrder(client_order_id=order.client_order_id, reason="restart: cancel not confirmed"))
             else:
                 ctx.set_timer(TimerKey.ORDER_DEADLINE.of(order.client_order_id), ctx.now())
+        self._announcements.on_start(ctx)
 
     def handle(self, message: Message, ctx: Context) -> None:
         match message:
@@ -140,6 +144,10 @@ class ExecutionCore(ActorCore):
                     self._cancel_working(f"trading {state}: {message.reason}", ctx, purpose=OrderPurpose.OPEN)
             case NodeStopping():
                 self._stopping = True
+            case OrderTerminated():
+                self._announcements.heard(message)
+            case TimerFired(key=key) if key == TimerKey.ANNOUNCE_AGAIN:
+                self._announcements.announce_again(ctx)
             case TimerFired(key=key):
                 self._on_timer(key, ctx)
             case OrderAccepted():
@@ -310,13 +318,7 @@ class ExecutionCore(ActorCore):
         self._working_by_strategy.pop(order.strategy_id, None)
         ctx.cancel_timer(TimerKey.ORDER_STEP.of(order.client_order_id))
         ctx.cancel_timer(TimerKey.ORDER_DEADLINE.of(order.client_order_id))
-        ctx.publish(
-            OrderTerminated(
-                client_order_id=order.client_order_id,
-                strategy_id=order.strategy_id,
-                purpose=order.purpose,
-                status=order.state.value,
-                filled_quantity=order.filled_quantity,
-                avg_price=order.avg_price,
-            )
-        )
+        ended = OrderTerminated(client_order_id=order.client_order_id, strategy_id=order.strategy_id,
+                               purpose=order.purpose, status=order.state.value,
+                               filled_quantity=order.filled_quantity, avg_price=order.avg_price)
+        self._announcements.announce(ended, ctx)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from actors.position_sync.reconcile import expected_positions, mismatches
+from actors.runtime.announcements import Announcements
 from actors.runtime.core import ActorCore, Context
 from messages import (
     CONTRACT_MULTIPLIER,
@@ -25,7 +26,18 @@ from messages import (
     StrategyClosed,
     StrategyOpened,
     StrategyPositionChanged,
+    TimerFired,
+    TimerKey,
 )
+
+ANNOUNCED = (StrategyOpened, StrategyClosed, StrategyPositionChanged)
+
+
+def _announcement_key(message: Message) -> tuple:
+    """A strategy opens and closes once; its quantity only shrinks while it closes."""
+    if isinstance(message, StrategyPositionChanged):
+        return ("changed", message.strategy_id, message.quantity)
+    return (type(message).__name__, message.strategy_id)
 
 
 @dataclass
@@ -57,17 +69,26 @@ class StrategyBook:
 
 class PositionSyncCore(ActorCore):
     name = "positions"
-    subscriptions = (IntentApproved, PlaceOrder, OrderFilled, OrderTerminated, BrokerPositionsSnapshot)
+    subscriptions = (IntentApproved, PlaceOrder, OrderFilled, OrderTerminated, BrokerPositionsSnapshot,
+                     *ANNOUNCED)
 
     def __init__(self) -> None:
+        self._announcements = Announcements(key=_announcement_key)
         self._books: dict[str, StrategyBook] = {}
         self._strategy_of_order: dict[str, str] = {}
         self._purpose_of_order: dict[str, str] = {}
         self._working_orders: set[str] = set()
         self._halted_for_mismatch = False
 
+    def on_start(self, ctx: Context) -> None:
+        self._announcements.on_start(ctx)
+
     def handle(self, message: Message, ctx: Context) -> None:
         match message:
+            case StrategyOpened() | StrategyClosed() | StrategyPositionChanged():
+                self._announcements.heard(message)
+            case TimerFired(key=key) if key == TimerKey.ANNOUNCE_AGAIN:
+                self._announcements.announce_again(ctx)
             case IntentApproved(intent=OpenStrategy() as intent):
                 self._books[intent.strategy_id] = StrategyBook(
                     strategy_id=intent.strategy_id,
@@ -114,11 +135,8 @@ class PositionSyncCore(ActorCore):
         if not book.opened and book.open_order_done:
             self._open(book, ctx)
         elif book.opened:
-            ctx.publish(
-                StrategyPositionChanged(
-                    strategy_id=book.strategy_id, quantity=book.quantity, avg_entry_price=book.avg_entry_price
-                )
-            )
+            self._announcements.announce(StrategyPositionChanged(
+                strategy_id=book.strategy_id, quantity=book.quantity, avg_entry_price=book.avg_entry_price), ctx)
             if book.quantity == 0:
                 self._close(book, ctx)
 
@@ -140,7 +158,7 @@ class PositionSyncCore(ActorCore):
         slippage_usd = (book.avg_entry_price - book.intended_price) * CONTRACT_MULTIPLIER
         max_profit_per_unit = book.max_profit_usd / abs(book.intended_quantity) - slippage_usd
         max_loss_per_unit = book.max_loss_usd / abs(book.intended_quantity) + slippage_usd
-        ctx.publish(
+        self._announcements.announce(
             StrategyOpened(
                 strategy_id=book.strategy_id,
                 kind=book.kind,
@@ -150,19 +168,21 @@ class PositionSyncCore(ActorCore):
                 entry_price=book.avg_entry_price,
                 max_profit_usd=round(max_profit_per_unit * units, 2),
                 max_loss_usd=round(max_loss_per_unit * units, 2),
-            )
+            ),
+            ctx,
         )
 
     def _close(self, book: StrategyBook, ctx: Context) -> None:
         exit_price = round(book.closed_value / book.closed_quantity, 4) if book.closed_quantity else 0.0
-        ctx.publish(
+        self._announcements.announce(
             StrategyClosed(
                 strategy_id=book.strategy_id,
                 exit_price=exit_price,
                 realized_pnl_usd=round(book.cash_usd - book.commissions_usd, 2),
                 commissions_usd=round(book.commissions_usd, 2),
                 rule=book.close_rule,
-            )
+            ),
+            ctx,
         )
         del self._books[book.strategy_id]
 

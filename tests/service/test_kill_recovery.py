@@ -52,7 +52,7 @@ def _logged(config: Path, process: subprocess.Popen) -> Callable[[type[Message]]
     return holds
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(600)
 def test_repeated_kill_9_loses_and_duplicates_nothing(tmp_path):
     config = tmp_path / "node.toml"
     config.write_text(
@@ -68,7 +68,7 @@ def test_repeated_kill_9_loses_and_duplicates_nothing(tmp_path):
             _wait_until_running(process, heartbeat)
             if message_type is not None:
                 holds = _logged(config, process)
-                wait_for(lambda: holds(message_type), 90, f"node {process.pid}: {point}")
+                wait_for(lambda: holds(message_type), 150, f"node {process.pid}: {point}")
         finally:
             os.kill(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
@@ -76,7 +76,7 @@ def test_repeated_kill_9_loses_and_duplicates_nothing(tmp_path):
     try:
         _wait_until_running(final, heartbeat)
         holds = _logged(config, final)
-        wait_for(lambda: holds(PlaceOrder), 90, "the final node to trade")  # stopped mid-lifecycle, not idle
+        wait_for(lambda: holds(PlaceOrder), 150, "the final node to trade")  # stopped mid-lifecycle, not idle
         final.send_signal(signal.SIGTERM)
         assert final.wait(timeout=60) == 0, log.read_text()[-2000:]
     finally:
