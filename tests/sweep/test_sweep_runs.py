@@ -122,16 +122,12 @@ def ray_head():
             time.sleep(1)
         yield address, env
     finally:
-        for sig, wait_s in ((signal.SIGTERM, 60), (signal.SIGKILL, 30)):
-            try:
-                os.killpg(head.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                head.wait(timeout=wait_s)
-                break
-            except subprocess.TimeoutExpired:
-                continue
+        # a throwaway head holds nothing worth a graceful stop (which took 35 s on a busy machine): kill its group
+        try:
+            os.killpg(head.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        head.wait(timeout=60)
         shutil.rmtree(temp, ignore_errors=True)
 
 
