@@ -63,10 +63,12 @@ class MarketEvent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     def applies_to(self, symbol: str) -> bool:
         return not self.symbol or self.symbol == symbol
 
-    def describe(self) -> str:
+    def label(self) -> str:
         days = f"{self.first_day}" if self.first_day == self.last_day else f"{self.first_day}..{self.last_day}"
-        return (f"{self.name} ({self.symbol or 'market-wide'}) on {days}, window -{self.before_days}/+"
-                f"{self.after_days} days")
+        return f"{self.name} ({self.symbol or 'market-wide'}) on {days}"
+
+    def describe(self) -> str:
+        return f"{self.label()}, window -{self.before_days}/+{self.after_days} days"
 
 
 def blackout_events(dates: Iterable[dt.date]) -> tuple[MarketEvent, ...]:
@@ -87,10 +89,13 @@ class EventCalendar:
         """The first event for `symbol` (or market-wide) whose window contains `day`."""
         return next((e for e in self._events if e.applies_to(symbol) and e.window_start <= day <= e.window_end), None)
 
-    def spanned(self, symbol: str, today: dt.date, expiry: dt.date) -> MarketEvent | None:
-        """The first event a position may not hold through whose window overlaps its life, `today` to `expiry`."""
+    def spanned(self, symbol: str, today: dt.date, expiry: dt.date, exit_days: int = 0) -> MarketEvent | None:
+        """The first event a position may not hold through whose window overlaps its life, `today` to `expiry`.
+        With the event exit on (`exit_days` > 0) an event further away than that is no obstacle: the exit closes
+        the position `exit_days` before it (selling into the run-up and leaving before the report)."""
         return next((e for e in self._events if not e.hold_through and e.applies_to(symbol)
-                     and e.window_start <= expiry and today <= e.window_end), None)
+                     and e.window_start <= expiry and today <= e.window_end
+                     and not (exit_days > 0 and (e.first_day - today).days > exit_days)), None)
 
     def next_spanned(self, symbol: str, today: dt.date, expiry: dt.date) -> MarketEvent | None:
         """The nearest event still ahead (its first date today or later) that a position alive until `expiry` would

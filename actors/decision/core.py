@@ -306,11 +306,13 @@ class DecisionCore(ActorCore):
         if gate is not None:
             ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry_gate", detail=gate))
             return
-        quotes, spanned = avoiding_events(chain.symbol, chain.quotes, today, self._events)  # a roll's reopen too
+        quotes, spanned = avoiding_events(chain.symbol, chain.quotes, today, self._events,  # a roll's reopen too
+                                          self._exits.event_exit_days)
         if spanned is not None:
+            held = "would hold through" if not self._exits.event_exit_days else "would be closed at once for"
             ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry_event",
                                        detail=f"every {chain.symbol} expiry offered ({params.dte_min}-"
-                                              f"{params.dte_max} DTE) would hold through {spanned.describe()}"))
+                                              f"{params.dte_max} DTE) {held} {spanned.describe()}"))
             return
         candidate = select_structure(chain.symbol, quotes, ctx.now(), params)
         if isinstance(candidate, NoCandidate):
@@ -435,7 +437,7 @@ class DecisionCore(ActorCore):
             pin_distance_pct=pin_distance_pct(position, self._market.price(position.symbol), today),
             minutes_to_close=(market_hours().session_close(ctx.now()) - ctx.now()) / NS_PER_MINUTE,
             days_to_event=(event.first_day - today).days if event is not None else -1,
-            event=event.describe() if event is not None else "",
+            event=event.label() if event is not None else "",
         )
         signal = first_exit(state, self._exits)
         if signal is not None:

@@ -43,14 +43,15 @@ def entry_gate_failure(
     return None
 
 
-def avoiding_events(symbol: str, quotes: tuple[OptionQuote, ...], today: dt.date,
-                    events: EventCalendar) -> tuple[tuple[OptionQuote, ...], MarketEvent | None]:
-    """The chain without the expiries whose life from `today` overlaps an event `symbol` may not hold through, and
-    the first such event when that leaves nothing (the structure then picks among the expiries that remain)."""
+def avoiding_events(symbol: str, quotes: tuple[OptionQuote, ...], today: dt.date, events: EventCalendar,
+                    exit_days: int = 0) -> tuple[tuple[OptionQuote, ...], MarketEvent | None]:
+    """The chain without the expiries whose life from `today` overlaps an event `symbol` may not hold through (with
+    the event exit on, `exits.event_exit_days`, one it would close for at once), and the first such event when that
+    leaves nothing (the structure then picks among the expiries that remain)."""
     if not events:
         return quotes, None
     expiries = sorted({q.contract.expiry for q in quotes})
-    spanned = {expiry: events.spanned(symbol, today, expiry) for expiry in expiries}
+    spanned = {expiry: events.spanned(symbol, today, expiry, exit_days) for expiry in expiries}
     kept = tuple(q for q in quotes if spanned[q.contract.expiry] is None)
     first = next((event for event in spanned.values() if event is not None), None)
     return kept, (first if not kept else None)

@@ -114,7 +114,7 @@ def gamma_risk(p: PositionState, c: ExitSection) -> ExitSignal | None:
 def event(p: PositionState, c: ExitSection) -> ExitSignal | None:
     """Off by default: entries already avoid the events; this closes for one added to the calendar later."""
     if c.event_exit_days > 0 and 0 <= p.days_to_event <= c.event_exit_days:
-        return ExitSignal("event", f"{p.event} is {p.days_to_event} days away, before expiry")
+        return ExitSignal("event", f"{p.event} is {p.days_to_event} days away and the position would hold through it")
     return None
 
 

@@ -180,6 +180,9 @@ def test_windows_and_spans_as_a_premium_seller_reads_them():
     # ...one expiring before the window opens, or opened after it closed, is not
     assert calendar.spanned("AAPL", dt.date(2026, 4, 1), dt.date(2026, 4, 27)) is None
     assert calendar.spanned("AAPL", dt.date(2026, 5, 2), dt.date(2026, 6, 19)) is None
+    # with the event exit on, an entry may sell into the run-up: the exit closes it N days before the report
+    assert calendar.spanned("AAPL", dt.date(2026, 4, 1), dt.date(2026, 5, 15), exit_days=3) is None
+    assert calendar.spanned("AAPL", dt.date(2026, 4, 27), dt.date(2026, 5, 15), exit_days=3) == EARNINGS
     # the exit's question: the event still ahead
     assert calendar.next_spanned("AAPL", dt.date(2026, 4, 25), dt.date(2026, 5, 15)) == EARNINGS
     assert calendar.next_spanned("AAPL", dt.date(2026, 5, 1), dt.date(2026, 5, 15)) is None
