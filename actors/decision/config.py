@@ -174,8 +174,9 @@ class ExitSection(Section, frozen=True, kw_only=True):
     20, `risk.max_portfolio_delta` 50) so a position the market pushed there, not one just opened, is closed."""
     event_exit_days: int = 0
     """Close a position when an event it may not hold through (see `entry.events_file`) is this many days away or
-    fewer and its window starts before the position expires; 0: off (entries already avoid such events, this
-    catches events added to the file after the entry)."""
+    fewer and its window starts before the position expires; 0: off. With it on, entries may sell into the run-up of
+    such an event further away than this (the exit leaves before it); it also catches events added to the file
+    after an entry."""
     roll_enabled: bool = False
     roll_at_dte: int = 21
     roll_to_dte: int = 45

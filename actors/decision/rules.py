@@ -112,7 +112,8 @@ def gamma_risk(p: PositionState, c: ExitSection) -> ExitSignal | None:
 
 
 def event(p: PositionState, c: ExitSection) -> ExitSignal | None:
-    """Off by default: entries already avoid the events; this closes for one added to the calendar later."""
+    """Off by default. On, it closes before an event the position may not hold through: one whose run-up the entry
+    sold into, or one added to the calendar after the entry."""
     if c.event_exit_days > 0 and 0 <= p.days_to_event <= c.event_exit_days:
         return ExitSignal("event", f"{p.event} is {p.days_to_event} days away and the position would hold through it")
     return None

@@ -212,3 +212,11 @@ def test_the_chain_keeps_only_expiries_that_avoid_the_event():
     assert avoiding_events("MSFT", (after,), dt.date(2026, 4, 1), calendar) == ((after,), None)
     chain = (after,)
     assert avoiding_events("AAPL", chain, dt.date(2026, 4, 1), EventCalendar())[0] is chain  # no events: untouched
+
+
+def test_an_ics_duration_spans_days_and_the_last_is_its_new_york_date(tmp_path):
+    text = _ics("SUMMARY:FOMC\r\nDTSTART;TZID=America/New_York:20260317T090000\r\nDURATION:P1DT6H\r\n",
+                "SUMMARY:CPI\r\nDTSTART;VALUE=DATE:20260410\r\n")
+    fomc, cpi = load_events(_write(tmp_path, "events.ics", text), DEFAULTS)
+    assert (fomc.first_day, fomc.last_day) == (dt.date(2026, 3, 17), dt.date(2026, 3, 18))
+    assert (cpi.first_day, cpi.last_day) == (dt.date(2026, 4, 10), dt.date(2026, 4, 10))  # all day, no DTEND
