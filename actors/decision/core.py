@@ -152,6 +152,17 @@ class DecisionCore(ActorCore):
         self._exit_pending = False  # a rebuilt core's pending exit timer died with the old process
         self._stopping = False  # a NodeStopping in the rebuilt history belongs to the previous run
         ctx.set_timer(TimerKey.ENTRY, ctx.now())
+        self._warn_if_calendar_is_past(ctx)
+
+    def _warn_if_calendar_is_past(self, ctx: Context) -> None:
+        """An events file with nothing ahead protects nothing: most likely last quarter's, never updated."""
+        if not self._entry.events:
+            return
+        last = max(event.window_end for event in self._entry.events)
+        if last < new_york_date(ctx.now()):
+            ctx.publish(Alert(level="warning", source=self.name,
+                              text=f"events file {self._entry.events_file}: its last event window ended {last}, "
+                                   "so entries avoid no event; update it (it is read when the node starts)"))
 
     def handle(self, message: Message, ctx: Context) -> None:
         match message:

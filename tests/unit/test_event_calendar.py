@@ -234,3 +234,22 @@ def test_a_backtest_config_finds_its_events_file_beside_it(tmp_path, capsys):
     _write(tmp_path, "events.csv", "date,name\n2018-02-05,FOMC\n")
     loaded = backtest_config({"entry": {"events_file": "events.csv"}}, source="test", base_dir=tmp_path)
     assert [e.name for e in loaded.entry.events] == ["FOMC"]
+
+
+def test_the_decision_warns_at_start_when_every_event_is_past():
+    from actors.decision.config import ExitSection
+    from actors.decision.core import DecisionCore
+    from actors.runtime.clock import VirtualClock
+    from actors.runtime.deterministic import DeterministicRuntime
+    from messages import Alert
+
+    noon = int(dt.datetime(2026, 3, 20, 16, 0, tzinfo=dt.UTC).timestamp() * 1e9)
+    alerts = []
+    for events in ((FOMC,), (FOMC, EARNINGS), ()):
+        runtime = DeterministicRuntime([lambda: DecisionCore(EntrySection(events=events, events_file="/x/events.csv"),
+                                                             ExitSection())], VirtualClock(noon))
+        runtime.start()
+        alerts.append([m.text for m in runtime.history if isinstance(m, Alert)])
+    assert alerts[0] == ["events file /x/events.csv: its last event window ended 2026-03-19, so entries avoid no "
+                         "event; update it (it is read when the node starts)"]
+    assert alerts[1] == [] and alerts[2] == []  # an event still ahead; no events file
