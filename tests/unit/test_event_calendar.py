@@ -222,15 +222,13 @@ def test_an_ics_duration_spans_days_and_the_last_is_its_new_york_date(tmp_path):
     assert (cpi.first_day, cpi.last_day) == (dt.date(2026, 4, 10), dt.date(2026, 4, 10))  # all day, no DTEND
 
 
-def test_a_backtest_config_finds_its_events_file_beside_it(tmp_path, capsys):
+def test_a_backtest_config_finds_its_events_file_beside_it(tmp_path):
     from actors.backtest import backtest_config
-    from actors.cli import main
 
     _write(tmp_path, "events.csv", "date,name,scope\n2018-02-05,FOMC,sector\n")
-    config = _write(tmp_path, "node.toml", '[entry]\nevents_file = "events.csv"\n')
-    assert main(["backtest", "--config", str(config), "--lake", str(tmp_path / "lake")]) == 2
-    assert capsys.readouterr().err.strip() == (f"thetanode: error: {tmp_path / 'events.csv'}: line 2: unknown scope "
-                                               "'sector' (market or symbol)")
+    with pytest.raises(ConfigError) as raised:
+        backtest_config({"entry": {"events_file": "events.csv"}}, source="test", base_dir=tmp_path)
+    assert str(raised.value) == f"{tmp_path / 'events.csv'}: line 2: unknown scope 'sector' (market or symbol)"
     _write(tmp_path, "events.csv", "date,name\n2018-02-05,FOMC\n")
     loaded = backtest_config({"entry": {"events_file": "events.csv"}}, source="test", base_dir=tmp_path)
     assert [e.name for e in loaded.entry.events] == ["FOMC"]
