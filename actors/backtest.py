@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import msgspec
 
@@ -111,9 +112,10 @@ class BacktestOutcome:
     unflushed: str | None = None
 
 
-def backtest_config(overrides: dict | None, source: str) -> NodeConfig:
+def backtest_config(overrides: dict | None, source: str, base_dir: Path | None = None) -> NodeConfig:
+    """`base_dir`: where a relative `entry.events_file` lies (the config file's directory; else the working one)."""
     base = config_from_mapping(BACKTEST_DEFAULTS, source="backtest defaults")
-    return config_from_mapping(overrides or {}, source=source, base=base)
+    return config_from_mapping(overrides or {}, source=source, base=base, base_dir=base_dir)
 
 
 def history_range(config: NodeConfig, first: dt.date | None, last: dt.date | None) -> Bars:

@@ -55,7 +55,8 @@ def _config(args: argparse.Namespace, session_id: str):  # noqa: ANN202 - NodeCo
             overrides.setdefault(section, {})[key] = value
     if "lake_uri" not in overrides.get("node", {}):
         overrides.setdefault("node", {})["lake_uri"] = f"thetanode-data/backtests/{session_id}"
-    return backtest_config(overrides, source=args.config or "backtest arguments")
+    return backtest_config(overrides, source=args.config or "backtest arguments",
+                           base_dir=Path(args.config).parent if args.config else None)
 
 
 def _require_empty_lake(config) -> None:  # noqa: ANN001 - NodeConfig

@@ -13,6 +13,7 @@ from actors.broker.ib.config import IbSection
 from actors.broker.sim.config import SimSection
 from actors.config_section import ConfigError, Section, read_toml
 from actors.decision.config import EntrySection, ExitSection
+from actors.event_calendar import EventDefaults, load_events
 from actors.execution.config import ExecutionSection
 from actors.market_data.config import MarketDataSection
 from actors.persistence.config import PersistenceSection
@@ -76,19 +77,36 @@ def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def config_from_mapping(
-    overrides: dict[str, Any], *, source: str = "config", base: NodeConfig = DEFAULT_CONFIG
+    overrides: dict[str, Any], *, source: str = "config", base: NodeConfig = DEFAULT_CONFIG,
+    base_dir: Path | None = None, read_events: bool = True,
 ) -> NodeConfig:
-    """`base` (the defaults) overlaid with `overrides` (nested tables merge key by key)."""
+    """`base` (the defaults) overlaid with `overrides` (nested tables merge key by key). With `read_events`, the
+    `entry.events_file` (relative to `base_dir`, else the working directory) is read into `entry.events`; a recorded
+    session's config is rebuilt without it, keeping the events it ran with."""
     if not isinstance(overrides, dict):
         raise ConfigError(f"{source}: expected a table of sections, got {type(overrides).__name__}")
     merged = _merge(msgspec.to_builtins(base), overrides)
     try:
-        return msgspec.convert(merged, NodeConfig)
+        config = msgspec.convert(merged, NodeConfig)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"{source}: {exc}") from None
+    return _with_events(config, base_dir or Path.cwd()) if read_events and config.entry.events_file else config
+
+
+def _with_events(config: NodeConfig, base_dir: Path) -> NodeConfig:
+    """The events file read once, here: its absolute path and its events land in the config (a later overlay on this
+    config reads the same file again, wherever it runs from)."""
+    entry = config.entry
+    path = (base_dir / Path(entry.events_file).expanduser()).resolve()
+    defaults = EventDefaults(before_days=entry.event_before_days, after_days=entry.event_after_days,
+                             hold_through_market=entry.event_hold_through_market,
+                             hold_through_symbol=entry.event_hold_through_symbol)
+    events = load_events(path, defaults)
+    entry = msgspec.structs.replace(entry, events_file=str(path), events=events)
+    return msgspec.structs.replace(config, entry=entry)
 
 
 def load_config(path: str | Path) -> NodeConfig:
     path = Path(path)
     raw = read_toml(path, "config file")
-    return config_from_mapping(raw, source=str(path))
+    return config_from_mapping(raw, source=str(path), base_dir=path.parent)

@@ -8,6 +8,7 @@ from typing import Literal
 import msgspec
 
 from actors.config_section import Section
+from actors.event_calendar import MAX_WINDOW_DAYS, MarketEvent
 
 StrategyKind = Literal["iron_condor", "bull_put", "bear_call", "bull_call_debit", "bear_put_debit", "custom"]
 
@@ -33,7 +34,8 @@ class EntrySection(Section, frozen=True, kw_only=True):
               "max_leg_spread": (0, 10_000), "max_leg_spread_pct": (0, 10), "quantity": (1, 10_000),
               "min_iv_history_days": (0, 3650), "vix_min": (0, 500), "vix_max": (0, 500),
               "protective_cooldown_sessions": (0, 250), "catastrophe_entry_fraction": (0.01, 1),
-              "risk_per_trade_pct": (0.0001, 1)}
+              "risk_per_trade_pct": (0.0001, 1), "event_before_days": (0, MAX_WINDOW_DAYS),
+              "event_after_days": (0, MAX_WINDOW_DAYS)}
     symbols: tuple[str, ...] = ("SPY",)
     strategy: StrategyKind = "iron_condor"
     evaluate_interval_s: float = 900.0
@@ -64,7 +66,24 @@ class EntrySection(Section, frozen=True, kw_only=True):
     vix_min: float = 0.0
     vix_max: float = 35.0
     blackout_dates: tuple[dt.date, ...] = ()
-    """No new positions on these New York dates (FOMC, CPI, earnings of a heavy index member...)."""
+    """No new positions on these New York dates (FOMC, CPI, earnings of a heavy index member...): market-wide events
+    of the calendar below with no window, which positions may hold through."""
+    events_file: str = ""
+    """A CSV or iCalendar (.ics) file of events (README "Event calendar"), read once when the config is loaded
+    (relative to the config file's directory, or the scenario file's). No entry inside an event's window; no entry
+    whose life (today to expiry) overlaps the window of an event it may not hold through."""
+    events: tuple[MarketEvent, ...] = ()
+    """The events read from `events_file` (filled in by the loader; a recorded session's config keeps them, so its
+    replay judges by the calendar the node traded by, whatever the file says today)."""
+    event_before_days: int = 1
+    """An event's window starts this many calendar days before its date, unless the file says otherwise..."""
+    event_after_days: int = 1
+    """...and ends this many after it."""
+    event_hold_through_market: bool = True
+    """Market-wide events (FOMC, CPI) a position may be open across: a 30-45 DTE index position always spans one,
+    so by default only entries inside their windows are refused."""
+    event_hold_through_symbol: bool = False
+    """Per-symbol events (earnings) a position may be open across: by default no entry whose life overlaps one."""
     protective_cooldown_sessions: int = 2
     """Entry discipline: after a protective exit (`protective_exit_rules`) no new position in that symbol until the
     open of the Nth session after the exit's (2: an exit on Monday keeps Monday and Tuesday flat). 0: no cool-down."""
@@ -103,8 +122,8 @@ class EntrySection(Section, frozen=True, kw_only=True):
 
 
 EXIT_RULE_NAMES = (
-    "catastrophe", "stop_loss", "delta_breach", "vix_spike", "gamma_risk", "pin_risk", "expiry_day", "trailing_stop",
-    "take_profit", "iv_crush", "roll", "dte_exit",
+    "catastrophe", "stop_loss", "delta_breach", "vix_spike", "gamma_risk", "event", "pin_risk", "expiry_day",
+    "trailing_stop", "take_profit", "iv_crush", "roll", "dte_exit",
 )
 
 
@@ -118,7 +137,7 @@ class ExitSection(Section, frozen=True, kw_only=True):
               "roll_at_dte": (0, 3650), "roll_to_dte": (0, 3650), "evaluation_delay_ms": (0, 3_600_000),
               "max_quote_age_s": (1, 30 * 86_400), "pin_risk_distance_pct": (0, 0.5),
               "pin_risk_minutes_before_close": (0, 24 * 60), "symbol_delta_exit": (0, 1e6),
-              "portfolio_delta_exit": (0, 1e6)}
+              "portfolio_delta_exit": (0, 1e6), "event_exit_days": (0, 365)}
     take_profit_pct: float = 0.50
     """Of max profit."""
     stop_loss_multiple: float = 2.0
@@ -153,6 +172,11 @@ class ExitSection(Section, frozen=True, kw_only=True):
     portfolio_delta_exit: float = 75.0
     """...and so does the portfolio's beyond ± this. Both sit above the pre-trade limits (`risk.max_symbol_delta`
     20, `risk.max_portfolio_delta` 50) so a position the market pushed there, not one just opened, is closed."""
+    event_exit_days: int = 0
+    """Close a position when an event it may not hold through (see `entry.events_file`) is this many days away or
+    fewer and its window starts before the position expires; 0: off. With it on, entries may sell into the run-up of
+    such an event further away than this (the exit leaves before it); it also catches events added to the file
+    after an entry."""
     roll_enabled: bool = False
     roll_at_dte: int = 21
     roll_to_dte: int = 45

@@ -8,7 +8,14 @@ from dataclasses import dataclass, replace
 import msgspec
 
 from actors.decision.config import EntrySection, ExitSection
-from actors.decision.entry_gates import Cooldowns, entry_gate_failure, exit_rule_at_entry, inputs_before_session
+from actors.decision.entry_gates import (
+    Cooldowns,
+    avoiding_events,
+    entry_calendar,
+    entry_gate_failure,
+    exit_rule_at_entry,
+    inputs_before_session,
+)
 from actors.decision.market_context import MarketContext
 from actors.decision.portfolio_exits import delta_exit
 from actors.decision.rules import PositionState, first_exit
@@ -137,6 +144,7 @@ class DecisionCore(ActorCore):
         self._roll_to: dict[str, str] = {}  # symbol -> strategy id being rolled, awaiting its replacement
         self._broker_state = "connected"  # until the broker says otherwise; no entries while it is not
         self._cooldowns = Cooldowns(entry)
+        self._events = entry_calendar(entry)  # the config's data, built once: no file is read here
         self._account = Account()
         self._max_contracts_per_order = max_contracts_per_order
 
@@ -144,6 +152,17 @@ class DecisionCore(ActorCore):
         self._exit_pending = False  # a rebuilt core's pending exit timer died with the old process
         self._stopping = False  # a NodeStopping in the rebuilt history belongs to the previous run
         ctx.set_timer(TimerKey.ENTRY, ctx.now())
+        self._warn_if_calendar_is_past(ctx)
+
+    def _warn_if_calendar_is_past(self, ctx: Context) -> None:
+        """An events file with nothing ahead protects nothing: most likely last quarter's, never updated."""
+        if not self._entry.events:
+            return
+        last = max(event.window_end for event in self._entry.events)
+        if last < new_york_date(ctx.now()):
+            ctx.publish(Alert(level="warning", source=self.name,
+                              text=f"events file {self._entry.events_file}: its last event window ended {last}, "
+                                   "so entries avoid no event; update it (it is read when the node starts)"))
 
     def handle(self, message: Message, ctx: Context) -> None:
         match message:
@@ -291,13 +310,22 @@ class DecisionCore(ActorCore):
                 self._awaiting_chain[chain.symbol] = (params, ctx.now())  # a roll's reopen is asked for again later
             return
         rolling = params is not self._entry
+        today = new_york_date(ctx.now())
         gate = None if rolling else entry_gate_failure(
-            chain.symbol, new_york_date(ctx.now()), self._market.vix, self._vol_stats.get(chain.symbol), params
+            chain.symbol, today, self._market.vix, self._vol_stats.get(chain.symbol), params, self._events
         )
         if gate is not None:
             ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry_gate", detail=gate))
             return
-        candidate = select_structure(chain.symbol, chain.quotes, ctx.now(), params)
+        quotes, spanned = avoiding_events(chain.symbol, chain.quotes, today, self._events,  # a roll's reopen too
+                                          self._exits.event_exit_days)
+        if spanned is not None:
+            held = "would hold through" if not self._exits.event_exit_days else "would be closed at once for"
+            ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry_event",
+                                       detail=f"every {chain.symbol} expiry offered ({params.dte_min}-"
+                                              f"{params.dte_max} DTE) {held} {spanned.describe()}"))
+            return
+        candidate = select_structure(chain.symbol, quotes, ctx.now(), params)
         if isinstance(candidate, NoCandidate):
             ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry", detail=candidate.reason))
             return
@@ -396,6 +424,9 @@ class DecisionCore(ActorCore):
         baseline = replace(baseline, peak_pnl_usd=max(baseline.peak_pnl_usd, pnl))
         self._baselines[strategy_id] = baseline
         days_left = min(days_to_expiry(ctx.now(), leg.contract.expiry) for leg in position.legs)
+        today = new_york_date(ctx.now())
+        event = self._events.next_spanned(position.symbol, today, max(leg.contract.expiry for leg in position.legs)) \
+            if self._exits.event_exit_days > 0 else None
         self._publish_mark(position, baseline, mark, pnl, days_left, bool(conservative), ctx)
         shorts = [views[leg.contract] for leg in short_legs(position)]
         state = PositionState(
@@ -414,8 +445,10 @@ class DecisionCore(ActorCore):
             underlying_move_pct=self._market.move_pct(position.symbol),
             entry_vix=baseline.entry_vix,
             current_vix=self._market.vix,
-            pin_distance_pct=pin_distance_pct(position, self._market.price(position.symbol), new_york_date(ctx.now())),
+            pin_distance_pct=pin_distance_pct(position, self._market.price(position.symbol), today),
             minutes_to_close=(market_hours().session_close(ctx.now()) - ctx.now()) / NS_PER_MINUTE,
+            days_to_event=(event.first_day - today).days if event is not None else -1,
+            event=event.label() if event is not None else "",
         )
         signal = first_exit(state, self._exits)
         if signal is not None:

@@ -11,16 +11,26 @@ import msgspec
 from actors.decision.config import EntrySection, ExitSection
 from actors.decision.rules import PositionState, evaluate_exits
 from actors.decision.strategies import StructureCandidate
+from actors.event_calendar import BLACKOUT, EventCalendar, MarketEvent, blackout_events
 from actors.market_time import NEW_YORK, days_to_expiry, market_hours
-from messages import VolatilityStats
+from messages import OptionQuote, VolatilityStats
+
+
+def entry_calendar(params: EntrySection) -> EventCalendar:
+    """The events entries avoid: the events file's and the typed-in blackout dates."""
+    return EventCalendar(params.events + blackout_events(params.blackout_dates))
 
 
 def entry_gate_failure(
-    symbol: str, today: dt.date, vix: float, stats: VolatilityStats | None, params: EntrySection
+    symbol: str, today: dt.date, vix: float, stats: VolatilityStats | None, params: EntrySection,
+    events: EventCalendar | None = None,
 ) -> str | None:
-    """Why no new `symbol` position may open now, or None."""
-    if today in params.blackout_dates:
-        return f"{today} is an event blackout date"
+    """Why no new `symbol` position may open now, or None. `events`: `entry_calendar(params)`, built once."""
+    event = (events if events is not None else entry_calendar(params)).in_window(symbol, today)
+    if event is not None:
+        if event.name == BLACKOUT:
+            return f"{today} is an event blackout date"
+        return f"{today} is inside the window of {event.describe()}"
     if vix and not params.vix_min <= vix <= params.vix_max:
         return f"VIX {vix:.1f} outside {params.vix_min:g}-{params.vix_max:g}"
     if params.iv_rank_min > 0 or params.iv_rank_max < 100:
@@ -31,6 +41,20 @@ def entry_gate_failure(
         if not params.iv_rank_min <= stats.iv_rank <= params.iv_rank_max:
             return f"{symbol} IV rank {stats.iv_rank:.0f} outside {params.iv_rank_min:g}-{params.iv_rank_max:g}"
     return None
+
+
+def avoiding_events(symbol: str, quotes: tuple[OptionQuote, ...], today: dt.date, events: EventCalendar,
+                    exit_days: int = 0) -> tuple[tuple[OptionQuote, ...], MarketEvent | None]:
+    """The chain without the expiries whose life from `today` overlaps an event `symbol` may not hold through (with
+    the event exit on, `exits.event_exit_days`, one it would close for at once), and the first such event when that
+    leaves nothing (the structure then picks among the expiries that remain)."""
+    if not events:
+        return quotes, None
+    expiries = sorted({q.contract.expiry for q in quotes})
+    spanned = {expiry: events.spanned(symbol, today, expiry, exit_days) for expiry in expiries}
+    kept = tuple(q for q in quotes if spanned[q.contract.expiry] is None)
+    first = next((event for event in spanned.values() if event is not None), None)
+    return kept, (first if not kept else None)
 
 
 def cooldown_end_ns(exit_ns: int, sessions: int) -> int:

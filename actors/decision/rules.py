@@ -38,6 +38,11 @@ class PositionState:
     """Expiration day only: the nearest short strike expiring today, as a fraction of the underlying from it; -1
     when no short leg expires today."""
     minutes_to_close: float = 0.0
+    days_to_event: int = -1
+    """Days until the nearest event the position may not hold through and whose window starts before its expiry
+    (actors/event_calendar.py `next_spanned`); -1 when there is none or the event exit is off."""
+    event: str = ""
+    """That event, as a trader reads it."""
 
     @property
     def pnl_usd(self) -> float:
@@ -106,6 +111,14 @@ def gamma_risk(p: PositionState, c: ExitSection) -> ExitSignal | None:
     return None
 
 
+def event(p: PositionState, c: ExitSection) -> ExitSignal | None:
+    """Off by default. On, it closes before an event the position may not hold through: one whose run-up the entry
+    sold into, or one added to the calendar after the entry."""
+    if c.event_exit_days > 0 and 0 <= p.days_to_event <= c.event_exit_days:
+        return ExitSignal("event", f"{p.event} is {p.days_to_event} days away and the position would hold through it")
+    return None
+
+
 def expiry_day(p: PositionState, c: ExitSection) -> ExitSignal | None:
     if p.days_to_expiry <= c.expiry_close_dte:
         return ExitSignal("expiry_day", f"{p.days_to_expiry} DTE: never hold into expiration")
@@ -160,8 +173,8 @@ def dte_exit(p: PositionState, c: ExitSection) -> ExitSignal | None:
 
 EXIT_RULES: dict[str, ExitRule] = {
     rule.__name__: rule
-    for rule in (catastrophe, stop_loss, delta_breach, vix_spike, gamma_risk, pin_risk, expiry_day, trailing_stop,
-                 take_profit, iv_crush, roll, dte_exit)
+    for rule in (catastrophe, stop_loss, delta_breach, vix_spike, gamma_risk, event, pin_risk, expiry_day,
+                 trailing_stop, take_profit, iv_crush, roll, dte_exit)
 }
 """Default priority, highest first: protect capital, then cut risk, then bank profit, then manage time."""
 

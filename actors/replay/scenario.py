@@ -115,7 +115,7 @@ def _parse_header(obj: Any, where: str, path: Path) -> tuple[str, int, NodeConfi
         else:
             merged[section] = values
     try:
-        config = config_from_mapping(merged, source=f"{where}: config")
+        config = config_from_mapping(merged, source=f"{where}: config", base_dir=path.parent)
     except ConfigError as exc:
         raise ScenarioError(str(exc)) from None
     if config.node.broker != "sim":

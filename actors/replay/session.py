@@ -107,7 +107,8 @@ def _session_config(messages: list[Message], session_id: str):  # noqa: ANN202 -
     if started is None or not started.config_json:
         raise SessionReplayError(f"session {session_id} has no NodeStarted with its config; it cannot be replayed")
     try:
-        return config_from_mapping(msgspec.json.decode(started.config_json), source=f"session {session_id} config")
+        return config_from_mapping(msgspec.json.decode(started.config_json), source=f"session {session_id} config",
+                                   read_events=False)
     except (msgspec.DecodeError, ConfigError) as exc:
         raise SessionReplayError(str(exc)) from None
 

@@ -40,6 +40,7 @@ BOUNDARIES: dict[str, tuple[str, dict, dict, ExitSection]] = {
                   {"days_to_expiry": 14, "short_leg_max_gamma": 0.1}, ExitSection()),
     "gamma level": ("gamma_risk", {"days_to_expiry": 13, "short_leg_max_gamma": 0.1},
                     {"days_to_expiry": 13, "short_leg_max_gamma": 0.0999}, ExitSection()),
+    "event days": ("event", {"days_to_event": 3}, {"days_to_event": 4}, ExitSection(event_exit_days=3)),
     "expiry day": ("expiry_day", {"days_to_expiry": 1}, {"days_to_expiry": 2}, ExitSection()),
     "trailing floor": ("trailing_stop", {"peak_pnl_usd": 100.0, "mark_price": -1.5},
                        {"peak_pnl_usd": 100.0, "mark_price": -1.49}, HALVES),
@@ -86,6 +87,9 @@ def test_each_rule_says_why_it_fired():
     assert reason("delta_breach", short_leg_max_abs_delta=0.4) == "short strike delta 0.40 reached 0.35"
     assert reason("vix_spike", current_vix=36.0) == "VIX 36.0 (entry 20.0)"
     assert reason("gamma_risk", days_to_expiry=10, short_leg_max_gamma=0.2) == "short gamma 0.200 with 10 DTE"
+    assert (reason("event", ExitSection(event_exit_days=5), days_to_event=2, event="earnings (AAPL) on 2026-04-30")
+            == "earnings (AAPL) on 2026-04-30 is 2 days away and the position would hold through it")
+    assert EXIT_RULES["event"](replace(FLAT, days_to_event=0), ExitSection()) is None  # off by default
     assert reason("expiry_day", days_to_expiry=0) == "0 DTE: never hold into expiration"
     assert (reason("trailing_stop", HALVES, peak_pnl_usd=120.0, mark_price=-1.5)
             == "P&L +50.00 gave back to 60.00 from peak 120.00")

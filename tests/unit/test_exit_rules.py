@@ -24,6 +24,7 @@ TRIGGERS: dict[str, tuple[dict, ExitSection]] = {
     "delta_breach": ({"short_leg_max_abs_delta": 0.40}, ExitSection()),
     "vix_spike": ({"current_vix": 24.0}, ExitSection()),
     "gamma_risk": ({"days_to_expiry": 10, "short_leg_max_gamma": 0.12}, ExitSection(dte_exit=5)),
+    "event": ({"days_to_event": 2, "event": "earnings (AAPL) on 2026-04-30"}, ExitSection(event_exit_days=3)),
     "pin_risk": ({"days_to_expiry": 0, "pin_distance_pct": 0.004, "minutes_to_close": 60.0},
                  ExitSection(expiry_close_dte=-1, dte_exit=-1)),
     "expiry_day": ({"days_to_expiry": 1}, ExitSection(dte_exit=0)),
