@@ -82,3 +82,16 @@ def test_expired_and_zero_volatility_options_are_worth_the_discounted_forward_in
         live.price, live.delta, live.gamma, live.vega, live.theta, live.rho]
     prices = bsm_price(s, k, t, sigma, np.array([0.0, 0.0, r, r, r, r]), np.array([0.0, 0.0, q, q, q, q]), is_call)
     assert prices[:5] == pytest.approx(intrinsic, abs=1e-12) and prices[5] == live.price
+
+
+@pytest.mark.parametrize("tolerance", [1e-8, 1e-12])
+def test_a_price_whose_volatility_lies_just_past_the_search_range_has_none(tolerance):
+    """The bracket then closes on its edge (5.0) and the final check must see the price is not matched — also when the
+    caller's tolerance is so tight that only the check's floor (1e-6) stands between a wrong answer and the caller."""
+    from actors.market_data.pricing import IV_HIGH, IvReason, bsm_price, implied_volatility
+
+    beyond = float(bsm_price(100.0, 100.0, 1.0, IV_HIGH + 1e-3, 0.0, 0.0, True))
+    within = float(bsm_price(100.0, 100.0, 1.0, IV_HIGH - 0.1, 0.0, 0.0, True))
+    iv, reason = implied_volatility([beyond, within], 100.0, 100.0, 1.0, 0.0, 0.0, True, tolerance=tolerance)
+    assert reason[0] == IvReason.NO_CONVERGENCE and np.isnan(iv[0])
+    assert reason[1] == 0 and iv[1] == pytest.approx(IV_HIGH - 0.1, abs=1e-4)
