@@ -31,6 +31,7 @@ from messages import (
     StrategyGreeks,
     StrategyMarked,
     StrategyOpened,
+    StrategyReduced,
 )
 from messages.risk import RiskStateSnapshot
 
@@ -132,6 +133,11 @@ def _rows(message: Message) -> list[tuple[str, Row]]:  # noqa: PLR0911 - one cas
         case StrategyClosed():
             return [("strategies", {"strategy_id": message.strategy_id, "event": "closed",
                                     "exit_price": message.exit_price, "realized_pnl_usd": message.realized_pnl_usd,
+                                    "commissions_usd": message.commissions_usd, "rule": message.rule})]
+        case StrategyReduced():
+            return [("strategies", {"strategy_id": message.strategy_id, "event": "reduced",
+                                    "quantity": message.closed_quantity, "exit_price": message.exit_price,
+                                    "realized_pnl_usd": message.realized_pnl_usd,
                                     "commissions_usd": message.commissions_usd, "rule": message.rule})]
         case OpenStrategy() | CloseStrategy():
             action = "open" if isinstance(message, OpenStrategy) else "close"
