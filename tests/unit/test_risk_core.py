@@ -25,11 +25,12 @@ from messages import (
     StrategyClosed,
     StrategyOpened,
     StrategyPositionChanged,
+    StrategyReduced,
     TradingStateChanged,
 )
 from messages.risk import RiskStateRestored, RiskStateSnapshot
-from tests.unit.test_risk_engine import CONDOR, INTENT, NOW, QUOTES, SECOND
 from tests.unit.account_values import account_values
+from tests.unit.test_risk_engine import CONDOR, INTENT, NOW, QUOTES, SECOND
 
 CLOSE = CloseStrategy(strategy_id="IC-1", symbol="SPY", legs=CONDOR, quantity=-1, mid_price=-1.0, natural_price=-1.1,
                       rule="stop_loss", reason="t")
@@ -265,8 +266,6 @@ def test_a_quote_in_an_intent_as_old_as_the_held_one_replaces_it_as_the_decision
 
 
 def test_a_take_profit_tier_counts_on_its_own_day_and_the_close_only_adds_the_rest():
-    from messages import StrategyReduced
-
     runtime = _runtime()
     runtime.inject(_opened("A", quantity=2, max_loss=300.0))
     core = runtime.core("risk")

@@ -203,3 +203,40 @@ def test_no_entry_when_the_percentile_is_already_below_the_exit_threshold():
     assert firing is not None and firing[0] == "iv_percentile"
     assert exit_rule_at_entry(candidate, entry, on, NOW, 0.0, 18.0, iv_percentile=35.0) is None
     assert exit_rule_at_entry(candidate, entry, ExitSection(), NOW, 0.0, 18.0, iv_percentile=12.0) is None
+
+
+def test_a_restarted_decision_core_knows_which_tier_is_done():
+    """Rebuilt from its journaled inputs between the tiers: the same reduced holding and baseline, and tier 1 is not
+    due again (its quantity is reached), so the rebuilt core would not close a second half at the first level."""
+    from pathlib import Path
+
+    from actors.node import core_factories
+    from actors.replay.scenario import load_scenario
+    from actors.runtime.core import MutedContext
+
+    scenario = load_scenario(Path(__file__).parents[1] / "scenarios" / "scaled_take_profit.jsonl")
+    factories = core_factories(scenario.config, scenario.name, None, scenario.start_ns)
+    runtime = DeterministicRuntime(factories, VirtualClock(scenario.start_ns))
+    runtime.start()
+    between = next(step for step in scenario.steps if step.kind == "expect" and step.pattern["type"] == "StrategyReduced")
+    for step in scenario.steps:
+        if step.at_ns > between.at_ns:
+            break
+        runtime.run_until(step.at_ns)
+        if step.kind == "send":
+            runtime.inject(step.message)
+    live = runtime.core("decision")
+    (strategy_id,) = live._portfolio.open_ids()
+    held = live._portfolio.holding(strategy_id)
+    assert held.quantity == 1 and not held.closing and live._baselines[strategy_id].opened_quantity == 2
+
+    rebuilt = next(f for f in factories if f().name == "decision")()
+    muted = MutedContext(scenario.start_ns)
+    for message in runtime.history:
+        if "decision" in runtime.routes.subscribers(message):
+            muted.clock_ns = message.ts
+            rebuilt.handle(message, muted)
+    assert rebuilt._portfolio.holding(strategy_id) == held
+    assert rebuilt._baselines[strategy_id] == live._baselines[strategy_id]
+    tiers = scenario.config.exits.take_profit_tiers
+    assert due_tier(tiers[0].profit_pct, 2, held.quantity, tiers) is None
