@@ -72,6 +72,7 @@ from messages.positions import (
     StrategyMarked,
     StrategyOpened,
     StrategyPositionChanged,
+    StrategyReduced,
 )
 from messages.risk import (
     BreakerStateChanged,

@@ -26,6 +26,22 @@ class StrategyPositionChanged(Event, frozen=True, kw_only=True):
     avg_entry_price: float
 
 
+class StrategyReduced(Event, frozen=True, kw_only=True):
+    """Part of an open strategy was closed and the strategy stays open (a take-profit tier, or a close order that
+    ended part-filled): that part's realised P&L, booked when its close order ended. `closed_quantity` is signed like
+    the fills (a credit structure held long is reduced by a negative quantity); `realized_pnl_usd` is net of the
+    closing commissions and of the opening commissions' share of the units closed. The strategy's `StrategyClosed`
+    still reports the whole life's realised P&L, these parts included."""
+
+    strategy_id: str
+    closed_quantity: int
+    remaining_quantity: int
+    exit_price: float
+    realized_pnl_usd: float
+    commissions_usd: float
+    rule: str
+
+
 class StrategyClosed(Event, frozen=True, kw_only=True):
     strategy_id: str
     exit_price: float

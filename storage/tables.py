@@ -31,6 +31,7 @@ from messages import (
     StrategyGreeks,
     StrategyMarked,
     StrategyOpened,
+    StrategyReduced,
 )
 from messages.risk import RiskStateSnapshot
 
@@ -133,6 +134,11 @@ def _rows(message: Message) -> list[tuple[str, Row]]:  # noqa: PLR0911 - one cas
             return [("strategies", {"strategy_id": message.strategy_id, "event": "closed",
                                     "exit_price": message.exit_price, "realized_pnl_usd": message.realized_pnl_usd,
                                     "commissions_usd": message.commissions_usd, "rule": message.rule})]
+        case StrategyReduced():
+            return [("strategies", {"strategy_id": message.strategy_id, "event": "reduced",
+                                    "quantity": message.closed_quantity, "exit_price": message.exit_price,
+                                    "realized_pnl_usd": message.realized_pnl_usd,
+                                    "commissions_usd": message.commissions_usd, "rule": message.rule})]
         case OpenStrategy() | CloseStrategy():
             action = "open" if isinstance(message, OpenStrategy) else "close"
             rule = "entry" if isinstance(message, OpenStrategy) else message.rule
@@ -164,7 +170,7 @@ def _rows(message: Message) -> list[tuple[str, Row]]:  # noqa: PLR0911 - one cas
 
 PROJECTED_TYPES: tuple[type[Message], ...] = (
     PlaceOrder, OrderAccepted, OrderModified, OrderRejected, OrderCancelled, OrderTerminated, OrderFilled,
-    StrategyOpened, StrategyClosed, OpenStrategy, CloseStrategy, DecisionRecord, Alert, RiskStateSnapshot,
+    StrategyOpened, StrategyReduced, StrategyClosed, OpenStrategy, CloseStrategy, DecisionRecord, Alert, RiskStateSnapshot,
     StrategyGreeks, StrategyMarked, PortfolioGreeks)
 """The message types `_rows` projects into derived tables (tests/unit/test_write_ahead.py checks it against `_rows`)."""
 

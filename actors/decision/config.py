@@ -27,6 +27,19 @@ class CustomLeg(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
             raise ValueError("custom leg `ratio` must not be 0")
 
 
+class TakeProfitTier(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One step of a scaled take-profit: at `profit_pct` of max profit, close `close_fraction` of the quantity opened."""
+
+    profit_pct: float
+    close_fraction: float
+
+    def __post_init__(self) -> None:
+        if not 0 < self.profit_pct <= 1:
+            raise ValueError(f"take-profit tier `profit_pct` must be within (0, 1], got {self.profit_pct}")
+        if not 0 < self.close_fraction <= 1:
+            raise ValueError(f"take-profit tier `close_fraction` must be within (0, 1], got {self.close_fraction}")
+
+
 class EntrySection(Section, frozen=True, kw_only=True):
     LIMITS = {"evaluate_interval_s": (0.01, 86_400), "dte_min": (0, 3650), "dte_max": (0, 3650),
               "short_delta_tolerance": (0, 0.5), "long_delta": (0.01, 0.99), "wing_width": (0.01, 10_000),
@@ -123,7 +136,7 @@ class EntrySection(Section, frozen=True, kw_only=True):
 
 EXIT_RULE_NAMES = (
     "catastrophe", "stop_loss", "delta_breach", "vix_spike", "gamma_risk", "event", "pin_risk", "expiry_day",
-    "trailing_stop", "take_profit", "iv_crush", "roll", "dte_exit",
+    "trailing_stop", "take_profit", "iv_crush", "iv_percentile", "roll", "dte_exit",
 )
 
 
@@ -137,9 +150,18 @@ class ExitSection(Section, frozen=True, kw_only=True):
               "roll_at_dte": (0, 3650), "roll_to_dte": (0, 3650), "evaluation_delay_ms": (0, 3_600_000),
               "max_quote_age_s": (1, 30 * 86_400), "pin_risk_distance_pct": (0, 0.5),
               "pin_risk_minutes_before_close": (0, 24 * 60), "symbol_delta_exit": (0, 1e6),
-              "portfolio_delta_exit": (0, 1e6), "event_exit_days": (0, 365)}
+              "portfolio_delta_exit": (0, 1e6), "event_exit_days": (0, 365), "iv_percentile_exit": (0, 100)}
     take_profit_pct: float = 0.50
     """Of max profit."""
+    take_profit_tiers: tuple[TakeProfitTier, ...] = ()
+    """Scaled take-profit (empty: off, `take_profit_pct` closes everything at once). Tiers in rising `profit_pct`,
+    each closing `close_fraction` of the quantity opened (fractions adding up to 1), rounded down to whole units but
+    at least one, the last tier closing whatever is left: with [{0.5, 0.5}, {0.8, 0.5}] a 4-lot closes 2 at 50% of
+    max profit and 2 at 80%, a 3-lot 1 and 2, a 1-lot all of it at 50%. See actors/decision/profit_tiers.py."""
+    iv_percentile_exit: float = 0.0
+    """Close when the underlying's IV percentile (0-100, market data's `VolatilityStats`, computed after the
+    position opened) falls below this: the volatility sold has collapsed and the premium left is not worth the risk.
+    0: off. Held symbols' chains are refreshed every `entry.evaluate_interval_s` while it is on."""
     stop_loss_multiple: float = 2.0
     """Loss as a multiple of the credit (debit trades: fraction of the debit, at most 1)."""
     near_expiry_dte: int = 7
@@ -198,6 +220,12 @@ class ExitSection(Section, frozen=True, kw_only=True):
             raise ValueError("`close_retry_initial_s` must be positive and at most `close_retry_max_s`")
         if not 0 < self.take_profit_pct <= 1:
             raise ValueError(f"`take_profit_pct` must be within (0, 1], got {self.take_profit_pct}")
+        levels = [tier.profit_pct for tier in self.take_profit_tiers]
+        if any(low >= high for low, high in zip(levels, levels[1:], strict=False)):
+            raise ValueError(f"`take_profit_tiers` must rise strictly in `profit_pct`, got {levels}")
+        fractions = sum(tier.close_fraction for tier in self.take_profit_tiers)
+        if self.take_profit_tiers and abs(fractions - 1) > 1e-6:
+            raise ValueError(f"`take_profit_tiers` close fractions must add up to 1, got {fractions:g}")
         unknown = [name for name in self.priority if name not in EXIT_RULE_NAMES]
         if unknown:
             raise ValueError(f"`priority` names unknown rule {unknown[0]!r}; rules: {', '.join(EXIT_RULE_NAMES)}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import msgspec
 
@@ -16,6 +16,8 @@ from actors.decision.entry_gates import (
     exit_rule_at_entry,
     inputs_before_session,
 )
+from actors.decision.exit_baseline import ExitBaseline
+from actors.decision.held_positions import held_on, held_vol_requests, percentile_since
 from actors.decision.market_context import MarketContext
 from actors.decision.portfolio_exits import delta_exit
 from actors.decision.rules import PositionState, first_exit
@@ -65,16 +67,6 @@ STRATEGY_PREFIX = {"iron_condor": "IC", "bull_put": "BPS", "bear_call": "BCS", "
                    "bear_put_debit": "BPD", "custom": "CUS"}
 ROLL_DTE_SLACK = 7
 """A roll reopens in the listed expiry within this many days of the target DTE."""
-
-
-@dataclass(frozen=True)
-class ExitBaseline:
-    """What the exit rules remember of a position beyond the portfolio's facts: IV and VIX at its first complete
-    quote set after the fill, and its best P&L so far (the trailing stop's peak)."""
-
-    entry_iv: float = 0.0
-    entry_vix: float = 0.0
-    peak_pnl_usd: float = 0.0
 
 
 def short_legs(holding: Holding) -> list[Leg]:
@@ -188,9 +180,15 @@ class DecisionCore(ActorCore):
                     self._evaluate_exit(strategy_id, ctx)
                 self._book_exits(ctx)
             case StrategyOpened():
-                self._baselines.pop(message.strategy_id, None)
+                self._baselines[message.strategy_id] = ExitBaseline(opened_quantity=abs(message.quantity),
+                                                                    opened_at=message.ts)
                 self._portfolio.apply(message)
-            case StrategyPositionChanged() | IntentDenied():
+            case StrategyPositionChanged():
+                held, baseline = self._portfolio.holding(message.strategy_id), self._baselines.get(message.strategy_id)
+                if held is not None and baseline is not None:
+                    self._baselines[message.strategy_id] = baseline.resized(held.quantity, message.quantity)
+                self._portfolio.apply(message)
+            case IntentDenied():
                 self._portfolio.apply(message)
             case StrategyClosed():
                 closed = self._portfolio.holding(message.strategy_id)
@@ -210,6 +208,9 @@ class DecisionCore(ActorCore):
                 self._market.on_underlying(message)
             case VolatilityStats():
                 self._vol_stats[message.symbol] = message
+                if self._exits.iv_percentile_exit:  # judge the held positions on the new percentile at once
+                    for strategy_id in held_on(self._portfolio, message.symbol):
+                        self._evaluate_exit(strategy_id, ctx)
             case ReconciliationResult():
                 self._reconciled = self._reconciled or message.ok
             case BrokerConnectionChanged():
@@ -233,6 +234,9 @@ class DecisionCore(ActorCore):
         for strategy_id in self._portfolio.open_ids():
             self._evaluate_exit(strategy_id, ctx)
         self._book_exits(ctx)
+        if self._exits.iv_percentile_exit and self._broker_state == "connected":
+            for request in held_vol_requests(self._portfolio, self._entry, set(self._awaiting_chain)):
+                ctx.publish(request)
         if self._trading_state != TradingState.ACTIVE or self._stopping or not self._reconciled:
             return
         if self._broker_state != "connected":
@@ -330,8 +334,10 @@ class DecisionCore(ActorCore):
             ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry", detail=candidate.reason))
             return
         if self._entry.exit_rules_gate:
+            stats = self._vol_stats.get(chain.symbol)
             firing = exit_rule_at_entry(candidate, self._entry, self._exits, ctx.now(),
-                                        self._market.move_pct(chain.symbol), self._market.vix)
+                                        self._market.move_pct(chain.symbol), self._market.vix,
+                                        stats.iv_percentile if stats is not None else -1.0)
             if firing is not None:
                 if firing[0] == "catastrophe":  # let a market that moves this fast settle for one whole window
                     self._cooldowns.hold(chain.symbol, ctx.now() + self._market.window_ns, "catastrophe-scale move")
@@ -449,14 +455,18 @@ class DecisionCore(ActorCore):
             minutes_to_close=(market_hours().session_close(ctx.now()) - ctx.now()) / NS_PER_MINUTE,
             days_to_event=(event.first_day - today).days if event is not None else -1,
             event=event.label() if event is not None else "",
+            opened_quantity=baseline.opened_quantity,
+            iv_percentile=percentile_since(self._vol_stats.get(position.symbol), baseline.opened_at),
         )
         signal = first_exit(state, self._exits)
         if signal is not None:
-            self._close(position, views, signal.rule, signal.reason, conservative, signal.roll, ctx)
+            self._close(position, views, signal.rule, signal.reason, conservative, signal.roll, ctx, signal.units)
 
     def _close(self, position: Holding, views: dict[OptionContract, LegView], rule: str, reason: str,
-               conservative: str, roll: bool, ctx: Context) -> None:
-        self._portfolio.mark_closing(position.strategy_id)
+               conservative: str, roll: bool, ctx: Context, units: int = 0) -> None:
+        """Close the position, or `units` of it (a take-profit tier: the strategy stays open with the rest)."""
+        closing = -position.quantity if not units else -units if position.quantity > 0 else units
+        self._portfolio.mark_closing(position.strategy_id, leaving=position.quantity + closing)
         mark = sum(leg.ratio * views[leg.contract].mark for leg in position.legs)
         natural = sum(leg.ratio * views[leg.contract].natural for leg in position.legs)
         ctx.publish(
@@ -464,7 +474,7 @@ class DecisionCore(ActorCore):
                 strategy_id=position.strategy_id,
                 symbol=position.symbol,
                 legs=position.legs,
-                quantity=-position.quantity,
+                quantity=closing,
                 mid_price=round(mark, 4),
                 natural_price=round(natural, 4),
                 rule=rule,

@@ -101,7 +101,7 @@ def inputs_before_session(quoted_at: dict[str, int], session_open_ns: int) -> li
 
 
 def exit_rule_at_entry(candidate: StructureCandidate, params: EntrySection, exits: ExitSection, now_ns: int,
-                       underlying_move_pct: float, vix: float) -> tuple[str, str] | None:
+                       underlying_move_pct: float, vix: float, iv_percentile: float = -1.0) -> tuple[str, str] | None:
     """(rule, why) of the exit rule that would fire on `candidate` right after its fill at mid, or None. The structure is judged by
     the same rules, in the same priority, that will judge the open position (a market an exit rule already calls
     unacceptable is no market to open in), the catastrophe move with headroom (`catastrophe_entry_fraction`)."""
@@ -126,6 +126,7 @@ def exit_rule_at_entry(candidate: StructureCandidate, params: EntrySection, exit
         underlying_move_pct=underlying_move_pct,
         entry_vix=vix,
         current_vix=vix,
+        iv_percentile=iv_percentile,
     )
     fired = evaluate_exits(state, exits)
     if not fired:

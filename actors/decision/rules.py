@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from actors.decision.config import ExitSection
+from actors.decision.profit_tiers import due_tier
 from messages import CONTRACT_MULTIPLIER, Leg
 
 
@@ -43,6 +44,10 @@ class PositionState:
     (actors/event_calendar.py `next_spanned`); -1 when there is none or the event exit is off."""
     event: str = ""
     """That event, as a trader reads it."""
+    opened_quantity: int = 0
+    """The most units the position ever held (the scaled take-profit's tiers are fractions of it); 0: `quantity`."""
+    iv_percentile: float = -1.0
+    """The underlying's IV percentile (0-100) computed since the position opened; -1 while there is none."""
 
     @property
     def pnl_usd(self) -> float:
@@ -67,6 +72,8 @@ class ExitSignal:
     rule: str
     reason: str
     roll: bool = False
+    units: int = 0
+    """Units to close (a take-profit tier); 0: the whole position."""
 
 
 ExitRule = Callable[[PositionState, ExitSection], ExitSignal | None]
@@ -145,10 +152,26 @@ def trailing_stop(p: PositionState, c: ExitSection) -> ExitSignal | None:
 
 
 def take_profit(p: PositionState, c: ExitSection) -> ExitSignal | None:
+    """With `take_profit_tiers`, the tier reached closes its part (actors/decision/profit_tiers.py)."""
+    if c.take_profit_tiers:
+        return _tiered_take_profit(p, c)
     if p.max_profit_usd > 0 and p.pnl_usd >= c.take_profit_pct * p.max_profit_usd:
         return ExitSignal("take_profit", f"P&L {p.pnl_usd:+.2f} reached {c.take_profit_pct:.0%} of max profit "
                                          f"{p.max_profit_usd:.2f}")
     return None
+
+
+def _tiered_take_profit(p: PositionState, c: ExitSection) -> ExitSignal | None:
+    opened = max(p.opened_quantity, abs(p.quantity))
+    due = due_tier(p.profit_fraction, opened, abs(p.quantity), c.take_profit_tiers)
+    if due is None:
+        return None
+    tiers = c.take_profit_tiers
+    units = 0 if due.units >= abs(p.quantity) else due.units
+    part = "the rest" if units == 0 else f"{units} of {abs(p.quantity)}"
+    return ExitSignal("take_profit", f"P&L {p.pnl_usd:+.2f} reached {tiers[due.tier - 1].profit_pct:.0%} of max profit "
+                                     f"{p.max_profit_usd:.2f} (tier {due.tier}/{len(tiers)}): closing {part}",
+                      units=units)
 
 
 def iv_crush(p: PositionState, c: ExitSection) -> ExitSignal | None:
@@ -156,6 +179,14 @@ def iv_crush(p: PositionState, c: ExitSection) -> ExitSignal | None:
             and p.profit_fraction >= c.iv_crush_min_profit_pct):
         return ExitSignal("iv_crush", f"IV {p.current_iv:.1%} down from {p.entry_iv:.1%} with "
                                       f"{p.profit_fraction:.0%} of max profit")
+    return None
+
+
+def iv_percentile(p: PositionState, c: ExitSection) -> ExitSignal | None:
+    """Premium sellers sell expensive volatility; once it is cheap against its own history there is little premium
+    left to earn for the same risk."""
+    if c.iv_percentile_exit > 0 and 0 <= p.iv_percentile < c.iv_percentile_exit:
+        return ExitSignal("iv_percentile", f"IV percentile {p.iv_percentile:g} fell below {c.iv_percentile_exit:g}")
     return None
 
 
@@ -174,7 +205,7 @@ def dte_exit(p: PositionState, c: ExitSection) -> ExitSignal | None:
 EXIT_RULES: dict[str, ExitRule] = {
     rule.__name__: rule
     for rule in (catastrophe, stop_loss, delta_breach, vix_spike, gamma_risk, event, pin_risk, expiry_day,
-                 trailing_stop, take_profit, iv_crush, roll, dte_exit)
+                 trailing_stop, take_profit, iv_crush, iv_percentile, roll, dte_exit)
 }
 """Default priority, highest first: protect capital, then cut risk, then bank profit, then manage time."""
 
@@ -192,4 +223,4 @@ def first_exit(p: PositionState, c: ExitSection) -> ExitSignal | None:
     if len(fired) == 1:
         return fired[0]
     also = ", ".join(signal.rule for signal in fired[1:])
-    return ExitSignal(fired[0].rule, f"{fired[0].reason} (also firing: {also})", fired[0].roll)
+    return ExitSignal(fired[0].rule, f"{fired[0].reason} (also firing: {also})", fired[0].roll, fired[0].units)

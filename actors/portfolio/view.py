@@ -42,6 +42,8 @@ class Holding:
     max_profit_usd: float
     max_loss_usd: float
     closing: bool = False
+    closing_to: int = 0
+    """The quantity the close in flight leaves open: 0 for a whole close, the rest for a partial one."""
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,7 @@ class PortfolioView:
             case StrategyOpened():
                 return self._opened(message)
             case StrategyPositionChanged() if message.strategy_id in self._open:
-                self._open[message.strategy_id] = replace(
-                    self._open[message.strategy_id], quantity=message.quantity, entry_price=message.avg_entry_price)
+                self._open[message.strategy_id] = self._resized(self._open[message.strategy_id], message)
             case StrategyClosed():
                 return self._closed(message.strategy_id)
             case IntentApproved(intent=OpenStrategy() as intent):
@@ -103,13 +104,24 @@ class PortfolioView:
             if known is None or known.ts <= quote.ts:
                 self._quotes[quote.contract] = quote
 
-    def mark_closing(self, strategy_id: str) -> None:
-        self._open[strategy_id] = replace(self._open[strategy_id], closing=True)
+    def mark_closing(self, strategy_id: str, leaving: int = 0) -> None:
+        """A close is in flight; `leaving`: the quantity a partial close leaves open (it is over once reached)."""
+        self._open[strategy_id] = replace(self._open[strategy_id], closing=True, closing_to=leaving)
+
+    @staticmethod
+    def _resized(holding: Holding, changed: StrategyPositionChanged) -> Holding:
+        """The new quantity; maximum profit and loss stay the same per unit, and a partial close in flight is over
+        once the quantity it leaves is reached."""
+        scale = changed.quantity / holding.quantity if holding.quantity and changed.quantity else 1.0
+        done = holding.closing and holding.closing_to and abs(changed.quantity) <= abs(holding.closing_to)
+        return replace(holding, quantity=changed.quantity, entry_price=changed.avg_entry_price,
+                       max_profit_usd=holding.max_profit_usd * scale, max_loss_usd=holding.max_loss_usd * scale,
+                       closing=holding.closing and not done, closing_to=0 if done else holding.closing_to)
 
     def release_close(self, strategy_id: str) -> None:
         holding = self._open.get(strategy_id)
         if holding is not None and holding.closing:
-            self._open[strategy_id] = replace(holding, closing=False)
+            self._open[strategy_id] = replace(holding, closing=False, closing_to=0)
 
     def _opened(self, opened: StrategyOpened) -> HeldContracts:
         self._pending.pop(opened.strategy_id, None)

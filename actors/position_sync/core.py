@@ -26,18 +26,30 @@ from messages import (
     StrategyClosed,
     StrategyOpened,
     StrategyPositionChanged,
+    StrategyReduced,
     TimerFired,
     TimerKey,
 )
 
-ANNOUNCED = (StrategyOpened, StrategyClosed, StrategyPositionChanged)
+ANNOUNCED = (StrategyOpened, StrategyClosed, StrategyPositionChanged, StrategyReduced)
 
 
 def _announcement_key(message: Message) -> tuple:
     """A strategy opens and closes once; its quantity only shrinks while it closes."""
     if isinstance(message, StrategyPositionChanged):
         return ("changed", message.strategy_id, message.quantity)
+    if isinstance(message, StrategyReduced):
+        return ("reduced", message.strategy_id, message.remaining_quantity)
     return (type(message).__name__, message.strategy_id)
+
+
+@dataclass
+class CloseOrderFills:
+    """The fills of one close order not booked yet: a partial close is booked when its order ends."""
+
+    quantity: int = 0
+    value: float = 0.0
+    commissions_usd: float = 0.0
 
 
 @dataclass
@@ -57,6 +69,7 @@ class StrategyBook:
     closed_value: float = 0.0
     cash_usd: float = 0.0
     commissions_usd: float = 0.0
+    opening_commissions_usd: float = 0.0
     opened: bool = False
     open_order_done: bool = False
     close_rule: str = ""
@@ -78,6 +91,7 @@ class PositionSyncCore(ActorCore):
         self._strategy_of_order: dict[str, str] = {}
         self._purpose_of_order: dict[str, str] = {}
         self._working_orders: set[str] = set()
+        self._unbooked_closes: dict[str, CloseOrderFills] = {}  # client order id -> its fills so far
         self._halted_for_mismatch = False
 
     def on_start(self, ctx: Context) -> None:
@@ -85,7 +99,7 @@ class PositionSyncCore(ActorCore):
 
     def handle(self, message: Message, ctx: Context) -> None:
         match message:
-            case StrategyOpened() | StrategyClosed() | StrategyPositionChanged():
+            case StrategyOpened() | StrategyClosed() | StrategyPositionChanged() | StrategyReduced():
                 self._announcements.heard(message)
             case TimerFired(key=key) if key == TimerKey.ANNOUNCE_AGAIN:
                 self._announcements.announce_again(ctx)
@@ -114,6 +128,8 @@ class PositionSyncCore(ActorCore):
                 self._working_orders.discard(message.client_order_id)
                 if message.purpose == OrderPurpose.OPEN:
                     self._on_open_done(message, ctx)
+                else:
+                    self._book_reduction(message.client_order_id, ctx)
             case BrokerPositionsSnapshot(complete=True):
                 self._reconcile(message, ctx)
 
@@ -129,9 +145,14 @@ class PositionSyncCore(ActorCore):
         if self._purpose_of_order[fill.client_order_id] == "open":
             book.opened_quantity += fill.quantity
             book.opened_value += fill.quantity * fill.price
+            book.opening_commissions_usd += fill.commission_usd
         else:
             book.closed_quantity += fill.quantity
             book.closed_value += fill.quantity * fill.price
+            part = self._unbooked_closes.setdefault(fill.client_order_id, CloseOrderFills())
+            part.quantity += fill.quantity
+            part.value += fill.quantity * fill.price
+            part.commissions_usd += fill.commission_usd
         if not book.opened and book.open_order_done:
             self._open(book, ctx)
         elif book.opened:
@@ -139,6 +160,23 @@ class PositionSyncCore(ActorCore):
                 strategy_id=book.strategy_id, quantity=book.quantity, avg_entry_price=book.avg_entry_price), ctx)
             if book.quantity == 0:
                 self._close(book, ctx)
+            elif fill.client_order_id not in self._working_orders:
+                self._book_reduction(fill.client_order_id, ctx)  # a fill that arrived after its order ended
+
+    def _book_reduction(self, client_order_id: str, ctx: Context) -> None:
+        """A close order ended with the strategy still open: book the part it closed. Its share of the opening is
+        the units closed over the units opened, at the average opening price (commissions likewise)."""
+        part = self._unbooked_closes.pop(client_order_id, None)
+        book = self._books.get(self._strategy_of_order.get(client_order_id, ""))
+        if part is None or book is None or not part.quantity or not book.opened_quantity:
+            return
+        share = -part.quantity / book.opened_quantity
+        commissions = part.commissions_usd + share * book.opening_commissions_usd
+        gross = (-part.value - share * book.opened_value) * CONTRACT_MULTIPLIER
+        self._announcements.announce(StrategyReduced(
+            strategy_id=book.strategy_id, closed_quantity=part.quantity, remaining_quantity=book.quantity,
+            exit_price=round(part.value / part.quantity, 4), realized_pnl_usd=round(gross - commissions, 2),
+            commissions_usd=round(commissions, 2), rule=book.close_rule), ctx)
 
     def _on_open_done(self, done: OrderTerminated, ctx: Context) -> None:
         book = self._books.get(done.strategy_id)
@@ -185,6 +223,8 @@ class PositionSyncCore(ActorCore):
             ctx,
         )
         del self._books[book.strategy_id]
+        for order_id in [o for o in self._unbooked_closes if self._strategy_of_order.get(o) == book.strategy_id]:
+            del self._unbooked_closes[order_id]  # part of the whole life StrategyClosed has just booked
 
     def _reconcile(self, snapshot: BrokerPositionsSnapshot, ctx: Context) -> None:
         """Fail closed: with no order in flight, any difference halts the node. While orders work, the broker's

@@ -58,6 +58,7 @@ MAX_TEXT = 120
 _STYLE_BY_TYPE = {
     "StrategyOpened": "bold green",
     "StrategyClosed": "bold magenta",
+    "StrategyReduced": "magenta",
     "OpenStrategy": "cyan",
     "CloseStrategy": "cyan",
     "OrderFilled": "green",

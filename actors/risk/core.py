@@ -14,9 +14,9 @@ from collections import deque
 
 from actors.market_time import NS_PER_MINUTE, new_york_date
 from actors.portfolio.account import Account
-from actors.risk.breaker import CircuitBreaker
 from actors.portfolio.greeks import structure_greeks
 from actors.portfolio.view import PortfolioView
+from actors.risk.breaker import CircuitBreaker
 from actors.risk.checks import NODE_STATE_CHECK_NAMES, Book, first_denial
 from actors.risk.config import RiskSection
 from actors.runtime.core import ActorCore, Context
@@ -24,8 +24,8 @@ from messages import (
     REJECT_NOT_SENT,
     Alert,
     BreakerState,
-    BrokerAccountValues,
     BreakerStateChanged,
+    BrokerAccountValues,
     CloseStrategy,
     Halt,
     IntentApproved,
@@ -42,6 +42,7 @@ from messages import (
     StrategyClosed,
     StrategyOpened,
     StrategyPositionChanged,
+    StrategyReduced,
     TimerFired,
     TimerKey,
     TradingState,
@@ -59,6 +60,7 @@ class RiskCore(ActorCore):
         StrategyOpened,
         StrategyPositionChanged,
         StrategyClosed,
+        StrategyReduced,
         OrderTerminated,
         OrderRejected,
         OptionQuote,
@@ -80,6 +82,7 @@ class RiskCore(ActorCore):
         self._portfolio = PortfolioView()
         self._intent_times: deque[int] = deque()
         self._realized: dict[dt.date, float] = {}  # New York trading date -> realised P&L
+        self._booked_parts: dict[str, float] = {}  # strategy id -> realised P&L of its parts closed so far
         self._storage_failing: dict[str, str] = {}  # store -> first error of its current outage
         self._account = Account()
 
@@ -98,7 +101,12 @@ class RiskCore(ActorCore):
                 self._portfolio.apply(message)  # an opening fill after a cancel opens it too
             case StrategyClosed():
                 self._portfolio.apply(message)
-                self._on_closed(message, ctx)
+                booked_earlier = self._booked_parts.pop(message.strategy_id, 0.0)
+                self._on_realized(message.realized_pnl_usd - booked_earlier, ctx)
+            case StrategyReduced():  # a take-profit tier: its P&L counts on the day it was taken
+                self._booked_parts[message.strategy_id] = (self._booked_parts.get(message.strategy_id, 0.0)
+                                                           + message.realized_pnl_usd)
+                self._on_realized(message.realized_pnl_usd, ctx)
             case OrderTerminated(purpose=OrderPurpose.OPEN) if message.filled_quantity == 0:
                 self._portfolio.apply(message)
             case OrderRejected() if message.code != REJECT_NOT_SENT:  # never reached the broker: not its failure
@@ -164,9 +172,9 @@ class RiskCore(ActorCore):
             pending_max_loss_usd=self._portfolio.pending_max_loss_usd(),
         )
 
-    def _on_closed(self, closed: StrategyClosed, ctx: Context) -> None:
+    def _on_realized(self, pnl_usd: float, ctx: Context) -> None:
         day = new_york_date(ctx.now())
-        self._realized[day] = self._realized.get(day, 0.0) + closed.realized_pnl_usd
+        self._realized[day] = self._realized.get(day, 0.0) + pnl_usd
         if self._state == TradingState.ACTIVE and -self._realized[day] >= self._params.max_daily_loss_usd:
             reason = f"realised loss {self._realized[day]:+.2f} today reached {self._params.max_daily_loss_usd:.2f}"
             self._set_state(TradingState.REDUCING, reason, ctx)

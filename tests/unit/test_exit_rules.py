@@ -31,6 +31,7 @@ TRIGGERS: dict[str, tuple[dict, ExitSection]] = {
     "trailing_stop": ({"peak_pnl_usd": 75.0, "mark_price": -1.20}, ExitSection()),
     "take_profit": ({"mark_price": -0.78, "peak_pnl_usd": 82.0}, ExitSection()),
     "iv_crush": ({"current_iv": 0.13, "mark_price": -1.20, "peak_pnl_usd": 40.0}, ExitSection()),
+    "iv_percentile": ({"iv_percentile": 12.0}, ExitSection(iv_percentile_exit=20.0)),
     "roll": ({"days_to_expiry": 21}, ROLLING),
     "dte_exit": ({"days_to_expiry": 21}, ExitSection()),
 }

@@ -25,11 +25,12 @@ from messages import (
     StrategyClosed,
     StrategyOpened,
     StrategyPositionChanged,
+    StrategyReduced,
     TradingStateChanged,
 )
 from messages.risk import RiskStateRestored, RiskStateSnapshot
-from tests.unit.test_risk_engine import CONDOR, INTENT, NOW, QUOTES, SECOND
 from tests.unit.account_values import account_values
+from tests.unit.test_risk_engine import CONDOR, INTENT, NOW, QUOTES, SECOND
 
 CLOSE = CloseStrategy(strategy_id="IC-1", symbol="SPY", legs=CONDOR, quantity=-1, mid_price=-1.0, natural_price=-1.1,
                       rule="stop_loss", reason="t")
@@ -222,7 +223,7 @@ def test_the_book_holds_open_and_pending_risk_and_forgets_what_ended():
                                    filled_quantity=0, avg_price=0.0))
     book = core._book(INTENT, NOW)
     assert dict(book.symbols) == {"A": "SPY", "B": "SPY"}
-    assert book.open_max_loss_usd == 300.0 + 340.0
+    assert book.open_max_loss_usd == 150.0 + 340.0  # A's max loss is now that of the one lot it holds
     assert book.greeks_by_symbol == {"SPY": one_lot}  # A holds one lot after its change
     runtime.inject(_opened("D", quantity=1, max_loss=100.0))  # a second open strategy on the symbol adds up
     assert core._book(INTENT, NOW).greeks_by_symbol == {"SPY": (one_lot + one_lot).rounded()}
@@ -262,3 +263,16 @@ def test_a_quote_in_an_intent_as_old_as_the_held_one_replaces_it_as_the_decision
     as_seen = tuple(msgspec.structs.replace(q, delta=q.delta * 3) for q in QUOTES)
     runtime.inject(msgspec.structs.replace(INTENT, leg_quotes=as_seen))
     assert all(runtime.core("risk")._portfolio.quotes[q.contract].delta == q.delta for q in as_seen)
+
+
+def test_a_take_profit_tier_counts_on_its_own_day_and_the_close_only_adds_the_rest():
+    runtime = _runtime()
+    runtime.inject(_opened("A", quantity=2, max_loss=300.0))
+    core = runtime.core("risk")
+    runtime.inject(StrategyReduced(strategy_id="A", closed_quantity=-1, remaining_quantity=1, exit_price=-0.8,
+                                   realized_pnl_usd=75.0, commissions_usd=2.6, rule="take_profit"))
+    assert core._book(INTENT, NOW).realized_today_usd == 75.0
+    runtime.run_until(NOW + 86_400 * SECOND)  # the rest closes the next day: the whole life is +120
+    runtime.inject(StrategyClosed(strategy_id="A", exit_price=-0.6, realized_pnl_usd=120.0, commissions_usd=5.2,
+                                  rule="take_profit"))
+    assert core._book(INTENT, NOW + 86_400 * SECOND).realized_today_usd == 45.0
