@@ -170,8 +170,8 @@ def _rows(message: Message) -> list[tuple[str, Row]]:  # noqa: PLR0911 - one cas
 
 PROJECTED_TYPES: tuple[type[Message], ...] = (
     PlaceOrder, OrderAccepted, OrderModified, OrderRejected, OrderCancelled, OrderTerminated, OrderFilled,
-    StrategyOpened, StrategyReduced, StrategyClosed, OpenStrategy, CloseStrategy, DecisionRecord, Alert, RiskStateSnapshot,
-    StrategyGreeks, StrategyMarked, PortfolioGreeks)
+    StrategyOpened, StrategyReduced, StrategyClosed, OpenStrategy, CloseStrategy, DecisionRecord, Alert,
+    RiskStateSnapshot, StrategyGreeks, StrategyMarked, PortfolioGreeks)
 """The message types `_rows` projects into derived tables (tests/unit/test_write_ahead.py checks it against `_rows`)."""
 
 
