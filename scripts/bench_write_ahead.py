@@ -18,6 +18,7 @@ import threading
 import time
 from pathlib import Path
 
+import msgspec
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -42,6 +43,7 @@ from messages import (  # noqa: E402
     PlaceOrder,
     ReconciliationResult,
     StrategyOpened,
+    UnderlyingQuote,
 )
 from storage.journal import DeltaJournal  # noqa: E402
 from storage.lake_writer import LakeWriter  # noqa: E402
@@ -76,11 +78,15 @@ def _quote(leg: Leg, bid: float, ask: float) -> OptionQuote:
 
 def run_round(orders: int, directory: Path, write_ahead: bool) -> list[float]:
     config = NodeConfig()
+    # the stand-in broker refuses every close so the next tick closes again: no backoff between refused closes
+    # and no coalescing delay (a quote burst is one tick here): the latency is the pipeline's own
+    exits = msgspec.structs.replace(config.exits, close_retry_initial_s=1e-6, close_retry_max_s=1e-6,
+                                    evaluation_delay_ms=0)
     arrivals: list[int] = []
     arrived = threading.Semaphore(0)
     lake = LakeWriter(DeltaJournal(str(directory / "lake")))
     gate = WriteAheadGate(WriteAheadLog(directory / "wal", f"bench-{time.time_ns()}")) if write_ahead else None
-    factories = [lambda: DecisionCore(config.entry, config.exits), lambda: RiskCore(config.risk),
+    factories = [lambda: DecisionCore(config.entry, exits), lambda: RiskCore(config.risk),
                  lambda: ExecutionCore(config.execution), lambda: StandInBroker(arrivals, arrived),
                  lambda: PersistenceCore(lake, f"bench-{write_ahead}-{time.time_ns()}", config.persistence)]
     runtime = ThreadedRuntime(factories, ShiftedClock(MARKET), write_ahead=gate)
@@ -91,6 +97,8 @@ def run_round(orders: int, directory: Path, write_ahead: bool) -> list[float]:
         runtime.publish(ReconciliationResult(ok=True, mismatches=()))
         runtime.publish(StrategyOpened(strategy_id="IC-SPY-20260303-1", kind="iron_condor", symbol="SPY", legs=LEGS,
                                        quantity=1, entry_price=-1.60, max_profit_usd=160.0, max_loss_usd=340.0))
+        # exits are judged only on a fresh underlying (a stale one is no market to mark by)
+        runtime.publish(UnderlyingQuote(symbol="SPY", bid=579.95, ask=580.05, last=580.0))
         marks = {1: (0.20, 0.22), -1: (0.55, 0.57)}  # worth -0.70 against a -1.60 credit: take profit
         for leg in LEGS[:-1]:
             runtime.publish(_quote(leg, *marks[leg.ratio]))
