@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import replace
 
 import msgspec
@@ -20,12 +19,13 @@ from actors.decision.exit_baseline import ExitBaseline
 from actors.decision.held_positions import held_on, held_vol_requests, percentile_since
 from actors.decision.market_context import MarketContext
 from actors.decision.portfolio_exits import delta_exit
+from actors.decision.position_state import combo_mark, conservative_note, position_state, short_leg_iv
 from actors.decision.rules import PositionState, first_exit
 from actors.decision.sizing import size_entry
 from actors.decision.strategies import NoCandidate, select_structure
 from actors.market_data.config import MarketDataSection
 from actors.market_data.marks import LegView, MarkBook
-from actors.market_time import NS_PER_MINUTE, NS_PER_MS, NS_PER_S, days_to_expiry, market_hours, new_york_date
+from actors.market_time import NS_PER_MS, NS_PER_S, market_hours, new_york_date
 from actors.portfolio.account import Account
 from actors.portfolio.view import Holding, PortfolioView
 from actors.runtime.core import ActorCore, Context
@@ -41,7 +41,6 @@ from messages import (
     IndexQuote,
     IntentApproved,
     IntentDenied,
-    Leg,
     Message,
     NodeStopping,
     OpenStrategy,
@@ -67,23 +66,6 @@ STRATEGY_PREFIX = {"iron_condor": "IC", "bull_put": "BPS", "bear_call": "BCS", "
                    "bear_put_debit": "BPD", "custom": "CUS"}
 ROLL_DTE_SLACK = 7
 """A roll reopens in the listed expiry within this many days of the target DTE."""
-
-
-def short_legs(holding: Holding) -> list[Leg]:
-    return [leg for leg in holding.legs if leg.ratio * holding.quantity < 0]
-
-
-def pin_distance_pct(holding: Holding, underlying: float | None, today: dt.date) -> float:
-    """Nearest short strike expiring `today`, as a fraction of the underlying; -1 when none expires or no price."""
-    strikes = [leg.contract.strike for leg in short_legs(holding) if leg.contract.expiry == today]
-    if not strikes or not underlying:
-        return -1.0
-    return min(abs(strike - underlying) for strike in strikes) / underlying
-
-
-def short_leg_iv(holding: Holding, views: dict[OptionContract, LegView]) -> float:
-    legs = short_legs(holding) or list(holding.legs)
-    return sum(views[leg.contract].iv for leg in legs) / len(legs)
 
 
 class DecisionCore(ActorCore):
@@ -417,8 +399,7 @@ class DecisionCore(ActorCore):
         views = self._leg_views(position, ctx.now())
         if views is None:
             return
-        mark = sum(leg.ratio * views[leg.contract].mark for leg in position.legs)
-        conservative = "; ".join(views[leg.contract].note for leg in position.legs if views[leg.contract].note)
+        conservative = conservative_note(position, views)
         if conservative != self._conservative.get(strategy_id, ""):
             self._conservative[strategy_id] = conservative
             ctx.publish(DecisionRecord(strategy_id=strategy_id, action="mark", rule="conservative_mark",
@@ -426,38 +407,15 @@ class DecisionCore(ActorCore):
         baseline = self._baselines.get(strategy_id, ExitBaseline())
         if baseline.entry_iv == 0.0:  # first complete quote set after the fill: the baseline for IV and VIX rules
             baseline = replace(baseline, entry_iv=short_leg_iv(position, views), entry_vix=self._market.vix)
-        pnl = (mark - position.entry_price) * position.quantity * CONTRACT_MULTIPLIER
+        pnl = (combo_mark(position, views) - position.entry_price) * position.quantity * CONTRACT_MULTIPLIER
         baseline = replace(baseline, peak_pnl_usd=max(baseline.peak_pnl_usd, pnl))
         self._baselines[strategy_id] = baseline
-        days_left = min(days_to_expiry(ctx.now(), leg.contract.expiry) for leg in position.legs)
-        today = new_york_date(ctx.now())
-        event = self._events.next_spanned(position.symbol, today, max(leg.contract.expiry for leg in position.legs)) \
-            if self._exits.event_exit_days > 0 else None
-        self._publish_mark(position, baseline, mark, pnl, days_left, bool(conservative), ctx)
-        shorts = [views[leg.contract] for leg in short_legs(position)]
-        state = PositionState(
-            strategy_id=strategy_id,
-            legs=position.legs,
-            quantity=position.quantity,
-            entry_price=position.entry_price,
-            max_profit_usd=position.max_profit_usd,
-            mark_price=mark,
-            days_to_expiry=days_left,
-            peak_pnl_usd=baseline.peak_pnl_usd,
-            short_leg_max_abs_delta=max((abs(view.delta) for view in shorts), default=0.0),
-            short_leg_max_gamma=max((view.gamma for view in shorts), default=0.0),
-            entry_iv=baseline.entry_iv,
-            current_iv=short_leg_iv(position, views),
-            underlying_move_pct=self._market.move_pct(position.symbol),
-            entry_vix=baseline.entry_vix,
-            current_vix=self._market.vix,
-            pin_distance_pct=pin_distance_pct(position, self._market.price(position.symbol), today),
-            minutes_to_close=(market_hours().session_close(ctx.now()) - ctx.now()) / NS_PER_MINUTE,
-            days_to_event=(event.first_day - today).days if event is not None else -1,
-            event=event.label() if event is not None else "",
-            opened_quantity=baseline.opened_quantity,
-            iv_percentile=percentile_since(self._vol_stats.get(position.symbol), baseline.opened_at),
-        )
+        state = position_state(position, views, baseline, self._market, ctx.now(),
+                               event=self._events.next_spanned(position.symbol, new_york_date(ctx.now()),
+                                                               max(leg.contract.expiry for leg in position.legs))
+                               if self._exits.event_exit_days > 0 else None,
+                               iv_percentile=percentile_since(self._vol_stats.get(position.symbol), baseline.opened_at))
+        self._publish_mark(position, baseline, state, bool(conservative), ctx)
         signal = first_exit(state, self._exits)
         if signal is not None:
             self._close(position, views, signal.rule, signal.reason, conservative, signal.roll, ctx, signal.units)
@@ -467,8 +425,7 @@ class DecisionCore(ActorCore):
         """Close the position, or `units` of it (a take-profit tier: the strategy stays open with the rest)."""
         closing = -position.quantity if not units else -units if position.quantity > 0 else units
         self._portfolio.mark_closing(position.strategy_id, leaving=position.quantity + closing)
-        mark = sum(leg.ratio * views[leg.contract].mark for leg in position.legs)
-        natural = sum(leg.ratio * views[leg.contract].natural for leg in position.legs)
+        mark, natural = combo_mark(position, views), combo_mark(position, views, natural=True)
         ctx.publish(
             CloseStrategy(
                 strategy_id=position.strategy_id,
@@ -495,11 +452,10 @@ class DecisionCore(ActorCore):
         position = self._portfolio.holding(chosen.strategy_id)
         views = self._leg_views(position, ctx.now())
         if views is not None:
-            conservative = "; ".join(views[leg.contract].note for leg in position.legs if views[leg.contract].note)
-            self._close(position, views, chosen.rule, chosen.reason, conservative, False, ctx)
+            self._close(position, views, chosen.rule, chosen.reason, conservative_note(position, views), False, ctx)
 
-    def _publish_mark(self, position: Holding, baseline: ExitBaseline, mark: float, pnl: float, days_left: int,
-                      conservative: bool, ctx: Context) -> None:
+    def _publish_mark(self, position: Holding, baseline: ExitBaseline, state: PositionState, conservative: bool,
+                      ctx: Context) -> None:
         """At most one `StrategyMarked` per strategy per `greeks_interval_s`: readers see the mark the rules judge
         by without the journal growing by one row per quote."""
         last = self._marked_at.get(position.strategy_id)
@@ -508,6 +464,7 @@ class DecisionCore(ActorCore):
         self._marked_at[position.strategy_id] = ctx.now()
         ctx.publish(StrategyMarked(
             strategy_id=position.strategy_id, symbol=position.symbol, quantity=position.quantity,
-            entry_price=position.entry_price, mark_price=round(mark, 4), unrealized_pnl_usd=round(pnl, 2),
-            peak_pnl_usd=round(baseline.peak_pnl_usd, 2), underlying_price=self._market.price(position.symbol) or 0.0,
-            days_to_expiry=days_left, conservative=conservative))
+            entry_price=position.entry_price, mark_price=round(state.mark_price, 4),
+            unrealized_pnl_usd=round(state.pnl_usd, 2), peak_pnl_usd=round(baseline.peak_pnl_usd, 2),
+            underlying_price=self._market.price(position.symbol) or 0.0, days_to_expiry=state.days_to_expiry,
+            conservative=conservative))

@@ -1,0 +1,73 @@
+"""What the exit rules judge a held position by: its legs' marks gathered into one `PositionState` (pure)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from actors.decision.exit_baseline import ExitBaseline
+from actors.decision.market_context import MarketContext
+from actors.decision.rules import PositionState
+from actors.event_calendar import MarketEvent
+from actors.market_data.marks import LegView
+from actors.market_time import NS_PER_MINUTE, days_to_expiry, market_hours, new_york_date
+from actors.portfolio.view import Holding
+from messages import Leg, OptionContract
+
+Views = dict[OptionContract, LegView]
+
+
+def short_legs(holding: Holding) -> list[Leg]:
+    return [leg for leg in holding.legs if leg.ratio * holding.quantity < 0]
+
+
+def pin_distance_pct(holding: Holding, underlying: float | None, today: dt.date) -> float:
+    """Nearest short strike expiring `today`, as a fraction of the underlying; -1 when none expires or no price."""
+    strikes = [leg.contract.strike for leg in short_legs(holding) if leg.contract.expiry == today]
+    if not strikes or not underlying:
+        return -1.0
+    return min(abs(strike - underlying) for strike in strikes) / underlying
+
+
+def short_leg_iv(holding: Holding, views: Views) -> float:
+    legs = short_legs(holding) or list(holding.legs)
+    return sum(views[leg.contract].iv for leg in legs) / len(legs)
+
+
+def combo_mark(holding: Holding, views: Views, natural: bool = False) -> float:
+    """The combo's price per unit: at each leg's mark, or at the price crossing the spread would get."""
+    return sum(leg.ratio * (views[leg.contract].natural if natural else views[leg.contract].mark)
+               for leg in holding.legs)
+
+
+def conservative_note(holding: Holding, views: Views) -> str:
+    """Which legs are marked conservatively (one-sided or quiet) and how; empty when every mark is a fresh mid."""
+    return "; ".join(views[leg.contract].note for leg in holding.legs if views[leg.contract].note)
+
+
+def position_state(holding: Holding, views: Views, baseline: ExitBaseline, market: MarketContext, now_ns: int, *,
+                   event: MarketEvent | None, iv_percentile: float) -> PositionState:
+    today = new_york_date(now_ns)
+    shorts = [views[leg.contract] for leg in short_legs(holding)]
+    return PositionState(
+        strategy_id=holding.strategy_id,
+        legs=holding.legs,
+        quantity=holding.quantity,
+        entry_price=holding.entry_price,
+        max_profit_usd=holding.max_profit_usd,
+        mark_price=combo_mark(holding, views),
+        days_to_expiry=min(days_to_expiry(now_ns, leg.contract.expiry) for leg in holding.legs),
+        peak_pnl_usd=baseline.peak_pnl_usd,
+        short_leg_max_abs_delta=max((abs(view.delta) for view in shorts), default=0.0),
+        short_leg_max_gamma=max((view.gamma for view in shorts), default=0.0),
+        entry_iv=baseline.entry_iv,
+        current_iv=short_leg_iv(holding, views),
+        underlying_move_pct=market.move_pct(holding.symbol),
+        entry_vix=baseline.entry_vix,
+        current_vix=market.vix,
+        pin_distance_pct=pin_distance_pct(holding, market.price(holding.symbol), today),
+        minutes_to_close=(market_hours().session_close(now_ns) - now_ns) / NS_PER_MINUTE,
+        days_to_event=(event.first_day - today).days if event is not None else -1,
+        event=event.label() if event is not None else "",
+        opened_quantity=baseline.opened_quantity,
+        iv_percentile=iv_percentile,
+    )
