@@ -26,6 +26,8 @@ from messages.ib import (
     IbOrderSubmitted,
     IbPlaceOrder,
     IbResync,
+    IbWhatIf,
+    IbWhatIfResult,
 )
 from messages.market import (
     BadTick,
@@ -80,6 +82,8 @@ from messages.risk import (
     IntentDenied,
     Resume,
     TradingStateChanged,
+    WhatIfAnswered,
+    WhatIfRequested,
 )
 from messages.system import (
     ActorFailed,
