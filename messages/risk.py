@@ -39,6 +39,8 @@ class WhatIfAnswered(Event, frozen=True, kw_only=True):
     equity_with_loan_after_usd: float | None = None
     commission_usd: float | None = None
     error: str = ""
+    code: int = 0
+    """IB's error code when IB itself refused the what-if (0: it answered, or was never asked or never answered)."""
 
 
 class TradingStateChanged(Event, frozen=True, kw_only=True):

@@ -178,6 +178,8 @@ class RiskCore(ActorCore):
             self._deny_awaited(intent.strategy_id, *denial, ctx)
         else:
             ctx.publish(IntentApproved(intent=intent))
+        if answer.code:  # IB refused it as it would refuse the order (Read-Only API, a reject): a broker failure
+            self._breaker_event(self._breaker.on_failure(ctx.now()), ctx)
 
     def _on_what_if_timeout(self, strategy_id: str, ctx: Context) -> None:
         if self._awaiting.pop(strategy_id, None) is not None:

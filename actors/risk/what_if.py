@@ -5,7 +5,8 @@ Risk asks after every other check passed and approves only on an answer whose nu
   filled yet (no what-if includes them), at most `max_margin_utilisation` of net liquidation;
 - `buying_power`: IB's initial margin change, plus those pending intents' max loss, at most the available funds.
 No answer within `what_if_timeout_s` (`what_if_timeout`), IB's refusal (`what_if_refused`) or an answer without the
-initial margin after and change (`what_if_incomplete`) denies: without IB's number the trade is not made.
+initial margin after and change (`what_if_incomplete`) denies: without IB's number the trade is not made. IB's own
+refusal (an error code on the what-if) counts as a broker failure toward the circuit breaker, like a rejected order.
 """
 
 from __future__ import annotations

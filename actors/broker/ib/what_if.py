@@ -39,7 +39,7 @@ def ask(request: WhatIfRequested, refusal: str | None, min_order_id: int) -> Mes
 def answered(result: IbWhatIfResult) -> WhatIfAnswered:
     if result.error_code or result.error:
         code = f"IB {result.error_code}: " if result.error_code else ""
-        return WhatIfAnswered(strategy_id=result.strategy_id, error=f"{code}{result.error}")
+        return WhatIfAnswered(strategy_id=result.strategy_id, error=f"{code}{result.error}", code=result.error_code)
     return WhatIfAnswered(strategy_id=result.strategy_id,
                           init_margin_before_usd=ib_amount(result.init_margin_before),
                           init_margin_change_usd=ib_amount(result.init_margin_change),

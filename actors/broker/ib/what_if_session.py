@@ -27,13 +27,20 @@ class WhatIfAsker:
         self._qualify = qualify
         self._qualified = qualified
         self._account = account
+        self._in_flight: dict[int, asyncio.Future] = {}
+        """The answer each what-if in flight waits for, by its order id."""
         self._errors: dict[int, tuple[int, str]] = {}
-        """IB's error on a what-if in flight, by its order id."""
+        """IB's error on a what-if in flight."""
 
     def on_error(self, req_id: int, code: int, text: str) -> None:
-        notice = code == 399 or 2100 <= code < 2200  # the answer still comes after these
-        if req_id in self._errors and not notice:
-            self._errors[req_id] = (code, text)
+        """IB's error on a what-if's id means no answer comes, even for the codes ib_async takes for warnings on an
+        order (321 Read-Only API, 110): end the wait now. 399 and 2100-2199 are notices: the answer still comes."""
+        answer = self._in_flight.get(req_id)
+        if answer is None or code == 399 or 2100 <= code < 2200:
+            return
+        self._errors[req_id] = (code, text)
+        if not answer.done():
+            answer.set_result(None)
 
     async def ask(self, request: IbWhatIf) -> None:
         try:
@@ -57,8 +64,7 @@ class WhatIfAsker:
         client.updateReqId(request.min_order_id)  # a what-if uses up an order id: never one IB rolled back
         # IB.whatIfOrderAsync does these three steps but hides the id; the id is what IB's error names
         order_id = client.getReqId()
-        self._errors[order_id] = (0, "")
-        answer = self._ib.wrapper.startReq(order_id, combo)
+        answer = self._in_flight[order_id] = self._ib.wrapper.startReq(order_id, combo)
         try:
             client.placeOrder(order_id, combo, order)
             state = await asyncio.wait_for(answer, self._params.connect_timeout_s)
@@ -66,7 +72,8 @@ class WhatIfAsker:
             return IbWhatIfResult(strategy_id=sid, order_id=order_id,
                                   error=f"IB did not answer within {self._params.connect_timeout_s:g}s")
         finally:
-            code, text = self._errors.pop(order_id)
+            del self._in_flight[order_id]
+            code, text = self._errors.pop(order_id, (0, ""))
         if not isinstance(state, OrderState):  # ib_async ends a request IB refused with an empty result
             return IbWhatIfResult(strategy_id=sid, order_id=order_id, error_code=code,
                                   error=text or "IB refused the what-if without a reason")
