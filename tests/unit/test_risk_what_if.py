@@ -15,6 +15,7 @@ from actors.runtime.clock import VirtualClock
 from actors.runtime.deterministic import DeterministicRuntime
 from messages import (
     Alert,
+    BreakerStateChanged,
     CloseStrategy,
     Halt,
     IbWhatIfResult,
@@ -87,6 +88,16 @@ def test_no_answer_by_the_deadline_denies_with_an_alert_and_a_late_answer_change
     assert any("fail closed" in a.text for a in _of(runtime, Alert))
     runtime.inject(_answer())
     assert not _of(runtime, IntentApproved)
+
+
+def test_ibs_own_refusal_counts_toward_the_breaker_a_link_that_could_not_ask_does_not():
+    runtime = _risk(breaker_failures=1)
+    runtime.inject(_intent("IC-1"))
+    runtime.inject(_answer("IC-1", error="not asked: IB link disconnected"))
+    assert not _of(runtime, BreakerStateChanged)
+    runtime.inject(_intent("IC-2"))
+    runtime.inject(msgspec.structs.replace(_answer("IC-2", error="IB 321: Read-Only"), code=321))
+    assert [b.state for b in _of(runtime, BreakerStateChanged)] == ["OPEN"]
 
 
 def test_a_halt_while_waiting_denies_on_the_answer():
