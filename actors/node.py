@@ -72,7 +72,7 @@ def core_factories(
         lambda: MarketDataCore(config.market_data),
         lambda: DecisionCore(config.entry, config.exits, config.market_data, config.risk.breaker_failures,
                              config.risk.max_contracts_per_order),
-        lambda: RiskCore(config.risk),
+        lambda: RiskCore(config.risk, what_if=config.node.broker == "ib"),
         lambda: ExecutionCore(config.execution),
         PositionSyncCore,
     ]

@@ -26,6 +26,8 @@ from messages.ib import (
     IbOrderSubmitted,
     IbPlaceOrder,
     IbResync,
+    IbWhatIf,
+    IbWhatIfResult,
 )
 from messages.market import (
     BadTick,
@@ -81,6 +83,8 @@ from messages.risk import (
     IntentDenied,
     Resume,
     TradingStateChanged,
+    WhatIfAnswered,
+    WhatIfRequested,
 )
 from messages.system import (
     ActorFailed,

@@ -75,6 +75,7 @@ class TimerKey(StrEnum):
     ORDER_DEADLINE = "deadline:"
     IB_COMMISSION = "commission:"
     IB_FILL_CHECK = "fill_check:"
+    WHAT_IF = "what_if:"
 
     def of(self, ident: str) -> str:
         return f"{self.value}{ident}"

@@ -100,6 +100,23 @@ class IbCommission(Event, frozen=True, kw_only=True):
     commission_usd: float
 
 
+class IbWhatIfResult(Event, frozen=True, kw_only=True):
+    """IB's answer to an `IbWhatIf` as it came: the OrderState's margin values as IB's text (an unknown one is
+    "1.7976931348623157E308" or empty), or IB's error (`error_code` 0: the what-if could not be asked or IB did
+    not answer in time). `order_id` is the id the what-if used up."""
+
+    strategy_id: str
+    order_id: int = 0
+    init_margin_before: str = ""
+    init_margin_change: str = ""
+    init_margin_after: str = ""
+    maint_margin_after: str = ""
+    equity_with_loan_after: str = ""
+    commission: float | None = None
+    error_code: int = 0
+    error: str = ""
+
+
 # core -> session: what to ask IB ----------------------------------------------------------------------------------
 class IbPlaceOrder(Command, frozen=True, kw_only=True):
     """Place (or, with `modify`, change the limit of) one combo (BAG) limit order; `min_order_id` is the lowest id the
@@ -111,6 +128,17 @@ class IbPlaceOrder(Command, frozen=True, kw_only=True):
     limit_price: float
     min_order_id: int
     modify: bool = False
+
+
+class IbWhatIf(Command, frozen=True, kw_only=True):
+    """Send the combo as a what-if order (Order.whatIf): IB reports its margin and commission and places nothing.
+    It uses up an order id like an order does, so `min_order_id` applies."""
+
+    strategy_id: str
+    legs: Legs
+    quantity: int
+    limit_price: float
+    min_order_id: int
 
 
 class IbCancelOrder(Command, frozen=True, kw_only=True):

@@ -191,8 +191,9 @@ NODE_STATE_CHECK_NAMES = frozenset(check.__name__ for check in NODE_STATE_CHECKS
 """Names of the node-state checks (each names its denial after itself)."""
 
 
-def first_denial(intent: OpenStrategy, book: Book, params: RiskSection) -> Denial | None:
-    for check in PRE_TRADE_CHECKS:
+def first_denial(intent: OpenStrategy, book: Book, params: RiskSection,
+                 checks: tuple[Check, ...] = PRE_TRADE_CHECKS) -> Denial | None:
+    for check in checks:
         denial = check(intent, book, params)
         if denial is not None:
             return denial

@@ -12,7 +12,8 @@ class RiskSection(Section, frozen=True, kw_only=True):
               "max_contracts_per_order": (1, 10_000), "price_collar_pct": (0.001, 1), "breaker_failures": (1, 1000),
               "breaker_window_s": (1, 86_400), "breaker_cooldown_s": (1, 7 * 86_400),
               "breaker_half_open_successes": (1, 1000), "max_loss_exposure_pct": (0, 10),
-              "max_symbol_exposure_pct": (0, 10), "max_expiry_exposure_pct": (0, 10), "max_margin_utilisation": (0, 1)}
+              "max_symbol_exposure_pct": (0, 10), "max_expiry_exposure_pct": (0, 10), "max_margin_utilisation": (0, 1),
+              "what_if_timeout_s": (0.1, 600)}
     max_positions: int = 5
     """0 (like a zero greek or intent-rate limit) opens nothing: the most restrictive setting, not a disarmed one."""
     max_positions_per_symbol: int = 5
@@ -38,6 +39,9 @@ class RiskSection(Section, frozen=True, kw_only=True):
     """Margin in use after the trade (the broker's initial margin, at least the open strategies' max loss, plus the
     pending and new trades' max loss) may be at most this fraction of net liquidation; the new trade's margin must
     also fit in the broker's available funds (buying power)."""
+    what_if_timeout_s: float = 10.0
+    """On IB, how long an opening intent waits for IB's what-if of its exact order; no answer by then denies it
+    (`what_if_timeout`). The simulated broker computes margin locally and is never asked."""
     breaker_failures: int = 5
     breaker_window_s: float = 60.0
     breaker_cooldown_s: float = 300.0

@@ -12,13 +12,14 @@ from __future__ import annotations
 import datetime as dt
 from collections import deque
 
-from actors.market_time import NS_PER_MINUTE, new_york_date
+from actors.market_time import NS_PER_MINUTE, NS_PER_S, new_york_date
 from actors.portfolio.account import Account
 from actors.portfolio.greeks import structure_greeks
 from actors.portfolio.view import PortfolioView
 from actors.risk.breaker import CircuitBreaker
-from actors.risk.checks import NODE_STATE_CHECK_NAMES, Book, first_denial
+from actors.risk.checks import NODE_STATE_CHECK_NAMES, NODE_STATE_CHECKS, Book, first_denial
 from actors.risk.config import RiskSection
+from actors.risk.what_if import FAILURE_CHECKS, TIMEOUT_CHECK, timeout_reason, what_if_denial
 from actors.runtime.core import ActorCore, Context
 from messages import (
     REJECT_NOT_SENT,
@@ -47,6 +48,8 @@ from messages import (
     TimerKey,
     TradingState,
     TradingStateChanged,
+    WhatIfAnswered,
+    WhatIfRequested,
 )
 from messages.risk import RiskStateRestored, RiskStateSnapshot
 
@@ -70,12 +73,17 @@ class RiskCore(ActorCore):
         TimerFired,
         StorageStateChanged,
         BrokerAccountValues,
+        WhatIfAnswered,
     )
     lossless = False
     """Quotes conflate (only the latest greeks matter); intents, fills and commands are never dropped."""
 
-    def __init__(self, params: RiskSection) -> None:
+    def __init__(self, params: RiskSection, what_if: bool = False) -> None:
         self._params = params
+        self._what_if = what_if
+        """Ask the broker's what-if (IB) before approving an opening intent."""
+        self._awaiting: dict[str, tuple[OpenStrategy, int]] = {}
+        """Opening intents waiting for their what-if: strategy id → (intent, deadline)."""
         self._state = TradingState.ACTIVE
         self._state_reason = ""
         self._breaker = CircuitBreaker(params)
@@ -90,6 +98,8 @@ class RiskCore(ActorCore):
         due = self._breaker.cooldown_due_ns()
         if due is not None:  # rebuilt OPEN from the journal: its cool-down still runs
             ctx.set_timer(TimerKey.BREAKER_COOLDOWN, due)
+        for strategy_id, (_, deadline) in self._awaiting.items():  # an answer lost with the old run: deny by then
+            ctx.set_timer(TimerKey.WHAT_IF.of(strategy_id), deadline)
 
     def handle(self, message: Message, ctx: Context) -> None:
         match message:
@@ -115,6 +125,10 @@ class RiskCore(ActorCore):
                 self._breaker_event(self._breaker.on_success(ctx.now()), ctx)
             case TimerFired(key=key) if key == TimerKey.BREAKER_COOLDOWN:
                 self._breaker_event(self._breaker.on_cooldown(ctx.now()), ctx)
+            case TimerFired(key=key) if TimerKey.WHAT_IF.owns(key):
+                self._on_what_if_timeout(key.removeprefix(TimerKey.WHAT_IF), ctx)
+            case WhatIfAnswered():
+                self._on_what_if(message, ctx)
             case Halt():
                 self._set_state(TradingState.HALTED, message.reason, ctx)
             case Resume():
@@ -143,8 +157,49 @@ class RiskCore(ActorCore):
         if denial is not None:
             self._deny(intent.strategy_id, *denial, ctx)
             return
-        self._portfolio.add_pending(intent)
+        self._portfolio.add_pending(intent)  # counts against the next intents while it waits for its what-if too
+        if self._what_if:
+            self._ask_what_if(intent, ctx)
+            return
         ctx.publish(IntentApproved(intent=intent))
+
+    # the broker's what-if ----------------------------------------------------------------------------------------------
+    def _ask_what_if(self, intent: OpenStrategy, ctx: Context) -> None:
+        deadline = ctx.now() + int(self._params.what_if_timeout_s * NS_PER_S)
+        self._awaiting[intent.strategy_id] = (intent, deadline)
+        ctx.set_timer(TimerKey.WHAT_IF.of(intent.strategy_id), deadline)
+        ctx.publish(WhatIfRequested(strategy_id=intent.strategy_id, legs=intent.legs, quantity=intent.quantity,
+                                    limit_price=intent.mid_price))
+
+    def _on_what_if(self, answer: WhatIfAnswered, ctx: Context) -> None:
+        awaited = self._awaiting.pop(answer.strategy_id, None)
+        if awaited is None:
+            return  # too late: the intent was denied on its deadline
+        intent = awaited[0]
+        ctx.cancel_timer(TimerKey.WHAT_IF.of(intent.strategy_id))
+        others = max(0.0, self._portfolio.pending_max_loss_usd() - intent.max_loss_usd)
+        book = self._book(intent, ctx.now())
+        # the node's state may have changed while IB was asked (a halt, a storage outage, the breaker)
+        denial = (first_denial(intent, book, self._params, NODE_STATE_CHECKS)
+                  or what_if_denial(answer, self._account, others, self._params))
+        if denial is not None:
+            self._deny_awaited(intent.strategy_id, *denial, ctx)
+        else:
+            ctx.publish(IntentApproved(intent=intent))
+        if answer.code:  # IB refused it as it would refuse the order (Read-Only API, a reject): a broker failure
+            self._breaker_event(self._breaker.on_failure(ctx.now()), ctx)
+
+    def _on_what_if_timeout(self, strategy_id: str, ctx: Context) -> None:
+        if self._awaiting.pop(strategy_id, None) is not None:
+            self._deny_awaited(strategy_id, TIMEOUT_CHECK, timeout_reason(self._params), ctx)
+
+    def _deny_awaited(self, strategy_id: str, check: str, reason: str, ctx: Context) -> None:
+        denied = IntentDenied(strategy_id=strategy_id, check=check, reason=reason)
+        self._portfolio.apply(denied)  # no longer pending
+        ctx.publish(denied)
+        if check in FAILURE_CHECKS:
+            ctx.publish(Alert(level="warning", source=self.name, text=f"opening {strategy_id} denied, fail closed: "
+                              f"{reason}"))
 
     def _on_close_intent(self, intent: CloseStrategy, ctx: Context) -> None:
         if self._state == TradingState.HALTED:

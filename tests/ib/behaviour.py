@@ -104,3 +104,10 @@ class Faults:
     (None: IB's usual order: executions, then commission reports, then status)."""
     split_executions: bool = True
     """A leg of more than one contract fills in two executions."""
+    what_if_rejects: list[Reject] = field(default_factory=list)
+    """The next what-if orders are refused, one entry each: an error on their id and no margin report."""
+    what_if_silent: int = 0
+    """The next what-if orders get no answer at all."""
+    house_margin_usd: float = 0.0
+    """Margin IB's what-if adds above Reg T for a new position (house requirements, concentration): the account's
+    reported margin only shows it after the fill."""

@@ -8,8 +8,9 @@ as bare errors, refused modifications, PendingCancel, DAY orders expiring at the
 leg and for the BAG in a shuffled order. Its settings default to a fresh IB Gateway's (Read-Only API on, order
 precautions not bypassed; `behaviour.py`), so a test that trades must configure it as the README tells the
 operator to. Like IB it refuses a client id already in use (326), sends the data-farm notices at every login,
-refuses reused order ids (103), cuts off a client that sends more than 50 messages in a second (error 100), and
-answers reqExecutions with the current trading day only. Faults are scriptable per test (`Faults`).
+refuses reused order ids (103), answers what-if orders with their margin and places nothing (`what_if.py`), cuts
+off a client that sends more than 50 messages in a second (error 100), and answers reqExecutions with the current
+trading day only. Faults are scriptable per test (`Faults`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import datetime as dt
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -32,6 +33,7 @@ from tests.ib import wire
 from tests.ib.behaviour import CONNECT_NOTICES, Faults, GatewaySettings, ib_text
 from tests.ib.market_feed import FeedClient, MarketFeed
 from tests.ib.order_desk import WORKING, OrderDesk
+from tests.ib.what_if import WhatIfDesk
 
 PACING_LIMIT = 50
 STOCK_CON_IDS = {"SPY": 756733, "QQQ": 320227571, "IWM": 9579970}
@@ -95,6 +97,7 @@ class TestGateway:
         self.holdings: Counter[OptionContract] = Counter()
         self.costs: Counter[OptionContract] = Counter()
         self.desk = OrderDesk(self)
+        self.what_ifs = WhatIfDesk(self)
         self._occupied_client_ids: set[int] = set()
         self._was_open = True
         self.port = 0
@@ -115,6 +118,11 @@ class TestGateway:
     @on_place.setter
     def on_place(self, hook: Callable[[wire.PlaceOrder], None] | None) -> None:
         self.desk.on_place = hook
+
+    @property
+    def what_ifs_received(self) -> list[wire.PlaceOrder]:
+        """What-if orders (answered with margin, never placed): not among `orders_received`."""
+        return self.what_ifs.received
 
     @property
     def orders_received(self) -> list[wire.PlaceOrder]:
@@ -364,6 +372,8 @@ class TestGateway:
                 self._subscribe(client, req_id, contract, generic_ticks)
             case wire.CancelMktData(req_id=req_id):
                 self.feed.cancel(client.feed, client.send, req_id)
+            case wire.PlaceOrder(what_if=True):
+                self.what_ifs.answer(client, request)
             case wire.PlaceOrder():
                 self.desk.place(client, request)
             case wire.CancelOrder(order_id=order_id):
@@ -517,14 +527,20 @@ class TestGateway:
         return round(self.costs[contract] / quantity, 4) if quantity else 0.0
 
     # account -----------------------------------------------------------------------------------------------------
+    def cash_usd(self) -> float:
+        return 100_000.0 - sum(self.costs.values())
+
+    def net_liquidation_usd(self) -> float:
+        return self.cash_usd() + sum(q * self._mark(c) * 100 for c, q in self.holdings.items())
+
+    @staticmethod
+    def margin_usd(holdings: Mapping[OptionContract, int]) -> float:
+        """Reg T: a defined-risk spread holds its width × 100 × quantity (the credit is cash, not a margin offset)."""
+        return -sum(worst_expiry_value_usd({c: q for c, q in holdings.items() if (c.symbol, c.expiry) == group and q})
+                    or 0.0 for group in {(c.symbol, c.expiry) for c, q in holdings.items() if q})
+
     def _account_values(self) -> list[tuple[str, str]]:
-        value = sum(q * self._mark(c) * 100 for c, q in self.holdings.items())
-        cash = 100_000.0 - sum(self.costs.values())
-        net = cash + value
-        # Reg T: a defined-risk spread holds its width × 100 × quantity (the credit is cash, not a margin offset)
-        margin = -sum(worst_expiry_value_usd({c: q for c, q in self.holdings.items() if (c.symbol, c.expiry) == group
-                                              and q}) or 0.0
-                      for group in {(c.symbol, c.expiry) for c, q in self.holdings.items() if q})
+        cash, net, margin = self.cash_usd(), self.net_liquidation_usd(), self.margin_usd(self.holdings)
         return [("NetLiquidation", f"{net:.2f}"), ("TotalCashValue", f"{cash:.2f}"),
                 ("BuyingPower", f"{4 * (net - margin):.2f}"), ("InitMarginReq", f"{margin:.2f}"),
                 ("MaintMarginReq", f"{margin:.2f}"), ("AvailableFunds", f"{net - margin:.2f}"),

@@ -118,7 +118,7 @@ class OrderDesk:
             faults.drop_socket = ""
             client.writer.close()
             return
-        refusal = self._validate(request)
+        refusal = self.validate(request)
         if refusal is not None:
             client.send(wire.error(request.order_id, refusal.code, refusal.message(request.order_id)))
             return
@@ -153,7 +153,7 @@ class OrderDesk:
             self._acknowledge(order)
         self.try_fill(order)
 
-    def _validate(self, request: wire.PlaceOrder) -> Reject | None:
+    def validate(self, request: wire.PlaceOrder) -> Reject | None:
         """IB's checks before an order enters its book, in IB's order; the answer is an error and no status."""
         gw = self._gw
         if gw.settings.read_only_api:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from actors.node import core_factories
-from messages import Alert, IntentDenied, OrderRejected, OrderTerminated, PlaceOrder
+from messages import Alert, IntentDenied, OrderRejected, PlaceOrder
 from tests.ib.behaviour import READ_ONLY_TEXT, GatewaySettings, Reject
 from tests.ib.harness import MARKET_TIME, InProcessNode, ib_config, new_gateway
 
@@ -26,22 +26,18 @@ def _whole_node(gateway) -> InProcessNode:  # noqa: ANN001 - a TestGateway
     return InProcessNode(config, core_factories(config, "test", None, start_ns))
 
 
-def _every_order_ended(node: InProcessNode) -> bool:
-    placed = {m.client_order_id for m in node.probe.of(PlaceOrder)}
-    return bool(placed) and placed <= {m.client_order_id for m in node.probe.of(OrderTerminated)}
-
-
-def test_orders_a_read_only_gateway_refuses_end_rejected_free_the_strategy_and_open_the_breaker():
+def test_a_read_only_gateway_refuses_every_what_if_so_no_order_goes_out_and_the_breaker_opens():
     gateway = new_gateway(settings=GatewaySettings())  # a fresh IB Gateway: Read-Only API on
     try:
         with _whole_node(gateway) as node:
             node.probe.wait(Alert, lambda a: a.text.startswith("circuit breaker OPEN"), timeout=90)
-            rejected = node.probe.of(OrderRejected)
-            assert len(rejected) >= 2 and {(r.code, r.reason) for r in rejected} == {(321, READ_ONLY_TEXT)}
+            # IB refuses the what-if before every opening order as it would refuse the order: no order goes out
+            refused = node.probe.of(IntentDenied, lambda d: d.check == "what_if_refused")
+            assert len(refused) >= 2 and all(f"IB 321: {READ_ONLY_TEXT}" in d.reason for d in refused)
             assert not node.probe.of(IntentDenied, lambda d: "still working" in d.reason)
             node.runtime.work.wait_idle(timeout=5)
-            assert _every_order_ended(node)
-        assert not gateway.open_orders()
+            assert not node.probe.of(PlaceOrder) and not node.probe.of(OrderRejected)
+        assert gateway.what_ifs_received and not gateway.orders_received and not gateway.open_orders()
     finally:
         gateway.stop()
 

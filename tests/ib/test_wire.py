@@ -864,13 +864,21 @@ def test_truncated_place_order():
     # id, orderId, 12 contract fields, secIdType/secId, 19 order fields, then
     # legs (count + 4*8), order leg prices (count + 4), params (count + 2).
     prefix = 1 + 1 + 12 + 2 + 19 + (1 + 32) + (1 + 4) + (1 + 2)
-    assert parse_request(fields[:prefix]) == parse_request(fields)
+    with pytest.raises(WireError, match=r"^message 3 \(placeOrder\): truncated.*sharesAllocation"):
+        parse_request(fields[:prefix])  # the order's middle is read on, up to its whatIf flag
     with pytest.raises(WireError, match=r"^message 3 \(placeOrder\): .*param count 1"):
         parse_request(fields[: prefix - 1])
     with pytest.raises(WireError, match=r"^message 3 \(placeOrder\): truncated.*hidden"):
         parse_request(fields[: 1 + 1 + 12 + 2 + 18])
     with pytest.raises(WireError, match=r"placeOrder.*totalQuantity"):
         parse_request(fields[:17])
+
+
+def test_place_order_what_if_flag():
+    assert parse_request(captured(lambda c: c.placeOrder(5, _bag(), _limit_order()))).what_if is False
+    what_if = _limit_order()
+    what_if.whatIf = True
+    assert parse_request(captured(lambda c: c.placeOrder(5, _bag(), what_if))).what_if is True
 
 
 def test_non_numeric_and_malformed_fields():

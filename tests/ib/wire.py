@@ -611,8 +611,12 @@ def _peg_bench_block(order: WireOrder) -> list[object]:
     return []
 
 
-def open_order(order: WireOrder, status: str) -> list[object]:
+def open_order(order: WireOrder, status: str, what_if: Sequence[str] | None = None,
+               commission: float = UNSET_DOUBLE) -> list[object]:
     """openOrder at server 176 (faProfile still present, < 177).
+
+    With `what_if` it answers a what-if order: whatIf set and nine strings, before, change and after, each as
+    initMargin, maintMargin, equityWithLoan (IB sends them as text, an unknown one as "1.7976931348623157E308").
 
     Every order attribute we do not model is sent as the value ib_async uses
     as its default (UNSET_DOUBLE/UNSET_INTEGER for sentinels, "0" for flags),
@@ -695,10 +699,10 @@ def open_order(order: WireOrder, status: str) -> list[object]:
         False,  # deltaNeutralContract present
         "",  # algoStrategy: non-empty would pull in algo params
         False,  # solicited
-        False,  # whatIf
+        what_if is not None,  # whatIf
         status,
-        *([""] * 9),  # margin before/change/after: str-typed in ib_async
-        UNSET_DOUBLE,  # commission
+        *(what_if if what_if is not None else [""] * 9),  # margin before/change/after: str-typed in ib_async
+        commission,
         UNSET_DOUBLE,  # minCommission
         UNSET_DOUBLE,  # maxCommission
         "",  # commissionCurrency
@@ -1101,6 +1105,8 @@ class PlaceOrder:
     combo_leg_prices: list[float | None]
     hidden: bool = False
     smart_combo_routing_params: list[tuple[str, str]] = field(default_factory=list)
+    what_if: bool = False
+    """Order.whatIf: IB only reports the margin and commission the order would have; nothing is placed."""
 
 
 @dataclass(frozen=True)
@@ -1435,6 +1441,7 @@ def _parse_place_order(r: _Cursor) -> PlaceOrder:
             leg_prices.append(r.number("order combo leg price"))
         for _ in range(r.count("smart combo routing param count", 2)):
             params.append((r.text("param tag"), r.text("param value")))
+    what_if = _read_what_if(r)
     return PlaceOrder(
         order_id=order_id,
         contract=contract,
@@ -1455,7 +1462,47 @@ def _parse_place_order(r: _Cursor) -> PlaceOrder:
         combo_leg_prices=leg_prices,
         hidden=hidden,
         smart_combo_routing_params=params,
+        what_if=what_if,
     )
+
+
+def _read_what_if(r: _Cursor) -> bool:
+    """Skip placeOrder's middle (ib_async client.placeOrder at SERVER_VERSION, conditional blocks included) up to
+    the whatIf flag."""
+    for what in ("sharesAllocation", "discretionaryAmt", "goodAfterTime", "goodTillDate", "faGroup", "faMethod",
+                 "faPercentage", "faProfile", "modelCode", "shortSaleSlot", "designatedLocation", "exemptCode",
+                 "ocaType", "rule80A", "settlingFirm", "allOrNone", "minQty", "percentOffset", "eTradeOnly",
+                 "firmQuoteOnly", "nbboPriceCap", "auctionStrategy", "startingPrice", "stockRefPrice", "delta",
+                 "stockRangeLower", "stockRangeUpper", "overridePercentageConstraints", "volatility",
+                 "volatilityType"):
+        r.raw(what)
+    if r.text("deltaNeutralOrderType"):
+        for _ in range(9):
+            r.raw("deltaNeutral field")
+    else:
+        r.raw("deltaNeutralAuxPrice")
+    for what in ("continuousUpdate", "referencePriceType", "trailStopPrice", "trailingPercent", "scaleInitLevelSize",
+                 "scaleSubsLevelSize"):
+        r.raw(what)
+    increment = r.number("scalePriceIncrement")
+    if increment is not None and 0 < increment < UNSET_DOUBLE:
+        for _ in range(7):
+            r.raw("scale field")
+    for what in ("scaleTable", "activeStartTime", "activeStopTime"):
+        r.raw(what)
+    if r.text("hedgeType"):
+        r.raw("hedgeParam")
+    for what in ("optOutSmartRouting", "clearingAccount", "clearingIntent", "notHeld"):
+        r.raw(what)
+    if r.flag("deltaNeutralContract present"):
+        for _ in range(3):
+            r.raw("deltaNeutralContract field")
+    if r.text("algoStrategy"):
+        for _ in range(r.count("algo param count", 2)):
+            r.raw("algo tag")
+            r.raw("algo value")
+    r.raw("algoId")
+    return r.flag("whatIf")
 
 
 def _parse_req_contract_details(r: _Cursor) -> ReqContractDetails:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import msgspec
 
+from actors.broker.ib import what_if
 from actors.broker.ib.config import IbSection
 from actors.broker.ib.fills import BookedFill, ComboFills
 from actors.broker.ib.link import CANCEL_FAILED_CODES, ORDER_CANCELLED, LinkState, Notice
@@ -43,6 +44,7 @@ from messages import (
     IbOrderSubmitted,
     IbPlaceOrder,
     IbResync,
+    IbWhatIfResult,
     Message,
     ModifyOrder,
     OrderAccepted,
@@ -53,6 +55,7 @@ from messages import (
     PlaceOrder,
     TimerFired,
     TimerKey,
+    WhatIfRequested,
 )
 
 WORKING_STATUSES = frozenset({"PreSubmitted", "Submitted"})
@@ -75,6 +78,8 @@ class IbBrokerCore(BrokerCore):
         IbOpenOrders,
         IbExecution,
         IbCommission,
+        WhatIfRequested,
+        IbWhatIfResult,
     )
 
     def __init__(self, params: IbSection) -> None:
@@ -122,6 +127,11 @@ class IbBrokerCore(BrokerCore):
                 self._on_open_orders(message, ctx)
             case IbExecution():
                 self._on_execution(message, ctx)
+            case WhatIfRequested():
+                ctx.publish(what_if.ask(message, self._link.refusal(), self._order_id_floor))
+            case IbWhatIfResult():
+                self._note_order_id(message.order_id)
+                ctx.publish(what_if.answered(message))
             case IbCommission():
                 if self._fills.commission(message.exec_id, message.commission_usd):
                     self._book_ready(ctx)

@@ -24,6 +24,7 @@ from actors.broker.ib import translate
 from actors.broker.ib.config import IbSection
 from actors.broker.ib.fills import usable_commission
 from actors.broker.ib.market_data import IbMarketData
+from actors.broker.ib.what_if_session import WhatIfAsker
 from actors.market_data.config import MarketDataSection
 from actors.runtime.core import ActorCore, Context
 from messages import (
@@ -41,6 +42,7 @@ from messages import (
     IbOrderSubmitted,
     IbPlaceOrder,
     IbResync,
+    IbWhatIf,
     Message,
     OptionContract,
     SubscribeQuotes,
@@ -68,7 +70,7 @@ class IbSessionCore(ActorCore):
     replayed before the link starts are history and are never sent to IB again."""
 
     name = "ib_session"
-    subscriptions = (IbPlaceOrder, IbCancelOrder, IbResync, SubscribeQuotes, UnsubscribeQuotes, ChainRequest)
+    subscriptions = (IbPlaceOrder, IbCancelOrder, IbResync, IbWhatIf, SubscribeQuotes, UnsubscribeQuotes, ChainRequest)
 
     def __init__(self, params: IbSection, client_id: int, symbols: tuple[str, ...],
                  market_data: MarketDataSection | None = None) -> None:
@@ -121,6 +123,8 @@ class IbLink:
         self._qualified: dict[OptionContract, Contract] = {}
         self._market = IbMarketData(self._ib, params, market_data, symbols, held, ctx, self._spawn, self._qualify,
                                     self._qualified)
+        self._what_if = WhatIfAsker(self._ib, params, self._publish, self._qualify, self._qualified,
+                                    lambda: self._account)
         self._settle: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task] = set()
         self._published_executions: set[str] = set()
@@ -280,6 +284,8 @@ class IbLink:
                 self._ib.client.cancelOrder(trade.order.orderId if trade is not None else message.order_id)
             case IbResync():
                 await self._resync(message)
+            case IbWhatIf():
+                self._spawn(self._what_if.ask(message))
             case SubscribeQuotes() | UnsubscribeQuotes() | ChainRequest():
                 await self._market.serve(message)
 
@@ -368,6 +374,7 @@ class IbLink:
     # what IB says ------------------------------------------------------------------------------------------------
     def _on_error(self, req_id: int, code: int, text: str, contract: Contract | None) -> None:
         self._publish(IbError(req_id=req_id, code=code, text=text))
+        self._what_if.on_error(req_id, code, text)
         if code in API_DOWN_CODES and req_id == -1 and self._ib.isConnected():
             self._disconnect()  # the API link is unusable: start over (the reconnect loop takes it from here)
         self._market.on_error(code, text, contract)
