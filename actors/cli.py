@@ -349,8 +349,8 @@ def _printable(exc: Exception) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("RUST_LOG", "error")  # before deltalake loads: its Rust warnings would flood stderr
+    from actors.replay.errors import SessionReplayError
     from actors.replay.scenario import ScenarioError
-    from actors.replay.session import SessionReplayError
     from actors.runtime.logging import configure_logging
     from actors.service.lock import NodeAlreadyRunning
     from storage.lake_access import LakeDamaged, LakeUnusable

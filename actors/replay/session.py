@@ -17,6 +17,7 @@ import msgspec
 from actors.config import config_from_mapping
 from actors.config_section import ConfigError
 from actors.node import core_factories
+from actors.replay.errors import SessionReplayError
 from actors.runtime.clock import VirtualClock
 from actors.runtime.deterministic import DeterministicRuntime
 from actors.runtime.routing import RUNTIME_ORIGIN
@@ -50,10 +51,6 @@ DECISION_TYPES = (
 NOT_REPLAYED = frozenset({"broker", "ib_session", "persistence", "alerts"})
 """The broker's outputs (and IB's, through its session) are the recorded inputs; persistence and alerts only write
 out. None of them may run in a replay: the IB session would dial the broker."""
-
-
-class SessionReplayError(ValueError):
-    """The session cannot be replayed (missing, or recorded without its config); the text says which."""
 
 
 @dataclass(frozen=True)

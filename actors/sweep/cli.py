@@ -24,7 +24,7 @@ def _workers(text: str) -> int:
 
 
 def add_sweep_commands(commands: argparse._SubParsersAction) -> None:
-    from actors.sweep.report import OBJECTIVES
+    from actors.sweep.objectives import OBJECTIVES
 
     sweep = commands.add_parser("sweep", help="backtest a grid or random sample of parameters over many market paths")
     sweep.add_argument("file", help="sweep TOML file (parameters, paths; see the README)")
@@ -61,7 +61,14 @@ def check_paths(sweep) -> None:  # noqa: ANN001 - Sweep
 
 
 def cmd_sweep(args: argparse.Namespace, console: Console) -> int:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from actors.backtest import BacktestError
     from actors.broker.sim.history_data import HistoryError

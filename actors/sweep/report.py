@@ -10,16 +10,11 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from actors.sweep.objectives import OBJECTIVES
+
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-OBJECTIVES = {
-    "median_pnl": ("median P&L $", False),
-    "p5_pnl": ("5th percentile P&L $", False),
-    "loss_probability": ("probability of loss", True),
-    "max_drawdown": ("worst max drawdown $", True),
-}
-"""Objective → (column title, smaller is better)."""
 PLOTTED_SETS = 12
 """The distribution plots show this many parameter sets (the best by the objective, and the robust one)."""
 

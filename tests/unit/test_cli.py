@@ -40,3 +40,16 @@ def test_demo_and_scenarios_refuse_the_ib_broker_in_one_line(tmp_path, capsys):
     assert main(["replay", str(scenario)]) == EXIT_BAD_INPUT
     error = capsys.readouterr().err
     assert "scenarios run against the simulated exchange" in error and error.count("\n") == 1
+
+
+def test_help_needs_none_of_the_heavy_libraries():
+    """`thetanode --help`, and every command before it reaches its own work (a stop signal's handler included), must
+    not wait seconds for pandas: the journal's pyarrow.dataset and the sweep report import it."""
+    import subprocess
+    import sys
+
+    probe = ("import contextlib, io, sys\nfrom actors.cli import main\n"
+             "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n    main(['--help'])\n"
+             "print(sorted(m for m in ('pandas', 'pyarrow.dataset', 'plotly') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
