@@ -15,17 +15,25 @@ class ConfigError(ValueError):
     """A config that cannot be used; the text names the file and the field."""
 
 
-def read_toml(path: Path, what: str, error: type[ValueError] = ConfigError) -> Any:
-    """A TOML file's tables, or `error` in one line naming the file and what is wrong with it (`what`: the kind of
-    file, e.g. "config file")."""
+def read_input_file(path: Path, what: str, error: type[ValueError] = ConfigError) -> bytes:
+    """A file the operator named, or `error` in one line naming the file and why it cannot be read (`what`: the kind
+    of file, e.g. "config file")."""
     try:
-        return msgspec.toml.decode(path.read_bytes())
+        return path.read_bytes()
     except FileNotFoundError:
         raise error(f"{path}: no such {what}") from None
     except IsADirectoryError:
-        raise error(f"{path}: is a directory, not a {what}") from None
+        article = "an" if what[:1] in "aeiou" else "a"
+        raise error(f"{path}: is a directory, not {article} {what}") from None
     except OSError as exc:
         raise error(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def read_toml(path: Path, what: str, error: type[ValueError] = ConfigError) -> Any:
+    """A TOML file's tables, or `error` in one line naming the file and what is wrong with it."""
+    data = read_input_file(path, what, error)
+    try:
+        return msgspec.toml.decode(data)
     except UnicodeDecodeError:
         raise error(f"{path}: not a text file (TOML must be UTF-8)") from None
     except msgspec.DecodeError as exc:

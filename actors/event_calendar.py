@@ -23,7 +23,7 @@ from pathlib import Path
 
 import msgspec
 
-from actors.config_section import ConfigError
+from actors.config_section import ConfigError, read_input_file
 from actors.market_time import CALENDAR_END, CALENDAR_START, NEW_YORK, calendar_covers
 
 MAX_WINDOW_DAYS = 365
@@ -126,14 +126,7 @@ def load_events(path: Path, defaults: EventDefaults) -> tuple[MarketEvent, ...]:
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".ics"):
         raise ConfigError(f"{path}: events file must be .csv or .ics, got {suffix or 'no extension'!r}")
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such events file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not an events file") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    data = read_input_file(path, "events file")
     events = _read_csv(path, data, defaults) if suffix == ".csv" else _read_ics(path, data, defaults)
     if not events:
         raise ConfigError(f"{path}: no events in the events file")
