@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
 from messages import Message
@@ -80,12 +82,21 @@ class LakeWriter:
             rows = projected.get(table)
             if rows is None:
                 continue
-            stored = read_table(self, table, session_id)["seq"]
+            stored = self._stored_seqs(table, session_id)
             rows = rows.filter(pc.invert(pc.is_in(rows["seq"], value_set=stored))) if len(stored) else rows
             if rows.num_rows:
                 self._write(table, rows, f"{session_id}/{table}", version)
                 written += rows.num_rows
         return written
+
+    def _stored_seqs(self, table: str, session_id: str) -> pa.Array:
+        """The seqs `table` holds for one session, reading only that column of that session's files (a derived
+        table grows with years of history; this runs at every start)."""
+        uri = self.table_uri(table)
+        if not DeltaTable.is_deltatable(uri, storage_options=self._options):
+            return pa.array([], pa.int64())
+        dataset = DeltaTable(uri, storage_options=self._options).to_pyarrow_dataset()
+        return dataset.to_table(columns=["seq"], filter=ds.field("session_id") == session_id)["seq"].combine_chunks()
 
     def _write(self, table: str, rows, app_id: str, version: int) -> None:  # noqa: ANN001 - a pa.Table
         try:
