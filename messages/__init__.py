@@ -91,6 +91,7 @@ from messages.system import (
     ActorRestarted,
     Alert,
     BrokerConnectionChanged,
+    CoreSnapshot,
     FlushJournal,
     JournalFlushed,
     NodeStarted,

@@ -70,6 +70,7 @@ ROLL_DTE_SLACK = 7
 
 class DecisionCore(ActorCore):
     name = "decision"
+    SNAPSHOT_FRESH = ("_stale_after_ns", "_refusals_alert_after", "_max_contracts_per_order", "_events")  # config
     subscriptions = (
         TimerFired,
         ChainSnapshot,
