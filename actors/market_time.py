@@ -63,6 +63,10 @@ class MarketHours:
         self._session_days = np.array(calendar.sessions.values.astype("datetime64[D]"), dtype="datetime64[D]")
         self._first_ns = _new_york_midnight_ns(CALENDAR_START)
         self._end_ns = _new_york_midnight_ns(CALENDAR_END + dt.timedelta(days=1))
+        # every open and close falls on a whole minute, so whether the market is open is one answer per minute: the
+        # decision asks for each position it judges, many times a minute (cached as one tuple: threads share it)
+        self._whole_minutes = not (self._opens % NS_PER_MINUTE).any() and not (self._closes % NS_PER_MINUTE).any()
+        self._open_in_minute: tuple[int, bool] = (-1, False)
 
     def _check(self, now_ns: int) -> None:
         if not self._first_ns <= now_ns < self._end_ns:
@@ -81,9 +85,16 @@ class MarketHours:
         return index
 
     def is_open(self, now_ns: int) -> bool:
+        minute = now_ns // NS_PER_MINUTE
+        cached_minute, cached_open = self._open_in_minute
+        if minute == cached_minute:
+            return cached_open
         self._check(now_ns)
         index = int(np.searchsorted(self._opens, now_ns, side="right")) - 1
-        return bool(index >= 0 and now_ns < self._closes[index])
+        is_open = bool(index >= 0 and now_ns < self._closes[index])
+        if self._whole_minutes:
+            self._open_in_minute = (minute, is_open)
+        return is_open
 
     def next_open(self, now_ns: int) -> int:
         """The next session open strictly after `now_ns`."""

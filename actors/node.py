@@ -176,6 +176,13 @@ class EarlierSessions:
         """Read only what follows `point` from now on (None: everything)."""
         self.point = point
 
+    @property
+    def since_point(self) -> frozenset[str]:
+        """The sessions whose messages the cores do not hold yet: the point's own and those after it (else all)."""
+        if self.point is None:
+            return self.sessions
+        return frozenset(self._in_order[self._in_order.index(self.point.session_id):])
+
     def read(self, types: tuple[type[Message], ...] | None = None) -> Iterator[Message]:
         if self.point is None:
             return self._journal.read_sessions(self.sessions, types)

@@ -6,8 +6,10 @@ The history is the node's own: one demo session recorded by the real node (a who
 quotes, timers, orders, fills) is the first earlier session; every later session is a trading day of its market
 data and timers (`--per-session` messages, default 1,000: 1,000 sessions hold >= 1M messages), written in
 group commits of `--commit` messages the way the persistence actor writes them. Each lake is measured as written
-(many small files), then after the start-up compaction, and — for the smaller lakes only, `--old-up-to` — with the
-previous reader (one whole-table read per earlier session) for comparison.
+(many small files), then after the start-up compaction; each from zero (the whole journal replayed, as with
+`persistence.restore_snapshots = false`) and from the snapshot set the last session's graceful stop wrote (taken of
+the cores the from-zero rebuild built); and — for the smaller lakes only, `--old-up-to` — with the previous reader
+(one whole-table read per earlier session) for comparison.
 
 Usage: uv run python scripts/bench_restart.py [--sessions 10,100,1000] [--workdir DIR]
 """
@@ -29,8 +31,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from actors.config import config_from_mapping  # noqa: E402
 from actors.demo import DEMO_DEFAULTS, run_demo  # noqa: E402
 from actors.market_time import NS_PER_DAY  # noqa: E402
-from actors.node import RUN_MODE, EarlierSessions, core_factories, restored_state, sim_start_ns  # noqa: E402
+from actors.node import (  # noqa: E402
+    RUN_MODE,
+    EarlierSessions,
+    core_factories,
+    last_journaled_ns,
+    rebuild,
+    restored_state,
+    sim_start_ns,
+)
 from actors.runtime.clock import VirtualClock  # noqa: E402
+from actors.runtime.snapshots import write_snapshots  # noqa: E402
 from actors.runtime.threaded import ThreadedRuntime  # noqa: E402
 from actors.service.compaction import ScheduledCompaction  # noqa: E402
 from messages import IndexQuote, Message, NodeStarted, OptionQuote, TimerFired, UnderlyingQuote  # noqa: E402
@@ -71,21 +82,35 @@ def build_lake(lake: Path, sessions: int, recorded: list[Message], per_session: 
     return written
 
 
-def restart(lake: Path, config) -> dict[str, float]:  # noqa: ANN001
-    """What `thetanode run` does before it trades, timed in its three parts."""
+def restart(lake: Path, config, from_snapshots: bool) -> tuple[dict[str, float], ThreadedRuntime]:  # noqa: ANN001
+    """What `thetanode run` does before it trades, timed in its three parts: from the newest snapshots, or (as with
+    `persistence.restore_snapshots = false`) from the whole journal."""
     journal = DeltaJournal(str(lake))
     began = time.perf_counter()
     earlier = EarlierSessions(journal, "run-now")
+    earlier.start_after(earlier.restart_point() if from_snapshots else None)
+    assert (earlier.point is not None) == from_snapshots
     history = list(earlier.read())
     read = time.perf_counter()
     runtime = ThreadedRuntime(core_factories(config, "run-now", None, sim_start_ns(config)),
-                              VirtualClock(history[-1].ts), config.mailbox, config.supervisor)
-    runtime.prime(history, reread=earlier.read)
+                              VirtualClock(last_journaled_ns(history, earlier.point)), config.mailbox,
+                              config.supervisor)
+    rebuild(runtime, earlier, history)
     primed = time.perf_counter()
-    restored_state(journal, sessions=earlier.sessions)
+    restored_state(journal, sessions=earlier.since_point)
     done = time.perf_counter()
-    return {"read": read - began, "replay": primed - read, "restore": done - primed, "total": done - began,
-            "messages": len(history)}
+    return {"read": read - began, "replay": primed - read, "restore": done - primed, "total": done - began}, runtime
+
+
+def snapshot_at_stop(lake: Path, sessions: int, runtime: ThreadedRuntime) -> None:
+    """What the last session's graceful stop journals: every core's snapshot, cut at its last message."""
+    journal = DeltaJournal(str(lake))
+    session = f"run-{sessions - 1:05d}"
+    last = list(journal.read(session))[-1]
+    cores = {name: runtime.cores[name] for name in sorted(runtime.replayable)}
+    snapshots = [msgspec.structs.replace(s, ts=last.ts + 1, seq=last.seq + 1 + n)
+                 for n, s in enumerate(write_snapshots(cores, last.seq))]
+    journal.append(session, snapshots)
 
 
 def old_reads(lake: Path) -> float:
@@ -117,8 +142,8 @@ def main() -> None:
     config = config_from_mapping(DEMO_DEFAULTS)
     recorded = _recorded_session(workdir, config)
     print(f"recorded session: {len(recorded)} messages; later sessions: {args.per_session} messages each")
-    print(f"{'sessions':>8} {'messages':>9} {'files':>6} {'B/msg':>6} {'layout':>10} {'read s':>7} {'replay s':>8} "
-          f"{'restore s':>9} {'total s':>7} {'old read s':>10}")
+    print(f"{'sessions':>8} {'messages':>9} {'files':>6} {'B/msg':>6} {'layout':>10} {'from':>9} {'read s':>7} "
+          f"{'replay s':>8} {'restore s':>9} {'total s':>7} {'old read s':>10}")
     for sessions in (int(n) for n in args.sessions.split(",")):
         lake = workdir / f"lake-{sessions}"
         if lake.exists():
@@ -131,11 +156,14 @@ def main() -> None:
                 # vacuum at once (the node keeps 7 days of replaced files): the bytes are those of the live table
                 DeltaTable(journal_uri).vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
             files = data_files(journal_uri)
-            took = restart(lake, config)
-            old = f"{old_reads(lake):10.2f}" if sessions <= args.old_up_to else f"{'-':>10}"
-            print(f"{sessions:>8} {written:>9} {files:>6} {_bytes(lake / 'journal') / written:>6.0f} {layout:>10} "
-                  f"{took['read']:>7.2f} {took['replay']:>8.2f} {took['restore']:>9.2f} {took['total']:>7.2f} {old}",
-                  flush=True)
+            for start in ("zero", "snapshots"):
+                took, runtime = restart(lake, config, from_snapshots=start == "snapshots")
+                if start == "zero" and layout == "as written":
+                    snapshot_at_stop(lake, sessions, runtime)  # as the last session's stop would have
+                old = f"{old_reads(lake):10.2f}" if sessions <= args.old_up_to and start == "zero" else f"{'-':>10}"
+                print(f"{sessions:>8} {written:>9} {files:>6} {_bytes(lake / 'journal') / written:>6.0f} "
+                      f"{layout:>10} {start:>9} {took['read']:>7.2f} {took['replay']:>8.2f} {took['restore']:>9.2f} "
+                      f"{took['total']:>7.2f} {old}", flush=True)
 
 
 if __name__ == "__main__":

@@ -70,7 +70,6 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
         earlier = EarlierSessions(journal, session_id)
         earlier.start_after(earlier.restart_point() if config.persistence.restore_snapshots else None)
         history = list(earlier.read())
-        restored = restored_state(journal, sessions=earlier.sessions)
     if stop_requested.is_set():
         logger.warning("stop requested during start-up: nothing was started")
         return EXIT_OK
@@ -97,13 +96,14 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
             stop_requested.set()
 
     runtime.observers += [health.observe, restart_source.observe, working.observe, storage.observe, watch_for_stop]
-    if history or earlier.point is not None:
-        with reading(config.node.lake_uri):
+    with reading(config.node.lake_uri):
+        if history or earlier.point is not None:
             replayed, history = rebuild(runtime, earlier, history)
-        start = f"the snapshots at seq {earlier.point.through_seq} of {earlier.point.session_id} and " if earlier.point \
-            else ""
-        logger.warning(f"rebuilt the actors from {start}{len(history)} messages of earlier sessions "
-                       f"({replayed} deliveries)")
+            start = f"the snapshots at seq {earlier.point.through_seq} of {earlier.point.session_id} and " \
+                if earlier.point else ""
+            logger.warning(f"rebuilt the actors from {start}{len(history)} messages of earlier sessions "
+                           f"({replayed} deliveries)")
+        restored = restored_state(journal, sessions=earlier.since_point)  # the snapshots hold what came before
     del history  # a restarted actor reads its share again from the lake; a year of history is not kept in memory
     if stop_requested.is_set():
         logger.warning("stop requested during the rebuild: nothing was started")

@@ -57,7 +57,7 @@ def test_repeated_kill_9_loses_and_duplicates_nothing(tmp_path):
     config = tmp_path / "node.toml"
     config.write_text(
         f'[node]\nlake_uri = "{tmp_path / "lake"}"\nclock = "virtual"\n'
-        "[persistence]\nflush_interval_ms = 300000\n"
+        "[persistence]\nflush_interval_ms = 300000\nsnapshot_every_messages = 1000\n"  # restarts start from them
         f'[service]\nhealth_port = 0\nheartbeat_file = "{tmp_path / "hb.json"}"\n'
         f'control_dir = "{tmp_path / "control"}"\nshutdown_timeout_s = 10\n'
     )

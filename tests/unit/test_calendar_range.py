@@ -106,3 +106,18 @@ def test_a_start_or_scenario_time_beyond_the_calendar_is_refused_on_load(tmp_pat
                         '{"at": "+1m", "expect": {"type": "NodeStarted"}}\n', encoding="utf-8")
     with pytest.raises(ScenarioError, match="outside the market calendar"):
         load_scenario(scenario)
+
+
+def test_the_per_minute_answer_of_is_open_is_the_calendars_at_every_instant():
+    """Whether the market is open is cached per minute: asked in any order around every open and close of a year and
+    at random instants, it answers as the calendar does (a session boundary never falls inside a minute)."""
+    hours = market_hours()
+    uncached = MarketHours.__new__(MarketHours)
+    uncached.__dict__.update(hours.__dict__, _whole_minutes=False, _open_in_minute=(-1, False))
+    start, end = _ns(dt.date(2025, 1, 2), 0, 0), _ns(dt.date(2025, 12, 31), 0, 0)
+    rng = np.random.default_rng(7)
+    boundaries = [b for b in (*hours._opens, *hours._closes) if start <= b < end]
+    instants = [int(b) + d for b in boundaries for d in (-60 * 10**9 - 1, -1, 0, 1, 59 * 10**9, 60 * 10**9)]
+    instants += [int(x) for x in rng.integers(start, end, 20_000)]
+    rng.shuffle(instants)
+    assert [hours.is_open(t) for t in instants] == [uncached.is_open(t) for t in instants]
