@@ -12,11 +12,19 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
+from msgspec import UNSET
 
 from actors.broker.order_desk import ORDER_COMMANDS, BrokerCore
 from actors.broker.sim.config import SimSection
+from actors.broker.sim.expiry import due_settlements
 from actors.broker.sim.fills import commission_usd, fill_threshold, limit_crosses
 from actors.broker.sim.source import QuoteSource
+from actors.broker.sim.stock import (
+    STOCK_INITIAL_MARGIN,
+    add_shares,
+    stock_commission_usd,
+    stock_fill_price,
+)
 from actors.market_data.config import MarketDataSection
 from actors.market_data.quote_gate import QuoteGate
 from actors.market_time import NS_PER_S
@@ -44,6 +52,7 @@ from messages import (
     OrderRejected,
     PlaceOrder,
     RawQuote,
+    StockPosition,
     SubscribeQuotes,
     TimerFired,
     TimerKey,
@@ -84,6 +93,9 @@ class SimBrokerCore(BrokerCore):
         self._exec_count = 0
         self._positions: Counter[OptionContract] = Counter()
         self._costs: Counter[OptionContract] = Counter()
+        self._stock: Counter[str] = Counter()  # symbol -> shares an exercise, assignment or stock order left
+        self._stock_costs: Counter[str] = Counter()  # symbol -> their total cost in dollars
+        self._underlying_mid: dict[str, float] = {}  # the last accepted price: what an expiry settles at
         self._cash_usd = params.starting_cash_usd
         self._outbox: list[tuple[int, int, Message]] = []  # (due, order of emission, message) for simulated latency
         self._emitted = 0
@@ -124,12 +136,15 @@ class SimBrokerCore(BrokerCore):
             ctx.set_timer(TimerKey.SIM_DELIVER, self._outbox[0][0])
 
     def _report_positions(self, ctx: Context) -> None:
+        self._settle_expiries(ctx.now())
         positions = tuple(
             BrokerPosition(contract=c, quantity=q, avg_cost=round(self._costs[c] / q, 4))
             for c, q in sorted(self._positions.items(), key=lambda item: str(item[0]))
             if q
         )
-        self._emit(BrokerPositionsSnapshot(positions=positions, complete=True), ctx)
+        stock = tuple(StockPosition(symbol=s, quantity=q, avg_cost=round(self._stock_costs[s] / q, 4))
+                      for s, q in sorted(self._stock.items()) if q)
+        self._emit(BrokerPositionsSnapshot(positions=positions, complete=True, stock=stock or UNSET), ctx)
         self._emit(self._account_values(ctx.now()), ctx)
 
     def _account_values(self, now_ns: int) -> BrokerAccountValues:
@@ -138,9 +153,12 @@ class SimBrokerCore(BrokerCore):
         held = sorted(self._positions, key=str)
         marks = {q.contract: (q.bid + q.ask) / 2 for q in self._source.option_quotes(held, now_ns)}
         value = sum(self._positions[c] * marks.get(c, self._costs[c] / self._positions[c]) for c in held)
-        net_liquidation = self._cash_usd + value * CONTRACT_MULTIPLIER
+        stock_value = sum(q * self._underlying_mid.get(s, self._stock_costs[s] / q) for s, q in self._stock.items() if q)
+        net_liquidation = self._cash_usd + value * CONTRACT_MULTIPLIER + stock_value
         premium = {c: -self._costs[c] * CONTRACT_MULTIPLIER for c in held}
         margin = defined_risk_margin_usd(self._positions, premium)
+        if margin is not None and stock_value:
+            margin += STOCK_INITIAL_MARGIN * sum(abs(q) * self._underlying_mid.get(s, 0.0) for s, q in self._stock.items())
         values = {"NetLiquidation": net_liquidation, "TotalCashValue": self._cash_usd}
         if margin is not None:  # undefined risk: no number rather than a wrong one (risk then refuses to open)
             values |= {"InitMarginReq": margin, "MaintMarginReq": margin, "AvailableFunds": net_liquidation - margin,
@@ -204,8 +222,29 @@ class SimBrokerCore(BrokerCore):
             self._admit(quote, ctx)
 
     def _admit(self, quote: UnderlyingQuote | IndexQuote | OptionQuote, ctx: Context) -> Message | None:
-        """Every quote leaves through the gate, like a real feed's would."""
-        return self._gate.admit(quote, quote.ts or ctx.now()).publish(ctx)
+        """Every quote leaves through the gate, like a real feed's would. An expiry settles at the last price before
+        the first one after its close."""
+        if isinstance(quote, UnderlyingQuote) and self._settle_expiries(ctx.now()):
+            self._report_positions(ctx)
+        accepted = self._gate.admit(quote, quote.ts or ctx.now()).publish(ctx)
+        if isinstance(accepted, UnderlyingQuote):
+            self._underlying_mid[accepted.symbol] = (accepted.bid + accepted.ask) / 2
+        return accepted
+
+    def _settle_expiries(self, now_ns: int) -> bool:
+        """OCC's expiry (actors/broker/sim/expiry.py): options in the money by a cent or more deliver shares, cash
+        moves at the strike, the rest vanish. Not while being rebuilt: the live exchange settles on its next report."""
+        if not self._live:
+            return False
+        settled = due_settlements(self._positions, now_ns, self._underlying_mid.get)
+        for settlement in settled:
+            contract, shares = settlement.contract, settlement.shares
+            del self._positions[contract], self._costs[contract]
+            if shares:
+                self._cash_usd -= shares * contract.strike
+                self._stock[contract.symbol], self._stock_costs[contract.symbol] = add_shares(
+                    self._stock[contract.symbol], self._stock_costs[contract.symbol], shares, contract.strike)
+        return bool(settled)
 
     # orders --------------------------------------------------------------------------------------------------------
     def known_order_ids(self) -> set[str]:
@@ -259,6 +298,9 @@ class SimBrokerCore(BrokerCore):
         if not self._source.is_open(ctx.now()):
             return
         order = working.order
+        if order.stock is not UNSET:
+            self._try_fill_stock(working, ctx)
+            return
         contracts = [leg.contract for leg in order.legs]
         quotes = {q.contract: q for q in self._source.option_quotes(contracts, ctx.now())}
         if len(quotes) != len(contracts):
@@ -285,12 +327,32 @@ class SimBrokerCore(BrokerCore):
         self._emit(fill, ctx)
         self._report_positions(ctx)
 
+    def _try_fill_stock(self, working: SimOrder, ctx: Context) -> None:
+        order = working.order
+        quote = next(iter(self._source.underlying_quotes([order.stock], ctx.now())), None)
+        price = None if quote is None else stock_fill_price(quote, order.quantity, working.limit_price)
+        if price is None:
+            return
+        quantity = order.quantity - working.filled
+        self._exec_count += 1
+        fill = OrderFilled(client_order_id=order.client_order_id, exec_id=f"SIM-{working.broker_order_id}-"
+                           f"{self._exec_count}", quantity=quantity, price=price,
+                           commission_usd=stock_commission_usd(quantity))
+        self._book(working, fill, {})
+        self._emit(fill, ctx)
+        self._report_positions(ctx)
+
     def _book(self, working: SimOrder, fill: OrderFilled, quotes: dict[OptionContract, OptionQuote]) -> None:
         order = working.order
         working.filled += fill.quantity
-        self._cash_usd -= fill.price * fill.quantity * CONTRACT_MULTIPLIER + fill.commission_usd
+        multiplier = 1 if order.stock is not UNSET else CONTRACT_MULTIPLIER
+        self._cash_usd -= fill.price * fill.quantity * multiplier + fill.commission_usd
         if working.filled == order.quantity:
             del self._working[order.client_order_id]
+        if order.stock is not UNSET:
+            self._stock[order.stock], self._stock_costs[order.stock] = add_shares(
+                self._stock[order.stock], self._stock_costs[order.stock], fill.quantity, fill.price)
+            return
         for leg in order.legs:
             quote = quotes.get(leg.contract)
             mark = (quote.bid + quote.ask) / 2 if quote is not None else 0.0
