@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import msgspec
 
+from actors.decision.assigned_stock import AssignedStockDesk
 from actors.decision.config import EntrySection, ExitSection
 from actors.decision.entry_gates import (
     Cooldowns,
@@ -32,6 +33,7 @@ from actors.runtime.core import ActorCore, Context
 from messages import (
     CONTRACT_MULTIPLIER,
     Alert,
+    AssignedStockClosed,
     BrokerAccountValues,
     BrokerConnectionChanged,
     ChainRequest,
@@ -54,6 +56,7 @@ from messages import (
     StrategyMarked,
     StrategyOpened,
     StrategyPositionChanged,
+    StrategySettled,
     TimerFired,
     TimerKey,
     TradingState,
@@ -88,6 +91,8 @@ class DecisionCore(ActorCore):
         ReconciliationResult,
         BrokerConnectionChanged,
         BrokerAccountValues,
+        StrategySettled,
+        AssignedStockClosed,
     )
     lossless = False
 
@@ -121,6 +126,7 @@ class DecisionCore(ActorCore):
         self._events = entry_calendar(entry)  # the config's data, built once: no file is read here
         self._account = Account()
         self._max_contracts_per_order = max_contracts_per_order
+        self._assigned = AssignedStockDesk(exits.assignment_policy)
 
     def on_start(self, ctx: Context) -> None:
         self._exit_pending = False  # a rebuilt core's pending exit timer died with the old process
@@ -172,6 +178,11 @@ class DecisionCore(ActorCore):
                 self._portfolio.apply(message)
             case IntentDenied():
                 self._portfolio.apply(message)
+                self._assigned.order_ended(message.strategy_id)
+            case StrategySettled() | AssignedStockClosed():
+                for record in self._assigned.apply(message):
+                    ctx.publish(record)
+                self._flatten_assigned(ctx)
             case StrategyClosed():
                 closed = self._portfolio.holding(message.strategy_id)
                 if closed is not None:
@@ -182,12 +193,14 @@ class DecisionCore(ActorCore):
                 self._note_approved(intent)
             case OrderTerminated():
                 self._portfolio.apply(message)
+                self._assigned.order_ended(message.strategy_id)
                 if message.purpose == OrderPurpose.CLOSE and message.status == OrderOutcome.REJECTED:
                     self._close_refused(message.strategy_id, ctx)
             case TradingStateChanged():
                 self._trading_state = message.state
             case UnderlyingQuote():
                 self._market.on_underlying(message)
+                self._assigned.on_underlying(message)
             case VolatilityStats():
                 self._vol_stats[message.symbol] = message
                 if self._exits.iv_percentile_exit:  # judge the held positions on the new percentile at once
@@ -213,6 +226,7 @@ class DecisionCore(ActorCore):
         ctx.set_timer(TimerKey.ENTRY, next_at)
         if not hours.is_open(ctx.now()):
             return  # orders sent while the exchange is closed only rest and expire; judge again at the open
+        self._flatten_assigned(ctx)
         for strategy_id in self._portfolio.open_ids():
             self._evaluate_exit(strategy_id, ctx)
         self._book_exits(ctx)
@@ -358,6 +372,12 @@ class DecisionCore(ActorCore):
             self._marks.forget(contract)
         self._conservative.pop(strategy_id, None)
         self._marked_at.pop(strategy_id, None)
+
+    def _flatten_assigned(self, ctx: Context) -> None:
+        """Shares a settlement left, under `exits.assignment_policy` (actors/decision/assigned_stock.py)."""
+        if self._trading_state != TradingState.HALTED and not self._stopping and market_hours().is_open(ctx.now()):
+            for intent in self._assigned.closes():
+                ctx.publish(intent)
 
     def _close_refused(self, strategy_id: str, ctx: Context) -> None:
         """The exit still stands and is tried again, after a backoff: hammering a refusing broker changes nothing."""

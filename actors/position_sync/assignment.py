@@ -1,0 +1,153 @@
+"""Recognising what the broker settled without an order of ours: option legs that vanished at their expiry (expired
+worthless, or exercised and assigned) and shares that appeared from an exercise or assignment, early or at expiry.
+
+A strategy is settled only whole: every one of its legs gone from the broker's positions, each leg either past its
+expiry's settlement (actors/settlement.py) or assigned early, and the shares the broker shows beyond what earlier
+settlements left exactly those its legs' exercises and assignments deliver. Past expiry the underlying's last price
+at or before the settlement says which legs OCC exercised; without it (or when the broker disagrees, e.g. a holder's
+contrary instruction) any choice of exercised legs that delivers exactly the shares shown is accepted if it is the
+only one. Anything else stays an unexplained difference: reconciliation fails closed on it as before."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from itertools import product
+
+from actors.settlement import delivered_shares, exercised_at, settles_at_ns
+from messages import Leg, OptionContract, SettledLeg
+
+MAX_UNDECIDED_LEGS = 12
+"""Legs whose outcome the price cannot decide, searched exhaustively (2**n choices) per underlying."""
+
+ClosingPrice = Callable[[str, dt.date], float | None]
+
+
+@dataclass(frozen=True)
+class Holding:
+    strategy_id: str
+    symbol: str
+    legs: tuple[Leg, ...]
+    quantity: int
+
+
+def _vanished(holdings: Iterable[Holding], broker: Mapping[OptionContract, int]) -> dict[str, Holding]:
+    """Strategies (in id order) all of whose legs the broker no longer holds: each contract's missing quantity is
+    handed out to its holders in id order, so a contract two strategies share settles each only if both are gone."""
+    expected: Counter[OptionContract] = Counter()
+    ordered = sorted(holdings, key=lambda h: h.strategy_id)
+    for holding in ordered:
+        for leg in holding.legs:
+            expected[leg.contract] += leg.ratio * holding.quantity
+    missing = {c: q - broker.get(c, 0) for c, q in expected.items()}
+    gone = {}
+    for holding in ordered:
+        held = {leg.contract: leg.ratio * holding.quantity for leg in holding.legs}
+        if all(q and missing[c] * q > 0 and abs(missing[c]) >= abs(q) and abs(broker.get(c, 0)) <= abs(expected[c] - q)
+               for c, q in held.items()):
+            for contract, quantity in held.items():
+                missing[contract] -= quantity
+            gone[holding.strategy_id] = holding
+    return gone
+
+
+def recognise_settlements(holdings: Iterable[Holding], broker_options: Mapping[OptionContract, int],
+                          stock_appeared: Mapping[str, int], now_ns: int,
+                          closing_price: ClosingPrice) -> dict[str, tuple[SettledLeg, ...]]:
+    """The strategies the broker settled, each with its legs' outcomes. `stock_appeared` is per symbol the shares
+    the broker shows beyond those earlier settlements left."""
+    gone = _vanished(holdings, broker_options)
+    settled: dict[str, tuple[SettledLeg, ...]] = {}
+    for symbol in sorted({h.symbol for h in gone.values()}):
+        candidates = [h for h in gone.values() if h.symbol == symbol]
+        outcome = _explain(candidates, stock_appeared.get(symbol, 0), now_ns, closing_price)
+        if outcome is not None:
+            settled |= outcome
+    return settled
+
+
+def _explain(candidates: list[Holding], shares_shown: int, now_ns: int,
+             closing_price: ClosingPrice) -> dict[str, tuple[SettledLeg, ...]] | None:
+    legs = [(h.strategy_id, leg.contract, leg.ratio * h.quantity) for h in candidates for leg in h.legs]
+    by_price: list[bool | None] = []  # exercised? None = undecided
+    for _, contract, _ in legs:
+        if now_ns < settles_at_ns(contract.expiry):
+            by_price.append(True)  # gone before expiry: only an early exercise or assignment takes a leg away
+            continue
+        price = closing_price(contract.symbol, contract.expiry)
+        by_price.append(None if price is None else exercised_at(contract, price))
+    choice = _only_choice(legs, by_price, shares_shown)
+    if choice is None:  # the broker disagrees with the price: accept its shares if one choice explains them
+        choice = _only_choice(legs, [True if now_ns < settles_at_ns(c.expiry) else None for _, c, _ in legs],
+                              shares_shown)
+    if choice is None:
+        return None
+    settled: dict[str, list[SettledLeg]] = {h.strategy_id: [] for h in candidates}
+    for (strategy_id, contract, quantity), exercised in zip(legs, choice, strict=True):
+        outcome = "expired" if not exercised else "assigned" if quantity < 0 else "exercised"
+        shares = delivered_shares(contract, quantity) if exercised else 0
+        settled[strategy_id].append(SettledLeg(contract=contract, quantity=quantity, outcome=outcome, shares=shares))
+    return {strategy_id: tuple(legs) for strategy_id, legs in settled.items()}
+
+
+def _only_choice(legs: list[tuple[str, OptionContract, int]], fixed: list[bool | None],
+                 shares_shown: int) -> list[bool] | None:
+    open_at = [i for i, f in enumerate(fixed) if f is None]
+    if len(open_at) > MAX_UNDECIDED_LEGS:
+        return None
+    found = []
+    for bits in product((False, True), repeat=len(open_at)):
+        choice = list(fixed)
+        for index, bit in zip(open_at, bits, strict=True):
+            choice[index] = bit
+        shares = sum(delivered_shares(c, q) for (_, c, q), exercised in zip(legs, choice, strict=True) if exercised)
+        if shares == shares_shown:
+            found.append(choice)
+    return found[0] if len(found) == 1 else None
+
+
+@dataclass
+class HeldStock:
+    """Shares a settlement left a strategy, at their cost in dollars (booked at the strikes)."""
+
+    symbol: str
+    quantity: int
+    cost_usd: float
+    exec_ids: set[str] = field(default_factory=set)
+
+
+def book_shares(legs: Iterable[SettledLeg]) -> tuple[int, float, float]:
+    """(shares left, their cost in dollars, dollars realised) of a settlement booked at the strikes: bought and sold
+    shares offset each other (both legs of a spread exercised) and realise their strike difference at once; what is
+    left keeps the average strike of its side."""
+    bought = [(leg.shares, leg.contract.strike) for leg in legs if leg.shares > 0]
+    sold = [(-leg.shares, leg.contract.strike) for leg in legs if leg.shares < 0]
+    bought_shares, sold_shares = sum(n for n, _ in bought), sum(n for n, _ in sold)
+    buy_price = sum(n * k for n, k in bought) / bought_shares if bought_shares else 0.0
+    sell_price = sum(n * k for n, k in sold) / sold_shares if sold_shares else 0.0
+    offset = min(bought_shares, sold_shares)
+    left = bought_shares - sold_shares
+    cost = left * (buy_price if left > 0 else sell_price)
+    return left, cost, offset * (sell_price - buy_price)
+
+
+def close_shares(held: HeldStock, quantity: int, price: float) -> float:
+    """Trade `quantity` of the held shares away at `price`: returns the dollars realised against their cost."""
+    released = held.cost_usd * (-quantity / held.quantity) if held.quantity else 0.0
+    held.cost_usd -= released
+    held.quantity += quantity
+    return -quantity * price - released
+
+
+def stock_mismatches(expected: Mapping[str, int], reported: Mapping[str, int]) -> list[str]:
+    return [f"unknown stock: {symbol} broker {reported.get(symbol, 0):+d} shares, strategies {expected.get(symbol, 0):+d}"
+            for symbol in sorted(set(expected) | set(reported)) if expected.get(symbol, 0) != reported.get(symbol, 0)]
+
+
+def describe(strategy_id: str, legs: Iterable[SettledLeg], shares: int, cost_usd: float) -> str:
+    parts = [f"{leg.contract} {leg.quantity:+d} {leg.outcome}" + (f" ({leg.shares:+d} shares)" if leg.shares else "")
+             for leg in legs]
+    held = f"; holding {shares:+d} shares at {cost_usd / shares:.2f}" if shares else ""
+    return f"{strategy_id} settled by the broker: {', '.join(parts)}{held}"
