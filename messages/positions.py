@@ -123,15 +123,15 @@ class StrategySettled(Event, frozen=True, kw_only=True):
     positions show the legs gone and, for an assignment or exercise, shares instead. Booked at the strikes: the
     options' premium stays, the shares are booked at their strike (`stock_avg_price`), offsetting shares (both legs
     of a spread in the money) realise their strike difference at once. The `StrategyClosed` that follows carries
-    the whole life's realised P&L; the shares left (`stock_quantity`) are held under `exits.assignment_policy`."""
+    the whole life's realised P&L; the shares left (`stock_quantity`) are then flattened or kept under `exits.assignment_policy`
+    (the decision records which)."""
 
     strategy_id: str
     symbol: str
-    legs: tuple[SettledLeg, ...]
+    settled: tuple[SettledLeg, ...]
     stock_quantity: int
     stock_avg_price: float
     realized_pnl_usd: float
-    policy: str
 
 
 class AssignedStockClosed(Event, frozen=True, kw_only=True):

@@ -273,7 +273,7 @@ class PositionSyncCore(ActorCore):
             book.quantity = 0
             book.close_rule = "assigned" if any(leg.shares for leg in legs) else "expired"
             ctx.publish(StrategySettled(
-                strategy_id=strategy_id, symbol=book.symbol, legs=legs, stock_quantity=shares,
+                strategy_id=strategy_id, symbol=book.symbol, settled=legs, stock_quantity=shares,
                 stock_avg_price=round(cost_usd / shares, 4) if shares else 0.0,
                 realized_pnl_usd=round(book.cash_usd - book.commissions_usd, 2)))
             level = "warning" if book.close_rule == "assigned" else "info"

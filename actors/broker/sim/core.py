@@ -136,7 +136,7 @@ class SimBrokerCore(BrokerCore):
             ctx.set_timer(TimerKey.SIM_DELIVER, self._outbox[0][0])
 
     def _report_positions(self, ctx: Context) -> None:
-        self._settle_expiries(ctx.now())
+        self._settle_expiries(ctx)
         positions = tuple(
             BrokerPosition(contract=c, quantity=q, avg_cost=round(self._costs[c] / q, 4))
             for c, q in sorted(self._positions.items(), key=lambda item: str(item[0]))
@@ -224,19 +224,26 @@ class SimBrokerCore(BrokerCore):
     def _admit(self, quote: UnderlyingQuote | IndexQuote | OptionQuote, ctx: Context) -> Message | None:
         """Every quote leaves through the gate, like a real feed's would. An expiry settles at the last price before
         the first one after its close."""
-        if isinstance(quote, UnderlyingQuote) and self._settle_expiries(ctx.now()):
+        if isinstance(quote, UnderlyingQuote) and self._settle_expiries(ctx):
             self._report_positions(ctx)
         accepted = self._gate.admit(quote, quote.ts or ctx.now()).publish(ctx)
         if isinstance(accepted, UnderlyingQuote):
             self._underlying_mid[accepted.symbol] = (accepted.bid + accepted.ask) / 2
         return accepted
 
-    def _settle_expiries(self, now_ns: int) -> bool:
+    def _settle_expiries(self, ctx: Context) -> bool:
         """OCC's expiry (actors/broker/sim/expiry.py): options in the money by a cent or more deliver shares, cash
-        moves at the strike, the rest vanish. Not while being rebuilt: the live exchange settles on its next report."""
+        moves at the strike, the rest vanish, and orders for them end. Not while being rebuilt: the live exchange
+        settles on its next report."""
         if not self._live:
             return False
-        settled = due_settlements(self._positions, now_ns, self._underlying_mid.get)
+        settled = due_settlements(self._positions, ctx.now(), self._underlying_mid.get)
+        gone = {settlement.contract for settlement in settled}
+        for client_order_id in sorted(self._working):
+            if any(leg.contract in gone for leg in self._working[client_order_id].order.legs):
+                working = self._working.pop(client_order_id)
+                self._emit(OrderCancelled(client_order_id=client_order_id, filled_quantity=working.filled,
+                                          reason="contract expired"), ctx)
         for settlement in settled:
             contract, shares = settlement.contract, settlement.shares
             del self._positions[contract], self._costs[contract]
