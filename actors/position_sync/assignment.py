@@ -4,9 +4,10 @@ worthless, or exercised and assigned) and shares that appeared from an exercise 
 A strategy is settled only whole: every one of its legs gone from the broker's positions, each leg either past its
 expiry's settlement (actors/settlement.py) or assigned early, and the shares the broker shows beyond what earlier
 settlements left exactly those its legs' exercises and assignments deliver. Past expiry the underlying's last price
-at or before the settlement says which legs OCC exercised; without it (or when the broker disagrees, e.g. a holder's
-contrary instruction) any choice of exercised legs that delivers exactly the shares shown is accepted if it is the
-only one. Anything else stays an unexplained difference: reconciliation fails closed on it as before."""
+at or before the settlement says which legs OCC exercised; when the broker's shares disagree (the price moved after
+the last quote, a holder's contrary instruction) the legs struck near that price, and without a price all legs, may
+have gone either way: a choice of them that delivers exactly the shares shown is accepted if it is the only one. A
+long leg gone before its expiry is never a settlement (the node does not exercise early). Anything else stays an unexplained difference: reconciliation fails closed on it as before."""
 
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ from messages import Leg, OptionContract, SettledLeg
 
 MAX_UNDECIDED_LEGS = 12
 """Legs whose outcome the price cannot decide, searched exhaustively (2**n choices) per underlying."""
+
+PIN_RANGE = 0.01
+"""A strike within this fraction of the last price may have settled either way (the price moves after the last quote,
+holders instruct OCC): when the broker's shares disagree with the price, only such legs are reconsidered."""
 
 ClosingPrice = Callable[[str, dt.date], float | None]
 
@@ -72,15 +77,20 @@ def _explain(candidates: list[Holding], shares_shown: int, now_ns: int,
              closing_price: ClosingPrice) -> dict[str, tuple[SettledLeg, ...]] | None:
     legs = [(h.strategy_id, leg.contract, leg.ratio * h.quantity) for h in candidates for leg in h.legs]
     by_price: list[bool | None] = []  # exercised? None = undecided
-    for _, contract, _ in legs:
+    near_money: list[bool] = []
+    for _, contract, quantity in legs:
         if now_ns < settles_at_ns(contract.expiry):
-            by_price.append(True)  # gone before expiry: only an early exercise or assignment takes a leg away
+            if quantity > 0:
+                return None  # we never exercise early: a long leg gone before its expiry is no settlement
+            by_price.append(True)  # a short leg gone before expiry: only an early assignment takes it away
+            near_money.append(False)
             continue
         price = closing_price(contract.symbol, contract.expiry)
         by_price.append(None if price is None else exercised_at(contract, price))
+        near_money.append(price is not None and abs(contract.strike - price) <= PIN_RANGE * price)
     choice = _only_choice(legs, by_price, shares_shown)
-    if choice is None:  # the broker disagrees with the price: accept its shares if one choice explains them
-        choice = _only_choice(legs, [True if now_ns < settles_at_ns(c.expiry) else None for _, c, _ in legs],
+    if choice is None:  # the broker disagrees with the last price: a strike near it may have gone either way
+        choice = _only_choice(legs, [None if near else fixed for fixed, near in zip(by_price, near_money, strict=True)],
                               shares_shown)
     if choice is None:
         return None
