@@ -249,6 +249,12 @@ class PositionSyncCore(ActorCore):
         difference."""
         if not self._working_orders:
             self._settle(snapshot, ctx)
+            for closed in self._settlements.closed_outside(snapshot):
+                ctx.publish(Alert(level="warning", source=self.name, text=(
+                    f"{abs(closed.closed_quantity)} {closed.symbol} shares of {closed.strategy_id} left the account "
+                    f"without an order of ours (closed by hand?): booked at the last price {closed.exit_price:.2f}, "
+                    "an approximate P&L")))
+                ctx.publish(closed)
         holdings = ((book.legs, book.quantity) for book in self._books.values() if book.quantity)
         problems = mismatches(expected_positions(holdings), snapshot.positions)
         problems += self._settlements.stock_mismatches(snapshot)

@@ -79,6 +79,34 @@ class BrokerSettlements:
     def stock_mismatches(self, snapshot: BrokerPositionsSnapshot) -> list[str]:
         return stock_mismatches(self._expected_stock(), self._reported_stock(snapshot))
 
+    def closed_outside(self, snapshot: BrokerPositionsSnapshot) -> list[AssignedStockClosed]:
+        """Settlement shares the broker shows fewer of (toward zero) with no stock order of ours working: closed by
+        hand (the IB adapter sends no stock order) or bought in. Booked at the underlying's last price, which the
+        caller says is approximate; more shares than held, or the other side, stay a mismatch."""
+        reported, closed = self._reported_stock(snapshot), []
+        for strategy_id, held in sorted(self._stock.items()):
+            shown = reported.get(held.symbol, 0)
+            others = sum(h.quantity for s, h in self._stock.items() if h.symbol == held.symbol and s != strategy_id)
+            left = shown - others  # what of the symbol's shares is this strategy's, earlier strategies first
+            if not (0 <= left * held.quantity and abs(left) < abs(held.quantity)):
+                continue
+            price = self._last_price(held.symbol)
+            if price is None:
+                continue
+            quantity = left - held.quantity
+            realized = close_shares(held, quantity, price)
+            closed.append(AssignedStockClosed(strategy_id=strategy_id, symbol=held.symbol, closed_quantity=quantity,
+                                              remaining_quantity=held.quantity, exit_price=round(price, 4),
+                                              realized_pnl_usd=round(realized, 2), commissions_usd=0.0))
+        for done in closed:
+            if done.remaining_quantity == 0:
+                del self._stock[done.strategy_id]
+        return closed
+
+    def _last_price(self, symbol: str) -> float | None:
+        prices = self._session_prices.get(symbol)
+        return prices[max(prices)] if prices else None
+
     def on_stock_order(self, place: PlaceOrder) -> None:
         self._stock_orders[place.client_order_id] = place.strategy_id
 

@@ -228,3 +228,20 @@ def test_flatten_asks_one_stock_close_at_a_time_and_keep_asks_none():
                                       exit_price=567.95, realized_pnl_usd=-106.0, commissions_usd=1.0))
     flatten.order_ended("IC-1")
     assert flatten.closes() == []
+
+
+def test_shares_closed_by_hand_are_booked_at_the_last_price_and_more_shares_still_halt():
+    runtime = _opened_condor()
+    runtime.run_until(AFTER_EXPIRY)
+    runtime.inject(BrokerPositionsSnapshot(positions=(), complete=True,
+                                           stock=(StockPosition(symbol="SPY", quantity=100, avg_cost=569.0),)))
+    runtime.inject(UnderlyingQuote(symbol="SPY", bid=570.95, ask=571.05, last=571.0))
+    runtime.inject(BrokerPositionsSnapshot(positions=(), complete=True,
+                                           stock=(StockPosition(symbol="SPY", quantity=40, avg_cost=569.0),)))
+    [closed] = _of(runtime, AssignedStockClosed)
+    assert (closed.closed_quantity, closed.remaining_quantity, closed.exit_price) == (-60, 40, 571.0)
+    assert closed.realized_pnl_usd == pytest.approx(120.0)  # (571 - 569) x 60
+    assert _of(runtime, ReconciliationResult)[-1].ok and not _of(runtime, Halt)
+    runtime.inject(BrokerPositionsSnapshot(positions=(), complete=True,
+                                           stock=(StockPosition(symbol="SPY", quantity=140, avg_cost=569.0),)))
+    assert not _of(runtime, ReconciliationResult)[-1].ok and _of(runtime, Halt)
