@@ -16,7 +16,7 @@ from msgspec import UNSET
 
 from actors.broker.order_desk import ORDER_COMMANDS, BrokerCore
 from actors.broker.sim.config import SimSection
-from actors.broker.sim.expiry import due_settlements
+from actors.broker.sim.expiry import due_at
 from actors.broker.sim.fills import commission_usd, fill_threshold, limit_crosses
 from actors.broker.sim.source import QuoteSource
 from actors.broker.sim.stock import (
@@ -30,6 +30,7 @@ from actors.market_data.quote_gate import QuoteGate
 from actors.market_time import NS_PER_S
 from actors.portfolio.margin import defined_risk_margin_usd
 from actors.runtime.core import Context
+from actors.settlement import settles_at_ns
 from messages import (
     CONTRACT_MULTIPLIER,
     AccountValue,
@@ -237,8 +238,10 @@ class SimBrokerCore(BrokerCore):
         settles on its next report."""
         if not self._live:
             return False
-        settled = due_settlements(self._positions, ctx.now(), self._underlying_mid.get)
-        gone = {settlement.contract for settlement in settled}
+        settled = due_at(self._positions, ctx.now(), self._params.dividends if self._params.early_assignment else None,
+                         self._underlying_mid.get, lambda c: next(
+                             ((q.bid + q.ask) / 2 for q in self._source.option_quotes([c], ctx.now())), None))
+        gone = {s.contract for s in settled if ctx.now() >= settles_at_ns(s.contract.expiry)}  # early: orders work on
         for client_order_id in sorted(self._working):
             if any(leg.contract in gone for leg in self._working[client_order_id].order.legs):
                 working = self._working.pop(client_order_id)
