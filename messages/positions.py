@@ -122,9 +122,10 @@ class StrategySettled(Event, frozen=True, kw_only=True):
     """The broker settled a strategy's option legs (expiry, exercise or assignment) instead of a closing order: the
     positions show the legs gone and, for an assignment or exercise, shares instead. Booked at the strikes: the
     options' premium stays, the shares are booked at their strike (`stock_avg_price`), offsetting shares (both legs
-    of a spread in the money) realise their strike difference at once. The `StrategyClosed` that follows carries
-    the whole life's realised P&L; the shares left (`stock_quantity`) are then flattened or kept under `exits.assignment_policy`
-    (the decision records which)."""
+    of a spread in the money) realise their strike difference at once. When every leg was settled, the
+    `StrategyClosed` that follows carries the whole life's realised P&L. `stock_quantity` / `stock_avg_price` are
+    the strategy's shares after this settlement (earlier settlements' included), flattened or kept under
+    `exits.assignment_policy` (the decision records which)."""
 
     strategy_id: str
     symbol: str
@@ -132,6 +133,10 @@ class StrategySettled(Event, frozen=True, kw_only=True):
     stock_quantity: int
     stock_avg_price: float
     realized_pnl_usd: float
+    legs_left: Legs = ()
+    """The strategy's legs still held when only some were settled (an early assignment): the strategy stays open
+    with them (no `StrategyClosed` yet; `realized_pnl_usd` is then only what offsetting shares realised) and the
+    decision closes them at once (rule `assignment`)."""
 
 
 class AssignedStockClosed(Event, frozen=True, kw_only=True):

@@ -180,6 +180,7 @@ class DecisionCore(ActorCore):
                 self._portfolio.apply(message)
                 self._assigned.order_ended(message.strategy_id)
             case StrategySettled() | AssignedStockClosed():
+                self._portfolio.apply(message)  # settled in part: the strategy holds fewer legs
                 for record in self._assigned.apply(message):
                     ctx.publish(record)
                 self._flatten_assigned(ctx)
@@ -189,6 +190,8 @@ class DecisionCore(ActorCore):
                     self._cooldowns.on_closed(closed.symbol, message.rule, message.strategy_id, message.ts)
                 self._untrack(message)
                 self._reopen_if_rolled(message.strategy_id, ctx)
+                self._assigned.forget(message.strategy_id)  # its legs are closed: its shares may go now
+                self._flatten_assigned(ctx)
             case IntentApproved(intent=OpenStrategy() as intent):
                 self._note_approved(intent)
             case OrderTerminated():
@@ -374,10 +377,21 @@ class DecisionCore(ActorCore):
         self._marked_at.pop(strategy_id, None)
 
     def _flatten_assigned(self, ctx: Context) -> None:
-        """Shares a settlement left, under `exits.assignment_policy` (actors/decision/assigned_stock.py)."""
-        if self._trading_state != TradingState.HALTED and not self._stopping and market_hours().is_open(ctx.now()):
-            for intent in self._assigned.closes():
-                ctx.publish(intent)
+        """What a settlement left (actors/decision/assigned_stock.py): the other legs of a strategy settled in part
+        are closed; shares are flattened or kept under `exits.assignment_policy`."""
+        if self._trading_state == TradingState.HALTED or self._stopping or not market_hours().is_open(ctx.now()):
+            return
+        for strategy_id in self._assigned.broken():
+            position = self._portfolio.holding(strategy_id)
+            if position is None:
+                self._assigned.forget(strategy_id)
+                continue
+            views = None if position.closing else self._leg_views(position, ctx.now())
+            if views is not None:
+                self._close(position, views, "assignment", "the broker settled the other legs (early assignment)",
+                            conservative_note(position, views), False, ctx)
+        for intent in self._assigned.closes():
+            ctx.publish(intent)
 
     def _close_refused(self, strategy_id: str, ctx: Context) -> None:
         """The exit still stands and is tried again, after a backoff: hammering a refusing broker changes nothing."""

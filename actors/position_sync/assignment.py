@@ -1,9 +1,10 @@
 """Recognising what the broker settled without an order of ours: option legs that vanished at their expiry (expired
 worthless, or exercised and assigned) and shares that appeared from an exercise or assignment, early or at expiry.
 
-A strategy is settled only whole: every one of its legs gone from the broker's positions, each leg either past its
-expiry's settlement (actors/settlement.py) or assigned early, and the shares the broker shows beyond what earlier
-settlements left exactly those its legs' exercises and assignments deliver. Past expiry the underlying's last price
+A strategy's legs are settled when they are gone from the broker's positions (all of them, or some while the others
+are all still there), each either past its expiry's settlement (actors/settlement.py) or a short leg assigned early,
+and the shares the broker shows beyond what earlier settlements left are exactly those the exercises and assignments
+deliver. Past expiry the underlying's last price
 at or before the settlement says which legs OCC exercised; when the broker's shares disagree (the price moved after
 the last quote, a holder's contrary instruction) the legs struck near that price, and without a price all legs, may
 have gone either way: a choice of them that delivers exactly the shares shown is accepted if it is the only one. A
@@ -39,8 +40,10 @@ class Holding:
 
 
 def _vanished(holdings: Iterable[Holding], broker: Mapping[OptionContract, int]) -> dict[str, Holding]:
-    """Strategies (in id order) all of whose legs the broker no longer holds: each contract's missing quantity is
-    handed out to its holders in id order, so a contract two strategies share settles each only if both are gone."""
+    """Strategies (in id order) some or all of whose legs the broker no longer holds, each with just those legs:
+    a leg is gone when the broker lacks all of it, present when it lacks none of it (anything in between is no
+    settlement). Each contract's missing quantity is handed out to its holders in id order, so a contract two
+    strategies share settles each only if both are gone."""
     expected: Counter[OptionContract] = Counter()
     ordered = sorted(holdings, key=lambda h: h.strategy_id)
     for holding in ordered:
@@ -50,19 +53,23 @@ def _vanished(holdings: Iterable[Holding], broker: Mapping[OptionContract, int])
     gone = {}
     for holding in ordered:
         held = {leg.contract: leg.ratio * holding.quantity for leg in holding.legs}
-        if all(q and missing[c] * q > 0 and abs(missing[c]) >= abs(q) and abs(broker.get(c, 0)) <= abs(expected[c] - q)
-               for c, q in held.items()):
-            for contract, quantity in held.items():
-                missing[contract] -= quantity
-            gone[holding.strategy_id] = holding
+        lost = {c for c, q in held.items() if q and missing[c] * q > 0 and abs(missing[c]) >= abs(q)}
+        if not lost or any(missing[c] and c not in lost and missing[c] * q > 0 for c, q in held.items()):
+            continue
+        for contract in lost:
+            missing[contract] -= held[contract]
+        gone[holding.strategy_id] = Holding(holding.strategy_id, holding.symbol,
+                                            tuple(leg for leg in holding.legs if leg.contract in lost),
+                                            holding.quantity)
     return gone
 
 
 def recognise_settlements(holdings: Iterable[Holding], broker_options: Mapping[OptionContract, int],
                           stock_appeared: Mapping[str, int], now_ns: int,
                           closing_price: ClosingPrice) -> dict[str, tuple[SettledLeg, ...]]:
-    """The strategies the broker settled, each with its legs' outcomes. `stock_appeared` is per symbol the shares
-    the broker shows beyond those earlier settlements left."""
+    """The strategies the broker settled, each with the outcomes of the legs it settled (all of them, or some: an
+    early assignment, or the front month of a calendar). `stock_appeared` is per symbol the shares the broker shows
+    beyond those earlier settlements left."""
     gone = _vanished(holdings, broker_options)
     settled: dict[str, tuple[SettledLeg, ...]] = {}
     for symbol in sorted({h.symbol for h in gone.values()}):
@@ -141,6 +148,17 @@ def book_shares(legs: Iterable[SettledLeg]) -> tuple[int, float, float]:
     left = bought_shares - sold_shares
     cost = left * (buy_price if left > 0 else sell_price)
     return left, cost, offset * (sell_price - buy_price)
+
+
+def merge_lots(held: int, cost_usd: float, shares: int, shares_cost_usd: float) -> tuple[int, float, float]:
+    """Shares held plus shares delivered: (shares, their cost, dollars realised where the two offset)."""
+    if not held or not shares or (held > 0) == (shares > 0):
+        return held + shares, cost_usd + shares_cost_usd, 0.0
+    matched = min(abs(held), abs(shares))
+    held_price, new_price = cost_usd / held, shares_cost_usd / shares
+    realised = matched * (new_price - held_price) * (1 if held > 0 else -1)
+    left = held + shares
+    return left, left * (held_price if abs(held) > abs(shares) else new_price), realised
 
 
 def close_shares(held: HeldStock, quantity: int, price: float) -> float:

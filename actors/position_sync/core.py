@@ -276,12 +276,19 @@ class PositionSyncCore(ActorCore):
             book = self._books[strategy_id]
             shares, cost_usd, offset_usd = self._settlements.hold(strategy_id, book.symbol, legs)
             book.cash_usd += offset_usd
-            book.quantity = 0
-            book.close_rule = "assigned" if any(leg.shares for leg in legs) else "expired"
+            settled = {leg.contract for leg in legs}
+            left = tuple(leg for leg in book.legs if leg.contract not in settled)
+            book.legs = left  # reconciliation expects only these from now on
+            assigned = any(leg.shares for leg in legs)
             ctx.publish(StrategySettled(
                 strategy_id=strategy_id, symbol=book.symbol, settled=legs, stock_quantity=shares,
                 stock_avg_price=round(cost_usd / shares, 4) if shares else 0.0,
-                realized_pnl_usd=round(book.cash_usd - book.commissions_usd, 2)))
-            level = "warning" if book.close_rule == "assigned" else "info"
-            ctx.publish(Alert(level=level, source=self.name, text=describe(strategy_id, legs, shares, cost_usd)))
-            self._close(book, ctx)
+                realized_pnl_usd=round(offset_usd if left else book.cash_usd - book.commissions_usd, 2),
+                legs_left=left))
+            text = describe(strategy_id, legs, shares, cost_usd) + (
+                f"; {len(left)} legs left, to be closed" if left else "")
+            ctx.publish(Alert(level="warning" if assigned or left else "info", source=self.name, text=text))
+            if not left:
+                book.quantity = 0
+                book.close_rule = "assigned" if assigned else "expired"
+                self._close(book, ctx)

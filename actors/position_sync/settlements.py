@@ -11,6 +11,7 @@ from actors.position_sync.assignment import (
     Holding,
     book_shares,
     close_shares,
+    merge_lots,
     recognise_settlements,
     stock_mismatches,
 )
@@ -70,10 +71,16 @@ class BrokerSettlements:
         return recognise_settlements(holdings, broker, appeared, now_ns, self._closing_price)
 
     def hold(self, strategy_id: str, symbol: str, legs: tuple[SettledLeg, ...]) -> tuple[int, float, float]:
-        """Book a settlement's shares against its strategy: (shares left, their cost, dollars realised at once)."""
+        """Book a settlement's shares against its strategy: (shares it holds now, their cost, dollars realised at
+        once)."""
         shares, cost_usd, offset_usd = book_shares(legs)
+        held = self._stock.pop(strategy_id, None)
+        if held is not None:  # a second settlement of the strategy (an early assignment, then its expiry)
+            shares, cost_usd, realised = merge_lots(held.quantity, held.cost_usd, shares, cost_usd)
+            offset_usd += realised
         if shares:
-            self._stock[strategy_id] = HeldStock(symbol=symbol, quantity=shares, cost_usd=cost_usd)
+            self._stock[strategy_id] = HeldStock(symbol=symbol, quantity=shares, cost_usd=cost_usd,
+                                                 exec_ids=held.exec_ids if held is not None else set())
         return shares, cost_usd, offset_usd
 
     def stock_mismatches(self, snapshot: BrokerPositionsSnapshot) -> list[str]:
