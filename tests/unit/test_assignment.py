@@ -245,3 +245,55 @@ def test_shares_closed_by_hand_are_booked_at_the_last_price_and_more_shares_stil
     runtime.inject(BrokerPositionsSnapshot(positions=(), complete=True,
                                            stock=(StockPosition(symbol="SPY", quantity=140, avg_cost=569.0),)))
     assert not _of(runtime, ReconciliationResult)[-1].ok and _of(runtime, Halt)
+
+
+# early assignment before an ex-date, and strategies settled in part ----------------------------------------------------
+def test_a_short_call_is_assigned_early_only_in_the_money_with_less_extrinsic_than_the_dividend():
+    from actors.broker.sim.dividends import DividendSection
+    from actors.broker.sim.expiry import due_early_assignments, exercise_window_ns
+
+    dividend = DividendSection(symbol="SPY", ex_date=dt.date(2026, 3, 5), amount=2.0)
+    start, end = exercise_window_ns(dividend.ex_date)
+    assert start == int(dt.datetime(2026, 3, 4, 21, 0, tzinfo=dt.UTC).timestamp() * 1e9)  # 16:00 the day before
+    assert end == int(dt.datetime(2026, 3, 5, 14, 30, tzinfo=dt.UTC).timestamp() * 1e9)  # the ex-date's open
+    held = {SHORT_CALL: -2, LONG_CALL: 2, SHORT_PUT: -2}
+
+    def assigned(spot: float, call_mid: float, at: int = start) -> list:
+        return due_early_assignments(held, at, [dividend], lambda s: spot, lambda c: call_mid)
+
+    [early] = assigned(600.0, 10.5)  # 0.50 of extrinsic, a 2.00 dividend: the holder exercises
+    assert (early.contract, early.shares) == (SHORT_CALL, -200)  # only the short call: we never exercise early
+    assert assigned(600.0, 12.5) == []  # 2.50 of extrinsic: worth more than the dividend, kept
+    assert assigned(585.0, 0.4) == []  # out of the money
+    assert assigned(600.0, 10.5, at=start - 1) == [] and assigned(600.0, 10.5, at=end + 1) == []
+
+
+def test_one_leg_assigned_early_settles_that_leg_and_leaves_the_others():
+    held = {leg.contract: leg.ratio for leg in CONDOR if leg.contract != SHORT_CALL}
+    settled = recognise_settlements([_condor()], held, {"SPY": -100}, BEFORE_EXPIRY, _price(None))
+    assert settled["IC-1"] == (SettledLeg(contract=SHORT_CALL, quantity=-1, outcome="assigned", shares=-100),)
+    half_gone = {**held, LONG_PUT: 0}  # a long leg gone early too: no settlement (we never exercise early)
+    assert recognise_settlements([_condor()], half_gone, {"SPY": -100}, BEFORE_EXPIRY, _price(None)) == {}
+
+
+def test_shares_of_two_settlements_of_one_strategy_offset():
+    from actors.position_sync.assignment import merge_lots
+
+    # short 100 at 590 (early assignment), then the long 595 call exercised at expiry: 100 bought at 595
+    assert merge_lots(-100, -59_000.0, 100, 59_500.0) == (0, 0.0, pytest.approx(-500.0))
+    assert merge_lots(-100, -59_000.0, -100, -59_500.0) == (-200, -118_500.0, 0.0)
+
+
+def test_the_portfolio_view_keeps_only_the_legs_left_of_a_strategy_settled_in_part():
+    from actors.portfolio.view import PortfolioView
+    from messages import StrategyOpened
+
+    view = PortfolioView()
+    view.apply(StrategyOpened(strategy_id="IC-1", kind="iron_condor", symbol="SPY", legs=CONDOR, quantity=1,
+                              entry_price=-1.2, max_profit_usd=120.0, max_loss_usd=380.0))
+    left = tuple(leg for leg in CONDOR if leg.contract != SHORT_CALL)
+    changed = view.apply(StrategySettled(
+        strategy_id="IC-1", symbol="SPY", settled=(SettledLeg(SHORT_CALL, -1, "assigned", -100),), stock_quantity=-100,
+        stock_avg_price=590.0, realized_pnl_usd=0.0, legs_left=left))
+    assert changed.released == (SHORT_CALL,) and view.holding("IC-1").legs == left
+    assert not view.holders_of(SHORT_CALL)
