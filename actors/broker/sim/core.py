@@ -19,12 +19,7 @@ from actors.broker.sim.config import SimSection
 from actors.broker.sim.expiry import due_at
 from actors.broker.sim.fills import commission_usd, fill_threshold, limit_crosses
 from actors.broker.sim.source import QuoteSource
-from actors.broker.sim.stock import (
-    STOCK_INITIAL_MARGIN,
-    add_shares,
-    stock_commission_usd,
-    stock_fill_price,
-)
+from actors.broker.sim.stock import SimShares, stock_fill
 from actors.market_data.config import MarketDataSection
 from actors.market_data.quote_gate import QuoteGate
 from actors.market_time import NS_PER_S
@@ -53,7 +48,6 @@ from messages import (
     OrderRejected,
     PlaceOrder,
     RawQuote,
-    StockPosition,
     SubscribeQuotes,
     TimerFired,
     TimerKey,
@@ -94,8 +88,7 @@ class SimBrokerCore(BrokerCore):
         self._exec_count = 0
         self._positions: Counter[OptionContract] = Counter()
         self._costs: Counter[OptionContract] = Counter()
-        self._stock: Counter[str] = Counter()  # symbol -> shares an exercise, assignment or stock order left
-        self._stock_costs: Counter[str] = Counter()  # symbol -> their total cost in dollars
+        self._shares = SimShares()  # what exercises, assignments and stock orders left
         self._underlying_mid: dict[str, float] = {}  # the last accepted price: what an expiry settles at
         self._cash_usd = params.starting_cash_usd
         self._outbox: list[tuple[int, int, Message]] = []  # (due, order of emission, message) for simulated latency
@@ -143,9 +136,7 @@ class SimBrokerCore(BrokerCore):
             for c, q in sorted(self._positions.items(), key=lambda item: str(item[0]))
             if q
         )
-        stock = tuple(StockPosition(symbol=s, quantity=q, avg_cost=round(self._stock_costs[s] / q, 4))
-                      for s, q in sorted(self._stock.items()) if q)
-        self._emit(BrokerPositionsSnapshot(positions=positions, complete=True, stock=stock or UNSET), ctx)
+        self._emit(BrokerPositionsSnapshot(positions=positions, complete=True, stock=self._shares.positions()), ctx)
         self._emit(self._account_values(ctx.now()), ctx)
 
     def _account_values(self, now_ns: int) -> BrokerAccountValues:
@@ -154,12 +145,11 @@ class SimBrokerCore(BrokerCore):
         held = sorted(self._positions, key=str)
         marks = {q.contract: (q.bid + q.ask) / 2 for q in self._source.option_quotes(held, now_ns)}
         value = sum(self._positions[c] * marks.get(c, self._costs[c] / self._positions[c]) for c in held)
-        stock_value = sum(q * self._underlying_mid.get(s, self._stock_costs[s] / q) for s, q in self._stock.items() if q)
-        net_liquidation = self._cash_usd + value * CONTRACT_MULTIPLIER + stock_value
+        net_liquidation = self._cash_usd + value * CONTRACT_MULTIPLIER + self._shares.value_usd(self._underlying_mid)
         premium = {c: -self._costs[c] * CONTRACT_MULTIPLIER for c in held}
         margin = defined_risk_margin_usd(self._positions, premium)
-        if margin is not None and stock_value:
-            margin += STOCK_INITIAL_MARGIN * sum(abs(q) * self._underlying_mid.get(s, 0.0) for s, q in self._stock.items())
+        if margin is not None:  # shares: Reg T initial margin, half their value
+            margin += self._shares.margin_usd(self._underlying_mid)
         values = {"NetLiquidation": net_liquidation, "TotalCashValue": self._cash_usd}
         if margin is not None:  # undefined risk: no number rather than a wrong one (risk then refuses to open)
             values |= {"InitMarginReq": margin, "MaintMarginReq": margin, "AvailableFunds": net_liquidation - margin,
@@ -252,8 +242,7 @@ class SimBrokerCore(BrokerCore):
             del self._positions[contract], self._costs[contract]
             if shares:
                 self._cash_usd -= shares * contract.strike
-                self._stock[contract.symbol], self._stock_costs[contract.symbol] = add_shares(
-                    self._stock[contract.symbol], self._stock_costs[contract.symbol], shares, contract.strike)
+                self._shares.trade(contract.symbol, shares, contract.strike)
         return bool(settled)
 
     # orders --------------------------------------------------------------------------------------------------------
@@ -338,16 +327,12 @@ class SimBrokerCore(BrokerCore):
         self._report_positions(ctx)
 
     def _try_fill_stock(self, working: SimOrder, ctx: Context) -> None:
-        order = working.order
-        quote = next(iter(self._source.underlying_quotes([order.stock], ctx.now())), None)
-        price = None if quote is None else stock_fill_price(quote, order.quantity, working.limit_price)
-        if price is None:
+        quote = next(iter(self._source.underlying_quotes([working.order.stock], ctx.now())), None)
+        fill = stock_fill(working.order, working.filled, working.limit_price, quote,
+                          f"SIM-{working.broker_order_id}-{self._exec_count + 1}")
+        if fill is None:
             return
-        quantity = order.quantity - working.filled
         self._exec_count += 1
-        fill = OrderFilled(client_order_id=order.client_order_id, exec_id=f"SIM-{working.broker_order_id}-"
-                           f"{self._exec_count}", quantity=quantity, price=price,
-                           commission_usd=stock_commission_usd(quantity))
         self._book(working, fill, {})
         self._emit(fill, ctx)
         self._report_positions(ctx)
@@ -360,8 +345,7 @@ class SimBrokerCore(BrokerCore):
         if working.filled == order.quantity:
             del self._working[order.client_order_id]
         if order.stock is not UNSET:
-            self._stock[order.stock], self._stock_costs[order.stock] = add_shares(
-                self._stock[order.stock], self._stock_costs[order.stock], fill.quantity, fill.price)
+            self._shares.trade(order.stock, fill.quantity, fill.price)
             return
         for leg in order.legs:
             quote = quotes.get(leg.contract)

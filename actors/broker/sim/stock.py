@@ -3,7 +3,12 @@ limit orders, pure functions the simulated broker core applies."""
 
 from __future__ import annotations
 
-from messages import UnderlyingQuote
+from collections import Counter
+from collections.abc import Mapping
+
+from msgspec import UNSET, UnsetType
+
+from messages import OrderFilled, PlaceOrder, StockPosition, UnderlyingQuote
 
 STOCK_COMMISSION_PER_SHARE_USD = 0.005
 STOCK_COMMISSION_MINIMUM_USD = 1.0
@@ -33,3 +38,37 @@ def add_shares(held: int, cost_usd: float, quantity: int, price: float) -> tuple
     if after == 0 or (after > 0) == (held > 0):
         return after, cost_usd * after / held
     return after, after * price
+
+
+class SimShares:
+    """The simulated account's shares: quantity and total cost per symbol."""
+
+    def __init__(self) -> None:
+        self._held: Counter[str] = Counter()
+        self._costs: Counter[str] = Counter()
+
+    def trade(self, symbol: str, quantity: int, price: float) -> None:
+        self._held[symbol], self._costs[symbol] = add_shares(self._held[symbol], self._costs[symbol], quantity, price)
+
+    def positions(self) -> tuple[StockPosition, ...] | UnsetType:
+        """As the positions report carries them: unset (not even encoded) while no shares are held."""
+        held = tuple(StockPosition(symbol=s, quantity=q, avg_cost=round(self._costs[s] / q, 4))
+                     for s, q in sorted(self._held.items()) if q)
+        return held or UNSET
+
+    def value_usd(self, marks: Mapping[str, float]) -> float:
+        return sum(q * marks.get(s, self._costs[s] / q) for s, q in self._held.items() if q)
+
+    def margin_usd(self, marks: Mapping[str, float]) -> float:
+        return STOCK_INITIAL_MARGIN * sum(abs(q * marks.get(s, self._costs[s] / q)) for s, q in self._held.items() if q)
+
+
+def stock_fill(order: PlaceOrder, filled: int, limit_price: float, quote: UnderlyingQuote | None,
+               exec_id: str) -> OrderFilled | None:
+    """The rest of a working stock order filled at the touch, if its limit reaches it."""
+    price = None if quote is None else stock_fill_price(quote, order.quantity, limit_price)
+    if price is None:
+        return None
+    quantity = order.quantity - filled
+    return OrderFilled(client_order_id=order.client_order_id, exec_id=exec_id, quantity=quantity, price=price,
+                       commission_usd=stock_commission_usd(quantity))
