@@ -4,11 +4,11 @@ worthless, or exercised and assigned) and shares that appeared from an exercise 
 A strategy's legs are settled when they are gone from the broker's positions (all of them, or some while the others
 are all still there), each either past its expiry's settlement (actors/settlement.py) or a short leg assigned early,
 and the shares the broker shows beyond what earlier settlements left are exactly those the exercises and assignments
-deliver. Past expiry the underlying's last price
-at or before the settlement says which legs OCC exercised; when the broker's shares disagree (the price moved after
-the last quote, a holder's contrary instruction) the legs struck near that price, and without a price all legs, may
-have gone either way: a choice of them that delivers exactly the shares shown is accepted if it is the only one. A
-long leg gone before its expiry is never a settlement (the node does not exercise early). Anything else stays an unexplained difference: reconciliation fails closed on it as before."""
+deliver. Past expiry, the underlying's last price at or before the settlement says which legs OCC exercised. When the
+broker's shares disagree (the price moved after the last quote, a holder's contrary instruction), the legs struck
+near that price (all legs, without a price) may have gone either way: a choice of them that delivers exactly the
+shares shown is accepted if it is the only one. A long leg gone before its expiry is never a settlement (the node
+does not exercise early). Anything else stays an unexplained difference: reconciliation fails closed on it."""
 
 from __future__ import annotations
 
