@@ -64,17 +64,21 @@ from messages.orders import (
 )
 from messages.positions import (
     AccountValue,
+    AssignedStockClosed,
     BrokerAccountValues,
     BrokerPortfolio,
     BrokerPosition,
     BrokerPositionsSnapshot,
     PortfolioItem,
     ReconciliationResult,
+    SettledLeg,
+    StockPosition,
     StrategyClosed,
     StrategyMarked,
     StrategyOpened,
     StrategyPositionChanged,
     StrategyReduced,
+    StrategySettled,
 )
 from messages.risk import (
     BreakerStateChanged,

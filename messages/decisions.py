@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from msgspec import UNSET, UnsetType
+
 from messages.base import Command, Event, Legs
 from messages.market import OptionQuote
 
@@ -34,6 +36,9 @@ class CloseStrategy(Command, frozen=True, kw_only=True):
     reason: str
     roll_to_dte: int = 0
     """Non-zero makes this a roll: once closed, the same structure is reopened near this many days to expiry."""
+    stock: str | UnsetType = UNSET
+    """Set to close shares an assignment left (`exits.assignment_policy = "flatten"`): `quantity` signed shares of
+    this symbol, prices per share, `legs` empty; see PlaceOrder.stock."""
 
 
 class DecisionRecord(Event, frozen=True, kw_only=True):

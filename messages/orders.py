@@ -7,6 +7,8 @@ fill is therefore `-quantity * price * 100`, one formula for credit and debit tr
 
 from __future__ import annotations
 
+from msgspec import UNSET, UnsetType
+
 from messages.base import Command, Event, Legs
 from messages.enums import OrderOutcome, OrderPurpose
 
@@ -20,6 +22,9 @@ class PlaceOrder(Command, frozen=True, kw_only=True):
     legs: Legs
     quantity: int
     limit_price: float
+    stock: str | UnsetType = UNSET
+    """Set for a stock order (shares an assignment left): `quantity` signed shares of this symbol at `limit_price`
+    per share, `legs` empty. Unset (and not encoded) for every option order."""
 
 
 class ModifyOrder(Command, frozen=True, kw_only=True):

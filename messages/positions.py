@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from messages.base import Event, Legs, OptionContract
 
@@ -74,16 +77,80 @@ class BrokerPosition(Event, frozen=True, kw_only=True):
     avg_cost: float
 
 
+class StockPosition(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Shares of an underlying the broker reports (what an exercise or assignment leaves); `avg_cost` per share."""
+
+    symbol: str
+    quantity: int
+    avg_cost: float
+
+
 class BrokerPositionsSnapshot(Event, frozen=True, kw_only=True):
-    """Every position the broker reports for the account; absent contracts are flat only if `complete` is true."""
+    """Every position the broker reports for the account; absent contracts are flat only if `complete` is true.
+
+    `stock` is left unset (and then not even encoded, so journals written before it existed decode and re-encode
+    byte for byte) when the account holds no shares."""
 
     positions: tuple[BrokerPosition, ...]
     complete: bool
+    stock: tuple[StockPosition, ...] | UnsetType = UNSET
+
+    @property
+    def stock_positions(self) -> tuple[StockPosition, ...]:
+        return () if self.stock is UNSET else self.stock
 
 
 class ReconciliationResult(Event, frozen=True, kw_only=True):
     ok: bool
     mismatches: tuple[str, ...]
+
+
+SettlementOutcome = Literal["assigned", "exercised", "expired"]
+
+
+class SettledLeg(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One option position the broker settled: `quantity` contracts held (signed, short < 0) that vanished, and the
+    shares they delivered (signed: an assigned short put or an exercised long call buys, +100 per contract)."""
+
+    contract: OptionContract
+    quantity: int
+    outcome: SettlementOutcome
+    shares: int
+
+
+class StrategySettled(Event, frozen=True, kw_only=True):
+    """The broker settled a strategy's option legs (expiry, exercise or assignment) instead of a closing order: the
+    positions show the legs gone and, for an assignment or exercise, shares instead. Booked at the strikes: the
+    options' premium stays, the shares are booked at their strike (`stock_avg_price`), offsetting shares (both legs
+    of a spread in the money) realise their strike difference at once. When every leg was settled, the
+    `StrategyClosed` that follows carries the whole life's realised P&L. `stock_quantity` / `stock_avg_price` are
+    the strategy's shares after this settlement (earlier settlements' included), flattened or kept under
+    `exits.assignment_policy` (the decision records which)."""
+
+    strategy_id: str
+    symbol: str
+    settled: tuple[SettledLeg, ...]
+    stock_quantity: int
+    stock_avg_price: float
+    realized_pnl_usd: float
+    legs_left: Legs = ()
+    """The strategy's legs still held when only some were settled (an early assignment): the strategy stays open
+    with them (no `StrategyClosed` yet; `realized_pnl_usd` is then only what offsetting shares realised) and the
+    decision closes them at once (rule `assignment`)."""
+
+
+class AssignedStockClosed(Event, frozen=True, kw_only=True):
+    """Shares an assignment or exercise left were traded away (`exits.assignment_policy = "flatten"`): realised P&L
+    against the strike they were booked at, net of the order's commissions. `closed_quantity` is signed like the
+    fills (selling shares is negative); `remaining_quantity` is what is still held."""
+
+    strategy_id: str
+    symbol: str
+    closed_quantity: int
+    remaining_quantity: int
+    exit_price: float
+    realized_pnl_usd: float
+    commissions_usd: float
 
 
 class PortfolioItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -7,6 +7,8 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Container
 
+from msgspec import UNSET
+
 from actors.runtime.core import ActorCore, Context
 from messages import CancelOrder, Message, ModifyOrder, PlaceOrder
 
@@ -18,11 +20,13 @@ def order_problem(order: PlaceOrder, known_order_ids: Container[str]) -> str | N
     restarted node recognises its own orders at the broker."""
     if order.client_order_id in known_order_ids:
         return f"duplicate client order id {order.client_order_id}"
-    if not order.legs:
+    if order.stock is not UNSET and order.legs:
+        return "a stock order carries no option legs"
+    if order.stock is UNSET and not order.legs:
         return "order has no legs"
     if order.quantity == 0:
         return "order quantity is zero"
-    if len({leg.contract.symbol for leg in order.legs}) != 1:
+    if order.stock is UNSET and len({leg.contract.symbol for leg in order.legs}) != 1:
         return "combo legs span several underlyings"
     if not math.isfinite(order.limit_price):
         return f"limit price {order.limit_price} is not a number"

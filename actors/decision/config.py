@@ -213,6 +213,10 @@ class ExitSection(Section, frozen=True, kw_only=True):
     """A close the broker refused is tried again after this long, doubling with each refusal..."""
     close_retry_max_s: float = 60.0
     """...up to this."""
+    assignment_policy: Literal["flatten", "keep"] = "flatten"
+    """Shares an exercise or assignment left (see README "Assignment and expiry"): `flatten` closes them with a stock
+    limit order through the normal order path (walked from mid to the touch, retried on each evaluation until gone);
+    `keep` holds them, reports them and expects them at every reconciliation."""
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import msgspec
 
+from actors.decision.assigned_stock import AssignedStockDesk
 from actors.decision.config import EntrySection, ExitSection
 from actors.decision.entry_gates import (
     Cooldowns,
@@ -32,6 +33,7 @@ from actors.runtime.core import ActorCore, Context
 from messages import (
     CONTRACT_MULTIPLIER,
     Alert,
+    AssignedStockClosed,
     BrokerAccountValues,
     BrokerConnectionChanged,
     ChainRequest,
@@ -54,6 +56,7 @@ from messages import (
     StrategyMarked,
     StrategyOpened,
     StrategyPositionChanged,
+    StrategySettled,
     TimerFired,
     TimerKey,
     TradingState,
@@ -89,6 +92,8 @@ class DecisionCore(ActorCore):
         ReconciliationResult,
         BrokerConnectionChanged,
         BrokerAccountValues,
+        StrategySettled,
+        AssignedStockClosed,
     )
     lossless = False
 
@@ -122,6 +127,7 @@ class DecisionCore(ActorCore):
         self._events = entry_calendar(entry)  # the config's data, built once: no file is read here
         self._account = Account()
         self._max_contracts_per_order = max_contracts_per_order
+        self._assigned = AssignedStockDesk(exits.assignment_policy)
 
     def on_start(self, ctx: Context) -> None:
         self._exit_pending = False  # a rebuilt core's pending exit timer died with the old process
@@ -173,22 +179,32 @@ class DecisionCore(ActorCore):
                 self._portfolio.apply(message)
             case IntentDenied():
                 self._portfolio.apply(message)
+                self._assigned.order_ended(message.strategy_id)
+            case StrategySettled() | AssignedStockClosed():
+                self._portfolio.apply(message)  # settled in part: the strategy holds fewer legs
+                for record in self._assigned.apply(message):
+                    ctx.publish(record)
+                self._flatten_assigned(ctx)
             case StrategyClosed():
                 closed = self._portfolio.holding(message.strategy_id)
                 if closed is not None:
                     self._cooldowns.on_closed(closed.symbol, message.rule, message.strategy_id, message.ts)
                 self._untrack(message)
                 self._reopen_if_rolled(message.strategy_id, ctx)
+                self._assigned.forget(message.strategy_id)  # its legs are closed: its shares may go now
+                self._flatten_assigned(ctx)
             case IntentApproved(intent=OpenStrategy() as intent):
                 self._note_approved(intent)
             case OrderTerminated():
                 self._portfolio.apply(message)
+                self._assigned.order_ended(message.strategy_id)
                 if message.purpose == OrderPurpose.CLOSE and message.status == OrderOutcome.REJECTED:
                     self._close_refused(message.strategy_id, ctx)
             case TradingStateChanged():
                 self._trading_state = message.state
             case UnderlyingQuote():
                 self._market.on_underlying(message)
+                self._assigned.on_underlying(message)
             case VolatilityStats():
                 self._vol_stats[message.symbol] = message
                 if self._exits.iv_percentile_exit:  # judge the held positions on the new percentile at once
@@ -214,6 +230,7 @@ class DecisionCore(ActorCore):
         ctx.set_timer(TimerKey.ENTRY, next_at)
         if not hours.is_open(ctx.now()):
             return  # orders sent while the exchange is closed only rest and expire; judge again at the open
+        self._flatten_assigned(ctx)
         for strategy_id in self._portfolio.open_ids():
             self._evaluate_exit(strategy_id, ctx)
         self._book_exits(ctx)
@@ -359,6 +376,23 @@ class DecisionCore(ActorCore):
             self._marks.forget(contract)
         self._conservative.pop(strategy_id, None)
         self._marked_at.pop(strategy_id, None)
+
+    def _flatten_assigned(self, ctx: Context) -> None:
+        """What a settlement left (actors/decision/assigned_stock.py): the other legs of a strategy settled in part
+        are closed; shares are flattened or kept under `exits.assignment_policy`."""
+        if self._trading_state == TradingState.HALTED or self._stopping or not market_hours().is_open(ctx.now()):
+            return
+        for strategy_id in self._assigned.broken():
+            position = self._portfolio.holding(strategy_id)
+            if position is None:
+                self._assigned.forget(strategy_id)
+                continue
+            views = None if position.closing else self._leg_views(position, ctx.now())
+            if views is not None:
+                self._close(position, views, "assignment", "the broker settled the other legs (early assignment)",
+                            conservative_note(position, views), False, ctx)
+        for intent in self._assigned.closes():
+            ctx.publish(intent)
 
     def _close_refused(self, strategy_id: str, ctx: Context) -> None:
         """The exit still stands and is tried again, after a backoff: hammering a refusing broker changes nothing."""

@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from msgspec import UNSET
+
 from actors.execution.config import ExecutionSection
 from actors.execution.order_state import (
     TERMINAL,
@@ -249,6 +251,7 @@ class ExecutionCore(ActorCore):
                 legs=intent.legs,
                 quantity=intent.quantity,
                 limit_price=order.limit_price,
+                stock=getattr(intent, "stock", UNSET),  # only a close of assigned shares sets it
             )
         )
         now = ctx.now()

@@ -27,6 +27,7 @@ from messages import (
     StrategyClosed,
     StrategyOpened,
     StrategyPositionChanged,
+    StrategySettled,
 )
 
 
@@ -81,6 +82,8 @@ class PortfolioView:
                 self._open[message.strategy_id] = self._resized(self._open[message.strategy_id], message)
             case StrategyClosed():
                 return self._closed(message.strategy_id)
+            case StrategySettled(legs_left=left) if left and message.strategy_id in self._open:
+                return self._settled_in_part(message.strategy_id, left)
             case IntentApproved(intent=OpenStrategy() as intent):
                 self.add_pending(intent)
             case IntentDenied():
@@ -134,6 +137,21 @@ class PortfolioView:
                 held.append(leg.contract)
             holders.add(opened.strategy_id)
         return HeldContracts(held=tuple(held))
+
+    def _settled_in_part(self, strategy_id: str, left: tuple[Leg, ...]) -> HeldContracts:
+        """The broker settled some legs (an early assignment): the strategy holds only the others now."""
+        holding = self._open[strategy_id]
+        gone = {leg.contract for leg in holding.legs} - {leg.contract for leg in left}
+        self._open[strategy_id] = replace(holding, legs=left)
+        released = []
+        for contract in sorted(gone, key=str):
+            holders = self._holders.get(contract, set())
+            holders.discard(strategy_id)
+            if not holders:
+                self._holders.pop(contract, None)
+                self._quotes.pop(contract, None)
+                released.append(contract)
+        return HeldContracts(released=tuple(released))
 
     def _closed(self, strategy_id: str) -> HeldContracts:
         self._pending.pop(strategy_id, None)

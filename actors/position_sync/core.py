@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from msgspec import UNSET
+
+from actors.position_sync.assignment import Holding, describe
 from actors.position_sync.reconcile import expected_positions, mismatches
+from actors.position_sync.settlements import BrokerSettlements
 from actors.runtime.announcements import Announcements
 from actors.runtime.core import ActorCore, Context
 from messages import (
@@ -27,8 +31,10 @@ from messages import (
     StrategyOpened,
     StrategyPositionChanged,
     StrategyReduced,
+    StrategySettled,
     TimerFired,
     TimerKey,
+    UnderlyingQuote,
 )
 
 ANNOUNCED = (StrategyOpened, StrategyClosed, StrategyPositionChanged, StrategyReduced)
@@ -83,7 +89,7 @@ class StrategyBook:
 class PositionSyncCore(ActorCore):
     name = "positions"
     subscriptions = (IntentApproved, PlaceOrder, OrderFilled, OrderTerminated, BrokerPositionsSnapshot,
-                     *ANNOUNCED)
+                     UnderlyingQuote, *ANNOUNCED)
 
     def __init__(self) -> None:
         self._announcements = Announcements(key=_announcement_key)
@@ -93,6 +99,7 @@ class PositionSyncCore(ActorCore):
         self._working_orders: set[str] = set()
         self._unbooked_closes: dict[str, CloseOrderFills] = {}  # client order id -> its fills so far
         self._halted_for_mismatch = False
+        self._settlements = BrokerSettlements()  # expiries, exercises, assignments and the shares they left
 
     def on_start(self, ctx: Context) -> None:
         self._announcements.on_start(ctx)
@@ -118,6 +125,15 @@ class PositionSyncCore(ActorCore):
                 book = self._books.get(intent.strategy_id)
                 if book is not None:
                     book.close_rule = intent.rule
+            case UnderlyingQuote():
+                self._settlements.note_price(message)
+            case PlaceOrder() if message.stock is not UNSET:
+                self._working_orders.add(message.client_order_id)
+                self._settlements.on_stock_order(message)
+            case OrderFilled() if self._settlements.owns(message.client_order_id):
+                closed = self._settlements.on_stock_fill(message)
+                if closed is not None:
+                    ctx.publish(closed)
             case PlaceOrder():
                 self._working_orders.add(message.client_order_id)
                 self._strategy_of_order[message.client_order_id] = message.strategy_id
@@ -228,9 +244,20 @@ class PositionSyncCore(ActorCore):
 
     def _reconcile(self, snapshot: BrokerPositionsSnapshot, ctx: Context) -> None:
         """Fail closed: with no order in flight, any difference halts the node. While orders work, the broker's
-        report may lead or lag our fills by a message, so a difference then is not yet evidence."""
+        report may lead or lag our fills by a message, so a difference then is not yet evidence. What the broker
+        settled by itself (expiry, exercise, assignment: actors/position_sync/assignment.py) is booked, not a
+        difference."""
+        if not self._working_orders:
+            self._settle(snapshot, ctx)
+            for closed in self._settlements.closed_outside(snapshot):
+                ctx.publish(Alert(level="warning", source=self.name, text=(
+                    f"{abs(closed.closed_quantity)} {closed.symbol} shares of {closed.strategy_id} left the account "
+                    f"without an order of ours (closed by hand?): booked at the last price {closed.exit_price:.2f}, "
+                    "an approximate P&L")))
+                ctx.publish(closed)
         holdings = ((book.legs, book.quantity) for book in self._books.values() if book.quantity)
         problems = mismatches(expected_positions(holdings), snapshot.positions)
+        problems += self._settlements.stock_mismatches(snapshot)
         if problems and self._working_orders:
             return
         ctx.publish(ReconciliationResult(ok=not problems, mismatches=tuple(problems)))
@@ -241,3 +268,27 @@ class PositionSyncCore(ActorCore):
             ctx.publish(Halt(reason=f"reconciliation failed ({len(problems)} differences)"))
         elif not problems:
             self._halted_for_mismatch = False
+
+    # what the broker settled by itself --------------------------------------------------------------------------------
+    def _settle(self, snapshot: BrokerPositionsSnapshot, ctx: Context) -> None:
+        holdings = [Holding(b.strategy_id, b.symbol, b.legs, b.quantity) for b in self._books.values() if b.quantity]
+        for strategy_id, legs in sorted(self._settlements.recognise(holdings, snapshot, ctx.now()).items()):
+            book = self._books[strategy_id]
+            shares, cost_usd, offset_usd = self._settlements.hold(strategy_id, book.symbol, legs)
+            book.cash_usd += offset_usd
+            settled = {leg.contract for leg in legs}
+            left = tuple(leg for leg in book.legs if leg.contract not in settled)
+            book.legs = left  # reconciliation expects only these from now on
+            assigned = any(leg.shares for leg in legs)
+            ctx.publish(StrategySettled(
+                strategy_id=strategy_id, symbol=book.symbol, settled=legs, stock_quantity=shares,
+                stock_avg_price=round(cost_usd / shares, 4) if shares else 0.0,
+                realized_pnl_usd=round(offset_usd if left else book.cash_usd - book.commissions_usd, 2),
+                legs_left=left))
+            text = describe(strategy_id, legs, shares, cost_usd) + (
+                f"; {len(left)} legs left, to be closed" if left else "")
+            ctx.publish(Alert(level="warning" if assigned or left else "info", source=self.name, text=text))
+            if not left:
+                book.quantity = 0
+                book.close_rule = "assigned" if assigned else "expired"
+                self._close(book, ctx)

@@ -38,7 +38,7 @@ def _value_matches(expected: Any, actual: Any) -> bool:
         )
     if isinstance(expected, list):
         return (
-            isinstance(actual, list)
+            isinstance(actual, (list, tuple))  # msgspec.to_builtins keeps a message's tuples
             and len(expected) == len(actual)
             and all(_value_matches(e, a) for e, a in zip(expected, actual, strict=True))
         )

@@ -59,6 +59,8 @@ _STYLE_BY_TYPE = {
     "StrategyOpened": "bold green",
     "StrategyClosed": "bold magenta",
     "StrategyReduced": "magenta",
+    "StrategySettled": "bold magenta",
+    "AssignedStockClosed": "magenta",
     "OpenStrategy": "cyan",
     "CloseStrategy": "cyan",
     "OrderFilled": "green",
@@ -83,6 +85,8 @@ def summarize(message: Message) -> str:
         if name in HIDDEN_FIELDS:
             continue
         value = getattr(message, name)
+        if value is msgspec.UNSET:
+            continue  # an optional field this message does not carry (e.g. `stock` of an option order)
         if name == "legs":
             expiry = value[0].contract.expiry.isoformat() if value else ""
             parts.append(f"legs=[{expiry} {_legs_text(value)}]")

@@ -24,6 +24,7 @@ from actors.runtime.core import ActorCore, Context
 from messages import (
     REJECT_NOT_SENT,
     Alert,
+    AssignedStockClosed,
     BreakerState,
     BreakerStateChanged,
     BrokerAccountValues,
@@ -64,6 +65,7 @@ class RiskCore(ActorCore):
         StrategyPositionChanged,
         StrategyClosed,
         StrategyReduced,
+        AssignedStockClosed,
         OrderTerminated,
         OrderRejected,
         OptionQuote,
@@ -113,6 +115,8 @@ class RiskCore(ActorCore):
                 self._portfolio.apply(message)
                 booked_earlier = self._booked_parts.pop(message.strategy_id, 0.0)
                 self._on_realized(message.realized_pnl_usd - booked_earlier, ctx)
+            case AssignedStockClosed():  # shares an assignment left, traded away: P&L against their strike
+                self._on_realized(message.realized_pnl_usd, ctx)
             case StrategyReduced():  # a take-profit tier: its P&L counts on the day it was taken
                 self._booked_parts[message.strategy_id] = (self._booked_parts.get(message.strategy_id, 0.0)
                                                            + message.realized_pnl_usd)

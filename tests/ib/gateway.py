@@ -96,6 +96,8 @@ class TestGateway:
         self.option_by_con_id: dict[int, OptionContract] = {}
         self.holdings: Counter[OptionContract] = Counter()
         self.costs: Counter[OptionContract] = Counter()
+        self.shares: Counter[str] = Counter()  # stock an exercise or assignment delivered, by symbol
+        self.share_costs: dict[str, float] = {}  # symbol -> average cost per share (the strike it was delivered at)
         self.desk = OrderDesk(self)
         self.what_ifs = WhatIfDesk(self)
         self._occupied_client_ids: set[int] = set()
@@ -267,6 +269,29 @@ class TestGateway:
             self._con_ids[key], self.option_by_con_id[con_id] = con_id, contract
         return self._con_ids[key]
 
+    def settle(self, contract: OptionContract, exercised: bool) -> None:
+        """OCC settles an option overnight (expiry, exercise, assignment): the option's position row goes to 0 and,
+        when exercised, the shares appear in their own STK row, as IB reports them the next morning."""
+        def settle_now() -> None:
+            quantity = self.holdings.pop(contract, 0)
+            self.costs.pop(contract, None)
+            sign = 1 if contract.right == "C" else -1
+            if exercised:
+                self.shares[contract.symbol] += sign * quantity * 100
+                self.share_costs[contract.symbol] = contract.strike
+            for client in self.clients:
+                if client.positions:
+                    client.send(wire.position(self.account, self.wire_option(contract), 0, 0.0))
+                    if exercised:
+                        client.send(wire.position(self.account, self.wire_stock(contract.symbol),
+                                                  self.shares[contract.symbol], self.share_costs[contract.symbol]))
+        self._call(settle_now)
+
+    @staticmethod
+    def wire_stock(symbol: str) -> wire.WireContract:
+        return wire.WireContract(con_id=STOCK_CON_IDS[symbol], symbol=symbol, sec_type="STK", exchange="SMART",
+                                 primary_exchange="ARCA", currency="USD", local_symbol=symbol, trading_class=symbol)
+
     def wire_option(self, contract: OptionContract, trading_class: str = "") -> wire.WireContract:
         trading_class = trading_class or WEEKLY_CLASS.get(contract.symbol, contract.symbol)
         return wire.WireContract(con_id=self._con_id(contract, trading_class), symbol=contract.symbol, sec_type="OPT",
@@ -391,6 +416,9 @@ class TestGateway:
                 for contract, quantity in sorted(self.holdings.items(), key=lambda item: str(item[0])):
                     client.send(wire.position(self.account, self.wire_option(contract), quantity,
                                               self._avg_cost(contract)))
+                for symbol, quantity in sorted(self.shares.items()):
+                    client.send(wire.position(self.account, self.wire_stock(symbol), quantity,
+                                              self.share_costs.get(symbol, 0.0)))
                 client.send(wire.position_end())
             case wire.CancelPositions():
                 client.positions = False

@@ -9,7 +9,7 @@ from ib_async.objects import AccountValue, OptionComputation
 
 from actors.broker.ib import translate
 from actors.broker.ib.chain_plan import choose_expiries, choose_strikes
-from messages import Leg, OptionContract
+from messages import Leg, OptionContract, StockPosition
 
 PUT = OptionContract("SPY", dt.date(2026, 4, 10), 550.0, "P")
 CALL = OptionContract("SPY", dt.date(2026, 4, 10), 610.0, "C")
@@ -56,12 +56,14 @@ def test_an_index_underlying_is_quoted_at_its_level():
     assert translate.option(PUT, "SPXW").tradingClass == "SPXW"
 
 
-def test_positions_keep_options_of_the_account_and_name_anything_else():
+def test_positions_keep_options_and_shares_of_the_account_and_name_anything_else():
     positions = [Position("DU1", translate.option(PUT), -2.0, 410.0), Position("DU1", Contract(secType="STK",
-                 symbol="SPY"), 100.0, 580.0), Position("DU2", translate.option(CALL), 1.0, 90.0)]
+                 symbol="SPY"), 100.0, 580.0), Position("DU2", translate.option(CALL), 1.0, 90.0),
+                 Position("DU1", Contract(secType="FUT", symbol="ES"), 1.0, 5000.0)]
     snapshot, other = translate.positions_snapshot(positions, "DU1")
     assert [(p.contract, p.quantity) for p in snapshot.positions] == [(PUT, -2)] and snapshot.complete
-    assert other == ["STK SPY 100"]
+    assert snapshot.stock == (StockPosition(symbol="SPY", quantity=100, avg_cost=580.0),)
+    assert other == ["FUT ES 1"]
 
 
 def test_account_values_keep_what_a_trader_watches():

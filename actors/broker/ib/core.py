@@ -18,6 +18,7 @@ It owns the policy, the session shell owns the socket:
 from __future__ import annotations
 
 import msgspec
+from msgspec import UNSET
 
 from actors.broker.ib import what_if
 from actors.broker.ib.config import IbSection
@@ -248,6 +249,9 @@ class IbBrokerCore(BrokerCore):
         ctx.publish(OrderRejected(client_order_id=order.client_order_id, code=REJECT_NOT_SENT, reason=problem))
 
     def place(self, place: PlaceOrder, ctx: Context) -> None:
+        if place.stock is not UNSET:  # the adapter builds combo (BAG) orders only; see README "Assignment"
+            self.refuse(place, f"stock order for {place.stock} not supported on the IB path: close it by hand", ctx)
+            return
         order = IbOrder(place.client_order_id, place.legs, place.quantity, place.limit_price)
         self._orders[place.client_order_id] = order
         self._fills.open(place.client_order_id, place.legs, place.quantity)

@@ -424,7 +424,7 @@ class IbLink:
     def _publish_positions(self) -> None:
         snapshot, other = translate.positions_snapshot(self._ib.positions(), self._account)
         for holding in other:
-            self._alert("critical", f"account {self._account} holds {holding} (assignment or exercise?)")
+            self._alert("critical", f"account {self._account} holds {holding}: no strategy of this node can leave it")
         self._publish(snapshot)
 
     def _publish_portfolio(self) -> None:

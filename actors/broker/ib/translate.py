@@ -9,6 +9,7 @@ import math
 from ib_async import ComboLeg, Contract, Fill, Index, LimitOrder, Option, Position, Stock, Ticker, Trade
 from ib_async.objects import AccountValue as IbAccountValue
 from ib_async.objects import PortfolioItem as IbPortfolioItem
+from msgspec import UNSET
 
 from messages import (
     AccountValue,
@@ -23,6 +24,7 @@ from messages import (
     OptionContract,
     OptionQuote,
     PortfolioItem,
+    StockPosition,
     UnderlyingQuote,
 )
 
@@ -127,19 +129,25 @@ def option_quote(contract: OptionContract, ticker: Ticker) -> OptionQuote | None
 
 
 def positions_snapshot(positions: list[Position], account: str) -> tuple[BrokerPositionsSnapshot, list[str]]:
-    """Option positions of `account` as a complete snapshot, and a description of anything else it holds."""
-    held, other = [], []
+    """Option and stock positions of `account` as a complete snapshot, and a description of anything else it holds
+    (futures, bonds...: nothing an option strategy of ours can leave behind)."""
+    held, stock, other = [], [], []
     for position in positions:
         if position.account != account or not position.position:
             continue
         contract = option_contract(position.contract)
+        if contract is None and position.contract.secType == "STK":
+            stock.append(StockPosition(symbol=position.contract.symbol, quantity=round(position.position),
+                                       avg_cost=round(position.avgCost, 4)))
+            continue
         if contract is None:
             other.append(f"{position.contract.secType} {position.contract.symbol} {position.position:g}")
             continue
         held.append(BrokerPosition(contract=contract, quantity=round(position.position),
                                    avg_cost=round(position.avgCost, 4)))
     held.sort(key=lambda p: str(p.contract))
-    return BrokerPositionsSnapshot(positions=tuple(held), complete=True), other
+    stock.sort(key=lambda p: p.symbol)
+    return BrokerPositionsSnapshot(positions=tuple(held), complete=True, stock=tuple(stock) or UNSET), other
 
 
 def portfolio(items: list[IbPortfolioItem], account: str) -> BrokerPortfolio:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
+from actors.broker.sim.dividends import DividendSection
 from actors.config_section import Section
 from actors.market_time import CALENDAR_END, CALENDAR_START, calendar_covers
 
@@ -21,6 +22,10 @@ class SimSection(Section, frozen=True, kw_only=True):
     scripted_iv: float = 0.18
     rate: float = 0.04
     dividend_yield: float = 0.013
+    dividends: tuple[DividendSection, ...] = ()
+    """A dividend schedule: `[[sim.dividends]]` tables of `symbol`, `ex_date`, `amount` (per share). A symbol with a
+    schedule has exactly those dividends: its options are priced with them as discrete cash dividends (escrowed spot,
+    no `dividend_yield`), and the broker announces each symbol's next one (a `Dividends` message) like IB's tick 456."""
     commission_per_contract_usd: float = 0.65
     partial_fill_probability: float = 0.0
     """Chance that a crossing combo order of several units fills only some of them this time."""
@@ -31,6 +36,10 @@ class SimSection(Section, frozen=True, kw_only=True):
     """How often the simulated account reports its positions and account values (and after every fill)."""
     starting_cash_usd: float = 100_000.0
     """The simulated account's cash before the first trade: net liquidation is this plus P&L."""
+    early_assignment: bool = False
+    """Holders exercise early as they do before a dividend: at the close of the session before an ex-date in
+    `dividends`, every short call in the money whose extrinsic value is below the dividend is assigned (the shares
+    show in the next morning's positions). Off by default: the plain expiry is settled either way."""
     history: str = ""
     """`market = "history"`: a CSV or Parquet file of bars (see actors/broker/sim/history_data.py), or "arch" for the
     S&P 500 and VIX sample of the `arch` package (optional extra `history`)."""

@@ -12,16 +12,20 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
+from msgspec import UNSET
 
 from actors.broker.order_desk import ORDER_COMMANDS, BrokerCore
 from actors.broker.sim.config import SimSection
+from actors.broker.sim.expiry import due_at
 from actors.broker.sim.fills import commission_usd, fill_threshold, limit_crosses
 from actors.broker.sim.source import QuoteSource
+from actors.broker.sim.stock import SimShares, stock_fill
 from actors.market_data.config import MarketDataSection
 from actors.market_data.quote_gate import QuoteGate
 from actors.market_time import NS_PER_S
 from actors.portfolio.margin import defined_risk_margin_usd
 from actors.runtime.core import Context
+from actors.settlement import settles_at_ns
 from messages import (
     CONTRACT_MULTIPLIER,
     AccountValue,
@@ -85,6 +89,8 @@ class SimBrokerCore(BrokerCore):
         self._exec_count = 0
         self._positions: Counter[OptionContract] = Counter()
         self._costs: Counter[OptionContract] = Counter()
+        self._shares = SimShares()  # what exercises, assignments and stock orders left
+        self._underlying_mid: dict[str, float] = {}  # the last accepted price: what an expiry settles at
         self._cash_usd = params.starting_cash_usd
         self._outbox: list[tuple[int, int, Message]] = []  # (due, order of emission, message) for simulated latency
         self._emitted = 0
@@ -128,12 +134,13 @@ class SimBrokerCore(BrokerCore):
             ctx.set_timer(TimerKey.SIM_DELIVER, self._outbox[0][0])
 
     def _report_positions(self, ctx: Context) -> None:
+        self._settle_expiries(ctx)
         positions = tuple(
             BrokerPosition(contract=c, quantity=q, avg_cost=round(self._costs[c] / q, 4))
             for c, q in sorted(self._positions.items(), key=lambda item: str(item[0]))
             if q
         )
-        self._emit(BrokerPositionsSnapshot(positions=positions, complete=True), ctx)
+        self._emit(BrokerPositionsSnapshot(positions=positions, complete=True, stock=self._shares.positions()), ctx)
         self._emit(self._account_values(ctx.now()), ctx)
 
     def _account_values(self, now_ns: int) -> BrokerAccountValues:
@@ -142,9 +149,11 @@ class SimBrokerCore(BrokerCore):
         held = sorted(self._positions, key=str)
         marks = {q.contract: (q.bid + q.ask) / 2 for q in self._source.option_quotes(held, now_ns)}
         value = sum(self._positions[c] * marks.get(c, self._costs[c] / self._positions[c]) for c in held)
-        net_liquidation = self._cash_usd + value * CONTRACT_MULTIPLIER
+        net_liquidation = self._cash_usd + value * CONTRACT_MULTIPLIER + self._shares.value_usd(self._underlying_mid)
         premium = {c: -self._costs[c] * CONTRACT_MULTIPLIER for c in held}
         margin = defined_risk_margin_usd(self._positions, premium)
+        if margin is not None:  # shares: Reg T initial margin, half their value
+            margin += self._shares.margin_usd(self._underlying_mid)
         values = {"NetLiquidation": net_liquidation, "TotalCashValue": self._cash_usd}
         if margin is not None:  # undefined risk: no number rather than a wrong one (risk then refuses to open)
             values |= {"InitMarginReq": margin, "MaintMarginReq": margin, "AvailableFunds": net_liquidation - margin,
@@ -208,8 +217,37 @@ class SimBrokerCore(BrokerCore):
             self._admit(quote, ctx)
 
     def _admit(self, quote: UnderlyingQuote | IndexQuote | OptionQuote, ctx: Context) -> Message | None:
-        """Every quote leaves through the gate, like a real feed's would."""
-        return self._gate.admit(quote, quote.ts or ctx.now()).publish(ctx)
+        """Every quote leaves through the gate, like a real feed's would. An expiry settles at the last price before
+        the first one after its close."""
+        if isinstance(quote, UnderlyingQuote) and self._settle_expiries(ctx):
+            self._report_positions(ctx)
+        accepted = self._gate.admit(quote, quote.ts or ctx.now()).publish(ctx)
+        if isinstance(accepted, UnderlyingQuote):
+            self._underlying_mid[accepted.symbol] = (accepted.bid + accepted.ask) / 2
+        return accepted
+
+    def _settle_expiries(self, ctx: Context) -> bool:
+        """OCC's expiry (actors/broker/sim/expiry.py): options in the money by a cent or more deliver shares, cash
+        moves at the strike, the rest vanish, and orders for them end. Not while being rebuilt: the live exchange
+        settles on its next report."""
+        if not self._live:
+            return False
+        settled = due_at(self._positions, ctx.now(), self._params.dividends if self._params.early_assignment else None,
+                         self._underlying_mid.get, lambda c: next(
+                             ((q.bid + q.ask) / 2 for q in self._source.option_quotes([c], ctx.now())), None))
+        gone = {s.contract for s in settled if ctx.now() >= settles_at_ns(s.contract.expiry)}  # early: orders work on
+        for client_order_id in sorted(self._working):
+            if any(leg.contract in gone for leg in self._working[client_order_id].order.legs):
+                working = self._working.pop(client_order_id)
+                self._emit(OrderCancelled(client_order_id=client_order_id, filled_quantity=working.filled,
+                                          reason="contract expired"), ctx)
+        for settlement in settled:
+            contract, shares = settlement.contract, settlement.shares
+            del self._positions[contract], self._costs[contract]
+            if shares:
+                self._cash_usd -= shares * contract.strike
+                self._shares.trade(contract.symbol, shares, contract.strike)
+        return bool(settled)
 
     # orders --------------------------------------------------------------------------------------------------------
     def known_order_ids(self) -> set[str]:
@@ -263,6 +301,9 @@ class SimBrokerCore(BrokerCore):
         if not self._source.is_open(ctx.now()):
             return
         order = working.order
+        if order.stock is not UNSET:
+            self._try_fill_stock(working, ctx)
+            return
         contracts = [leg.contract for leg in order.legs]
         quotes = {q.contract: q for q in self._source.option_quotes(contracts, ctx.now())}
         if len(quotes) != len(contracts):
@@ -289,12 +330,27 @@ class SimBrokerCore(BrokerCore):
         self._emit(fill, ctx)
         self._report_positions(ctx)
 
+    def _try_fill_stock(self, working: SimOrder, ctx: Context) -> None:
+        quote = next(iter(self._source.underlying_quotes([working.order.stock], ctx.now())), None)
+        fill = stock_fill(working.order, working.filled, working.limit_price, quote,
+                          f"SIM-{working.broker_order_id}-{self._exec_count + 1}")
+        if fill is None:
+            return
+        self._exec_count += 1
+        self._book(working, fill, {})
+        self._emit(fill, ctx)
+        self._report_positions(ctx)
+
     def _book(self, working: SimOrder, fill: OrderFilled, quotes: dict[OptionContract, OptionQuote]) -> None:
         order = working.order
         working.filled += fill.quantity
-        self._cash_usd -= fill.price * fill.quantity * CONTRACT_MULTIPLIER + fill.commission_usd
+        multiplier = 1 if order.stock is not UNSET else CONTRACT_MULTIPLIER
+        self._cash_usd -= fill.price * fill.quantity * multiplier + fill.commission_usd
         if working.filled == order.quantity:
             del self._working[order.client_order_id]
+        if order.stock is not UNSET:
+            self._shares.trade(order.stock, fill.quantity, fill.price)
+            return
         for leg in order.legs:
             quote = quotes.get(leg.contract)
             mark = (quote.bid + quote.ask) / 2 if quote is not None else 0.0

@@ -1,0 +1,83 @@
+"""The simulated exchange's expiry: at an expiry's session close every option $0.01 or more in the money is
+exercised or assigned (shares delivered, cash moved at the strike), the rest vanish; and, with
+`sim.early_assignment`, short calls assigned early for a dividend. Pure: the core applies it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from actors.broker.sim.dividends import DividendSection
+from actors.market_time import market_hours
+from actors.settlement import delivered_shares, exercised_at, intrinsic, settles_at_ns
+from messages import OptionContract
+
+
+@dataclass(frozen=True)
+class Settlement:
+    contract: OptionContract
+    quantity: int
+    """Contracts held (signed) that left the account."""
+    shares: int
+    """Shares delivered (signed; 0 when the option expired worthless)."""
+
+
+def due_settlements(positions: Mapping[OptionContract, int], now_ns: int,
+                    underlying_price: Callable[[str], float | None]) -> list[Settlement]:
+    """Settlements of every held option whose expiry has settled by `now_ns`, in contract order. An underlying with
+    no known price settles nothing yet: the exchange would not guess a closing price."""
+    settled = []
+    for contract in sorted(positions, key=str):
+        quantity = positions[contract]
+        if not quantity or now_ns < settles_at_ns(contract.expiry):
+            continue
+        price = underlying_price(contract.symbol)
+        if price is None:
+            continue
+        shares = delivered_shares(contract, quantity) if exercised_at(contract, price) else 0
+        settled.append(Settlement(contract=contract, quantity=quantity, shares=shares))
+    return settled
+
+
+def exercise_window_ns(ex_date: dt.date) -> tuple[int, int]:
+    """When a holder exercises a call for its dividend: from the close of the last session before the ex-date to
+    the next open (OCC processes the notices overnight; the account shows the shares the next morning)."""
+    hours = market_hours()
+    close = hours.session_bounds(hours.last_session_on_or_before(ex_date - dt.timedelta(days=1)))[1]
+    return close, hours.next_open(close)
+
+
+def due_early_assignments(positions: Mapping[OptionContract, int], now_ns: int, dividends: Iterable[DividendSection],
+                          underlying_price: Callable[[str], float | None],
+                          option_mid: Callable[[OptionContract], float | None]) -> list[Settlement]:
+    """Short calls assigned early for a dividend: in the money, with less extrinsic value (the call's mid less its
+    intrinsic value) than the dividend, held into the close of the session before the ex-date."""
+    assigned = []
+    for dividend in dividends:
+        start, end = exercise_window_ns(dividend.ex_date)
+        if not start <= now_ns <= end:
+            continue
+        price = underlying_price(dividend.symbol)
+        for contract in sorted(positions, key=str):
+            quantity = positions[contract]
+            if (quantity >= 0 or contract.symbol != dividend.symbol or contract.right != "C"
+                    or contract.expiry < dividend.ex_date or price is None or not exercised_at(contract, price)):
+                continue
+            mid = option_mid(contract)
+            if mid is not None and mid - intrinsic(contract, price) < dividend.amount:
+                assigned.append(Settlement(contract=contract, quantity=quantity,
+                                           shares=delivered_shares(contract, quantity)))
+    return assigned
+
+
+def due_at(positions: Mapping[OptionContract, int], now_ns: int, early: Iterable[DividendSection] | None,
+           underlying_price: Callable[[str], float | None],
+           option_mid: Callable[[OptionContract], float | None]) -> list[Settlement]:
+    """Everything the exchange settles by `now_ns`: expiries, then (`early` dividends given) early assignments."""
+    settled = due_settlements(positions, now_ns, underlying_price)
+    expiring = {settlement.contract for settlement in settled}
+    if early is not None:
+        settled += [s for s in due_early_assignments(positions, now_ns, early, underlying_price, option_mid)
+                    if s.contract not in expiring]
+    return settled
