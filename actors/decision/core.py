@@ -38,6 +38,7 @@ from messages import (
     ChainSnapshot,
     CloseStrategy,
     DecisionRecord,
+    Dividends,
     IndexQuote,
     IntentApproved,
     IntentDenied,
@@ -88,6 +89,7 @@ class DecisionCore(ActorCore):
         ReconciliationResult,
         BrokerConnectionChanged,
         BrokerAccountValues,
+        Dividends,
     )
     lossless = False
 
@@ -203,6 +205,8 @@ class DecisionCore(ActorCore):
                 self._stopping = True  # a node on its way down opens nothing new; exits still run
             case IndexQuote():
                 self._market.on_index(message)
+            case Dividends():
+                self._market.on_dividends(message)
 
     # entries ---------------------------------------------------------------------------------------------------
     def _on_evaluate(self, ctx: Context) -> None:
@@ -414,7 +418,8 @@ class DecisionCore(ActorCore):
                                event=self._events.next_spanned(position.symbol, new_york_date(ctx.now()),
                                                                max(leg.contract.expiry for leg in position.legs))
                                if self._exits.event_exit_days > 0 else None,
-                               iv_percentile=percentile_since(self._vol_stats.get(position.symbol), baseline.opened_at))
+                               iv_percentile=percentile_since(self._vol_stats.get(position.symbol), baseline.opened_at),
+                               exits=self._exits)
         self._publish_mark(position, baseline, state, bool(conservative), ctx)
         signal = first_exit(state, self._exits)
         if signal is not None:

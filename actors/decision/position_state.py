@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from actors.decision.assignment_risk import ShortLegMark, dividend_ahead
+from actors.decision.config import ExitSection
 from actors.decision.exit_baseline import ExitBaseline
 from actors.decision.market_context import MarketContext
 from actors.decision.rules import PositionState
@@ -44,9 +46,17 @@ def conservative_note(holding: Holding, views: Views) -> str:
     return "; ".join(views[leg.contract].note for leg in holding.legs if views[leg.contract].note)
 
 
+def short_marks(holding: Holding, views: Views) -> tuple[ShortLegMark, ...]:
+    return tuple(ShortLegMark(str(leg.contract), leg.contract.right, leg.contract.strike, leg.contract.expiry,
+                              views[leg.contract].mark, views[leg.contract].delta) for leg in short_legs(holding))
+
+
 def position_state(holding: Holding, views: Views, baseline: ExitBaseline, market: MarketContext, now_ns: int, *,
-                   event: MarketEvent | None, iv_percentile: float) -> PositionState:
+                   event: MarketEvent | None, iv_percentile: float, exits: ExitSection | None = None) -> PositionState:
+    """`exits`: with its assignment rule on, the short legs' marks and the next dividend are gathered too."""
     today = new_york_date(now_ns)
+    assignment = exits is not None and exits.assignment_risk_enabled
+    announced = market.dividends.get(holding.symbol) if assignment else None
     shorts = [views[leg.contract] for leg in short_legs(holding)]
     return PositionState(
         strategy_id=holding.strategy_id,
@@ -70,4 +80,8 @@ def position_state(holding: Holding, views: Views, baseline: ExitBaseline, marke
         event=event.label() if event is not None else "",
         opened_quantity=baseline.opened_quantity,
         iv_percentile=iv_percentile,
+        underlying_price=market.price(holding.symbol) or 0.0,
+        short_marks=short_marks(holding, views) if assignment else (),
+        dividend=dividend_ahead(today, announced.ex_date, announced.amount, exits.assignment_dividend_days)
+        if announced is not None else None,
     )
