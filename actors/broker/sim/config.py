@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
+from actors.broker.sim.dividends import DividendSection
 from actors.config_section import Section
 from actors.market_time import CALENDAR_END, CALENDAR_START, calendar_covers
 
@@ -21,6 +22,10 @@ class SimSection(Section, frozen=True, kw_only=True):
     scripted_iv: float = 0.18
     rate: float = 0.04
     dividend_yield: float = 0.013
+    dividends: tuple[DividendSection, ...] = ()
+    """A dividend schedule: `[[sim.dividends]]` tables of `symbol`, `ex_date`, `amount` (per share). A symbol with a
+    schedule has exactly those dividends: its options are priced with them as discrete cash dividends (escrowed spot,
+    no `dividend_yield`), and the broker announces each symbol's next one (a `Dividends` message) like IB's tick 456."""
     commission_per_contract_usd: float = 0.65
     partial_fill_probability: float = 0.0
     """Chance that a crossing combo order of several units fills only some of them this time."""
