@@ -10,8 +10,9 @@ import pytest
 
 from actors.broker.sim.config import SimSection
 from actors.broker.sim.dividends import DividendSection
-from messages import Alert, BadTick, Dividends, UnderlyingQuote
-from tests.ib.harness import InProcessNode, ib_config, new_gateway
+from actors.node import core_factories
+from messages import Alert, BadTick, CloseStrategy, Dividends, StrategyOpened, UnderlyingQuote
+from tests.ib.harness import MARKET_TIME, InProcessNode, ib_config, new_gateway
 
 pytestmark = pytest.mark.timeout(120)
 SCHEDULE = (DividendSection(symbol="SPY", ex_date=dt.date(2026, 3, 20), amount=1.8),
@@ -72,3 +73,32 @@ def test_nothing_announced_is_a_dividend_of_none(gateway):
     with InProcessNode(ib_config(gateway)) as node:
         none = node.probe.wait(Dividends)
         assert (none.ex_date, none.amount, none.past_12m) == (None, 0.0, 1.75)
+
+
+def test_on_the_ib_path_a_short_call_worth_less_alive_than_tomorrows_dividend_is_closed():
+    """The whole chain over a real socket: the gateway prices its options with the dividend (escrowed spot) and
+    announces it by tick 456; the node opens a condor expiring after the ex-date, SPY rallies through the short call,
+    and the assignment exit closes it the day before the ex-date."""
+    tomorrow = (DividendSection(symbol="SPY", ex_date=dt.date(2026, 3, 3), amount=1.8),)
+    gateway = new_gateway(params=SimSection(market="scripted", dividends=tomorrow))
+    off = {"catastrophe_move_pct": 0.5, "short_delta_breach": 1.0, "stop_loss_multiple": 100.0,
+           "near_expiry_stop_multiple": 100.0, "gamma_risk_threshold": 100.0, "dte_exit": -1,
+           "take_profit_pct": 1.0, "trailing_activate_pct": 1.0}
+    config = ib_config(gateway, ib={"chain_strike_range_pct": 0.05},
+                       entry={"evaluate_interval_s": 2.0, "dte_min": 3, "dte_max": 10, "min_credit": 0.05,
+                              "min_credit_to_width": 0.01},
+                       execution={"step_interval_s": 1.0, "deadline_s": 30.0},
+                       exits={"assignment_risk_enabled": True, **off})
+    start_ns = int(MARKET_TIME.timestamp() * 1e9)
+    try:
+        with InProcessNode(config, core_factories(config, "dividend", None, start_ns)) as node:
+            node.probe.wait(Dividends, lambda d: d.ex_date == dt.date(2026, 3, 3))
+            opened = node.probe.wait(StrategyOpened, timeout=90)
+            short_call = next(leg.contract for leg in opened.legs if leg.ratio < 0 and leg.contract.right == "C")
+            assert not node.probe.of(CloseStrategy)
+            gateway.set_underlying("SPY", short_call.strike + 10.0)
+            close = node.probe.wait(CloseStrategy, timeout=30)
+            assert close.rule == "assignment_risk"
+            assert f"short {short_call} extrinsic" in close.reason and "dividend going ex on 2026-03-03" in close.reason
+    finally:
+        gateway.stop()
