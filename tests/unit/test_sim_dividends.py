@@ -51,10 +51,11 @@ def test_each_symbols_next_dividend_is_announced_once_and_again_when_its_ex_date
     # SPY trades ex from the open of 2026-03-20 (13:30 UTC): the next one is June's
     assert feed.changes(_ns("2026-03-20T13:29:00+00:00")) == []
     assert feed.changes(_ns("2026-03-20T13:30:00+00:00")) == [
-        Dividends(symbol="SPY", ex_date=dt.date(2026, 6, 19), amount=1.9, next_12m=1.9)]
+        Dividends(symbol="SPY", ex_date=dt.date(2026, 6, 19), amount=1.9, past_12m=1.8, next_12m=1.9)]
     # past the last one: "none announced", once
     assert feed.changes(_ns("2026-06-22T14:00:00+00:00")) == [
-        Dividends(symbol="QQQ", ex_date=None, amount=0.0), Dividends(symbol="SPY", ex_date=None, amount=0.0)]
+        Dividends(symbol="QQQ", ex_date=None, amount=0.0, past_12m=0.7),
+        Dividends(symbol="SPY", ex_date=None, amount=0.0, past_12m=3.7)]
     assert feed.changes(_ns("2026-06-23T14:00:00+00:00")) == []
     assert DividendFeed(()).changes(_ns("2026-03-02T14:30:00+00:00")) == []
 

@@ -25,12 +25,13 @@ class DividendFeed:
         """Each symbol's next dividend not yet ex at `now_ns`, where it differs from the last one announced."""
         out: list[Dividends] = []
         for symbol in sorted({d.symbol for d in self._schedule}):
-            ahead = [(ex_date, amount) for ex_date, amount in schedule_of(self._schedule, symbol)
-                     if ex_dividend_years(now_ns, ex_date) > 0]
+            schedule, today = schedule_of(self._schedule, symbol), new_york_date(now_ns)
+            ahead = [(ex_date, amount) for ex_date, amount in schedule if ex_dividend_years(now_ns, ex_date) > 0]
             upcoming: tuple[dt.date | None, float] = ahead[0] if ahead else (None, 0.0)
             if self._announced.get(symbol) != upcoming:
                 self._announced[symbol] = upcoming
-                next_year = [a for d, a in ahead if (d - new_york_date(now_ns)).days < 365]
+                past = [a for d, a in schedule if (d, a) not in ahead and (today - d).days < 365]
+                next_year = [a for d, a in ahead if (d - today).days < 365]
                 out.append(Dividends(symbol=symbol, ex_date=upcoming[0], amount=upcoming[1],
-                                     next_12m=round(sum(next_year), 6)))
+                                     past_12m=round(sum(past), 6), next_12m=round(sum(next_year), 6)))
         return out
