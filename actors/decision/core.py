@@ -419,7 +419,7 @@ class DecisionCore(ActorCore):
                                                                max(leg.contract.expiry for leg in position.legs))
                                if self._exits.event_exit_days > 0 else None,
                                iv_percentile=percentile_since(self._vol_stats.get(position.symbol), baseline.opened_at),
-                               exits=self._exits)
+                               exits=self._exits, model_rate=self._market_data.model_rate)
         self._publish_mark(position, baseline, state, bool(conservative), ctx)
         signal = first_exit(state, self._exits)
         if signal is not None:

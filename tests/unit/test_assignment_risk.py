@@ -19,7 +19,13 @@ from actors.decision.assignment_risk import (
     sessions_until,
 )
 from actors.decision.config import ExitSection
+from actors.decision.exit_baseline import ExitBaseline
+from actors.decision.market_context import MarketContext
+from actors.decision.position_state import position_state
 from actors.decision.rules import EXIT_RULES, PositionState, first_exit
+from actors.market_data.marks import LegView
+from actors.portfolio.view import Holding
+from messages import Dividends, Leg, OptionContract, UnderlyingQuote
 
 EXPIRY = dt.date(2026, 4, 10)
 CALL = ShortLegMark("SPY 2026-04-10 610C", "C", 610.0, EXPIRY, 36.30, 0.89)  # 35 intrinsic at 645: 1.30 extrinsic
@@ -105,3 +111,35 @@ def test_a_priority_list_must_name_the_new_rule():
         config_from_mapping({"exits": {"priority": list(without)}})
     assert config_from_mapping({"exits": {"priority": [*without, "assignment_risk"]}}).exits.priority[-1] == \
         "assignment_risk"
+
+
+def _ns(text: str) -> int:
+    return int(dt.datetime.fromisoformat(text).timestamp()) * 1_000_000_000
+
+
+def test_a_quiet_short_call_is_valued_with_the_dividend_not_by_its_conservative_mark():
+    """Its conservative mark (model at a continuous yield, plus a penalty) would put its extrinsic above the dividend
+    and hide the risk; valued with the dividend as a discrete cash dividend it is below intrinsic on the eve."""
+    now = _ns("2026-03-19T15:00:00+00:00")
+    call = OptionContract("SPY", dt.date(2026, 3, 27), 600.0, "C")  # 6 days, 45 in the money at 645
+    wing = OptionContract("SPY", dt.date(2026, 3, 27), 605.0, "C")
+    holding = Holding("BCS-1", "SPY", (Leg(call, -1), Leg(wing, 1)), 1, -1.5, 150.0, 350.0)
+    market = MarketContext(3600 * 1_000_000_000)
+    market.on_underlying(UnderlyingQuote(ts=now, symbol="SPY", bid=644.95, ask=645.05, last=645.0))
+    market.on_dividends(Dividends(symbol="SPY", ex_date=dt.date(2026, 3, 20), amount=1.8))
+    quiet = LegView(47.6, 47.6, 0.97, 0.002, 0.16, note=f"{call} quiet or behind: model 45.33 or last ask, plus 5%")
+    views = {call: quiet, wing: LegView(40.1, 40.0, 0.96, 0.002, 0.16)}
+
+    def state(exits: ExitSection):
+        return position_state(holding, views, ExitBaseline(), market, now, event=None, iv_percentile=-1.0,
+                              exits=exits, model_rate=0.04)
+
+    judged = state(ON)
+    [short] = judged.short_marks
+    assert short.mark < 45.0  # the discrete-dividend model: below intrinsic (45), not the conservative 47.60
+    assert judged.dividend == DividendAhead(dt.date(2026, 3, 20), 1.8, 1) and judged.underlying_price == 645.0
+    assert EXIT_RULES["assignment_risk"](judged, ON).reason.startswith(f"short {call} extrinsic -")
+    fresh = replace(quiet, note="")  # a fresh two-sided mid is the market's own price: used as it is
+    views[call] = fresh
+    assert state(ON).short_marks[0].mark == 47.6
+    assert state(ExitSection()).short_marks == () and state(ExitSection()).dividend is None  # rule off: not gathered
