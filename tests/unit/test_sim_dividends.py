@@ -57,6 +57,8 @@ def test_each_symbols_next_dividend_is_announced_once_and_again_when_its_ex_date
         Dividends(symbol="QQQ", ex_date=None, amount=0.0, past_12m=0.7),
         Dividends(symbol="SPY", ex_date=None, amount=0.0, past_12m=3.7)]
     assert feed.changes(_ns("2026-06-23T14:00:00+00:00")) == []
+    # floats, never an int 0 from an empty sum: a snapshot reads a float field back as a float
+    assert all(isinstance(d.past_12m, float) and isinstance(d.next_12m, float) for d in first)
     assert DividendFeed(()).changes(_ns("2026-03-02T14:30:00+00:00")) == []
 
 

@@ -33,5 +33,5 @@ class DividendFeed:
                 past = [a for d, a in schedule if (d, a) not in ahead and (today - d).days < 365]
                 next_year = [a for d, a in ahead if (d - today).days < 365]
                 out.append(Dividends(symbol=symbol, ex_date=upcoming[0], amount=upcoming[1],
-                                     past_12m=round(sum(past), 6), next_12m=round(sum(next_year), 6)))
+                                     past_12m=round(sum(past, 0.0), 6), next_12m=round(sum(next_year, 0.0), 6)))
         return out
