@@ -33,6 +33,7 @@ from messages.market import (
     BadTick,
     ChainRequest,
     ChainSnapshot,
+    Dividends,
     IndexQuote,
     IvHistoryRestored,
     IvPoint,

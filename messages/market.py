@@ -60,6 +60,21 @@ class BadTick(Event, frozen=True, kw_only=True):
     count: int = 1
 
 
+class Dividends(Event, frozen=True, kw_only=True):
+    """The next cash dividend of `symbol` as the broker announces it: IB's generic tick 456 ("IB Dividends") on the
+    IB path, the `sim.dividends` schedule in the simulated market. Sent when it is first known and when it changes;
+    the latest one per symbol is the truth. `ex_date` None (and `amount` 0): no dividend announced."""
+
+    symbol: str
+    ex_date: dt.date | None
+    amount: float
+    """Per share, dollars; positive whenever `ex_date` is set."""
+    past_12m: float = 0.0
+    """Sum of the dividends of the past 12 months (IB's first field; 0 when unknown)."""
+    next_12m: float = 0.0
+    """Sum expected over the next 12 months (IB's second field; 0 when unknown)."""
+
+
 class ChainRequest(Event, frozen=True, kw_only=True):
     """Ask the broker for the option chain of `symbol` with expiries within the DTE window."""
 

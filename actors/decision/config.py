@@ -135,8 +135,8 @@ class EntrySection(Section, frozen=True, kw_only=True):
 
 
 EXIT_RULE_NAMES = (
-    "catastrophe", "stop_loss", "delta_breach", "vix_spike", "gamma_risk", "event", "pin_risk", "expiry_day",
-    "trailing_stop", "take_profit", "iv_crush", "iv_percentile", "roll", "dte_exit",
+    "catastrophe", "stop_loss", "delta_breach", "vix_spike", "gamma_risk", "event", "pin_risk", "assignment_risk",
+    "expiry_day", "trailing_stop", "take_profit", "iv_crush", "iv_percentile", "roll", "dte_exit",
 )
 
 
@@ -150,7 +150,9 @@ class ExitSection(Section, frozen=True, kw_only=True):
               "roll_at_dte": (0, 3650), "roll_to_dte": (0, 3650), "evaluation_delay_ms": (0, 3_600_000),
               "max_quote_age_s": (1, 30 * 86_400), "pin_risk_distance_pct": (0, 0.5),
               "pin_risk_minutes_before_close": (0, 24 * 60), "symbol_delta_exit": (0, 1e6),
-              "portfolio_delta_exit": (0, 1e6), "event_exit_days": (0, 365), "iv_percentile_exit": (0, 100)}
+              "portfolio_delta_exit": (0, 1e6), "event_exit_days": (0, 365), "iv_percentile_exit": (0, 100),
+              "assignment_dividend_days": (1, 30), "assignment_deep_itm_delta": (0.5, 1),
+              "assignment_extrinsic_floor": (0, 100)}
     take_profit_pct: float = 0.50
     """Of max profit."""
     take_profit_tiers: tuple[TakeProfitTier, ...] = ()
@@ -199,6 +201,17 @@ class ExitSection(Section, frozen=True, kw_only=True):
     fewer and its window starts before the position expires; 0: off. With it on, entries may sell into the run-up of
     such an event further away than this (the exit leaves before it); it also catches events added to the file
     after an entry."""
+    assignment_risk_enabled: bool = False
+    """The early-assignment exit (actors/decision/assignment_risk.py); off by default."""
+    assignment_dividend_days: int = 1
+    """A short call in the money whose extrinsic value is below the next dividend closes when its ex-date is this many
+    trading sessions away or fewer (1: on the last day a holder can exercise for the dividend)."""
+    assignment_deep_itm_delta: float = 0.90
+    """Any short leg in the money with |delta| at least this..."""
+    assignment_extrinsic_floor: float = 0.05
+    """...and extrinsic value (mark − intrinsic, per share) below this closes too: it is worth the same exercised."""
+    assignment_action: Literal["close", "roll"] = "close"
+    """`roll`: close, then reopen at `roll_to_dte` like the roll exit (close-then-reopen)."""
     roll_enabled: bool = False
     roll_at_dte: int = 21
     roll_to_dte: int = 45

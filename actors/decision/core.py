@@ -40,6 +40,7 @@ from messages import (
     ChainSnapshot,
     CloseStrategy,
     DecisionRecord,
+    Dividends,
     IndexQuote,
     IntentApproved,
     IntentDenied,
@@ -94,6 +95,7 @@ class DecisionCore(ActorCore):
         BrokerAccountValues,
         StrategySettled,
         AssignedStockClosed,
+        Dividends,
     )
     lossless = False
 
@@ -220,6 +222,8 @@ class DecisionCore(ActorCore):
                 self._stopping = True  # a node on its way down opens nothing new; exits still run
             case IndexQuote():
                 self._market.on_index(message)
+            case Dividends():
+                self._market.on_dividends(message)
 
     # entries ---------------------------------------------------------------------------------------------------
     def _on_evaluate(self, ctx: Context) -> None:
@@ -449,7 +453,8 @@ class DecisionCore(ActorCore):
                                event=self._events.next_spanned(position.symbol, new_york_date(ctx.now()),
                                                                max(leg.contract.expiry for leg in position.legs))
                                if self._exits.event_exit_days > 0 else None,
-                               iv_percentile=percentile_since(self._vol_stats.get(position.symbol), baseline.opened_at))
+                               iv_percentile=percentile_since(self._vol_stats.get(position.symbol), baseline.opened_at),
+                               exits=self._exits, model_rate=self._market_data.model_rate)
         self._publish_mark(position, baseline, state, bool(conservative), ctx)
         signal = first_exit(state, self._exits)
         if signal is not None:

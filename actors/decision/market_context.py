@@ -1,10 +1,11 @@
-"""What the decision actor remembers of the market beyond option quotes: recent underlying prices and VIX."""
+"""What the decision actor remembers of the market beyond option quotes: recent underlying prices, VIX and each
+underlying's next dividend."""
 
 from __future__ import annotations
 
 from collections import deque
 
-from messages import IndexQuote, UnderlyingQuote
+from messages import Dividends, IndexQuote, UnderlyingQuote
 
 VOLATILITY_INDEX = "VIX"
 
@@ -16,6 +17,8 @@ class MarketContext:
         self._prices: dict[str, deque[tuple[int, float]]] = {}
         self.vix = 0.0
         self.vix_ts = 0
+        self.dividends: dict[str, Dividends] = {}
+        """The latest announcement per symbol (the broker sends one when it is first known and on every change)."""
 
     def on_underlying(self, quote: UnderlyingQuote) -> None:
         history = self._prices.setdefault(quote.symbol, deque())
@@ -28,6 +31,9 @@ class MarketContext:
         if quote.symbol == VOLATILITY_INDEX:
             self.vix = quote.value
             self.vix_ts = quote.ts
+
+    def on_dividends(self, dividends: Dividends) -> None:
+        self.dividends[dividends.symbol] = dividends
 
     def quoted_at(self, symbol: str) -> int:
         """When `symbol` was last quoted (0: never)."""

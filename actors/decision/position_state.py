@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+from actors.decision.assignment_risk import DividendAhead, ShortLegMark, dividend_ahead
+from actors.decision.config import ExitSection
 from actors.decision.exit_baseline import ExitBaseline
 from actors.decision.market_context import MarketContext
 from actors.decision.rules import PositionState
 from actors.event_calendar import MarketEvent
 from actors.market_data.marks import LegView
+from actors.market_data.pricing import bsm_price_discrete, ex_dividend_years, year_fraction
 from actors.market_time import NS_PER_MINUTE, days_to_expiry, market_hours, new_york_date
 from actors.portfolio.view import Holding
 from messages import Leg, OptionContract
@@ -44,9 +47,35 @@ def conservative_note(holding: Holding, views: Views) -> str:
     return "; ".join(views[leg.contract].note for leg in holding.legs if views[leg.contract].note)
 
 
+def short_marks(holding: Holding, views: Views, spot: float | None, dividend: DividendAhead | None, now_ns: int,
+                rate: float) -> tuple[ShortLegMark, ...]:
+    """The short legs as the assignment rule judges them. A call marked conservatively (quiet, behind, one-sided) is
+    valued by the model instead, with the announced dividend as a discrete cash dividend: its conservative mark errs
+    high (which would hide the risk), and the continuous-yield model behind it spreads a dividend going ex tomorrow
+    over the whole year."""
+    marks = []
+    for leg in short_legs(holding):
+        contract, view = leg.contract, views[leg.contract]
+        value = view.mark
+        if view.note and contract.right == "C" and spot and dividend is not None and view.iv > 0:
+            value = float(bsm_price_discrete(spot, contract.strike, year_fraction(now_ns, contract.expiry), view.iv,
+                                             rate, True, [ex_dividend_years(now_ns, dividend.ex_date)],
+                                             [dividend.amount]))
+        marks.append(ShortLegMark(str(contract), contract.right, contract.strike, contract.expiry, value, view.delta))
+    return tuple(marks)
+
+
 def position_state(holding: Holding, views: Views, baseline: ExitBaseline, market: MarketContext, now_ns: int, *,
-                   event: MarketEvent | None, iv_percentile: float) -> PositionState:
+                   event: MarketEvent | None, iv_percentile: float, exits: ExitSection | None = None,
+                   model_rate: float = 0.0) -> PositionState:
+    """`exits`: with its assignment rule on, the short legs' marks and the next dividend are gathered too (quiet short
+    calls valued by the model at `model_rate`)."""
     today = new_york_date(now_ns)
+    assignment = exits is not None and exits.assignment_risk_enabled
+    announced = market.dividends.get(holding.symbol) if assignment else None
+    dividend = (dividend_ahead(today, announced.ex_date, announced.amount, exits.assignment_dividend_days)
+                if announced is not None else None)
+    spot = market.price(holding.symbol)
     shorts = [views[leg.contract] for leg in short_legs(holding)]
     return PositionState(
         strategy_id=holding.strategy_id,
@@ -70,4 +99,7 @@ def position_state(holding: Holding, views: Views, baseline: ExitBaseline, marke
         event=event.label() if event is not None else "",
         opened_quantity=baseline.opened_quantity,
         iv_percentile=iv_percentile,
+        underlying_price=spot or 0.0,
+        short_marks=short_marks(holding, views, spot, dividend, now_ns, model_rate) if assignment else (),
+        dividend=dividend,
     )

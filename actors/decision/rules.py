@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from actors.decision.assignment_risk import DividendAhead, ShortLegMark, deep_in_the_money, dividend_exercise
 from actors.decision.config import ExitSection
 from actors.decision.profit_tiers import due_tier
 from messages import CONTRACT_MULTIPLIER, Leg
@@ -48,6 +49,11 @@ class PositionState:
     """The most units the position ever held (the scaled take-profit's tiers are fractions of it); 0: `quantity`."""
     iv_percentile: float = -1.0
     """The underlying's IV percentile (0-100) computed since the position opened; -1 while there is none."""
+    underlying_price: float = 0.0
+    short_marks: tuple[ShortLegMark, ...] = ()
+    """Every short leg's mark, delta and terms (the assignment rule's input; empty: not judged)."""
+    dividend: DividendAhead | None = None
+    """The underlying's next dividend, when one is announced with its ex-date ahead."""
 
     @property
     def pnl_usd(self) -> float:
@@ -141,6 +147,20 @@ def pin_risk(p: PositionState, c: ExitSection) -> ExitSignal | None:
     return None
 
 
+def assignment_risk(p: PositionState, c: ExitSection) -> ExitSignal | None:
+    """Off by default. A short leg likely to be exercised early (actors/decision/assignment_risk.py): a call whose
+    extrinsic value is below a dividend going ex within `assignment_dividend_days` sessions, or any leg deep in the
+    money with next to no extrinsic value. Closes the position, or rolls it (`assignment_action = "roll"`)."""
+    if not c.assignment_risk_enabled:
+        return None
+    why = (dividend_exercise(p.short_marks, p.underlying_price, p.dividend, c.assignment_dividend_days)
+           or deep_in_the_money(p.short_marks, p.underlying_price, c.assignment_deep_itm_delta,
+                                c.assignment_extrinsic_floor))
+    if why is None:
+        return None
+    return ExitSignal("assignment_risk", why, roll=c.assignment_action == "roll")
+
+
 def trailing_stop(p: PositionState, c: ExitSection) -> ExitSignal | None:
     if p.max_profit_usd <= 0 or p.peak_pnl_usd < c.trailing_activate_pct * p.max_profit_usd:
         return None
@@ -204,8 +224,8 @@ def dte_exit(p: PositionState, c: ExitSection) -> ExitSignal | None:
 
 EXIT_RULES: dict[str, ExitRule] = {
     rule.__name__: rule
-    for rule in (catastrophe, stop_loss, delta_breach, vix_spike, gamma_risk, event, pin_risk, expiry_day,
-                 trailing_stop, take_profit, iv_crush, iv_percentile, roll, dte_exit)
+    for rule in (catastrophe, stop_loss, delta_breach, vix_spike, gamma_risk, event, pin_risk, assignment_risk,
+                 expiry_day, trailing_stop, take_profit, iv_crush, iv_percentile, roll, dte_exit)
 }
 """Default priority, highest first: protect capital, then cut risk, then bank profit, then manage time."""
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from actors.market_time import new_york_date
 from actors.market_time import market_hours
-from actors.market_data.pricing import bsm_greeks, year_fraction
+from actors.market_data.pricing import bsm_greeks, ex_dividend_years, pv_dividends, year_fraction
 from messages import OptionContract, OptionQuote
 
 STRIKE_RANGE = 0.15
@@ -69,8 +69,12 @@ def quote_contracts(
     now_ns: int,
     rate: float,
     dividend_yield: float,
+    dividends: Sequence[tuple[dt.date, float]] = (),
 ) -> list[OptionQuote]:
-    """Quotes for `contracts` of one underlying; expired contracts are not quoted."""
+    """Quotes for `contracts` of one underlying; expired contracts are not quoted. With `dividends` (ex-date, cash
+    amount) the underlying's dividends are those, priced discretely (escrowed spot, pricing.py) instead of by the
+    continuous `dividend_yield`: a deep in-the-money call then trades below intrinsic before an ex-date, as a
+    European would, which is what makes its American holder exercise."""
     live = [c for c in contracts if year_fraction(now_ns, c.expiry) > 0]
     if not live:
         return []
@@ -78,7 +82,12 @@ def quote_contracts(
     t = np.maximum(np.array([year_fraction(now_ns, c.expiry) for c in live]), MIN_TIME_YEARS)
     is_call = np.array([c.right == "C" for c in live])
     iv = skewed_iv(atm_iv, spot, strikes, t)
-    greeks = bsm_greeks(spot, strikes, t, iv, rate, dividend_yield, is_call)
+    if dividends:
+        ex_times = [ex_dividend_years(now_ns, ex_date) for ex_date, _ in dividends]
+        priced_spot = spot - pv_dividends(t, rate, ex_times, [amount for _, amount in dividends])
+        greeks = bsm_greeks(priced_spot, strikes, t, iv, rate, 0.0, is_call)
+    else:
+        greeks = bsm_greeks(spot, strikes, t, iv, rate, dividend_yield, is_call)
     moneyness = np.abs(np.log(strikes / spot)) / (atm_iv * np.sqrt(t))
     half_spread = np.maximum(0.01, greeks.price * 0.015) * (1.0 + 0.25 * moneyness) * np.clip(atm_iv / 0.18, 0.7, 3.0)
     half_spread = np.minimum(half_spread, np.maximum(0.05, greeks.price * 0.25))

@@ -1,4 +1,5 @@
-"""Vectorised Black-Scholes-Merton with a continuous dividend yield: prices, greeks and implied volatility.
+"""Vectorised Black-Scholes-Merton with a continuous dividend yield: prices, greeks and implied volatility; and
+discrete cash dividends by the escrowed-dividend model (`escrowed_spot`).
 
 Every function takes numpy arrays (or scalars that broadcast) and never raises inside a loop: an input it cannot
 price gives NaN, and the implied-volatility solver says why in a reason code per element.
@@ -20,6 +21,8 @@ from scipy.special import ndtr
 from actors.market_time import NEW_YORK, NS_PER_DAY, NS_PER_S
 
 EXPIRY_CLOSE = dt.time(16, 0)
+EX_DIVIDEND_OPEN = dt.time(9, 30)
+"""A stock goes ex-dividend at the open of its ex-date: from then on its price no longer carries the dividend."""
 NS_PER_YEAR = 365 * NS_PER_DAY
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
@@ -35,6 +38,39 @@ def expiry_ns(expiry: dt.date) -> int:
 def year_fraction(now_ns: int, expiry: dt.date) -> float:
     """ACT/365 years from `now_ns` to the expiry close; zero once expired."""
     return max(expiry_ns(expiry) - now_ns, 0) / NS_PER_YEAR
+
+
+def ex_dividend_years(now_ns: int, ex_date: dt.date) -> float:
+    """ACT/365 years from `now_ns` to the open of `ex_date`; negative once the stock trades ex."""
+    opening = dt.datetime.combine(ex_date, EX_DIVIDEND_OPEN, tzinfo=NEW_YORK)
+    return (int(opening.timestamp()) * NS_PER_S - now_ns) / NS_PER_YEAR
+
+
+def pv_dividends(t: ArrayLike, r: ArrayLike, ex_times: ArrayLike, amounts: ArrayLike) -> Array:
+    """Present value, per option of life `t` (years), of the cash dividends going ex within (0, t]: a dividend
+    already ex (time <= 0) is in the price, one after expiry does not concern the option."""
+    t = np.asarray(t, dtype=np.float64)
+    r = np.asarray(r, dtype=np.float64)
+    ex_times = np.atleast_1d(np.asarray(ex_times, dtype=np.float64))
+    amounts = np.atleast_1d(np.asarray(amounts, dtype=np.float64))
+    inside = (ex_times > 0) & (ex_times <= t[..., None])
+    return np.sum(np.where(inside, amounts * np.exp(-r[..., None] * ex_times), 0.0), axis=-1)
+
+
+def escrowed_spot(s: ArrayLike, t: ArrayLike, r: ArrayLike, ex_times: ArrayLike, amounts: ArrayLike) -> Array:
+    """The escrowed-dividend model: an option on a stock paying known cash dividends is priced as one on the stock less
+    the present value of the dividends it lives through (then with q = 0). It is the standard European treatment
+    (Hull, "Options, Futures, and Other Derivatives", European options on dividend-paying stocks); it slightly
+    underprices long-dated options (the whole spot's volatility is applied to a smaller base), negligible for the
+    weeks-to-months options traded here. NaN where the dividends exceed the spot (no such stock)."""
+    escrowed = np.asarray(s, dtype=np.float64) - pv_dividends(t, r, ex_times, amounts)
+    return np.where(escrowed > 0, escrowed, np.nan)
+
+
+def bsm_price_discrete(s: ArrayLike, k: ArrayLike, t: ArrayLike, sigma: ArrayLike, r: ArrayLike, is_call: ArrayLike,
+                       ex_times: ArrayLike, amounts: ArrayLike) -> Array:
+    """European value with discrete cash dividends (escrowed spot, no continuous yield)."""
+    return bsm_price(escrowed_spot(s, t, r, ex_times, amounts), k, t, sigma, r, 0.0, is_call)
 
 
 def _pdf(x: Array) -> Array:

@@ -18,6 +18,7 @@ import threading
 from loguru import logger
 
 from messages import (
+    REJECT_NOT_SENT,
     Alert,
     BrokerAccountValues,
     BrokerPortfolio,
@@ -26,6 +27,7 @@ from messages import (
     ChainRequest,
     ChainSnapshot,
     DecisionRecord,
+    Dividends,
     FlushJournal,
     IndexQuote,
     JournalFlushed,
@@ -37,7 +39,6 @@ from messages import (
     PlaceOrder,
     PortfolioGreeks,
     QuoteStale,
-    REJECT_NOT_SENT,
     StorageStateChanged,
     StrategyGreeks,
     TimerFired,
@@ -48,7 +49,7 @@ from storage.write_ahead import WriteAheadError, WriteAheadLog
 
 ORDER_COMMANDS = (PlaceOrder, ModifyOrder, CancelOrder)
 NOT_LOGGED = (UnderlyingQuote, OptionQuote, IndexQuote, ChainRequest, ChainSnapshot, VolatilityStats, StrategyGreeks,
-              PortfolioGreeks, QuoteStale, MarketSessionChanged, BrokerPortfolio, BrokerAccountValues,
+              PortfolioGreeks, Dividends, QuoteStale, MarketSessionChanged, BrokerPortfolio, BrokerAccountValues,
               BrokerPositionsSnapshot, DecisionRecord, TimerFired, FlushJournal, JournalFlushed)
 """Market state, timers and diagnostics: the bulk of the traffic, re-learnt from the broker after a restart."""
 SYNC_ABOVE_BYTES = 1 << 20

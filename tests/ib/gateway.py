@@ -27,10 +27,12 @@ from dataclasses import dataclass, field
 from actors.broker.sim.config import SimSection
 from actors.broker.sim.scripted import ScriptedQuoteSource
 from actors.market_data.chain import listed_expiries, listed_strikes
+from actors.market_time import new_york_date
 from actors.portfolio.margin import worst_expiry_value_usd
 from messages import IndexQuote, OptionContract, OptionQuote, UnderlyingQuote
 from tests.ib import wire
 from tests.ib.behaviour import CONNECT_NOTICES, Faults, GatewaySettings, ib_text
+from tests.ib.dividends import DividendDesk
 from tests.ib.market_feed import FeedClient, MarketFeed
 from tests.ib.order_desk import WORKING, OrderDesk
 from tests.ib.what_if import WhatIfDesk
@@ -83,6 +85,7 @@ class TestGateway:
         self.sim = params or SimSection(market="scripted")
         self._source = ScriptedQuoteSource(self.sim)
         self._spots: dict[str, float] = {}
+        self.dividends = DividendDesk(self.sim.dividends, lambda: new_york_date(self.clock()))
         self.feed = MarketFeed(self._spots.get, lambda: self._vix, lambda c: self.option_quotes([c]).get(c))
         self.data_faults = self.feed.faults
         """Market-data faults: permissions per symbol, options without a bid or greeks, other clients' lines."""
@@ -175,6 +178,10 @@ class TestGateway:
     def set_vix(self, value: float) -> None:
         self._call(self._set_vix, value)
 
+    def set_dividend_tick(self, symbol: str, value: str) -> None:
+        """IB's tick 456 value for `symbol` changes (any string: IB's format or a malformed one)."""
+        self._call(self.dividends.set, symbol, value)
+
     def requote(self) -> None:
         """What the gateway does every `quote_interval_s`: send every stream's changes (none if nothing moved)."""
         self._call(self._requote)
@@ -250,6 +257,7 @@ class TestGateway:
         for client in self.clients:
             for req_id in list(client.feed.streams):
                 self.feed.quote(client.feed, client.send, req_id)
+        self.dividends.refresh()  # an ex-date passed: the next dividend
         is_open = self.market_open()
         if self._was_open and not is_open:
             self.desk.expire_day_orders()
@@ -524,6 +532,8 @@ class TestGateway:
             stream = ("option", option)
         if not self.feed.subscribe(client.feed, [c.feed for c in self.clients], client.send, req_id, stream):
             return
+        if stream[0] == "stock":
+            self.dividends.subscribed(client.feed, client.send, req_id, contract.symbol, generic_ticks)
         if stream[0] == "option" and contract.sec_type != "BAG":
             self.generic_ticks_requested.append(generic_ticks)
             self._generic_ticks(client, req_id, stream[1], generic_ticks)

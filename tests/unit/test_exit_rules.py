@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 
 import pytest
 
 from actors.config import config_from_mapping
 from actors.config_section import ConfigError
+from actors.decision.assignment_risk import ShortLegMark
 from actors.decision.config import EXIT_RULE_NAMES, ExitSection
 from actors.decision.rules import EXIT_RULES, PositionState, evaluate_exits, first_exit
 
@@ -27,6 +29,10 @@ TRIGGERS: dict[str, tuple[dict, ExitSection]] = {
     "event": ({"days_to_event": 2, "event": "earnings (AAPL) on 2026-04-30"}, ExitSection(event_exit_days=3)),
     "pin_risk": ({"days_to_expiry": 0, "pin_distance_pct": 0.004, "minutes_to_close": 60.0},
                  ExitSection(expiry_close_dte=-1, dte_exit=-1)),
+    "assignment_risk": ({"underlying_price": 600.0, "short_marks": (
+        ShortLegMark("SPY 2026-04-17 560P", "P", 560.0, dt.date(2026, 4, 17), 0.5, -0.10),
+        ShortLegMark("SPY 2026-04-17 580C", "C", 580.0, dt.date(2026, 4, 17), 20.02, 0.95))},
+        ExitSection(assignment_risk_enabled=True)),
     "expiry_day": ({"days_to_expiry": 1}, ExitSection(dte_exit=0)),
     "trailing_stop": ({"peak_pnl_usd": 75.0, "mark_price": -1.20}, ExitSection()),
     "take_profit": ({"mark_price": -0.78, "peak_pnl_usd": 82.0}, ExitSection()),

@@ -20,6 +20,8 @@ from ib_async import IB, Contract, Ticker
 from actors.broker.ib import translate
 from actors.broker.ib.chain_plan import choose_expiries, choose_strikes
 from actors.broker.ib.config import MARKET_DATA_TYPES, IbSection
+from actors.broker.ib.dividends import GENERIC_TICK as DIVIDENDS_TICK
+from actors.broker.ib.dividends import IbDividends
 from actors.market_data.config import MarketDataSection
 from actors.market_data.quote_gate import QuoteGate
 from actors.market_time import new_york_date
@@ -94,6 +96,7 @@ class IbMarketData:
         self._chains_in_flight: set[str] = set()
         self._scan: dict[OptionContract, Contract] = {}
         self._scan_dropped: list[OptionContract] = []
+        self._dividends = IbDividends(ib, ctx.publish, lambda: new_york_date(ctx.now()))
 
     # lifecycle ---------------------------------------------------------------------------------------------------
     async def on_connect(self) -> None:
@@ -102,6 +105,7 @@ class IbMarketData:
         self._converters.clear()
         self._budget.streams = 0
         self._denied.clear()
+        self._dividends.reset()
         await self.stream_all()
 
     async def resubscribe(self) -> None:
@@ -111,6 +115,7 @@ class IbMarketData:
         self._converters.clear()
         self._budget.streams = 0
         self._denied.clear()
+        self._dividends.reset()
         await self.stream_all()
 
     async def serve(self, message: Message) -> None:
@@ -158,6 +163,7 @@ class IbMarketData:
         for key in [k for k in self._streams if k not in wanted]:
             contract = self._streams.pop(key)
             self._converters.pop(contract.conId, None)
+            self._dividends.forget(contract.conId)
             self._budget.streams -= 1
             self._ib.cancelMktData(contract)
         for key, (contract, convert) in wanted.items():
@@ -168,6 +174,9 @@ class IbMarketData:
                                         f"{key.partition(':')[2]} is not quoted")
                 continue
             generic = self._params.generic_ticks if key.startswith("option:") else ""
+            if contract.secType == "STK":  # a stock's dividends (tick 456): the early-assignment exit's input
+                generic = DIVIDENDS_TICK
+                self._dividends.watch(contract.conId, key.partition(":")[2])
             self._ib.reqMktData(contract, generic, False, False)
             self._streams[key] = contract
             self._converters[contract.conId] = convert

@@ -16,6 +16,7 @@ from msgspec import UNSET
 
 from actors.broker.order_desk import ORDER_COMMANDS, BrokerCore
 from actors.broker.sim.config import SimSection
+from actors.broker.sim.dividend_feed import DividendFeed
 from actors.broker.sim.expiry import due_at
 from actors.broker.sim.fills import commission_usd, fill_threshold, limit_crosses
 from actors.broker.sim.source import QuoteSource
@@ -92,6 +93,7 @@ class SimBrokerCore(BrokerCore):
         self._shares = SimShares()  # what exercises, assignments and stock orders left
         self._underlying_mid: dict[str, float] = {}  # the last accepted price: what an expiry settles at
         self._cash_usd = params.starting_cash_usd
+        self._dividends = DividendFeed(params.dividends)
         self._outbox: list[tuple[int, int, Message]] = []  # (due, order of emission, message) for simulated latency
         self._emitted = 0
         self._live = False
@@ -177,6 +179,8 @@ class SimBrokerCore(BrokerCore):
             case TimerFired(key=key) if key == TimerKey.SIM_DELIVER:
                 self._deliver_due(ctx)
             case TimerFired(key=key) if key == TimerKey.SIM_POSITIONS:
+                for announcement in self._dividends.changes(ctx.now()):  # like IB's tick 456: on news only
+                    ctx.publish(announcement)
                 self._report_positions(ctx)
                 interval = int(self._params.positions_interval_s * NS_PER_S)
                 ctx.set_timer(TimerKey.SIM_POSITIONS, self._source.next_tick(ctx.now(), interval))

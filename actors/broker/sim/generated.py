@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from actors.broker.sim.config import SimSection
+from actors.broker.sim.dividend_feed import schedule_of
 from actors.broker.sim.market import SimulatedMarket
 from actors.market_data.chain import chain_contracts, quote_contracts
 from actors.market_time import market_hours
@@ -64,6 +65,7 @@ class GeneratedQuoteSource:
                 now_ns,
                 self._params.rate,
                 self._params.dividend_yield,
+                schedule_of(self._params.dividends, symbol),
             )
         return quotes
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from actors.broker.sim.bridge import BarPath, bar_path
 from actors.broker.sim.config import SimSection
+from actors.broker.sim.dividend_feed import schedule_of
 from actors.broker.sim.history_data import Bars
 from actors.market_data.chain import chain_contracts, quote_contracts
 from actors.market_time import market_hours
@@ -110,7 +111,7 @@ class HistoryQuoteSource:
         if not mine:
             return []
         return quote_contracts(mine, self._spot(now_ns), self._atm_iv(now_ns), now_ns, self._params.rate,
-                               self._params.dividend_yield)
+                               self._params.dividend_yield, schedule_of(self._params.dividends, self._symbol))
 
     def chain(self, symbol: str, min_dte: int, max_dte: int, now_ns: int) -> ChainSnapshot:
         if symbol != self._symbol:

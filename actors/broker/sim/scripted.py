@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from actors.broker.sim.config import SimSection
+from actors.broker.sim.dividend_feed import schedule_of
 from actors.market_data.chain import chain_contracts, quote_contracts
 from actors.market_time import market_hours
 from messages import ChainSnapshot, IndexQuote, Message, OptionContract, OptionQuote, UnderlyingQuote
@@ -57,7 +58,8 @@ class ScriptedQuoteSource:
             if spot is not None:
                 of_symbol = [c for c in contracts if c.symbol == symbol]
                 quotes += quote_contracts(
-                    of_symbol, spot, self._atm_iv, now_ns, self._params.rate, self._params.dividend_yield
+                    of_symbol, spot, self._atm_iv, now_ns, self._params.rate, self._params.dividend_yield,
+                    schedule_of(self._params.dividends, symbol),
                 )
         return quotes
 
@@ -66,5 +68,6 @@ class ScriptedQuoteSource:
         if spot is None:
             return ChainSnapshot(symbol=symbol, underlying_price=0.0, quotes=())
         contracts = chain_contracts(symbol, spot, now_ns, min_dte, max_dte)
-        quotes = quote_contracts(contracts, spot, self._atm_iv, now_ns, self._params.rate, self._params.dividend_yield)
+        quotes = quote_contracts(contracts, spot, self._atm_iv, now_ns, self._params.rate, self._params.dividend_yield,
+                                 schedule_of(self._params.dividends, symbol))
         return ChainSnapshot(symbol=symbol, underlying_price=round(spot, 4), quotes=tuple(quotes))
