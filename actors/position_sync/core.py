@@ -160,8 +160,11 @@ class PositionSyncCore(ActorCore):
         old, new = self._books.get(roll.strategy_id), self._books.get(roll.open.strategy_id)
         if old is None or new is None or fill.exec_id in new.exec_ids:
             return
-        self._announcements.announce(StrategyRolled(strategy_id=roll.strategy_id, replacement=roll.open.strategy_id,
-                                                    client_order_id=fill.client_order_id, rule=roll.close.rule), ctx)
+        if not new.exec_ids:  # its first fill: the roll happened (later parts only change the two quantities)
+            self._announcements.announce(StrategyRolled(strategy_id=roll.strategy_id,
+                                                        replacement=roll.open.strategy_id,
+                                                        client_order_id=fill.client_order_id, rule=roll.close.rule),
+                                         ctx)
         closing, opening = split_roll_fill(roll, fill)
         self._on_fill(closing, ctx, book=old, opening=False)
         self._on_fill(opening, ctx, book=new, opening=True)
