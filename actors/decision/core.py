@@ -161,7 +161,7 @@ class DecisionCore(ActorCore):
             case StrategyOpened():
                 self._baselines[message.strategy_id] = ExitBaseline(opened_quantity=abs(message.quantity),
                                                                     opened_at=message.ts)
-                self._portfolio.apply(message)
+                self._note_approved(message.strategy_id, message)  # a roll never hands out a held strategy's id
             case StrategyPositionChanged():
                 held, baseline = self._portfolio.holding(message.strategy_id), self._baselines.get(message.strategy_id)
                 if held is not None and baseline is not None:
@@ -169,16 +169,15 @@ class DecisionCore(ActorCore):
                 self._portfolio.apply(message)
             case IntentDenied():
                 self._portfolio.apply(message)
+                if message.strategy_id in self._rolling:
+                    self._fail_roll(message.strategy_id, f"denied by {message.check}: {message.reason}", ctx)
             case StrategyClosed():
                 closed = self._portfolio.holding(message.strategy_id)
                 if closed is not None:
                     self._cooldowns.on_closed(closed.symbol, message.rule, message.strategy_id, message.ts)
                 self._untrack(message)
             case IntentApproved(intent=OpenStrategy() | RollStrategy() as intent):
-                self._note_approved(intent.open if isinstance(intent, RollStrategy) else intent, message)
-            case IntentDenied() if message.strategy_id in self._rolling:
-                self._portfolio.apply(message)
-                self._fail_roll(message.strategy_id, f"denied by {message.check}: {message.reason}", ctx)
+                self._note_approved((intent.open if isinstance(intent, RollStrategy) else intent).strategy_id, message)
             case OrderTerminated() if message.purpose == OrderPurpose.ROLL and message.status != OrderOutcome.FILLED:
                 self._portfolio.apply(message)  # a part filled: closed once the position shows it (next judgement)
                 self._fail_roll(message.strategy_id, f"roll order {message.status} with {message.filled_quantity} "
@@ -269,10 +268,11 @@ class DecisionCore(ActorCore):
                                    detail=f"waiting for fresh inputs (limit {limit}): {', '.join(stale)}"))
         return True
 
-    def _note_approved(self, intent: OpenStrategy, approved: IntentApproved) -> None:
-        """Its own intent (or roll), approved. After a crash the write-ahead log may hold an approval whose chain and
-        intent the lake lost: the strategy is then pending again here and its id is never handed out twice."""
-        number = intent.strategy_id.rpartition("-")[2]
+    def _note_approved(self, strategy_id: str, approved: IntentApproved | StrategyOpened) -> None:
+        """Its own intent (or roll) approved, or a strategy opened. After a crash the write-ahead log may hold an
+        approval whose chain and intent the lake lost: the strategy is then pending again here and its id is never
+        handed out twice."""
+        number = strategy_id.rpartition("-")[2]
         self._opened_count = max(self._opened_count, int(number) if number.isdigit() else 0)
         self._portfolio.apply(approved)
 
