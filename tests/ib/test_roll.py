@@ -30,6 +30,7 @@ from messages import (
     StrategyOpened,
     StrategyRolled,
 )
+from tests.ib import wire
 from tests.ib.gateway import TestGateway
 from tests.ib.harness import InProcessNode, ib_config, new_gateway
 from tests.waiting import wait_for
@@ -119,3 +120,22 @@ def test_a_roll_is_one_bag_order_with_mixed_legs_at_ib_and_the_node_books_it_onc
     assert [(m.strategy_id, m.replacement) for m in rolled] == [("BPS-SPY-1", "BPS-SPY-2")]
     assert (closed.strategy_id, closed.rule) == ("BPS-SPY-1", "roll")
     assert (opened.quantity, opened.legs) == (1, roll.open.legs)
+
+
+@pytest.mark.parametrize("open_close, refused", [(0, None), (1, 313), (2, 313)])
+def test_the_gateway_takes_combo_legs_only_as_a_retail_account_may_send_them(gateway, open_close, refused):
+    """openClose 0 ("same as the parent": IB works out per leg whether it opens or closes) is the only value IB allows
+    a retail account; 1 and 2 are for institutions."""
+    expiry = listed_expiries(gateway.clock(), 30, 45)[0]
+    legs = [wire.WireComboLeg(con_id=gateway.wire_option(OptionContract("SPY", expiry, strike, "P")).con_id, ratio=1,
+                              action=action, exchange="SMART", open_close=open_close if n == 1 else 0)
+            for n, (strike, action) in enumerate(((545.0, "BUY"), (550.0, "SELL")))]
+    request = wire.PlaceOrder(order_id=1, contract=wire.WireContract(symbol="SPY", sec_type="BAG", exchange="SMART",
+                                                                     currency="USD", combo_legs=legs),
+                              action="BUY", total_quantity=1, order_type="LMT", lmt_price=-1.0, aux_price=None,
+                              tif="DAY", oca_group="", account="", open_close="", origin=0, order_ref="X-R1",
+                              transmit=True, parent_id=0, outside_rth=False, combo_leg_prices=[])
+    reject = gateway.desk.validate(request)
+    assert (reject and reject.code) == refused
+    if refused:
+        assert reject.message(1) == "The combo details for '2' are invalid."
