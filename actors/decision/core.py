@@ -180,8 +180,7 @@ class DecisionCore(ActorCore):
                 self._note_approved((intent.open if isinstance(intent, RollStrategy) else intent).strategy_id, message)
             case OrderTerminated() if message.purpose == OrderPurpose.ROLL and message.status != OrderOutcome.FILLED:
                 self._portfolio.apply(message)  # a part filled: closed once the position shows it (next judgement)
-                self._fail_roll(message.strategy_id, f"roll order {message.status} with {message.filled_quantity} "
-                                "filled", ctx, at_once=message.filled_quantity == 0)
+                self._fail_roll(message.strategy_id, rolls.order_failure(message), ctx, message.filled_quantity == 0)
             case OrderTerminated():
                 self._portfolio.apply(message)
                 self._rolling.discard(message.strategy_id)
@@ -217,6 +216,7 @@ class DecisionCore(ActorCore):
         if not hours.is_open(ctx.now()):
             return  # orders sent while the exchange is closed only rest and expire; judge again at the open
         for close, why in rolls.overdue_chains(self._roll_chains, ctx.now(), self._entry.evaluate_interval_s):
+            self._awaiting_chain.pop(close.symbol, None)  # a chain that comes after all is not a roll's any more
             self._fail_roll(close.strategy_id, why, ctx, at_once=False)  # judged just below
         for strategy_id in self._portfolio.open_ids():
             self._evaluate_exit(strategy_id, ctx)
@@ -269,9 +269,8 @@ class DecisionCore(ActorCore):
         return True
 
     def _note_approved(self, strategy_id: str, approved: IntentApproved | StrategyOpened) -> None:
-        """Its own intent (or roll) approved, or a strategy opened. After a crash the write-ahead log may hold an
-        approval whose chain and intent the lake lost: the strategy is then pending again here and its id is never
-        handed out twice."""
+        """Its own intent (or roll) approved, or a strategy opened: its id is never handed out again (after a crash the
+        write-ahead log may hold an approval whose intent the lake lost: the strategy is then pending again here)."""
         number = strategy_id.rpartition("-")[2]
         self._opened_count = max(self._opened_count, int(number) if number.isdigit() else 0)
         self._portfolio.apply(approved)
@@ -358,14 +357,13 @@ class DecisionCore(ActorCore):
         ctx.publish(rolls.roll_intent(close, position.quantity, candidate, params, strategy_id))
 
     def _fail_roll(self, strategy_id: str, why: str, ctx: Context, at_once: bool = True) -> None:
-        """Report it; the position is closed instead, at once or (after a part-filled roll, whose fills the position
-        must show first) when its exits are next judged: the roll rule then closes."""
+        """Report it; the roll rule closes instead, at once or when next judged (a part-filled roll's position first)."""
         self._rolling.discard(strategy_id)
         if self._portfolio.holding(strategy_id) is not None:
             self._roll_failed[strategy_id] = why
             rolls.roll_failure_report(strategy_id, why, ctx)
             self._portfolio.release_close(strategy_id)
-            if at_once:
+            if at_once:  # else the fills of a part-filled roll are not in the position yet
                 self._evaluate_exit(strategy_id, ctx)
 
     # exits -----------------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from actors.decision.strategies import NoCandidate, StructureCandidate, select_s
 from actors.event_calendar import EventCalendar
 from actors.market_time import NS_PER_S, new_york_date
 from actors.runtime.core import Context
-from messages import Alert, ChainSnapshot, CloseStrategy, DecisionRecord, OpenStrategy, RollStrategy
+from messages import Alert, ChainSnapshot, CloseStrategy, DecisionRecord, OpenStrategy, OrderTerminated, RollStrategy
 
 STRATEGY_PREFIX = {"iron_condor": "IC", "bull_put": "BPS", "bear_call": "BCS", "bull_call_debit": "BCD",
                    "bear_put_debit": "BPD", "custom": "CUS"}
@@ -68,6 +68,10 @@ def roll_failure_report(strategy_id: str, why: str, ctx: Context) -> None:
     text = f"roll of {strategy_id} failed ({why}): closing it instead"
     ctx.publish(Alert(level="warning", source="decision", text=text))
     ctx.publish(DecisionRecord(strategy_id=strategy_id, action="close", rule="roll_failed", detail=text))
+
+
+def order_failure(ended: OrderTerminated) -> str:
+    return f"roll order {ended.status} with {ended.filled_quantity} filled"
 
 
 def overdue_chains(waiting: dict[str, tuple[CloseStrategy, int]], now_ns: int, within_s: float,
