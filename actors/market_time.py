@@ -48,6 +48,8 @@ class OutsideCalendar(ValueError):
 
 
 class MarketHours:
+    SNAPSHOT_STATELESS = True  # the same calendar for every core of the process: never part of a snapshot
+
     def __init__(self) -> None:
         import exchange_calendars  # pandas underneath: imported only by whoever builds the calendar
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import msgspec
+from loguru import logger
 
 from actors.alerts.core import AlertsCore
 from actors.alerts.webhook import WebhookSink
@@ -21,9 +23,11 @@ from actors.persistence.core import JournalWriter, PersistenceCore
 from actors.position_sync.core import PositionSyncCore
 from actors.risk.core import RiskCore
 from actors.runtime.core import ActorCore
+from actors.runtime.snapshot_codec import SnapshotError
+from actors.runtime.snapshots import RestartPoint, restart_point
 from actors.runtime.threaded import ThreadedRuntime
 from actors.runtime.write_ahead import WriteAheadGate
-from messages import FlushJournal, IvHistoryRestored, IvSample, JournalFlushed, Message, NodeStarted
+from messages import CoreSnapshot, FlushJournal, IvHistoryRestored, IvSample, JournalFlushed, Message, NodeStarted
 from messages.risk import RiskStateRestored, RiskStateSnapshot
 from storage.journal import DeltaJournal
 from storage.lake_access import node_files
@@ -136,20 +140,68 @@ def restored_state(journal: DeltaJournal, mode: str = RUN_MODE, sessions: Iterab
     return restored
 
 
+SESSIONS_SEARCHED_FOR_SNAPSHOTS = 3
+"""A restart looks for a usable set of snapshots in the newest sessions holding any, this many at most."""
+
+
 class EarlierSessions:
     """The earlier `run` sessions of a lake, session after session in time order: what a restarting node rebuilds
     from (not the demos sharing the lake). Each session only journals what happened during it (a rebuilt node does
-    not re-journal its past), so the whole chain is needed; e.g. a strategy opened three restarts ago is still open.
+    not re-journal its past), so the whole chain is needed (e.g. a strategy opened three restarts ago is still
+    open), unless a restart point cuts it: then only what follows the point is read.
 
     Read in one scan that opens only these sessions' files; read again, only one actor's message types, when the
     supervisor restarts that actor."""
 
     def __init__(self, journal: DeltaJournal, current_session: str) -> None:
         self._journal = journal
-        self.sessions = frozenset(sessions_of_mode(journal, RUN_MODE) - {current_session})
+        started = {m.session_id: m.ts for m in journal.read_type(NodeStarted)
+                   if isinstance(m, NodeStarted) and m.mode == RUN_MODE and m.session_id != current_session}
+        self._in_order = sorted(started, key=lambda session: (started[session], session))
+        self.sessions = frozenset(self._in_order)
+        self.point: RestartPoint | None = None
+
+    def restart_point(self) -> RestartPoint | None:
+        """The newest set of snapshots this code can restore, from the newest sessions that wrote any."""
+        holding = self._journal.sessions_with(CoreSnapshot, self.sessions)
+        newest_first = [session for session in reversed(self._in_order) if session in holding]
+        for session in newest_first[:SESSIONS_SEARCHED_FOR_SNAPSHOTS]:
+            snapshots = [m for m in self._journal.read(session, types=(CoreSnapshot,)) if isinstance(m, CoreSnapshot)]
+            point = restart_point(session, snapshots)
+            if point is not None:
+                return point
+        return None
+
+    def start_after(self, point: RestartPoint | None) -> None:
+        """Read only what follows `point` from now on (None: everything)."""
+        self.point = point
 
     def read(self, types: tuple[type[Message], ...] | None = None) -> Iterator[Message]:
-        return self._journal.read_sessions(self.sessions, types)
+        if self.point is None:
+            return self._journal.read_sessions(self.sessions, types)
+        later = self._in_order[self._in_order.index(self.point.session_id) + 1:]
+        return itertools.chain(self._journal.read(self.point.session_id, after_seq=self.point.through_seq, types=types),
+                               self._journal.read_sessions(later, types))
+
+
+def rebuild(runtime: ThreadedRuntime, earlier: EarlierSessions, history: list[Message]) -> tuple[int, list[Message]]:
+    """Prime `runtime` from `earlier`'s restart point (if any) and `history`, what followed it; if the point's
+    snapshots cannot be restored, from the whole history instead. Returns the deliveries and the history used."""
+    if earlier.point is not None:
+        try:
+            runtime.restore(earlier.point)
+        except SnapshotError as exc:
+            logger.warning(f"snapshots cannot be restored ({exc}): rebuilding from the whole journal")
+            earlier.start_after(None)
+            history = list(earlier.read())
+    return runtime.prime(history, reread=earlier.read), history
+
+
+def last_journaled_ns(history: list[Message], point: RestartPoint | None) -> int:
+    """The lake's last instant a starting node knows of: its history's, or its snapshots' when nothing followed."""
+    if history:
+        return history[-1].ts
+    return max((snapshot.ts for snapshot in point.snapshots.values()), default=0) if point is not None else 0
 
 
 def earlier_sessions(journal: DeltaJournal, current_session: str) -> list[Message]:
@@ -178,10 +230,10 @@ class JournalRestartSource:
                 self._flushed_through = max(self._flushed_through, message.through_seq)
                 self._flushed.notify_all()
 
-    def __call__(self, actor: str, failed_seq: int) -> Iterator[Message]:
+    def __call__(self, actor: str, failed_seq: int, after_seq: int = 0) -> Iterator[Message]:
         request = self._runtime().publish(FlushJournal(reason=f"restart of {actor}"))
         with self._flushed:
             if not self._flushed.wait_for(lambda: self._flushed_through >= request.seq, timeout=FLUSH_WAIT_S):
                 raise TimeoutError(f"journal flush for the restart of {actor} took over {FLUSH_WAIT_S:g}s")
         types = self._runtime().routes.types_of(actor)  # only what the actor receives is read back
-        return self._journal.read(self._session_id, up_to_seq=failed_seq - 1, types=types)
+        return self._journal.read(self._session_id, up_to_seq=failed_seq - 1, after_seq=after_seq, types=types)

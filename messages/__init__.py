@@ -92,6 +92,7 @@ from messages.system import (
     ActorRestarted,
     Alert,
     BrokerConnectionChanged,
+    CoreSnapshot,
     FlushJournal,
     JournalFlushed,
     NodeStarted,

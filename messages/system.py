@@ -78,3 +78,18 @@ class StorageStateChanged(Event, frozen=True, kw_only=True):
     state: StorageState
     reason: str
     held: int = 0
+
+
+class CoreSnapshot(Event, frozen=True, kw_only=True):
+    """One actor core's whole state after it handled every message up to `through_seq` of its session, taken at a
+    quiescent instant (`actors/runtime/snapshots.py`): a restart restores it and replays only the journal after it.
+    `state` is the core as `actors/runtime/snapshot_codec.py` writes it; `schema` fingerprints the snapshot format and
+    the source of `modules`, the modules whose classes the state holds."""
+
+    core: str
+    through_seq: int
+    members: tuple[str, ...]
+    """Every core of the set taken with it: a set is used only whole."""
+    schema: str
+    modules: tuple[str, ...]
+    state: bytes

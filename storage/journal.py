@@ -159,6 +159,12 @@ class DeltaJournal:
         table = self._scan(["ts"], [("type", "=", message_type.__name__)])
         return int(pc.max(table["ts"]).as_py() or 0) if table.num_rows else 0
 
+    def sessions_with(self, message_type: type[Message], sessions: Iterable[str]) -> set[str]:
+        """Which of `sessions` journaled a message of this type, reading only the session column of its rows."""
+        table = self._scan(["session_id"], [("type", "=", message_type.__name__),
+                                            ("session_id", "in", sorted(set(sessions)))])
+        return set(pc.unique(table["session_id"]).to_pylist())
+
     def journaled_seqs(self, session_id: str) -> set[int]:
         table = self._scan(["seq"], [("session_id", "=", session_id)])
         return set(table["seq"].to_pylist())

@@ -65,6 +65,7 @@ from messages import (
 
 class DecisionCore(ActorCore):
     name = "decision"
+    SNAPSHOT_FRESH = ("_stale_after_ns", "_refusals_alert_after", "_max_contracts_per_order", "_events")  # config
     subscriptions = (
         TimerFired,
         ChainSnapshot,

@@ -10,6 +10,7 @@ VOLATILITY_INDEX = "VIX"
 
 
 class MarketContext:
+    SNAPSHOT_FRESH = ("window_ns",)  # from config
     def __init__(self, move_window_ns: int) -> None:
         self.window_ns = move_window_ns
         self._prices: dict[str, deque[tuple[int, float]]] = {}

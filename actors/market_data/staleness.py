@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 class StalenessTracker:
+    SNAPSHOT_FRESH = ("_stale_after_ns",)  # from config
     """Ages count from the later of the last quote and the session open, so overnight silence is not staleness.
 
     A key is reported once per episode: a fresh quote re-arms it.

@@ -8,7 +8,7 @@ from actors.config_section import Section
 class PersistenceSection(Section, frozen=True, kw_only=True):
     LIMITS = {"batch_max": (1, 1_000_000), "flush_interval_ms": (1, 86_400_000), "max_buffer": (1, 10_000_000),
               "retry_max_s": (0.01, 3600), "compact_interval_h": (0, 8760),
-              "compact_at_start_files": (0, 10_000_000)}
+              "compact_at_start_files": (0, 10_000_000), "snapshot_every_messages": (0, 1_000_000_000)}
     batch_max: int = 2000
     flush_interval_ms: int = 100
     max_buffer: int = 50_000
@@ -23,3 +23,8 @@ class PersistenceSection(Section, frozen=True, kw_only=True):
     compact_at_start_files: int = 256
     """`thetanode run` compacts a table at start when it holds more data files than this (0: never at start), so a
     node restarted daily (before its first scheduled pass) still keeps its file count bounded."""
+    snapshot_every_messages: int = 100_000
+    """`thetanode run` snapshots every actor core after this many messages (at the next quiescent instant) and at a
+    graceful stop; a restart restores the newest set and replays only the journal after it (0: only at stop)."""
+    restore_snapshots: bool = True
+    """False rebuilds from the whole journal, as if no snapshot had been taken (they are still written)."""

@@ -101,9 +101,11 @@ class _Recorder:
         with self._lock:
             return sorted(self._messages, key=lambda m: m.seq)
 
-    def inputs_of(self, runtime: ThreadedRuntime, actor: str, before_seq: int) -> list[Message]:
-        """What `actor` had received before `before_seq`: the journal a restarted actor is rebuilt from."""
-        return [m for m in self.in_seq_order() if m.seq < before_seq and actor in runtime.routes.subscribers(m)]
+    def inputs_of(self, runtime: ThreadedRuntime, actor: str, before_seq: int, after_seq: int = 0) -> list[Message]:
+        """What `actor` had received after `after_seq` and before `before_seq`: the journal a restarted actor is
+        rebuilt from."""
+        return [m for m in self.in_seq_order()
+                if after_seq < m.seq < before_seq and actor in runtime.routes.subscribers(m)]
 
 
 def replay_threaded(scenario: Scenario, journal_out: Path | None = None) -> ReplayResult:
@@ -115,7 +117,7 @@ def replay_threaded(scenario: Scenario, journal_out: Path | None = None) -> Repl
         VirtualClock(scenario.start_ns),
         scenario.config.mailbox,
         scenario.config.supervisor,
-        journal_source=lambda actor, failed_seq: recorder.inputs_of(holder[0], actor, failed_seq),
+        journal_source=lambda actor, failed_seq, after_seq: recorder.inputs_of(holder[0], actor, failed_seq, after_seq),
     )
     holder.append(runtime)
     runtime.observers.append(recorder)

@@ -20,6 +20,7 @@ from messages import Message, TimerKey
 
 
 class Announcements:
+    SNAPSHOT_FRESH = ("_heard",)  # what was heard while being rebuilt: a restored core is being rebuilt again
     def __init__(self, key: Callable[[Message], Hashable]) -> None:
         self._key = key
         self._unheard: dict[Hashable, Message] = {}

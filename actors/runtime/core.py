@@ -35,6 +35,11 @@ class ActorCore:
     replay_on_restart: ClassVar[bool] = True
     """A restarted core is rebuilt by replaying the journal of its inputs; sinks that write that journal opt out."""
 
+    def settled(self) -> bool:
+        """False while the core holds a decision the rest of the node has not heard yet (e.g. an answer held back
+        to simulate latency): a snapshot is never taken then, since a restart rebuilds from what was heard."""
+        return True
+
     def on_start(self, ctx: Context) -> None:
         """Arm initial timers; called once when the actor starts and again after a restart (after state replay)."""
 

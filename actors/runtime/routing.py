@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
+import threading
 from collections.abc import Iterable, Mapping
 
 import msgspec
@@ -55,8 +55,18 @@ class Stamper:
 
     def __init__(self, clock: Clock, first_seq: int = 1) -> None:
         self._clock = clock
-        self._seq = itertools.count(first_seq)
+        self._next_seq = first_seq
+        self._lock = threading.Lock()  # held for an increment only: `issued` must be exact for a snapshot's cut
+
+    @property
+    def issued(self) -> int:
+        """The last seq stamped (one less than the first before any)."""
+        with self._lock:
+            return self._next_seq - 1
 
     def stamp(self, message: Message, origin: str = "") -> Message:
         ts = message.ts or self._clock.now()
-        return msgspec.structs.replace(message, ts=ts, seq=next(self._seq), origin=origin or message.origin)
+        with self._lock:
+            seq = self._next_seq
+            self._next_seq += 1
+        return msgspec.structs.replace(message, ts=ts, seq=seq, origin=origin or message.origin)

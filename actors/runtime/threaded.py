@@ -6,8 +6,10 @@ mailbox is empty and no actor is busy (a quiescence barrier), so replays and dem
 
 from __future__ import annotations
 
+import itertools
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import MappingProxyType
 
 import pykka
 from loguru import logger
@@ -20,14 +22,17 @@ from actors.runtime.delivery import conflating, lossless
 from actors.runtime.mailbox import Mailbox
 from actors.runtime.rebuild import replay_quietly
 from actors.runtime.routing import RUNTIME_ORIGIN, RoutingTable, Stamper
+from actors.runtime.snapshot_codec import SnapshotError
+from actors.runtime.snapshots import RestartPoint, write_snapshots
 from actors.runtime.supervisor import SupervisorActor
 from actors.runtime.work import WorkCounter
 from actors.runtime.write_ahead import WriteAheadGate
-from messages import ActorFailed, Alert, Message, TimerFired
+from messages import ActorFailed, Alert, CoreSnapshot, Message, TimerFired
 
 CoreFactory = Callable[[], ActorCore]
-JournalSource = Callable[[str, int], Iterable[Message]]
-"""(actor name, failed seq) → the journaled messages that actor had received before that seq, in order."""
+JournalSource = Callable[[str, int, int], Iterable[Message]]
+"""(actor name, failed seq, after seq) → the journaled messages of this session that actor had received after the
+one seq and before the other, in order."""
 HistorySource = Callable[[tuple[type[Message], ...]], Iterable[Message]]
 """(message types) → the earlier sessions' messages of those types, in order: read again for a restarted actor."""
 
@@ -83,6 +88,7 @@ class ThreadedRuntime:
         }
         self._initial_cores = cores
         self._stamper = Stamper(clock)
+        self._first_seq = self._stamper.issued + 1
         self._actors: dict[str, pykka.ActorRef[CoreActor]] = {}
         self._supervisor_config = supervisor or SupervisorSection()
         self._journal_source = journal_source
@@ -94,6 +100,16 @@ class ThreadedRuntime:
         self._timer_thread: threading.Thread | None = None
         self._poison: dict[str, set[int]] = {}
         self._earlier: HistorySource = lambda types: ()
+        self._cores: dict[str, ActorCore] = dict(cores)  # each actor's current core, read only at quiescence
+        self._completed = itertools.count(1)
+        self._published = 0  # publishes completed, at least: never more than have been
+        self.restart_point: RestartPoint | None = None
+        """Where the rebuild at start began: a supervisor restart of one actor begins there too."""
+        self._session_snapshots: tuple[int, dict[str, CoreSnapshot]] | None = None
+        self.snapshot_every = 0
+        """Take a set of snapshots once this many messages have passed since the last (0: never while running)."""
+        self.snapshot_at_stop = False
+        self._last_cut = 0
 
     # lifecycle ---------------------------------------------------------------------------------------------------
     def prime(self, history: Iterable[Message], reread: HistorySource | None = None) -> int:
@@ -112,6 +128,24 @@ class ThreadedRuntime:
         replayable = {name: core for name, core in self._initial_cores.items() if name in self._replayable}
         return replay_quietly(replayable, self.routes, history)
 
+    @property
+    def replayable(self) -> frozenset[str]:
+        return frozenset(self._replayable)
+
+    @property
+    def cores(self) -> Mapping[str, ActorCore]:
+        """Each actor's current core: to be read only while nothing runs (before `start`, or at quiescence)."""
+        return MappingProxyType(self._cores)
+
+    def restore(self, point: RestartPoint) -> None:
+        """Before `prime`: start every replayable core from `point`'s snapshots; `prime` then replays only what
+        followed. All or nothing: on SnapshotError no core has changed."""
+        restored = {name: self._factories[name]() for name in self._replayable}
+        point.restore(restored)
+        self._initial_cores.update(restored)
+        self._cores.update(restored)
+        self.restart_point = point
+
     def start(self) -> None:
         self._supervisor = SupervisorActor.start(self, self._supervisor_config)
         for name, core in self._initial_cores.items():
@@ -122,6 +156,7 @@ class ThreadedRuntime:
             self._timer_thread.start()
 
     def _spawn(self, name: str, core: ActorCore) -> pykka.ActorRef[CoreActor]:
+        self._cores[name] = core
         return CoreActor.start(core, _ActorContext(self, name), self.mailboxes[name], self)
 
     def stop(self, timeout_s: float = 10.0) -> None:
@@ -130,6 +165,8 @@ class ThreadedRuntime:
         self.stopped.set()
         with self._timer_changed:
             self._timer_changed.notify_all()
+        if self.snapshot_at_stop:
+            self._snapshot_before_stop(timeout_s)
         sinks = [name for name in self._actors if name not in self._replayable]
         for name in [n for n in self._actors if n not in sinks] + sinks:
             ref = self._actors[name]
@@ -149,17 +186,20 @@ class ThreadedRuntime:
     # messaging ---------------------------------------------------------------------------------------------------
     def publish(self, message: Message, origin: str = "") -> Message:
         stamped = self._stamper.stamp(message, origin)
-        if self.write_ahead is not None:
-            deliver, notes = self.write_ahead.check(stamped)
-            for note in notes:
-                self.publish(note, origin=RUNTIME_ORIGIN)
-            if not deliver:
-                return stamped
-        for observer in self.observers:
-            observer(stamped)
-        for name in self.routes.subscribers(stamped):
-            self.mailboxes[name].put(Envelope(stamped))
-        return stamped
+        try:
+            if self.write_ahead is not None:
+                deliver, notes = self.write_ahead.check(stamped)
+                for note in notes:
+                    self.publish(note, origin=RUNTIME_ORIGIN)
+                if not deliver:
+                    return stamped
+            for observer in self.observers:
+                observer(stamped)
+            for name in self.routes.subscribers(stamped):
+                self.mailboxes[name].put(Envelope(stamped))
+            return stamped
+        finally:
+            self._published = next(self._completed)  # atomic: a late store only ever reads as fewer
 
     def arm_timer(self, name: str, key: str, at_ns: int) -> None:
         self.timers.arm(name, key, at_ns)
@@ -177,6 +217,7 @@ class ThreadedRuntime:
             if due is not None and due <= now:
                 self._fire_due(now)
                 continue
+            self._snapshot_when_due()  # on this thread: no timer fires while the cores are written
             wait_s = None if due is None else (due - now) / 1e9
             with self._timer_changed:
                 self._timer_changed.wait(timeout=min(wait_s, 1.0) if wait_s is not None else 1.0)
@@ -190,6 +231,7 @@ class ThreadedRuntime:
                 continue
             if not keep_going():
                 return
+            self._snapshot_when_due()
             due = self.timers.next_due()
             if due is None or due > until_ns:
                 self.clock.advance_to(until_ns)
@@ -210,12 +252,59 @@ class ThreadedRuntime:
         core = self._factories[name]()
         replayed = 0
         if name in self._replayable and self._journal_source is not None:
-            # earlier sessions first (their seqs are their own): this session continues from them
-            replayed = replay_quietly({name: core}, self.routes, self._earlier(self.routes.types_of(name)))
-            replayed += replay_quietly({name: core}, self.routes, self._journal_source(name, failed_seq),
+            after_seq = 0
+            if self._session_snapshots is not None:  # a set taken this session: nothing earlier is needed
+                after_seq, snapshots = self._session_snapshots
+                RestartPoint("", after_seq, snapshots).restore({name: core})
+            else:
+                if self.restart_point is not None:
+                    self.restart_point.restore({name: core})
+                # earlier sessions first (their seqs are their own): this session continues from them
+                replayed = replay_quietly({name: core}, self.routes, self._earlier(self.routes.types_of(name)))
+            replayed += replay_quietly({name: core}, self.routes, self._journal_source(name, failed_seq, after_seq),
                                        before_seq=failed_seq, skip=self._poison)
         self._actors[name] = self._spawn(name, core)
         return replayed
+
+    # snapshots -----------------------------------------------------------------------------------------------------
+    def take_snapshots(self) -> bool:
+        """Write every replayable core's snapshot, cut at the last seq stamped, if this is a quiescent instant: every
+        stamped message delivered (the completed count can only lag) and handled, no actor down, and nothing stamped
+        while the cores are written (else it is discarded). True when a set was published."""
+        cut = self._stamper.issued
+        if self._published != cut - self._first_seq + 1 or not self.work.idle():
+            return False
+        if any(not ref.is_alive() for ref in self._actors.values()):
+            return False
+        if not all(self._cores[name].settled() for name in self._replayable):
+            return False
+        try:
+            snapshots = write_snapshots({name: self._cores[name] for name in sorted(self._replayable)}, cut)
+        except SnapshotError as exc:  # a core holds what the codec cannot write: a bug, never a reason to stop
+            logger.error(f"cannot snapshot the cores ({exc}): no more snapshots this session")
+            self.snapshot_every, self.snapshot_at_stop = 0, False
+            return False
+        except RuntimeError:  # a container changed under the encoder: not quiescent after all
+            return False
+        if self._stamper.issued != cut:
+            return False
+        self._session_snapshots = (cut, {snapshot.core: snapshot for snapshot in snapshots})
+        self._last_cut = cut
+        for snapshot in snapshots:
+            self.publish(snapshot, origin=RUNTIME_ORIGIN)
+        return True
+
+    def _snapshot_when_due(self) -> None:
+        if self.snapshot_every and self._stamper.issued - self._last_cut >= self.snapshot_every:
+            self.take_snapshots()
+
+    def _snapshot_before_stop(self, timeout_s: float) -> None:
+        if self._timer_thread is not None:
+            self._timer_thread.join(timeout=timeout_s)  # it fires no timer once stopped; wait until it has left
+        for _ in range(3):
+            if self.work.wait_idle(timeout=timeout_s / 3) and self.take_snapshots():
+                return
+        logger.warning("no quiescent instant to snapshot the cores before stopping: the next start replays more")
 
     def _on_overflow(self, mailbox: str, message: Message) -> None:
         text = f"mailbox {mailbox} stayed full past its bound; {type(message).__name__} enqueued late, not dropped"

@@ -19,7 +19,9 @@ from actors.node import (
     JournalRestartSource,
     core_factories,
     lake_writer,
+    last_journaled_ns,
     open_write_ahead,
+    rebuild,
     restored_state,
     sim_start_ns,
 )
@@ -66,6 +68,7 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
         write_ahead = open_write_ahead(config, writer, session_id)
         compaction.compact_fragmented(config.persistence.compact_at_start_files)  # before the history is read
         earlier = EarlierSessions(journal, session_id)
+        earlier.start_after(earlier.restart_point() if config.persistence.restore_snapshots else None)
         history = list(earlier.read())
         restored = restored_state(journal, sessions=earlier.sessions)
     if stop_requested.is_set():
@@ -73,7 +76,7 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
         return EXIT_OK
     holder: list[ThreadedRuntime] = []
     restart_source = JournalRestartSource(lambda: holder[0], journal, session_id)
-    clock = _clock(config, history[-1].ts if history else 0)
+    clock = _clock(config, last_journaled_ns(history, earlier.point))
     runtime = ThreadedRuntime(
         core_factories(config, session_id, writer, sim_start_ns(config), spill=write_ahead.spill),
         clock,
@@ -83,6 +86,7 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
         write_ahead=write_ahead,
     )
     holder.append(runtime)
+    runtime.snapshot_every, runtime.snapshot_at_stop = config.persistence.snapshot_every_messages, True
     health = NodeHealth(runtime, config.market_data.stale_after_s)
     working, storage = WorkingOrders(), StorageWatch()
     asked_by_actor: list[StopNode] = []
@@ -93,9 +97,13 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
             stop_requested.set()
 
     runtime.observers += [health.observe, restart_source.observe, working.observe, storage.observe, watch_for_stop]
-    if history:
-        replayed = runtime.prime(history, reread=earlier.read)
-        logger.warning(f"rebuilt the actors from earlier sessions: {len(history)} messages, {replayed} deliveries")
+    if history or earlier.point is not None:
+        with reading(config.node.lake_uri):
+            replayed, history = rebuild(runtime, earlier, history)
+        start = f"the snapshots at seq {earlier.point.through_seq} of {earlier.point.session_id} and " if earlier.point \
+            else ""
+        logger.warning(f"rebuilt the actors from {start}{len(history)} messages of earlier sessions "
+                       f"({replayed} deliveries)")
     del history  # a restarted actor reads its share again from the lake; a year of history is not kept in memory
     if stop_requested.is_set():
         logger.warning("stop requested during the rebuild: nothing was started")

@@ -93,8 +93,9 @@ def _threaded(factories, supervisor=FAST_SUPERVISOR) -> tuple[ThreadedRuntime, l
     seen: list[Message] = []
     holder: list[ThreadedRuntime] = []
 
-    def inputs(actor: str, failed_seq: int) -> list[Message]:
-        return [m for m in sorted(seen, key=lambda m: m.seq) if m.seq < failed_seq and actor in holder[0].routes.subscribers(m)]
+    def inputs(actor: str, failed_seq: int, after_seq: int) -> list[Message]:
+        return [m for m in sorted(seen, key=lambda m: m.seq)
+                if after_seq < m.seq < failed_seq and actor in holder[0].routes.subscribers(m)]
 
     runtime = ThreadedRuntime(factories, VirtualClock(START), supervisor=supervisor, journal_source=inputs)
     holder.append(runtime)

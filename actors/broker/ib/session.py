@@ -70,6 +70,7 @@ class IbSessionCore(ActorCore):
     replayed before the link starts are history and are never sent to IB again."""
 
     name = "ib_session"
+    SNAPSHOT_FRESH = ("_client_id", "_symbols", "_link")  # config, and the process's live connection
     subscriptions = (IbPlaceOrder, IbCancelOrder, IbResync, IbWhatIf, SubscribeQuotes, UnsubscribeQuotes, ChainRequest)
 
     def __init__(self, params: IbSection, client_id: int, symbols: tuple[str, ...],

@@ -70,6 +70,7 @@ class SimOrder:
 
 class SimBrokerCore(BrokerCore):
     name = "broker"
+    SNAPSHOT_FRESH = ("subscriptions", "_live")  # wiring, and "being rebuilt" until on_start: never restored
 
     def __init__(self, source: QuoteSource, params: SimSection, symbols: tuple[str, ...],
                  market_data: MarketDataSection | None = None) -> None:
@@ -92,6 +93,9 @@ class SimBrokerCore(BrokerCore):
         self._unanswered: list[PlaceOrder | ModifyOrder | CancelOrder] = []
         commands = (*ORDER_COMMANDS, SubscribeQuotes, UnsubscribeQuotes, ChainRequest)
         self.subscriptions = commands + SIM_ORDER_EVENTS + ((RawQuote,) if source.scripted else ())
+
+    def settled(self) -> bool:
+        return not self._outbox
 
     def on_start(self, ctx: Context) -> None:
         self._live = True

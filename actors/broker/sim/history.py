@@ -25,6 +25,8 @@ UNDERLYING_HALF_SPREAD = 0.01
 class HistoryPrices:
     """Underlying price and VIX at any time within (and around) the bars; one bar's path is kept at a time."""
 
+    SNAPSHOT_FRESH = ("_bars",)  # years of bars read from the configured file: config, not state
+
     def __init__(self, bars: Bars, seed: int) -> None:
         self._bars = bars
         self._seed = seed
