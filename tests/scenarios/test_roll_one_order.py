@@ -50,3 +50,21 @@ def test_a_failed_roll_leaves_the_old_structure_alone_until_it_is_closed(tmp_pat
     held = [_held(m) for m in result.history if isinstance(m, BrokerPositionsSnapshot) and opened_at < m.seq < close_sent]
     assert held and all(h == old for h in held)
     assert NEW not in {m.strategy_id for m in result.history if isinstance(m, StrategyOpened)}
+
+
+def test_a_node_restored_mid_roll_is_the_node_replay_from_zero_builds():
+    """Snapshots cut while the roll waits for its chain, while its order works, and right after its fill: every core
+    restored there and replayed on is the core replay-from-zero builds (the roll is booked once, the links kept)."""
+    from tests.unit.test_snapshots import _restored_at, _whole  # the snapshot suite's own comparison
+
+    for name in ("roll.jsonl", "roll_fails_closes.jsonl"):
+        scenario = load_scenario(HERE / name)
+        history = replay_deterministic(scenario).history
+        roll_sent = next(n for n, m in enumerate(history) if type(m).__name__ == "RollStrategy")
+        order_sent = next(n for n, m in enumerate(history) if isinstance(m, PlaceOrder) and m.purpose == "roll")
+        cuts = (roll_sent - 1, roll_sent + 1, order_sent + 1, order_sent + 4)
+        for cut in cuts:
+            from_zero, restored = _restored_at(history, cut, scenario.config, scenario.start_ns)
+            for core in from_zero:
+                now = history[-1].ts
+                assert _whole(restored[core], now) == _whole(from_zero[core], now), f"{name}: {core} at {cut}"
