@@ -447,6 +447,8 @@ class DecisionCore(ActorCore):
         ask for the chain its replacement comes from (unless a roll of it failed: then close)."""
         if roll and position.strategy_id in self._roll_failed:
             roll, reason = False, f"{reason}; roll failed ({self._roll_failed[position.strategy_id]}): closing"
+        if roll and position.symbol in self._roll_chains:
+            return  # one roll per underlying waits for its chain at a time: this one is judged again after it
         closing = -position.quantity if not units else -units if position.quantity > 0 else units
         self._portfolio.mark_closing(position.strategy_id, leaving=position.quantity + closing)
         mark, natural = combo_mark(position, views), combo_mark(position, views, natural=True)

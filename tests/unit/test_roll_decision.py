@@ -143,3 +143,19 @@ def test_a_part_filled_roll_closes_what_is_left_once_the_position_shows_the_part
     _quote(runtime)
     [close] = _of(runtime, CloseStrategy)
     assert (close.quantity, close.rule, close.roll_to_dte) == (-1, "roll", 0) and "roll failed" in close.reason
+
+
+def test_two_positions_on_one_underlying_roll_one_after_the_other():
+    runtime = _runtime(quantity=1)
+    runtime.inject(StrategyOpened(strategy_id="IC-SPY-20260302-7", kind="iron_condor", symbol="SPY", legs=CONDOR,
+                                  quantity=1, entry_price=-1.6, max_profit_usd=160.0, max_loss_usd=340.0))
+    _quote(runtime)
+    assert len([r for r in _of(runtime, ChainRequest) if r.min_dte > 40]) == 1  # one chain, one roll at a time
+    runtime.inject(_chain(runtime, [r for r in _of(runtime, ChainRequest) if r.min_dte > 40][0]))
+    _quote(runtime)  # the second is judged again: its roll asks for its own chain
+    requests = [r for r in _of(runtime, ChainRequest) if r.min_dte > 40]
+    assert len(requests) == 2
+    runtime.inject(_chain(runtime, requests[1]))
+    rolls = _of(runtime, RollStrategy)
+    assert sorted(r.strategy_id for r in rolls) == ["IC-SPY-20260302-1", "IC-SPY-20260302-7"]
+    assert len({r.open.strategy_id for r in rolls}) == 2 and not _of(runtime, CloseStrategy)
