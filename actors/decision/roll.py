@@ -1,4 +1,4 @@
-"""Rolling a held strategy as one order (`exits.roll_enabled`): pure pieces the decision core calls.
+"""Rolling a held strategy as one order (`exits.roll_enabled`): the pieces the decision core calls.
 
 When the `roll` exit fires, the decision core asks for the chain near `exits.roll_to_dte`, picks the replacement the
 way an entry would (same structure, same deltas and wings, avoiding event windows), and publishes one
