@@ -347,15 +347,13 @@ class DecisionCore(ActorCore):
         position = self._portfolio.holding(close.strategy_id)
         if position is None:
             return  # closed meanwhile (by a late fill): nothing left to roll
-        candidate = rolls.replacement(chain, params, ctx.now(), self._stale_after_ns, self._events,
-                                      self._exits.event_exit_days)
+        candidate = rolls.replacement(chain, params, ctx.now(), self._stale_after_ns, self._events, self._exits)
         if isinstance(candidate, NoCandidate):
             self._fail_roll(close.strategy_id, f"no replacement: {candidate.reason}", ctx)
             return
         self._opened_count += 1
-        strategy_id = rolls.new_strategy_id(candidate.kind, chain.symbol, ctx.now(), self._opened_count)
         self._rolling.add(close.strategy_id)
-        ctx.publish(rolls.roll_intent(close, position.quantity, candidate, params, strategy_id))
+        ctx.publish(rolls.roll_intent(close, position.quantity, candidate, params, self._opened_count, ctx.now()))
 
     def _fail_roll(self, strategy_id: str, why: str, ctx: Context, at_once: bool = True) -> None:
         """Report it; the roll rule closes instead, at once or when next judged (a part-filled roll's position first)."""

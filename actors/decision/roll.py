@@ -37,11 +37,11 @@ def roll_window(entry: EntrySection, exits: ExitSection) -> EntrySection:
 
 
 def replacement(chain: ChainSnapshot, params: EntrySection, now_ns: int, stale_after_ns: int, events: EventCalendar,
-                event_exit_days: int) -> StructureCandidate | NoCandidate:
+                exits: ExitSection) -> StructureCandidate | NoCandidate:
     """The structure a roll opens, or why there is none (the chain's age, an event window, the chain itself)."""
     if now_ns - chain.ts > stale_after_ns:
         return NoCandidate(f"{chain.symbol} chain {(now_ns - chain.ts) / 60e9:.0f} min old")
-    quotes, spanned = avoiding_events(chain.symbol, chain.quotes, new_york_date(now_ns), events, event_exit_days)
+    quotes, spanned = avoiding_events(chain.symbol, chain.quotes, new_york_date(now_ns), events, exits.event_exit_days)
     if spanned is not None:
         return NoCandidate(f"every {chain.symbol} expiry offered ({params.dte_min}-{params.dte_max} DTE) spans "
                            f"{spanned.describe()}")
@@ -49,9 +49,10 @@ def replacement(chain: ChainSnapshot, params: EntrySection, now_ns: int, stale_a
 
 
 def roll_intent(close: CloseStrategy, held_quantity: int, candidate: StructureCandidate, params: EntrySection,
-                strategy_id: str) -> RollStrategy:
-    """Close `close`'s legs and open `candidate` at the held quantity, as one order. The candidate's extremes are for
-    `params.quantity` units; they scale per unit."""
+                number: int, now_ns: int) -> RollStrategy:
+    """Close `close`'s legs and open `candidate` at the held quantity, as one order, the replacement under a new id
+    (`number`). The candidate's extremes are for `params.quantity` units; they scale per unit."""
+    strategy_id = new_strategy_id(candidate.kind, candidate.symbol, now_ns, number)
     units = abs(held_quantity)
     per_unit = units / params.quantity
     opening = OpenStrategy(
