@@ -25,6 +25,7 @@ from messages import (
     OpenStrategy,
     OptionContract,
     OrderTerminated,
+    ReconciliationResult,
     RollStrategy,
     StrategyClosed,
     StrategyOpened,
@@ -97,10 +98,14 @@ def test_a_roll_is_one_bag_order_with_mixed_legs_at_ib_and_the_node_books_it_onc
         wait_for(lambda: gateway.positions() == {leg.contract: leg.ratio for leg in roll.open.legs}, 10,
                  "the account at IB holding the new spread only")
         node.probe.wait(OrderTerminated, lambda m: m.purpose == "roll", timeout=30)
+        # IB's positions, reported after the roll, match the books: the new spread, nothing of the old
+        node.probe.wait(ReconciliationResult, lambda m: m.seq > opened.seq, timeout=30)
+        reconciled = node.probe.of(ReconciliationResult, lambda m: m.seq > opened.seq)
         rolled = node.probe.of(StrategyRolled)
         ended = node.probe.of(OrderTerminated)
         denied = node.probe.of(IntentDenied)
     assert not denied, denied
+    assert reconciled and all(r.ok for r in reconciled), reconciled
     # at IB: two orders (the opening and the roll), the roll one BAG whose legs close the held and open the new
     refs = {}
     for order in gateway.orders_received:  # a modification repeats its order's reference and id
