@@ -33,7 +33,8 @@ class CloseStrategy(Command, frozen=True, kw_only=True):
     rule: str
     reason: str
     roll_to_dte: int = 0
-    """Non-zero makes this a roll: once closed, the same structure is reopened near this many days to expiry."""
+    """Non-zero only on the close part of a `RollStrategy`: the days to expiry its replacement was chosen near. A close
+    on its own (the fallback of a roll that failed included) carries 0."""
 
 
 class RollStrategy(Command, frozen=True, kw_only=True):
