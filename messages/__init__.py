@@ -2,7 +2,7 @@
 
 from messages.base import CONTRACT_MULTIPLIER, Command, Event, Leg, Legs, Message, OptionContract
 from messages.catalogue import MESSAGE_BY_NAME, MESSAGE_TYPES, AnyMessage
-from messages.decisions import CloseStrategy, DecisionRecord, OpenStrategy
+from messages.decisions import CloseStrategy, DecisionRecord, OpenStrategy, RollStrategy
 from messages.enums import (
     AlertLevel,
     BreakerState,
@@ -79,6 +79,7 @@ from messages.positions import (
     StrategyOpened,
     StrategyPositionChanged,
     StrategyReduced,
+    StrategyRolled,
     StrategySettled,
 )
 from messages.risk import (

@@ -27,6 +27,8 @@ class BreakerState(StrEnum):
 class OrderPurpose(StrEnum):
     OPEN = "open"
     CLOSE = "close"
+    ROLL = "roll"
+    """One combo that closes a held strategy and opens its replacement (`RollStrategy`)."""
 
 
 class OrderOutcome(StrEnum):

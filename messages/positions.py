@@ -53,6 +53,16 @@ class StrategyClosed(Event, frozen=True, kw_only=True):
     rule: str
 
 
+class StrategyRolled(Event, frozen=True, kw_only=True):
+    """A roll order filled: `strategy_id` is closed (or reduced, if only part of the roll filled) and `replacement`
+    opened by the same combo. Published once per roll, before the two strategies' own events for that fill."""
+
+    strategy_id: str
+    replacement: str
+    client_order_id: str
+    rule: str
+
+
 class StrategyMarked(Event, frozen=True, kw_only=True):
     """The mark an open strategy is judged by (the exit rules' conservative marks, see actors/market_data/marks.py)
     and its unrealised P&L, published by the decision core at most once per `market_data.greeks_interval_s` per

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from messages.base import Command, Event, Legs
-from messages.decisions import CloseStrategy, OpenStrategy
+from messages.decisions import CloseStrategy, OpenStrategy, RollStrategy
 from messages.enums import BreakerState, TradingState
 
 
 class IntentApproved(Event, frozen=True, kw_only=True):
-    intent: OpenStrategy | CloseStrategy
+    intent: OpenStrategy | CloseStrategy | RollStrategy
 
 
 class IntentDenied(Event, frozen=True, kw_only=True):

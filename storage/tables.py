@@ -27,6 +27,7 @@ from messages import (
     OrderTerminated,
     PlaceOrder,
     PortfolioGreeks,
+    RollStrategy,
     StrategyClosed,
     StrategyGreeks,
     StrategyMarked,
@@ -144,6 +145,9 @@ def _rows(message: Message) -> list[tuple[str, Row]]:  # noqa: PLR0911 - one cas
             rule = "entry" if isinstance(message, OpenStrategy) else message.rule
             return [("decisions", {"strategy_id": message.strategy_id, "action": action, "rule": rule,
                                    "detail": message.reason})]
+        case RollStrategy():
+            return [("decisions", {"strategy_id": message.strategy_id, "action": "roll", "rule": message.close.rule,
+                                   "detail": f"into {message.open.strategy_id}: {message.open.reason}"})]
         case DecisionRecord():
             return [("decisions", {"strategy_id": message.strategy_id, "action": message.action,
                                    "rule": message.rule, "detail": message.detail})]
@@ -170,7 +174,7 @@ def _rows(message: Message) -> list[tuple[str, Row]]:  # noqa: PLR0911 - one cas
 
 PROJECTED_TYPES: tuple[type[Message], ...] = (
     PlaceOrder, OrderAccepted, OrderModified, OrderRejected, OrderCancelled, OrderTerminated, OrderFilled,
-    StrategyOpened, StrategyReduced, StrategyClosed, OpenStrategy, CloseStrategy, DecisionRecord, Alert,
+    StrategyOpened, StrategyReduced, StrategyClosed, OpenStrategy, CloseStrategy, RollStrategy, DecisionRecord, Alert,
     RiskStateSnapshot, StrategyGreeks, StrategyMarked, PortfolioGreeks)
 """The message types `_rows` projects into derived tables (tests/unit/test_write_ahead.py checks it against `_rows`)."""
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import msgspec
-
+from actors.decision import roll as rolls
 from actors.decision.assigned_stock import AssignedStockDesk
 from actors.decision.config import EntrySection, ExitSection
 from actors.decision.entry_gates import (
@@ -53,6 +52,7 @@ from messages import (
     OrderPurpose,
     OrderTerminated,
     ReconciliationResult,
+    RollStrategy,
     StrategyClosed,
     StrategyMarked,
     StrategyOpened,
@@ -65,11 +65,6 @@ from messages import (
     UnderlyingQuote,
     VolatilityStats,
 )
-
-STRATEGY_PREFIX = {"iron_condor": "IC", "bull_put": "BPS", "bear_call": "BCS", "bull_call_debit": "BCD",
-                   "bear_put_debit": "BPD", "custom": "CUS"}
-ROLL_DTE_SLACK = 7
-"""A roll reopens in the listed expiry within this many days of the target DTE."""
 
 
 class DecisionCore(ActorCore):
@@ -123,7 +118,9 @@ class DecisionCore(ActorCore):
         self._vol_stats: dict[str, VolatilityStats] = {}
         self._stopping = False
         self._reconciled = False  # no new position before the broker's positions have matched ours once
-        self._roll_to: dict[str, str] = {}  # symbol -> strategy id being rolled, awaiting its replacement
+        self._roll_chains: dict[str, tuple[CloseStrategy, int]] = {}  # symbol -> (roll's close part, asked at)
+        self._rolling: set[str] = set()  # strategies whose RollStrategy is out (approval, order)
+        self._roll_failed: dict[str, str] = {}  # strategy id -> why its roll failed: it is closed instead
         self._broker_state = "connected"  # until the broker says otherwise; no entries while it is not
         self._cooldowns = Cooldowns(entry)
         self._events = entry_calendar(entry)  # the config's data, built once: no file is read here
@@ -173,7 +170,7 @@ class DecisionCore(ActorCore):
             case StrategyOpened():
                 self._baselines[message.strategy_id] = ExitBaseline(opened_quantity=abs(message.quantity),
                                                                     opened_at=message.ts)
-                self._portfolio.apply(message)
+                self._note_approved(message.strategy_id, message)  # a roll never hands out a held strategy's id
             case StrategyPositionChanged():
                 held, baseline = self._portfolio.holding(message.strategy_id), self._baselines.get(message.strategy_id)
                 if held is not None and baseline is not None:
@@ -182,6 +179,8 @@ class DecisionCore(ActorCore):
             case IntentDenied():
                 self._portfolio.apply(message)
                 self._assigned.order_ended(message.strategy_id)
+                if message.strategy_id in self._rolling:
+                    self._fail_roll(message.strategy_id, f"denied by {message.check}: {message.reason}", ctx)
             case StrategySettled() | AssignedStockClosed():
                 self._portfolio.apply(message)  # settled in part: the strategy holds fewer legs
                 for record in self._assigned.apply(message):
@@ -192,13 +191,16 @@ class DecisionCore(ActorCore):
                 if closed is not None:
                     self._cooldowns.on_closed(closed.symbol, message.rule, message.strategy_id, message.ts)
                 self._untrack(message)
-                self._reopen_if_rolled(message.strategy_id, ctx)
                 self._assigned.forget(message.strategy_id)  # its legs are closed: its shares may go now
                 self._flatten_assigned(ctx)
-            case IntentApproved(intent=OpenStrategy() as intent):
-                self._note_approved(intent)
+            case IntentApproved(intent=OpenStrategy() | RollStrategy() as intent):
+                self._note_approved((intent.open if isinstance(intent, RollStrategy) else intent).strategy_id, message)
+            case OrderTerminated() if message.purpose == OrderPurpose.ROLL and message.status != OrderOutcome.FILLED:
+                self._portfolio.apply(message)  # a part filled: closed once the position shows it (next judgement)
+                self._fail_roll(message.strategy_id, rolls.order_failure(message), ctx, message.filled_quantity == 0)
             case OrderTerminated():
                 self._portfolio.apply(message)
+                self._rolling.discard(message.strategy_id)
                 self._assigned.order_ended(message.strategy_id)
                 if message.purpose == OrderPurpose.CLOSE and message.status == OrderOutcome.REJECTED:
                     self._close_refused(message.strategy_id, ctx)
@@ -235,6 +237,9 @@ class DecisionCore(ActorCore):
         if not hours.is_open(ctx.now()):
             return  # orders sent while the exchange is closed only rest and expire; judge again at the open
         self._flatten_assigned(ctx)
+        for close, why in rolls.overdue_chains(self._roll_chains, ctx.now(), self._entry.evaluate_interval_s):
+            self._awaiting_chain.pop(close.symbol, None)  # a chain that comes after all is not a roll's any more
+            self._fail_roll(close.strategy_id, why, ctx, at_once=False)  # judged just below
         for strategy_id in self._portfolio.open_ids():
             self._evaluate_exit(strategy_id, ctx)
         self._book_exits(ctx)
@@ -256,8 +261,7 @@ class DecisionCore(ActorCore):
                 continue
             if self._waiting_for_fresh_inputs(symbol, None, ctx):
                 continue
-            params = awaited[0] if awaited is not None else self._entry  # a roll asked again keeps its DTE window
-            self._request_chain(symbol, params, ctx)
+            self._request_chain(symbol, self._entry, ctx)
 
     def _request_chain(self, symbol: str, params: EntrySection, ctx: Context) -> None:
         self._awaiting_chain[symbol] = (params, ctx.now())
@@ -286,22 +290,12 @@ class DecisionCore(ActorCore):
                                    detail=f"waiting for fresh inputs (limit {limit}): {', '.join(stale)}"))
         return True
 
-    def _reopen_if_rolled(self, strategy_id: str, ctx: Context) -> None:
-        symbol = next((s for s, rolled in self._roll_to.items() if rolled == strategy_id), None)
-        if symbol is None:
-            return
-        del self._roll_to[symbol]
-        target = self._exits.roll_to_dte
-        window = msgspec.structs.replace(self._entry, dte_min=max(target - ROLL_DTE_SLACK, 1),
-                                         dte_max=target + ROLL_DTE_SLACK)
-        self._request_chain(symbol, window, ctx)
-
-    def _note_approved(self, intent: OpenStrategy) -> None:
-        """Its own intent, approved. After a crash the write-ahead log may hold an approval whose chain and intent the
-        lake lost: the strategy is then pending again here and its id is never handed out twice."""
-        number = intent.strategy_id.rpartition("-")[2]
+    def _note_approved(self, strategy_id: str, approved: IntentApproved | StrategyOpened) -> None:
+        """Its own intent (or roll) approved, or a strategy opened: its id is never handed out again (after a crash the
+        write-ahead log may hold an approval whose intent the lake lost: the strategy is then pending again here)."""
+        number = strategy_id.rpartition("-")[2]
         self._opened_count = max(self._opened_count, int(number) if number.isdigit() else 0)
-        self._portfolio.apply(IntentApproved(intent=intent))
+        self._portfolio.apply(approved)
 
     def _has_exposure(self, symbol: str) -> bool:
         return self._portfolio.exposure(symbol) > 0
@@ -311,22 +305,21 @@ class DecisionCore(ActorCore):
         if awaited is None:
             return
         params = awaited[0]
+        if chain.symbol in self._roll_chains:
+            self._roll_on_chain(chain, params, ctx)
+            return
         if self._trading_state != TradingState.ACTIVE or self._has_exposure(chain.symbol):
             return
         if self._waiting_for_fresh_inputs(chain.symbol, chain, ctx):
-            if params is not self._entry:
-                self._awaiting_chain[chain.symbol] = (params, ctx.now())  # a roll's reopen is asked for again later
             return
-        rolling = params is not self._entry
         today = new_york_date(ctx.now())
-        gate = None if rolling else entry_gate_failure(
+        gate = entry_gate_failure(
             chain.symbol, today, self._market.vix, self._vol_stats.get(chain.symbol), params, self._events
         )
         if gate is not None:
             ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry_gate", detail=gate))
             return
-        quotes, spanned = avoiding_events(chain.symbol, chain.quotes, today, self._events,  # a roll's reopen too
-                                          self._exits.event_exit_days)
+        quotes, spanned = avoiding_events(chain.symbol, chain.quotes, today, self._events, self._exits.event_exit_days)
         if spanned is not None:
             held = "would hold through" if not self._exits.event_exit_days else "would be closed at once for"
             ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry_event",
@@ -352,8 +345,7 @@ class DecisionCore(ActorCore):
             ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry_sizing", detail=sized))
             return
         self._opened_count += 1
-        prefix = STRATEGY_PREFIX[candidate.kind]
-        strategy_id = f"{prefix}-{chain.symbol}-{new_york_date(ctx.now()):%Y%m%d}-{self._opened_count}"
+        strategy_id = rolls.new_strategy_id(candidate.kind, chain.symbol, ctx.now(), self._opened_count)
         intent = OpenStrategy(
             strategy_id=strategy_id,
             kind=candidate.kind,
@@ -370,11 +362,37 @@ class DecisionCore(ActorCore):
         self._portfolio.add_pending(intent)
         ctx.publish(intent)
 
+    # rolls (actors/decision/roll.py) ----------------------------------------------------------------------------------
+    def _roll_on_chain(self, chain: ChainSnapshot, params: EntrySection, ctx: Context) -> None:
+        close, _ = self._roll_chains.pop(chain.symbol)
+        position = self._portfolio.holding(close.strategy_id)
+        if position is None:
+            return  # closed meanwhile (by a late fill): nothing left to roll
+        candidate = rolls.replacement(chain, params, ctx.now(), self._stale_after_ns, self._events, self._exits)
+        if isinstance(candidate, NoCandidate):
+            self._fail_roll(close.strategy_id, f"no replacement: {candidate.reason}", ctx)
+            return
+        self._opened_count += 1
+        self._rolling.add(close.strategy_id)
+        ctx.publish(rolls.roll_intent(close, position.quantity, candidate, params, self._opened_count, ctx.now()))
+
+    def _fail_roll(self, strategy_id: str, why: str, ctx: Context, at_once: bool = True) -> None:
+        """Report it; the roll rule closes instead, at once or when next judged (a part-filled roll's position first)."""
+        self._rolling.discard(strategy_id)
+        if self._portfolio.holding(strategy_id) is not None:
+            self._roll_failed[strategy_id] = why
+            rolls.roll_failure_report(strategy_id, why, ctx)
+            self._portfolio.release_close(strategy_id)
+            if at_once:  # else the fills of a part-filled roll are not in the position yet
+                self._evaluate_exit(strategy_id, ctx)
+
     # exits -----------------------------------------------------------------------------------------------------
     def _untrack(self, closed: StrategyClosed) -> None:
         strategy_id = closed.strategy_id
         self._close_refusals.pop(strategy_id, None)
         self._close_retry_at.pop(strategy_id, None)
+        self._roll_failed.pop(strategy_id, None)
+        self._rolling.discard(strategy_id)
         self._baselines.pop(strategy_id, None)
         for contract in self._portfolio.apply(closed).released:
             self._marks.forget(contract)
@@ -462,25 +480,24 @@ class DecisionCore(ActorCore):
 
     def _close(self, position: Holding, views: dict[OptionContract, LegView], rule: str, reason: str,
                conservative: str, roll: bool, ctx: Context, units: int = 0) -> None:
-        """Close the position, or `units` of it (a take-profit tier: the strategy stays open with the rest)."""
+        """Close the position, or `units` of it (a take-profit tier: the strategy stays open with the rest); or roll it:
+        ask for the chain its replacement comes from (unless a roll of it failed: then close)."""
+        if roll and position.strategy_id in self._roll_failed:
+            roll, reason = False, f"{reason}; roll failed ({self._roll_failed[position.strategy_id]}): closing"
+        if roll and position.symbol in self._roll_chains:
+            return  # one roll per underlying waits for its chain at a time: this one is judged again after it
         closing = -position.quantity if not units else -units if position.quantity > 0 else units
         self._portfolio.mark_closing(position.strategy_id, leaving=position.quantity + closing)
         mark, natural = combo_mark(position, views), combo_mark(position, views, natural=True)
-        ctx.publish(
-            CloseStrategy(
-                strategy_id=position.strategy_id,
-                symbol=position.symbol,
-                legs=position.legs,
-                quantity=closing,
-                mid_price=round(mark, 4),
-                natural_price=round(natural, 4),
-                rule=rule,
-                reason=f"{reason} (conservative marks: {conservative})" if conservative else reason,
-                roll_to_dte=self._exits.roll_to_dte if roll else 0,
-            )
-        )
+        close = CloseStrategy(strategy_id=position.strategy_id, symbol=position.symbol, legs=position.legs,
+                              quantity=closing, mid_price=round(mark, 4), natural_price=round(natural, 4), rule=rule,
+                              reason=f"{reason} (conservative marks: {conservative})" if conservative else reason,
+                              roll_to_dte=self._exits.roll_to_dte if roll else 0)
         if roll:
-            self._roll_to[position.symbol] = position.strategy_id
+            self._roll_chains[position.symbol] = (close, ctx.now())
+            self._request_chain(position.symbol, rolls.roll_window(self._entry, self._exits), ctx)
+        else:
+            ctx.publish(close)
 
     def _book_exits(self, ctx: Context) -> None:
         """After every position's own rules: the symbol and portfolio delta exits (one close at a time)."""

@@ -27,6 +27,7 @@ from actors.execution.order_state import (
     OrderState,
     next_state,
 )
+from actors.execution.walk import round_to_tick, walk_for
 from actors.market_time import NS_PER_S
 from actors.runtime.announcements import Announcements
 from actors.runtime.core import ActorCore, Context
@@ -49,17 +50,12 @@ from messages import (
     OrderRejected,
     OrderTerminated,
     PlaceOrder,
+    RollStrategy,
     TimerFired,
     TimerKey,
     TradingState,
     TradingStateChanged,
 )
-
-PRICE_TICK = 0.01
-
-
-def round_to_tick(price: float) -> float:
-    return round(round(price / PRICE_TICK) * PRICE_TICK, 2)
 
 
 @dataclass
@@ -89,6 +85,11 @@ def order_number(client_order_id: str) -> int:
     """The counter in a client order id `<strategy>-<O|C><n>` (0 for an id this core did not make)."""
     number = client_order_id.rpartition("-")[2][1:]
     return int(number) if number.isdigit() else 0
+
+
+PURPOSE_OF = {OpenStrategy: OrderPurpose.OPEN, CloseStrategy: OrderPurpose.CLOSE, RollStrategy: OrderPurpose.ROLL}
+OPENING = (OrderPurpose.OPEN, OrderPurpose.ROLL)
+"""Orders that open a position (a roll opens its replacement): REDUCING and HALTED cancel them and send none."""
 
 
 class ExecutionCore(ActorCore):
@@ -143,7 +144,7 @@ class ExecutionCore(ActorCore):
             case TradingStateChanged(state=state):
                 self._trading_state = state
                 if state != TradingState.ACTIVE:
-                    self._cancel_working(f"trading {state}: {message.reason}", ctx, purpose=OrderPurpose.OPEN)
+                    self._cancel_working(f"trading {state}: {message.reason}", ctx, OPENING)
             case NodeStopping():
                 self._stopping = True
             case OrderTerminated():
@@ -165,10 +166,10 @@ class ExecutionCore(ActorCore):
             case CancelAllOrders():
                 self._cancel_working(message.reason, ctx)
 
-    def _cancel_working(self, reason: str, ctx: Context, purpose: str | None = None) -> None:
+    def _cancel_working(self, reason: str, ctx: Context, purposes: tuple[str, ...] = tuple(OrderPurpose)) -> None:
         for client_order_id in sorted(self._working_by_strategy.values()):
             order = self._orders[client_order_id]
-            if order.state in WORKING and purpose in (None, order.purpose):
+            if order.state in WORKING and order.purpose in purposes:
                 self._request_cancel(order, reason, ctx)
 
     def _request_cancel(self, order: WorkingOrder, reason: str, ctx: Context) -> None:
@@ -212,7 +213,7 @@ class ExecutionCore(ActorCore):
             self._terminate(order, ctx)
         return order
 
-    def _submit(self, intent: OpenStrategy | CloseStrategy, ctx: Context) -> None:
+    def _submit(self, intent: OpenStrategy | CloseStrategy | RollStrategy, ctx: Context) -> None:
         if not (math.isfinite(intent.mid_price) and math.isfinite(intent.natural_price)):
             # never an order at a price nobody can name; the decision asks again on its next evaluation
             reason = f"unusable price: mid {intent.mid_price!r}, natural {intent.natural_price!r}"
@@ -225,7 +226,7 @@ class ExecutionCore(ActorCore):
                 IntentDenied(strategy_id=intent.strategy_id, check="execution", reason=f"order {working} still working")
             )
             return
-        purpose = "open" if isinstance(intent, OpenStrategy) else "close"
+        purpose = PURPOSE_OF[type(intent)]
         refusal = self._refusal(purpose)
         if refusal is not None:
             ctx.publish(IntentDenied(strategy_id=intent.strategy_id, check="execution", reason=refusal))
@@ -236,7 +237,7 @@ class ExecutionCore(ActorCore):
             client_order_id=client_order_id,
             strategy_id=intent.strategy_id,
             purpose=purpose,
-            quantity=intent.quantity,
+            quantity=intent.combo_quantity if isinstance(intent, RollStrategy) else intent.quantity,
             mid_price=intent.mid_price,
             natural_price=intent.natural_price,
             limit_price=round_to_tick(intent.mid_price),
@@ -248,20 +249,20 @@ class ExecutionCore(ActorCore):
                 client_order_id=client_order_id,
                 strategy_id=intent.strategy_id,
                 purpose=purpose,
-                legs=intent.legs,
-                quantity=intent.quantity,
+                legs=intent.combo_legs if isinstance(intent, RollStrategy) else intent.legs,
+                quantity=order.quantity,
                 limit_price=order.limit_price,
                 stock=getattr(intent, "stock", UNSET),  # only a close of assigned shares sets it
             )
         )
-        now = ctx.now()
-        ctx.set_timer(TimerKey.ORDER_STEP.of(client_order_id), now + int(self._params.step_interval_s * NS_PER_S))
-        ctx.set_timer(TimerKey.ORDER_DEADLINE.of(client_order_id), now + int(self._params.deadline_s * NS_PER_S))
+        now, walk = ctx.now(), walk_for(self._params, purpose)
+        ctx.set_timer(TimerKey.ORDER_STEP.of(client_order_id), now + int(walk.step_interval_s * NS_PER_S))
+        ctx.set_timer(TimerKey.ORDER_DEADLINE.of(client_order_id), now + int(walk.deadline_s * NS_PER_S))
 
     def _refusal(self, purpose: str) -> str | None:
         if self._stopping:
             return "node stopping: no new orders"
-        if self._trading_state == TradingState.HALTED or (self._trading_state == TradingState.REDUCING and purpose == OrderPurpose.OPEN):
+        if self._trading_state == TradingState.HALTED or (self._trading_state == TradingState.REDUCING and purpose in OPENING):
             return f"node is {self._trading_state}: no new {purpose} orders"
         return None
 
@@ -271,6 +272,7 @@ class ExecutionCore(ActorCore):
         order = self._orders.get(client_order_id)
         if order is None or order.terminated:
             return
+        walk = walk_for(self._params, order.purpose)
         if kind is TimerKey.ORDER_DEADLINE and order.state is OrderState.CANCEL_PENDING:
             ctx.publish(Alert(level="warning", source=self.name, text=f"cancel of {client_order_id} not confirmed "
                               f"within {self._params.cancel_retry_s:g}s: asking again"))
@@ -282,15 +284,14 @@ class ExecutionCore(ActorCore):
             self._request_cancel(order, "deadline reached", ctx)
         elif kind is TimerKey.ORDER_STEP and self._trading_state == TradingState.HALTED:
             # no price step leaves a halted node; the walk resumes where it stopped if trading resumes
-            ctx.set_timer(TimerKey.ORDER_STEP.of(client_order_id), ctx.now() + int(self._params.step_interval_s * NS_PER_S))
-        elif kind is TimerKey.ORDER_STEP and order.step < self._params.price_steps:
+            ctx.set_timer(TimerKey.ORDER_STEP.of(client_order_id), ctx.now() + int(walk.step_interval_s * NS_PER_S))
+        elif kind is TimerKey.ORDER_STEP and order.step < walk.steps:
             order.step += 1
-            fraction = order.step / self._params.price_steps
-            new_limit = round_to_tick(order.mid_price + (order.natural_price - order.mid_price) * fraction)
+            new_limit = walk.limit(order.mid_price, order.natural_price, order.step)
             if new_limit != order.limit_price:
                 order.limit_price = new_limit
                 ctx.publish(ModifyOrder(client_order_id=client_order_id, limit_price=new_limit))
-            ctx.set_timer(TimerKey.ORDER_STEP.of(client_order_id), ctx.now() + int(self._params.step_interval_s * NS_PER_S))
+            ctx.set_timer(TimerKey.ORDER_STEP.of(client_order_id), ctx.now() + int(walk.step_interval_s * NS_PER_S))
 
     def _on_fill(self, fill: OrderFilled, ctx: Context) -> None:
         order = self._orders.get(fill.client_order_id)

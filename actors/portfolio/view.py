@@ -24,6 +24,7 @@ from messages import (
     OrderOutcome,
     OrderPurpose,
     OrderTerminated,
+    RollStrategy,
     StrategyClosed,
     StrategyOpened,
     StrategyPositionChanged,
@@ -69,6 +70,7 @@ class PortfolioView:
         self._pending: dict[str, OpenStrategy] = {}
         self._holders: dict[OptionContract, set[str]] = {}
         self._quotes: dict[OptionContract, OptionQuote] = {}
+        self._replacements: dict[str, str] = {}  # held strategy id -> the pending replacement its roll opens
 
     # facts ------------------------------------------------------------------------------------------------------------
     def apply(self, message: Message) -> HeldContracts:
@@ -86,19 +88,41 @@ class PortfolioView:
                 return self._settled_in_part(message.strategy_id, left)
             case IntentApproved(intent=OpenStrategy() as intent):
                 self.add_pending(intent)
+            case IntentApproved(intent=RollStrategy() as roll):
+                self.add_pending(roll.open, replacing=roll.strategy_id)
             case IntentDenied():
                 self._pending.pop(message.strategy_id, None)
+                self._pending.pop(self._replacements.pop(message.strategy_id, ""), None)
                 self.release_close(message.strategy_id)
             case OrderTerminated(purpose=OrderPurpose.OPEN) if message.filled_quantity == 0:
                 self._pending.pop(message.strategy_id, None)
+            case OrderTerminated(purpose=OrderPurpose.ROLL):  # its strategy id is the held one's
+                replacement = self._replacements.pop(message.strategy_id, "")
+                if message.filled_quantity == 0:
+                    self._pending.pop(replacement, None)
+                if message.status != OrderOutcome.FILLED:
+                    self.release_close(message.strategy_id)
             case OrderTerminated(purpose=OrderPurpose.CLOSE) if message.status != OrderOutcome.FILLED:
                 self.release_close(message.strategy_id)
         return UNCHANGED
 
-    def add_pending(self, intent: OpenStrategy) -> None:
-        """An opening intent on its way (sent, or approved): it counts as exposure until it opens or ends unfilled."""
+    def add_pending(self, intent: OpenStrategy, replacing: str = "") -> None:
+        """An opening intent on its way (sent, or approved): it counts as exposure until it opens or ends unfilled.
+        `replacing`: the held strategy a roll closes to open it (the roll's order and denial carry that one's id)."""
         if intent.strategy_id not in self._open:
             self._pending.setdefault(intent.strategy_id, intent)
+        if replacing:
+            self._replacements[replacing] = intent.strategy_id
+
+    def without(self, strategy_id: str) -> PortfolioView:
+        """This portfolio once `strategy_id` is gone: a roll's replacement is judged against the rest of the book,
+        since the same order closes the strategy it replaces."""
+        view = PortfolioView()
+        view._open = {s: h for s, h in self._open.items() if s != strategy_id}
+        view._pending = dict(self._pending)
+        view._holders = {c: h - {strategy_id} for c, h in self._holders.items() if h - {strategy_id}}
+        view._quotes = dict(self._quotes)
+        return view
 
     def note_quotes(self, quotes: Iterable[OptionQuote]) -> None:
         """Quotes carried by an intent: kept unless a newer quote of the contract is already here."""

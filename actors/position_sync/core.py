@@ -8,6 +8,7 @@ from msgspec import UNSET
 
 from actors.position_sync.assignment import Holding, describe
 from actors.position_sync.reconcile import expected_positions, mismatches
+from actors.position_sync.roll_fills import split_roll_fill
 from actors.position_sync.settlements import BrokerSettlements
 from actors.runtime.announcements import Announcements
 from actors.runtime.core import ActorCore, Context
@@ -27,17 +28,19 @@ from messages import (
     OrderTerminated,
     PlaceOrder,
     ReconciliationResult,
+    RollStrategy,
     StrategyClosed,
     StrategyOpened,
     StrategyPositionChanged,
     StrategyReduced,
+    StrategyRolled,
     StrategySettled,
     TimerFired,
     TimerKey,
     UnderlyingQuote,
 )
 
-ANNOUNCED = (StrategyOpened, StrategyClosed, StrategyPositionChanged, StrategyReduced)
+ANNOUNCED = (StrategyOpened, StrategyClosed, StrategyPositionChanged, StrategyReduced, StrategyRolled)
 
 
 def _announcement_key(message: Message) -> tuple:
@@ -98,6 +101,7 @@ class PositionSyncCore(ActorCore):
         self._purpose_of_order: dict[str, str] = {}
         self._working_orders: set[str] = set()
         self._unbooked_closes: dict[str, CloseOrderFills] = {}  # client order id -> its fills so far
+        self._rolls: dict[str, RollStrategy] = {}  # held strategy id -> the approved roll replacing it
         self._halted_for_mismatch = False
         self._settlements = BrokerSettlements()  # expiries, exercises, assignments and the shares they left
 
@@ -106,25 +110,17 @@ class PositionSyncCore(ActorCore):
 
     def handle(self, message: Message, ctx: Context) -> None:
         match message:
-            case StrategyOpened() | StrategyClosed() | StrategyPositionChanged() | StrategyReduced():
+            case StrategyOpened() | StrategyClosed() | StrategyPositionChanged() | StrategyReduced() | StrategyRolled():
                 self._announcements.heard(message)
             case TimerFired(key=key) if key == TimerKey.ANNOUNCE_AGAIN:
                 self._announcements.announce_again(ctx)
-            case IntentApproved(intent=OpenStrategy() as intent):
-                self._books[intent.strategy_id] = StrategyBook(
-                    strategy_id=intent.strategy_id,
-                    kind=intent.kind,
-                    symbol=intent.symbol,
-                    legs=intent.legs,
-                    intended_quantity=intent.quantity,
-                    intended_price=intent.mid_price,
-                    max_profit_usd=intent.max_profit_usd,
-                    max_loss_usd=intent.max_loss_usd,
-                )
-            case IntentApproved(intent=CloseStrategy() as intent):
-                book = self._books.get(intent.strategy_id)
-                if book is not None:
-                    book.close_rule = intent.rule
+            case IntentApproved(intent=RollStrategy() as roll):
+                self._rolls[roll.strategy_id] = roll
+                self._on_approved(roll.close)
+                self._on_approved(roll.open)
+                self._books[roll.open.strategy_id].open_order_done = True  # its roll fills open it at once
+            case IntentApproved(intent=intent):
+                self._on_approved(intent)
             case UnderlyingQuote():
                 self._settlements.note_price(message)
             case PlaceOrder() if message.stock is not UNSET:
@@ -138,27 +134,79 @@ class PositionSyncCore(ActorCore):
                 self._working_orders.add(message.client_order_id)
                 self._strategy_of_order[message.client_order_id] = message.strategy_id
                 self._purpose_of_order[message.client_order_id] = message.purpose
+            case OrderFilled() if self._purpose_of_order.get(message.client_order_id) == OrderPurpose.ROLL:
+                self._on_roll_fill(message, ctx)
             case OrderFilled():
                 self._on_fill(message, ctx)
             case OrderTerminated():
                 self._working_orders.discard(message.client_order_id)
                 if message.purpose == OrderPurpose.OPEN:
                     self._on_open_done(message, ctx)
+                elif message.purpose == OrderPurpose.ROLL:
+                    self._on_roll_done(message, ctx)
                 else:
                     self._book_reduction(message.client_order_id, ctx)
             case BrokerPositionsSnapshot(complete=True):
                 self._reconcile(message, ctx)
 
-    def _on_fill(self, fill: OrderFilled, ctx: Context) -> None:
-        strategy_id = self._strategy_of_order.get(fill.client_order_id)
-        book = self._books.get(strategy_id) if strategy_id else None
+    def _on_approved(self, intent: OpenStrategy | CloseStrategy) -> None:
+        match intent:
+            case OpenStrategy():
+                self._books[intent.strategy_id] = StrategyBook(
+                    strategy_id=intent.strategy_id,
+                    kind=intent.kind,
+                    symbol=intent.symbol,
+                    legs=intent.legs,
+                    intended_quantity=intent.quantity,
+                    intended_price=intent.mid_price,
+                    max_profit_usd=intent.max_profit_usd,
+                    max_loss_usd=intent.max_loss_usd,
+                )
+            case CloseStrategy():
+                book = self._books.get(intent.strategy_id)
+                if book is not None:
+                    book.close_rule = intent.rule
+
+    def _on_roll_fill(self, fill: OrderFilled, ctx: Context) -> None:
+        """One execution of a roll: the held strategy's closing part and the replacement's opening part, booked
+        together (announced as `StrategyRolled`, then the old strategy's change, then the new one's)."""
+        roll = self._rolls.get(self._strategy_of_order[fill.client_order_id])
+        if roll is None:
+            return
+        old, new = self._books.get(roll.strategy_id), self._books.get(roll.open.strategy_id)
+        if old is None or new is None or fill.exec_id in new.exec_ids:
+            return
+        if not new.exec_ids:  # its first fill: the roll happened (later parts only change the two quantities)
+            self._announcements.announce(StrategyRolled(strategy_id=roll.strategy_id,
+                                                        replacement=roll.open.strategy_id,
+                                                        client_order_id=fill.client_order_id, rule=roll.close.rule),
+                                         ctx)
+        closing, opening = split_roll_fill(roll, fill)
+        self._on_fill(closing, ctx, book=old, opening=False)
+        self._on_fill(opening, ctx, book=new, opening=True)
+
+    def _on_roll_done(self, done: OrderTerminated, ctx: Context) -> None:
+        """The held strategy's part is a close (booked as one); the replacement's an opening that never filled."""
+        self._book_reduction(done.client_order_id, ctx)
+        roll = self._rolls.get(done.strategy_id)
+        if roll is not None:
+            self._on_open_done(OrderTerminated(client_order_id=done.client_order_id, strategy_id=roll.open.strategy_id,
+                                               purpose=OrderPurpose.OPEN, status=done.status,
+                                               filled_quantity=done.filled_quantity, avg_price=0.0), ctx)
+
+    def _on_fill(self, fill: OrderFilled, ctx: Context, book: StrategyBook | None = None,
+                 opening: bool | None = None) -> None:
+        """A fill of the order's own strategy; a roll's parts name their `book` and whether they open it."""
+        if book is None:
+            strategy_id = self._strategy_of_order.get(fill.client_order_id)
+            book = self._books.get(strategy_id) if strategy_id else None
         if book is None or fill.exec_id in book.exec_ids:
             return
         book.exec_ids.add(fill.exec_id)
         book.quantity += fill.quantity
         book.cash_usd += -fill.quantity * fill.price * CONTRACT_MULTIPLIER
         book.commissions_usd += fill.commission_usd
-        if self._purpose_of_order[fill.client_order_id] == "open":
+        if opening if opening is not None else self._purpose_of_order[fill.client_order_id] == OrderPurpose.OPEN:
             book.opened_quantity += fill.quantity
             book.opened_value += fill.quantity * fill.price
             book.opening_commissions_usd += fill.commission_usd

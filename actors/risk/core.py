@@ -40,6 +40,7 @@ from messages import (
     OrderRejected,
     OrderTerminated,
     Resume,
+    RollStrategy,
     StorageStateChanged,
     StrategyClosed,
     StrategyOpened,
@@ -60,6 +61,7 @@ class RiskCore(ActorCore):
     subscriptions = (
         OpenStrategy,
         CloseStrategy,
+        RollStrategy,
         IntentDenied,
         StrategyOpened,
         StrategyPositionChanged,
@@ -86,6 +88,8 @@ class RiskCore(ActorCore):
         """Ask the broker's what-if (IB) before approving an opening intent."""
         self._awaiting: dict[str, tuple[OpenStrategy, int]] = {}
         """Opening intents waiting for their what-if: strategy id → (intent, deadline)."""
+        self._rolls: dict[str, RollStrategy] = {}
+        """Rolls whose replacement (by its strategy id) waits for its what-if: approved or denied as a whole."""
         self._state = TradingState.ACTIVE
         self._state_reason = ""
         self._breaker = CircuitBreaker(params)
@@ -109,6 +113,8 @@ class RiskCore(ActorCore):
                 self._on_open_intent(message, ctx)
             case CloseStrategy():
                 self._on_close_intent(message, ctx)
+            case RollStrategy():  # its replacement passes every opening check, judged without what it replaces
+                self._on_open_intent(message.open, ctx, roll=message)
             case OptionQuote() | StrategyOpened() | StrategyPositionChanged() | IntentDenied():
                 self._portfolio.apply(message)  # an opening fill after a cancel opens it too
             case StrategyClosed():
@@ -121,7 +127,7 @@ class RiskCore(ActorCore):
                 self._booked_parts[message.strategy_id] = (self._booked_parts.get(message.strategy_id, 0.0)
                                                            + message.realized_pnl_usd)
                 self._on_realized(message.realized_pnl_usd, ctx)
-            case OrderTerminated(purpose=OrderPurpose.OPEN) if message.filled_quantity == 0:
+            case OrderTerminated(purpose=OrderPurpose.OPEN | OrderPurpose.ROLL) if message.filled_quantity == 0:
                 self._portfolio.apply(message)
             case OrderRejected() if message.code != REJECT_NOT_SENT:  # never reached the broker: not its failure
                 self._breaker_event(self._breaker.on_failure(ctx.now()), ctx)
@@ -150,22 +156,26 @@ class RiskCore(ActorCore):
     def _deny(self, strategy_id: str, check: str, reason: str, ctx: Context) -> None:
         ctx.publish(IntentDenied(strategy_id=strategy_id, check=check, reason=reason))
 
-    def _on_open_intent(self, intent: OpenStrategy, ctx: Context) -> None:
+    def _on_open_intent(self, intent: OpenStrategy, ctx: Context, roll: RollStrategy | None = None) -> None:
+        """An opening, or a roll's replacement (`roll`: approved or denied as a whole, under the held strategy's id)."""
         now = ctx.now()
         self._portfolio.note_quotes(intent.leg_quotes)
         while self._intent_times and self._intent_times[0] <= now - NS_PER_MINUTE:
             self._intent_times.popleft()
-        denial = first_denial(intent, self._book(intent, now), self._params)
+        denial = first_denial(intent, self._book(intent, now, roll), self._params)
         if denial is None or denial[0] not in NODE_STATE_CHECK_NAMES:
             self._intent_times.append(now)
         if denial is not None:
-            self._deny(intent.strategy_id, *denial, ctx)
+            self._deny(roll.strategy_id if roll else intent.strategy_id, *denial, ctx)
             return
-        self._portfolio.add_pending(intent)  # counts against the next intents while it waits for its what-if too
+        # counts against the next intents while it waits for its what-if too
+        self._portfolio.add_pending(intent, replacing=roll.strategy_id if roll else "")
+        if roll is not None:
+            self._rolls[intent.strategy_id] = roll
         if self._what_if:
             self._ask_what_if(intent, ctx)
             return
-        ctx.publish(IntentApproved(intent=intent))
+        ctx.publish(IntentApproved(intent=self._rolls.pop(intent.strategy_id, intent)))
 
     # the broker's what-if ----------------------------------------------------------------------------------------------
     def _ask_what_if(self, intent: OpenStrategy, ctx: Context) -> None:
@@ -182,14 +192,14 @@ class RiskCore(ActorCore):
         intent = awaited[0]
         ctx.cancel_timer(TimerKey.WHAT_IF.of(intent.strategy_id))
         others = max(0.0, self._portfolio.pending_max_loss_usd() - intent.max_loss_usd)
-        book = self._book(intent, ctx.now())
+        book = self._book(intent, ctx.now(), self._rolls.get(intent.strategy_id))
         # the node's state may have changed while IB was asked (a halt, a storage outage, the breaker)
         denial = (first_denial(intent, book, self._params, NODE_STATE_CHECKS)
                   or what_if_denial(answer, self._account, others, self._params))
         if denial is not None:
             self._deny_awaited(intent.strategy_id, *denial, ctx)
         else:
-            ctx.publish(IntentApproved(intent=intent))
+            ctx.publish(IntentApproved(intent=self._rolls.pop(intent.strategy_id, intent)))
         if answer.code:  # IB refused it as it would refuse the order (Read-Only API, a reject): a broker failure
             self._breaker_event(self._breaker.on_failure(ctx.now()), ctx)
 
@@ -200,7 +210,8 @@ class RiskCore(ActorCore):
     def _deny_awaited(self, strategy_id: str, check: str, reason: str, ctx: Context) -> None:
         denied = IntentDenied(strategy_id=strategy_id, check=check, reason=reason)
         self._portfolio.apply(denied)  # no longer pending
-        ctx.publish(denied)
+        roll = self._rolls.pop(strategy_id, None)  # a roll is denied under the strategy it would have replaced
+        ctx.publish(denied if roll is None else IntentDenied(strategy_id=roll.strategy_id, check=check, reason=reason))
         if check in FAILURE_CHECKS:
             ctx.publish(Alert(level="warning", source=self.name, text=f"opening {strategy_id} denied, fail closed: "
                               f"{reason}"))
@@ -214,21 +225,23 @@ class RiskCore(ActorCore):
         else:
             ctx.publish(IntentApproved(intent=intent))
 
-    def _book(self, intent: OpenStrategy, now_ns: int) -> Book:
+    def _book(self, intent: OpenStrategy, now_ns: int, roll: RollStrategy | None = None) -> Book:
+        """What the intent is judged against; a roll's replacement against the book without what it replaces."""
+        portfolio = self._portfolio if roll is None else self._portfolio.without(roll.strategy_id)
         return Book(
-            symbols=self._portfolio.symbols(),
-            greeks_by_symbol=self._portfolio.greeks_by_symbol(),
-            new_trade_greeks=structure_greeks(intent.legs, intent.quantity, self._portfolio.quotes),
+            symbols=portfolio.symbols(),
+            greeks_by_symbol=portfolio.greeks_by_symbol(),
+            new_trade_greeks=structure_greeks(intent.legs, intent.quantity, portfolio.quotes),
             realized_today_usd=self._realized.get(new_york_date(now_ns), 0.0),
-            open_max_loss_usd=self._portfolio.max_loss_at_risk_usd(),
+            open_max_loss_usd=portfolio.max_loss_at_risk_usd(),
             intents_last_minute=len(self._intent_times),
             trading_state=self._state,
             storage_failing=self._storage_failing,
             breaker_allows_opening=self._breaker.allows_opening(),
             account=self._account,
-            max_loss_by_symbol=self._portfolio.max_loss_by_symbol(),
-            max_loss_by_expiry=self._portfolio.max_loss_by_expiry(),
-            pending_max_loss_usd=self._portfolio.pending_max_loss_usd(),
+            max_loss_by_symbol=portfolio.max_loss_by_symbol(),
+            max_loss_by_expiry=portfolio.max_loss_by_expiry(),
+            pending_max_loss_usd=portfolio.pending_max_loss_usd(),
         )
 
     def _on_realized(self, pnl_usd: float, ctx: Context) -> None:

@@ -21,6 +21,7 @@ IB_TEXT = {
     201: "Order rejected - reason:The account has insufficient margin.",
     202: "Order Canceled - reason:",
     203: "The security <SPY> is not available or allowed for this account.",
+    313: "The combo details for '{leg}' are invalid.",
     321: READ_ONLY_TEXT,
     326: "Unable to connect as the client id is already in use. Retry with a unique client id.",
     383: "The size (1000) exceeds the size limit of 500. Restriction is specified in Precautionary Settings of "

@@ -160,6 +160,11 @@ class OrderDesk:
             return Reject(321)
         if any(leg.con_id not in gw.option_by_con_id for leg in request.contract.combo_legs):
             return Reject(200)
+        # A retail account's combo legs are opening or closing "same as the parent" (openClose 0): IB decides it from
+        # the account's holdings, leg by leg; 1/2 (open/close) are for institutional accounts only (ComboLeg docs).
+        institutional = [n for n, leg in enumerate(request.contract.combo_legs, 1) if leg.open_close != 0]
+        if institutional:
+            return Reject(313, ib_text(313, leg=institutional[0]))
         if not on_increment(float(request.lmt_price or 0.0), gw.settings.price_increment):
             return Reject(110)
         return None
