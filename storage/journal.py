@@ -5,6 +5,7 @@ session's messages share a partition; evenings after 19:00/20:00 New York land i
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
@@ -41,6 +42,22 @@ class DeltaJournal:
         self._storage_options = storage_options or None
         self.storage_options = self._storage_options
         self._committed: dict[str, int] = {}
+        self._table: DeltaTable | None = None
+        self._table_lock = threading.Lock()
+
+    def _dataset(self) -> ds.Dataset:
+        """The table as of now, its log read incrementally: loading a year of commits afresh costs about a second
+        (measured 1.8 s at 720 versions on a busy machine), and a start reads the journal several times."""
+        with self._table_lock:
+            try:
+                if self._table is None:
+                    self._table = DeltaTable(self.uri, storage_options=self._storage_options)
+                else:
+                    self._table.update_incremental()
+            except Exception:
+                self._table = None  # replaced or gone: the next read loads it afresh
+                raise
+            return self._table.to_pyarrow_dataset()
 
     def committed_version(self, session_id: str) -> int:
         """Highest batch version this session has committed, from the table's app-transaction record (0 if none)."""
@@ -98,7 +115,7 @@ class DeltaJournal:
         pull in the payloads of all the quotes around the few rows wanted."""
         if not self.exists() or any(op == "in" and not values for _, op, values in filters or ()):
             return JOURNAL_SCHEMA.empty_table().select(columns)  # Arrow cannot type a match against nothing
-        dataset = DeltaTable(self.uri, storage_options=self._storage_options).to_pyarrow_dataset()
+        dataset = self._dataset()
         if not filters:
             return dataset.to_table(columns=columns)
         where = filters_to_expression(filters)
