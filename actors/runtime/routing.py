@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterable, Mapping
 
@@ -53,20 +54,28 @@ RUNTIME_ORIGIN = "runtime"
 class Stamper:
     """Assigns the monotonically increasing `seq`, and `ts` from the clock where the publisher left it at 0."""
 
-    def __init__(self, clock: Clock, first_seq: int = 1) -> None:
+    def __init__(self, clock: Clock, first_seq: int = 1, *, exact: bool = False) -> None:
+        """`exact`: `issued` can be asked while other threads stamp (a snapshot's cut needs it); the increment then
+        takes a lock. Single-threaded runtimes stamp without one."""
         self._clock = clock
         self._next_seq = first_seq
-        self._lock = threading.Lock()  # held for an increment only: `issued` must be exact for a snapshot's cut
+        self._counter = itertools.count(first_seq)
+        self._lock = threading.Lock() if exact else None
 
     @property
     def issued(self) -> int:
-        """The last seq stamped (one less than the first before any)."""
+        """The last seq stamped (one less than the first before any); only of an `exact` stamper."""
+        if self._lock is None:
+            raise RuntimeError("only an exact stamper can say what it issued")
         with self._lock:
             return self._next_seq - 1
 
     def stamp(self, message: Message, origin: str = "") -> Message:
         ts = message.ts or self._clock.now()
-        with self._lock:
-            seq = self._next_seq
-            self._next_seq += 1
+        if self._lock is None:
+            seq = next(self._counter)
+        else:
+            with self._lock:
+                seq = self._next_seq
+                self._next_seq += 1
         return msgspec.structs.replace(message, ts=ts, seq=seq, origin=origin or message.origin)

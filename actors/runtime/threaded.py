@@ -87,7 +87,7 @@ class ThreadedRuntime:
             for name, core in cores.items()
         }
         self._initial_cores = cores
-        self._stamper = Stamper(clock)
+        self._stamper = Stamper(clock, exact=True)
         self._first_seq = self._stamper.issued + 1
         self._actors: dict[str, pykka.ActorRef[CoreActor]] = {}
         self._supervisor_config = supervisor or SupervisorSection()
