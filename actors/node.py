@@ -113,9 +113,14 @@ def open_write_ahead(config: NodeConfig, writer: LakeWriter, session_id: str) ->
 RUN_MODE = "run"
 
 
+def _started(journal: DeltaJournal, mode: str) -> dict[str, int]:
+    """Each session started in `mode`, with the time it started."""
+    return {m.session_id: m.ts for m in journal.read_type(NodeStarted) if isinstance(m, NodeStarted) and m.mode == mode}
+
+
 def sessions_of_mode(journal: DeltaJournal, mode: str) -> set[str]:
     """Sessions started in `mode` ("run", "demo"): a live node and the demos sharing its lake never mix state."""
-    return {m.session_id for m in journal.read_type(NodeStarted) if isinstance(m, NodeStarted) and m.mode == mode}
+    return set(_started(journal, mode))
 
 
 def restored_state(journal: DeltaJournal, mode: str = RUN_MODE, sessions: Iterable[str] | None = None) -> list[Message]:
@@ -155,8 +160,8 @@ class EarlierSessions:
 
     def __init__(self, journal: DeltaJournal, current_session: str) -> None:
         self._journal = journal
-        started = {m.session_id: m.ts for m in journal.read_type(NodeStarted)
-                   if isinstance(m, NodeStarted) and m.mode == RUN_MODE and m.session_id != current_session}
+        started = _started(journal, RUN_MODE)
+        started.pop(current_session, None)
         self._in_order = sorted(started, key=lambda session: (started[session], session))
         self.sessions = frozenset(self._in_order)
         self.point: RestartPoint | None = None

@@ -27,7 +27,7 @@ from actors.runtime.snapshots import RestartPoint, write_snapshots
 from actors.runtime.supervisor import SupervisorActor
 from actors.runtime.work import WorkCounter
 from actors.runtime.write_ahead import WriteAheadGate
-from messages import ActorFailed, Alert, CoreSnapshot, Message, TimerFired
+from messages import ActorFailed, Alert, Message, TimerFired
 
 CoreFactory = Callable[[], ActorCore]
 JournalSource = Callable[[str, int, int], Iterable[Message]]
@@ -105,7 +105,8 @@ class ThreadedRuntime:
         self._published = 0  # publishes completed, at least: never more than have been
         self.restart_point: RestartPoint | None = None
         """Where the rebuild at start began: a supervisor restart of one actor begins there too."""
-        self._session_snapshots: tuple[int, dict[str, CoreSnapshot]] | None = None
+        self._session_point: RestartPoint | None = None
+        """The newest set taken this session: a supervisor restart needs nothing earlier than it."""
         self.snapshot_every = 0
         """Take a set of snapshots once this many messages have passed since the last (0: never while running)."""
         self.snapshot_at_stop = False
@@ -253,9 +254,9 @@ class ThreadedRuntime:
         replayed = 0
         if name in self._replayable and self._journal_source is not None:
             after_seq = 0
-            if self._session_snapshots is not None:  # a set taken this session: nothing earlier is needed
-                after_seq, snapshots = self._session_snapshots
-                RestartPoint("", after_seq, snapshots).restore({name: core})
+            if self._session_point is not None:
+                self._session_point.restore({name: core})
+                after_seq = self._session_point.through_seq
             else:
                 if self.restart_point is not None:
                     self.restart_point.restore({name: core})
@@ -288,7 +289,7 @@ class ThreadedRuntime:
             return False
         if self._stamper.issued != cut:
             return False
-        self._session_snapshots = (cut, {snapshot.core: snapshot for snapshot in snapshots})
+        self._session_point = RestartPoint("this session", cut, {snapshot.core: snapshot for snapshot in snapshots})
         self._last_cut = cut
         for snapshot in snapshots:
             self.publish(snapshot, origin=RUNTIME_ORIGIN)
