@@ -46,7 +46,9 @@ from actors.runtime.threaded import ThreadedRuntime  # noqa: E402
 from actors.service.compaction import ScheduledCompaction  # noqa: E402
 from messages import IndexQuote, Message, NodeStarted, OptionQuote, TimerFired, UnderlyingQuote  # noqa: E402
 from storage.journal import DeltaJournal  # noqa: E402
+from storage.lake_writer import LakeWriter  # noqa: E402
 from storage.maintenance import data_files  # noqa: E402
+from storage.session_index import INDEX_TABLE  # noqa: E402
 
 MARKET = (UnderlyingQuote, IndexQuote, OptionQuote, TimerFired)
 
@@ -69,15 +71,16 @@ def _later_day(recorded: list[Message], session: str, day: int, size: int) -> li
 
 
 def build_lake(lake: Path, sessions: int, recorded: list[Message], per_session: int, commit: int) -> int:
-    journal = DeltaJournal(str(lake))
+    """Written as the persistence actor writes: the journal and the derived tables (the session index among them)."""
+    writer = LakeWriter(DeltaJournal(str(lake)))
     first = [msgspec.structs.replace(m, session_id="run-00000", mode=RUN_MODE) if isinstance(m, NodeStarted) else m
              for m in recorded]
     written = 0
     for index in range(sessions):
         session = f"run-{index:05d}"
         messages = first if index == 0 else _later_day(recorded, session, index, per_session)
-        for at in range(0, len(messages), commit):
-            journal.append(session, messages[at:at + commit])
+        for version, at in enumerate(range(0, len(messages), commit), start=1):
+            writer.append(session, messages[at:at + commit], version)
         written += len(messages)
     return written
 
@@ -102,15 +105,16 @@ def restart(lake: Path, config, from_snapshots: bool) -> tuple[dict[str, float],
     return {"read": read - began, "replay": primed - read, "restore": done - primed, "total": done - began}, runtime
 
 
-def snapshot_at_stop(lake: Path, sessions: int, runtime: ThreadedRuntime) -> None:
-    """What the last session's graceful stop journals: every core's snapshot, cut at its last message."""
-    journal = DeltaJournal(str(lake))
-    session = f"run-{sessions - 1:05d}"
-    last = list(journal.read(session))[-1]
+def snapshot_at_stop(lake: Path, runtime: ThreadedRuntime) -> None:
+    """What the newest session's graceful stop journals: every core's snapshot, cut at its last message (the
+    from-zero rebuild that built `runtime` replayed every session, so its cores are those of that instant)."""
+    writer = LakeWriter(DeltaJournal(str(lake)))
+    session = EarlierSessions(writer.journal, "run-now").newest
+    last = list(writer.journal.read(session))[-1]
     cores = {name: runtime.cores[name] for name in sorted(runtime.replayable)}
     snapshots = [msgspec.structs.replace(s, ts=last.ts + 1, seq=last.seq + 1 + n)
                  for n, s in enumerate(write_snapshots(cores, last.seq))]
-    journal.append(session, snapshots)
+    writer.append(session, snapshots, writer.committed_version(session) + 1)
 
 
 def old_reads(lake: Path) -> float:
@@ -150,16 +154,17 @@ def main() -> None:
             shutil.rmtree(lake)
         written = build_lake(lake, sessions, recorded, args.per_session, args.commit)
         journal_uri = str(lake / "journal")
+        tables = [journal_uri, str(lake / INDEX_TABLE)]
         for layout in ("as written", "compacted"):
             if layout == "compacted":
-                ScheduledCompaction([journal_uri], None, 0).compact_fragmented(max_files=1)
-                # vacuum at once (the node keeps 7 days of replaced files): the bytes are those of the live table
-                DeltaTable(journal_uri).vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+                ScheduledCompaction(tables, None, 0).compact_fragmented(max_files=1)
+                for uri in tables:  # vacuum at once (the node keeps 7 days): the bytes are those of the live table
+                    DeltaTable(uri).vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
             files = data_files(journal_uri)
             for start in ("zero", "snapshots"):
                 took, runtime = restart(lake, config, from_snapshots=start == "snapshots")
                 if start == "zero" and layout == "as written":
-                    snapshot_at_stop(lake, sessions, runtime)  # as the last session's stop would have
+                    snapshot_at_stop(lake, runtime)  # as the last session's stop would have
                 old = f"{old_reads(lake):10.2f}" if sessions <= args.old_up_to and start == "zero" else f"{'-':>10}"
                 print(f"{sessions:>8} {written:>9} {files:>6} {_bytes(lake / 'journal') / written:>6.0f} "
                       f"{layout:>10} {start:>9} {took['read']:>7.2f} {took['replay']:>8.2f} {took['restore']:>9.2f} "

@@ -171,6 +171,12 @@ class DeltaJournal:
         table = self._scan(["ts", "seq", "payload"], filters)
         yield from _decoded(table.sort_by([("ts", "ascending"), ("seq", "ascending")]))
 
+    def read_with_sessions(self, types: Iterable[type[Message]]) -> Iterator[tuple[str, Message]]:
+        """Every journaled message of these types, each with its session, in time order (ts, then seq)."""
+        table = self._scan(["session_id", "ts", "seq", "payload"], [("type", "in", sorted({t.__name__ for t in types}))])
+        table = table.sort_by([("ts", "ascending"), ("seq", "ascending")])
+        return zip(table["session_id"].to_pylist(), _decoded(table), strict=True)
+
     def last_ts(self, message_type: type[Message]) -> int:
         """The time of the latest message of one type (0 if none), reading only the `ts` column."""
         table = self._scan(["ts"], [("type", "=", message_type.__name__)])
