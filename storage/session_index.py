@@ -89,6 +89,20 @@ class SessionIndex:
         rows = self._rows(["session_id", "ts"], (ds.field("event") == "started") & (ds.field("mode") == mode))
         return dict(zip(rows["session_id"].to_pylist(), rows["ts"].to_pylist(), strict=True))
 
+    def sessions(self) -> list[str]:
+        """Every session (of any mode), by name."""
+        if not self.complete():
+            return self._journal.sessions()
+        rows = self._rows(["session_id"], ds.field("event") == "started")
+        return sorted(pc.unique(rows["session_id"]).to_pylist())
+
+    def newest(self) -> str | None:
+        """The session started last (None before any; the journal is not asked)."""
+        rows = self._rows(["session_id", "ts"], ds.field("event") == "started")
+        if not rows.num_rows:
+            return None
+        return rows.sort_by([("ts", "descending"), ("session_id", "descending")])["session_id"][0].as_py()
+
     def holding_snapshots(self, sessions: Iterable[str]) -> set[str]:
         """Which of `sessions` journaled a core snapshot."""
         wanted = sorted(set(sessions))

@@ -5,13 +5,15 @@ complete, and to be backfilled, without duplicates, on a lake journaled before i
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow.compute as pc
 from deltalake import DeltaTable
 
 from actors.node import RUN_MODE, EarlierSessions, sessions_of_mode
 from actors.runtime.snapshot_codec import schema_of
 from actors.service.compaction import ScheduledCompaction
-from messages import CoreSnapshot, Message, NodeStarted, TimerFired
+from messages import CoreSnapshot, Message, NodeStarted, StrategyOpened, TimerFired
 from storage.journal import DeltaJournal
 from storage.lake_writer import LakeWriter
 from storage.session_index import SessionIndex
@@ -28,15 +30,15 @@ def _snapshot(core: str, seq: int, day: int) -> CoreSnapshot:
                         schema=schema_of(()), modules=(), state=b"")
 
 
-def _sessions() -> dict[str, list[Message]]:
+def _sessions(first_day: int = 1) -> dict[str, list[Message]]:
     """Runs and demos over several days, out of name order in time; two runs took snapshot sets, batch by batch."""
     sessions: dict[str, list[Message]] = {}
     for day, (session, mode) in enumerate([("run-b", RUN_MODE), ("demo-1", "demo"), ("run-a", RUN_MODE),
-                                           ("run-c", RUN_MODE)], start=1):
+                                           ("run-c", RUN_MODE)], start=first_day):
         timers = [TimerFired(ts=day * DAY_NS + n, seq=n, target="decision", key="t") for n in range(2, 6)]
         sessions[session] = [_started(session, mode, day), *timers]
-    sessions["run-a"] += [_snapshot("a", 6, 3), _snapshot("b", 7, 3)]
-    sessions["run-b"] += [_snapshot("a", 6, 1), _snapshot("b", 7, 1)]
+    sessions["run-a"] += [_snapshot("a", 6, first_day + 2), _snapshot("b", 7, first_day + 2)]
+    sessions["run-b"] += [_snapshot("a", 6, first_day), _snapshot("b", 7, first_day)]
     return sessions
 
 
@@ -136,3 +138,47 @@ def test_compaction_keeps_the_index_complete_and_its_answers(tmp_path):
     assert compacted.complete()
     assert _index_answers(compacted) == expected
     assert pc.count_distinct(DeltaTable(index.uri).to_pyarrow_table()["seq"]).as_py() > 0
+
+
+def test_reads_of_a_few_sessions_open_only_the_dates_that_can_hold_them(tmp_path):
+    journal = DeltaJournal(str(tmp_path))
+    _write(journal, _sessions())
+    whole = journal._dataset()
+    few = journal._dataset([("session_id", "=", "run-a")])
+    assert len(few.files) < len(whole.files)
+    assert {f.split("date=")[1][:10] for f in few.files} == {"1970-01-04"}, "run-a's one day"
+    assert journal._dataset([("session_id", "in", ["no-such-session"])]).files == []
+    for session, messages in _sessions().items():
+        assert [m.seq for m in journal.read(session)] == [m.seq for m in messages]
+    assert list(journal.read("no-such-session")) == []
+
+
+def test_the_last_time_of_a_type_comes_from_the_newest_date_holding_it(tmp_path):
+    journal = DeltaJournal(str(tmp_path))
+    _write(journal, _sessions())
+    assert journal.last_ts(CoreSnapshot) == 3 * DAY_NS + 7, "run-a's, though run-c (a later day) took none"
+    assert journal.last_ts(TimerFired) == 4 * DAY_NS + 5
+    assert journal.last_ts(StrategyOpened) == 0
+
+
+def test_status_folds_only_the_sessions_with_trades_and_says_the_same(tmp_path):
+    from actors.lake_state import read_lake_state, sessions_to_fold
+    from actors.replay.runner import replay_deterministic
+    from actors.replay.scenario import load_scenario
+
+    writer = LakeWriter(DeltaJournal(str(tmp_path)))
+    scenario = Path(__file__).parents[1] / "scenarios" / "take_profit.jsonl"
+    traded = replay_deterministic(load_scenario(scenario)).history
+    writer.append("traded", [NodeStarted(ts=traded[0].ts - 1, seq=0, session_id="traded", mode=RUN_MODE), *traded], 1)
+    _write(writer, _sessions(first_day=traded[-1].ts // DAY_NS + 1))  # later sessions without a trade
+    before = read_lake_state(writer.journal)  # the index is not complete: every session is read
+    index = SessionIndex(writer.journal)
+    index.backfill()
+    assert sessions_to_fold(writer.journal, index) == {"traded", "run-c"}, "the traded session and the newest"
+    after = read_lake_state(writer.journal)
+    assert after.closed_strategies and after.open_strategies, "the scenario closed one strategy and opened another"
+    assert (after.open_strategies, after.closed_strategies, after.working_orders, after.risk, after.recent_alerts,
+            after.portfolio_greeks, after.last_quote_ns) == (
+        before.open_strategies, before.closed_strategies, before.working_orders, before.risk, before.recent_alerts,
+        before.portfolio_greeks, before.last_quote_ns)
+    assert after.sessions == before.sessions
