@@ -43,7 +43,10 @@ class SessionIndex:
     def _current(self) -> DeltaTable | None:
         with self._lock:
             if self._table is None:
-                if not DeltaTable.is_deltatable(self.uri, storage_options=self._options):
+                try:
+                    if not DeltaTable.is_deltatable(self.uri, storage_options=self._options):
+                        return None
+                except OSError:  # not a table's directory at all: as good as none, the journal answers
                     return None
                 self._table = DeltaTable(self.uri, storage_options=self._options)
             else:
@@ -59,21 +62,29 @@ class SessionIndex:
         rows written. Only by a node holding the lake's lock (nothing else writes then); a no-op once complete."""
         if self.complete():
             return 0
+        return self.mark_complete(self.missing_rows())
+
+    def missing_rows(self) -> pa.Table:
+        """The index rows of every start and snapshot in the journal that the index lacks (one scan of the journal)."""
         by_session: dict[str, list[Message]] = defaultdict(list)
         for session, message in self._journal.read_with_sessions((NodeStarted, CoreSnapshot)):
             by_session[session].append(message)
         parts = [project(session, messages)[INDEX_TABLE] for session, messages in sorted(by_session.items())]
         rows = pa.concat_tables(parts) if parts else SCHEMAS[INDEX_TABLE].empty_table()
         indexed = self._rows(["session_id", "seq"])
-        if indexed.num_rows:
-            keys = pc.binary_join_element_wise(indexed["session_id"], pc.cast(indexed["seq"], pa.string()), "#")
-            wanted = pc.binary_join_element_wise(rows["session_id"], pc.cast(rows["seq"], pa.string()), "#")
-            rows = rows.filter(pc.invert(pc.is_in(wanted, value_set=keys)))
-        write_deltalake(self.uri, rows, mode="append", storage_options=self._options,
+        if not indexed.num_rows:
+            return rows
+        keys = pc.binary_join_element_wise(indexed["session_id"], pc.cast(indexed["seq"], pa.string()), "#")
+        wanted = pc.binary_join_element_wise(rows["session_id"], pc.cast(rows["seq"], pa.string()), "#")
+        return rows.filter(pc.invert(pc.is_in(wanted, value_set=keys)))
+
+    def mark_complete(self, missing: pa.Table) -> int:
+        """Write `missing` and the mark of completeness in one commit; returns the rows written."""
+        write_deltalake(self.uri, missing, mode="append", storage_options=self._options,
                         description=f"thetanode {INDEX_TABLE}, {SCHEMA_VERSION_KEY} {SCHEMA_VERSION}",
                         commit_properties=CommitProperties(app_transactions=[Transaction(app_id=COMPLETE_APP_ID,
                                                                                          version=1)]))
-        return rows.num_rows
+        return missing.num_rows
 
     def _rows(self, columns: list[str], where: ds.Expression | None = None) -> pa.Table:
         table = self._current()

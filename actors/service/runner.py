@@ -150,9 +150,14 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
 
 
 def _complete_session_index(journal: DeltaJournal) -> None:
-    """Once per lake journaled before the index existed; a failure costs only speed (starts scan the journal)."""
+    """Once per lake journaled before the index existed. A journal that cannot be read is damage, as for any read;
+    an index that cannot be written costs only speed (starts and status scan the journal)."""
+    index = SessionIndex(journal)
+    if index.complete():
+        return
+    missing = index.missing_rows()
     try:
-        indexed = SessionIndex(journal).backfill()
+        indexed = index.mark_complete(missing)
     except Exception as exc:  # noqa: BLE001 - a full disk must not stop a start that can read without the index
         logger.warning(f"the session index could not be completed ({one_line(exc)}): starts scan the journal")
         return

@@ -182,3 +182,22 @@ def test_status_folds_only_the_sessions_with_trades_and_says_the_same(tmp_path):
         before.open_strategies, before.closed_strategies, before.working_orders, before.risk, before.recent_alerts,
         before.portfolio_greeks, before.last_quote_ns)
     assert after.sessions == before.sessions
+
+
+def test_a_start_that_cannot_write_the_index_goes_on_by_the_journal(tmp_path):
+    from loguru import logger
+
+    from actors.service.runner import _complete_session_index
+
+    journal = DeltaJournal(str(tmp_path))
+    _write(journal, _sessions())
+    (tmp_path / "session_index").write_text("a file where the index's directory should be")
+    warnings: list[str] = []
+    sink = logger.add(warnings.append, level="WARNING")
+    try:
+        _complete_session_index(journal)
+    finally:
+        logger.remove(sink)
+    assert any("the session index could not be completed" in line for line in warnings)
+    assert not SessionIndex(journal).complete()
+    assert EarlierSessions(journal, "run-now").newest == "run-c"
