@@ -5,10 +5,11 @@ restored).
 The history is the node's own: one demo session recorded by the real node (a whole iron-condor lifecycle: chain,
 quotes, timers, orders, fills) is the first earlier session; every later session is a trading day of its market
 data and timers (`--per-session` messages, default 1,000: 1,000 sessions hold >= 1M messages), written in
-group commits of `--commit` messages the way the persistence actor writes them. Each lake is measured as written
+group commits of `--commit` messages through the node's lake writer (the journal, the derived tables and the session
+index a start reads the session list and the snapshot sets from). Each lake is measured as written
 (many small files), then after the start-up compaction; each from zero (the whole journal replayed, as with
-`persistence.restore_snapshots = false`) and from the snapshot set the last session's graceful stop wrote (taken of
-the cores the from-zero rebuild built); and — for the smaller lakes only, `--old-up-to` — with the previous reader
+`persistence.restore_snapshots = false`) and from the snapshot set the newest session's graceful stop wrote (taken
+of the cores the from-zero rebuild built); and — for the smaller lakes only, `--old-up-to` — with the previous reader
 (one whole-table read per earlier session) for comparison.
 
 Usage: uv run python scripts/bench_restart.py [--sessions 10,100,1000] [--workdir DIR]
