@@ -86,6 +86,8 @@ class ThreadedRuntime:
             )
             for name, core in cores.items()
         }
+        self._boxes = {message_type: tuple(self.mailboxes[name] for name in names)
+                       for message_type, names in self.routes.by_type().items()}
         self._initial_cores = cores
         self._stamper = Stamper(clock, exact=True)
         self._first_seq = self._stamper.issued + 1
@@ -196,8 +198,12 @@ class ThreadedRuntime:
                     return stamped
             for observer in self.observers:
                 observer(stamped)
-            for name in self.routes.subscribers(stamped):
-                self.mailboxes[name].put(Envelope(stamped))
+            boxes = self._boxes.get(type(stamped))
+            if boxes is None:  # a timer (addressed), or a type outside the catalogue (an error)
+                boxes = tuple(self.mailboxes[name] for name in self.routes.subscribers(stamped))
+            envelope = Envelope(stamped)  # read-only to the mailboxes and the actors: one serves every subscriber
+            for box in boxes:
+                box.put(envelope)
             return stamped
         finally:
             self._published = next(self._completed)  # atomic: a late store only ever reads as fewer
