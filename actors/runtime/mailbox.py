@@ -202,9 +202,8 @@ class Mailbox:
     def task_done(self) -> None:
         """The actor finished handling a message it took from here (called on the actor's own thread only)."""
         self._finished += 1
-        work = self.work
-        if work is not None and work.waiting and self.unfinished <= 0:
-            work.ran_empty()
+        if self.work is not None and self.unfinished <= 0:
+            self.work.ran_empty()
 
     def empty(self) -> bool:
         return not self._slots

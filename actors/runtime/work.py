@@ -1,9 +1,9 @@
-"""Quiescence without a global lock: each mailbox counts its own unfinished messages (queued or being handled) and
-this counter only sums them when someone asks whether the node is idle.
+"""Quiescence without a global lock: each mailbox counts its own unfinished messages (queued or being handled) under
+the lock it already takes to enqueue, and this counter only sums them when someone asks whether the node is idle.
 
-The hot path (every publish, every handled message) touches one actor's own lock at most, never a process-wide one;
-on the wall clock nobody waits for quiescence and nothing else happens. A waiter (the virtual clock, a test, a stop)
-is woken when a mailbox runs empty, and then confirms idleness by reading every mailbox's counts twice: a message sent
+The hot path (every publish, every handled message) touches one actor's own lock, never a process-wide one; on the
+wall clock nobody waits for quiescence and nothing else happens. A waiter (the virtual clock, a test, a stop) is
+woken when a mailbox runs empty, and then confirms idleness by reading every mailbox's counts twice: a message sent
 from one actor to another while the first pass was reading shows up as a changed enqueue count, never as idle.
 """
 
@@ -15,10 +15,8 @@ from typing import Protocol
 
 
 class Accountable(Protocol):
-    @property
-    def unfinished(self) -> int:
-        """Messages queued or being handled."""
-
+    unfinished: int
+    """Messages queued or being handled."""
     enqueued: int
     """Messages ever queued: only grows."""
 
@@ -27,8 +25,7 @@ class WorkCounter:
     def __init__(self) -> None:
         self._units: list[Accountable] = []
         self._settled = threading.Event()
-        self.waiting = 0
-        """How many wait for quiescence: while none does, a mailbox running empty tells nobody."""
+        self._waiters = 0
         self._waiters_lock = threading.Lock()
 
     def register(self, unit: Accountable) -> None:
@@ -36,7 +33,7 @@ class WorkCounter:
 
     def ran_empty(self) -> None:
         """A mailbox's last unfinished message is done: wake whoever waits for quiescence (if anyone does)."""
-        if self.waiting:
+        if self._waiters:
             self._settled.set()
 
     @property
@@ -52,7 +49,7 @@ class WorkCounter:
     def wait_idle(self, timeout: float | None = None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._waiters_lock:
-            self.waiting += 1
+            self._waiters += 1
         try:
             while True:
                 self._settled.clear()
@@ -64,4 +61,4 @@ class WorkCounter:
                 self._settled.wait(remaining)
         finally:
             with self._waiters_lock:
-                self.waiting -= 1
+                self._waiters -= 1
