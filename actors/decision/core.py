@@ -164,7 +164,7 @@ class DecisionCore(ActorCore):
                 # only the positions a quote moved: the entry timer still judges every position each interval
                 self._exit_pending = False
                 requoted, self._requoted = self._requoted, set()
-                for strategy_id in sorted(requoted & set(self._portfolio.open_ids())):
+                for strategy_id in sorted(s for s in requoted if self._portfolio.holding(s) is not None):
                     self._evaluate_exit(strategy_id, ctx)
                 self._book_exits(ctx)
             case StrategyOpened():

@@ -65,12 +65,17 @@ def strategy_expiry(legs: Iterable[Leg]) -> dt.date:
 
 
 class PortfolioView:
+    SNAPSHOT_FRESH = ("_greeks",)  # a cache: a restored view computes it again
+
     def __init__(self) -> None:
         self._open: dict[str, Holding] = {}
         self._pending: dict[str, OpenStrategy] = {}
         self._holders: dict[OptionContract, set[str]] = {}
         self._quotes: dict[OptionContract, OptionQuote] = {}
         self._replacements: dict[str, str] = {}  # held strategy id -> the pending replacement its roll opens
+        self._greeks: dict[str, GreekTotals | None] = {}
+        """Each open strategy's greeks as last computed: dropped when a quote of one of its legs or its holding
+        changes, so the book's greeks cost one strategy per quote, not every strategy held."""
 
     # facts ------------------------------------------------------------------------------------------------------------
     def apply(self, message: Message) -> HeldContracts:
@@ -78,10 +83,12 @@ class PortfolioView:
         match message:
             case OptionQuote():
                 self._quotes[message.contract] = message
+                self._requoted(message.contract)
             case StrategyOpened():
                 return self._opened(message)
             case StrategyPositionChanged() if message.strategy_id in self._open:
                 self._open[message.strategy_id] = self._resized(self._open[message.strategy_id], message)
+                self._greeks.pop(message.strategy_id, None)
             case StrategyClosed():
                 return self._closed(message.strategy_id)
             case StrategySettled(legs_left=left) if left and message.strategy_id in self._open:
@@ -130,6 +137,11 @@ class PortfolioView:
             known = self._quotes.get(quote.contract)
             if known is None or known.ts <= quote.ts:
                 self._quotes[quote.contract] = quote
+                self._requoted(quote.contract)
+
+    def _requoted(self, contract: OptionContract) -> None:
+        for strategy_id in self._holders.get(contract, ()):
+            self._greeks.pop(strategy_id, None)
 
     def mark_closing(self, strategy_id: str, leaving: int = 0) -> None:
         """A close is in flight; `leaving`: the quantity a partial close leaves open (it is over once reached)."""
@@ -152,6 +164,7 @@ class PortfolioView:
 
     def _opened(self, opened: StrategyOpened) -> HeldContracts:
         self._pending.pop(opened.strategy_id, None)
+        self._greeks.pop(opened.strategy_id, None)
         self._open[opened.strategy_id] = Holding(opened.strategy_id, opened.symbol, opened.legs, opened.quantity,
                                                  opened.entry_price, opened.max_profit_usd, opened.max_loss_usd)
         held = []
@@ -165,6 +178,7 @@ class PortfolioView:
     def _settled_in_part(self, strategy_id: str, left: tuple[Leg, ...]) -> HeldContracts:
         """The broker settled some legs (an early assignment): the strategy holds only the others now."""
         holding = self._open[strategy_id]
+        self._greeks.pop(strategy_id, None)
         gone = {leg.contract for leg in holding.legs} - {leg.contract for leg in left}
         self._open[strategy_id] = replace(holding, legs=left)
         released = []
@@ -179,6 +193,7 @@ class PortfolioView:
 
     def _closed(self, strategy_id: str) -> HeldContracts:
         self._pending.pop(strategy_id, None)
+        self._greeks.pop(strategy_id, None)
         holding = self._open.pop(strategy_id, None)
         if holding is None:
             return UNCHANGED
@@ -250,8 +265,12 @@ class PortfolioView:
 
     def strategy_greeks(self, strategy_id: str) -> GreekTotals | None:
         """None until every leg has been quoted."""
-        holding = self._open[strategy_id]
-        return structure_greeks(holding.legs, holding.quantity, self._quotes)
+        try:
+            return self._greeks[strategy_id]
+        except KeyError:
+            holding = self._open[strategy_id]
+            greeks = self._greeks[strategy_id] = structure_greeks(holding.legs, holding.quantity, self._quotes)
+            return greeks
 
     def greeks_by_symbol(self) -> dict[str, GreekTotals]:
         totals: dict[str, GreekTotals] = {}
