@@ -4,7 +4,6 @@ them in the positions snapshot (not as an unknown holding); the shares are sold 
 from __future__ import annotations
 
 import pytest
-
 from msgspec import UNSET
 
 from messages import (

@@ -1,0 +1,72 @@
+"""The whole node against the test gateway when IB assigns a short put early (`exits.assignment_policy = "flatten"`):
+position sync recognises the settlement from IB's positions (the option row at 0, a STK row), the decision closes the
+other legs and then sells the shares with a stock order at IB, and the strategy ends flat with the shares' P&L booked
+against it — no halt, no fill booked twice, never two working orders for the strategy."""
+
+from __future__ import annotations
+
+import pytest
+
+from actors.node import core_factories
+from messages import (
+    AssignedStockClosed,
+    BrokerPositionsSnapshot,
+    OrderFilled,
+    PlaceOrder,
+    ReconciliationResult,
+    StrategyClosed,
+    StrategyOpened,
+    StrategySettled,
+)
+from tests.ib.harness import MARKET_TIME, InProcessNode, ib_config, new_gateway
+from tests.waiting import wait_for
+
+pytestmark = pytest.mark.timeout(180)
+ONE_CONDOR = {
+    "ib": {"chain_strike_range_pct": 0.07},
+    "entry": {"evaluate_interval_s": 1.0, "vix_max": 19.0},
+    "execution": {"step_interval_s": 1.0, "deadline_s": 20.0},
+    "risk": {"max_positions_per_symbol": 1},
+}
+
+
+def test_an_early_assigned_short_put_is_flattened_at_ib_and_the_strategy_ends_flat():
+    gateway = new_gateway()
+    try:
+        config = ib_config(gateway, **ONE_CONDOR)
+        start_ns = int(MARKET_TIME.timestamp() * 1e9)
+        with InProcessNode(config, core_factories(config, "test", None, start_ns)) as node:
+            opened = node.probe.wait(StrategyOpened, timeout=90)
+            wait_for(lambda: len(gateway.positions()) == 4, 60, "the condor's fill at IB")
+            gateway.set_vix(20.0)  # above entry.vix_max: no second condor once this one is gone; no exit rule fires
+            short_put = next(leg.contract for leg in opened.legs if leg.ratio < 0 and leg.contract.right == "P")
+            gateway.settle(short_put, exercised=True)  # OCC assigns it early: 100 SPY at the strike, overnight
+            settled = node.probe.wait(StrategySettled, timeout=30)
+            closed_stock = node.probe.wait(AssignedStockClosed, timeout=90)
+            closed = node.probe.wait(StrategyClosed, timeout=30)
+            wait_for(lambda: not gateway.positions() and gateway.stock_position("SPY")[0] == 0, 30, "a flat account")
+            node.probe.wait(BrokerPositionsSnapshot, lambda m: not m.positions and not m.stock_positions)
+            node.probe.wait(ReconciliationResult, lambda r: r.ok and r.ts > closed.ts)
+            node.runtime.work.wait_idle(timeout=5)
+            everything = list(node.probe.messages)
+    finally:
+        gateway.stop()
+
+    placed = [m for m in everything if isinstance(m, PlaceOrder)]
+    stock_orders = [p for p in placed if p.stock == "SPY"]
+    assert [(p.quantity, p.legs) for p in stock_orders] == [(-100, ())], "the shares are sold once, by one order"
+    stock_fills = [m for m in everything if isinstance(m, OrderFilled) and m.client_order_id ==
+                   stock_orders[0].client_order_id]
+    fills = [m for m in everything if isinstance(m, OrderFilled)]
+    assert len({f.exec_id for f in fills}) == len(fills), "a fill was booked twice"
+    assert gateway.desk.most_working_per_strategy == 1, "IB worked two orders of the strategy at once"
+    assert [(leg.contract, leg.outcome, leg.shares) for leg in settled.settled] == [(short_put, "assigned", 100)]
+    # the shares' P&L: sold at IB's bid against the strike they were delivered at, less IB's $1 stock commission
+    [sold] = stock_fills
+    assert (closed_stock.closed_quantity, closed_stock.remaining_quantity, closed_stock.exit_price) == (
+        -100, 0, sold.price)
+    assert sold.price == gateway.stock_quote("SPY").bid and sold.commission_usd == 1.0
+    assert closed_stock.realized_pnl_usd == pytest.approx(round((sold.price - short_put.strike) * 100 - 1.0, 2))
+    assert closed.strategy_id == opened.strategy_id == closed_stock.strategy_id
+    results = [m for m in everything if isinstance(m, ReconciliationResult)]
+    assert all(r.ok for r in results), [r.mismatches for r in results if not r.ok]
