@@ -15,6 +15,7 @@ from actors.runtime.core import ActorCore, Context
 from messages import (
     CONTRACT_MULTIPLIER,
     Alert,
+    AssignedStockClosed,
     BrokerPositionsSnapshot,
     CloseStrategy,
     Halt,
@@ -92,7 +93,7 @@ class StrategyBook:
 class PositionSyncCore(ActorCore):
     name = "positions"
     subscriptions = (IntentApproved, PlaceOrder, OrderFilled, OrderTerminated, BrokerPositionsSnapshot,
-                     UnderlyingQuote, *ANNOUNCED)
+                     UnderlyingQuote, StrategySettled, AssignedStockClosed, *ANNOUNCED)
 
     def __init__(self) -> None:
         self._announcements = Announcements(key=_announcement_key)
@@ -123,6 +124,13 @@ class PositionSyncCore(ActorCore):
                 self._on_approved(intent)
             case UnderlyingQuote():
                 self._settlements.note_price(message)
+            case StrategySettled() | AssignedStockClosed():
+                # its own facts heard back: no-ops, except in a rebuild from the write-ahead log alone, which keeps no
+                # positions snapshot to recognise the settlement from again
+                self._settlements.restore(message)
+                book = self._books.get(message.strategy_id)
+                if isinstance(message, StrategySettled) and book is not None and message.legs_left:
+                    book.legs = message.legs_left
             case PlaceOrder() if message.stock is not UNSET:
                 self._working_orders.add(message.client_order_id)
                 self._settlements.on_stock_order(message)
