@@ -54,11 +54,11 @@ def test_an_early_assigned_short_put_is_flattened_at_ib_and_the_strategy_ends_fl
             short_put = next(leg.contract for leg in opened.legs if leg.ratio < 0 and leg.contract.right == "P")
             gateway.settle(short_put, exercised=True)  # OCC assigns it early: 100 SPY at the strike, overnight
             settled = node.probe.wait(StrategySettled, timeout=30)
+            closed = node.probe.wait(StrategyClosed, timeout=90)  # its legs: the shares follow
             closed_stock = node.probe.wait(AssignedStockClosed, timeout=90)
-            closed = node.probe.wait(StrategyClosed, timeout=30)
             wait_for(lambda: not gateway.positions() and gateway.stock_position("SPY")[0] == 0, 30, "a flat account")
             node.probe.wait(BrokerPositionsSnapshot, lambda m: not m.positions and not m.stock_positions)
-            node.probe.wait(ReconciliationResult, lambda r: r.ok and r.ts > closed.ts)
+            node.probe.wait(ReconciliationResult, lambda r: r.ok and r.ts > closed_stock.ts)
             node.runtime.work.wait_idle(timeout=5)
             everything = list(node.probe.messages)
     finally:
