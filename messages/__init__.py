@@ -66,6 +66,7 @@ from messages.orders import (
 from messages.positions import (
     AccountValue,
     AssignedStockClosed,
+    AssignedStockDividend,
     BrokerAccountValues,
     BrokerPortfolio,
     BrokerPosition,
@@ -73,6 +74,7 @@ from messages.positions import (
     PortfolioItem,
     ReconciliationResult,
     SettledLeg,
+    StockDividend,
     StockPosition,
     StrategyClosed,
     StrategyMarked,

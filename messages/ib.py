@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from msgspec import UNSET, UnsetType
+
 from messages.base import Command, Event, Legs, OptionContract
 
 ExecutionSide = Literal["BOT", "SLD"]
@@ -83,7 +85,8 @@ class IbOrderStatus(Event, frozen=True, kw_only=True):
 
 
 class IbExecution(Event, frozen=True, kw_only=True):
-    """One execDetails: of the whole combo (`contract` None, shares in combo units, net price) or of one leg."""
+    """One execDetails: of the whole combo (`contract` None, shares in combo units, net price), of one leg, or of a
+    stock order (`stock` the symbol, `contract` None, shares and price per share)."""
 
     exec_id: str
     client_order_id: str
@@ -93,6 +96,8 @@ class IbExecution(Event, frozen=True, kw_only=True):
     side: ExecutionSide
     shares: float
     price: float
+    stock: str | UnsetType = UNSET
+    """Unset (and not encoded, so older journals decode byte for byte) for every option or combo execution."""
 
 
 class IbCommission(Event, frozen=True, kw_only=True):
@@ -119,8 +124,9 @@ class IbWhatIfResult(Event, frozen=True, kw_only=True):
 
 # core -> session: what to ask IB ----------------------------------------------------------------------------------
 class IbPlaceOrder(Command, frozen=True, kw_only=True):
-    """Place (or, with `modify`, change the limit of) one combo (BAG) limit order; `min_order_id` is the lowest id the
-    core allows, so an id IB rolled back is never reused."""
+    """Place (or, with `modify`, change the limit of) one combo (BAG) limit order, or with `stock` a stock (STK)
+    limit order for `quantity` signed shares; `min_order_id` is the lowest id the core allows, so an id IB rolled back
+    is never reused."""
 
     client_order_id: str
     legs: Legs
@@ -128,6 +134,7 @@ class IbPlaceOrder(Command, frozen=True, kw_only=True):
     limit_price: float
     min_order_id: int
     modify: bool = False
+    stock: str | UnsetType = UNSET
 
 
 class IbWhatIf(Command, frozen=True, kw_only=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 import msgspec
@@ -161,6 +162,30 @@ class AssignedStockClosed(Event, frozen=True, kw_only=True):
     exit_price: float
     realized_pnl_usd: float
     commissions_usd: float
+
+
+class StockDividend(Event, frozen=True, kw_only=True):
+    """The broker paid or charged a cash dividend on shares held at the open of its ex-date: `cash_usd` = `quantity` ×
+    `amount`, signed like the shares (long shares receive it, short shares owe it). The simulated exchange reports
+    it; IB's account shows it only in its cash (see README "Dividends on assigned shares")."""
+
+    symbol: str
+    ex_date: dt.date
+    amount: float
+    quantity: int
+    cash_usd: float
+
+
+class AssignedStockDividend(Event, frozen=True, kw_only=True):
+    """A `StockDividend` on shares an exercise or assignment left a strategy, booked against it: realised P&L of its
+    shares (`quantity` × `amount`; a short position after an early-assigned call pays it)."""
+
+    strategy_id: str
+    symbol: str
+    ex_date: dt.date
+    quantity: int
+    amount: float
+    realized_pnl_usd: float
 
 
 class PortfolioItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

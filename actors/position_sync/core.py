@@ -15,6 +15,7 @@ from actors.runtime.core import ActorCore, Context
 from messages import (
     CONTRACT_MULTIPLIER,
     Alert,
+    AssignedStockClosed,
     BrokerPositionsSnapshot,
     CloseStrategy,
     Halt,
@@ -29,6 +30,7 @@ from messages import (
     PlaceOrder,
     ReconciliationResult,
     RollStrategy,
+    StockDividend,
     StrategyClosed,
     StrategyOpened,
     StrategyPositionChanged,
@@ -92,7 +94,7 @@ class StrategyBook:
 class PositionSyncCore(ActorCore):
     name = "positions"
     subscriptions = (IntentApproved, PlaceOrder, OrderFilled, OrderTerminated, BrokerPositionsSnapshot,
-                     UnderlyingQuote, *ANNOUNCED)
+                     UnderlyingQuote, StrategySettled, AssignedStockClosed, StockDividend, *ANNOUNCED)
 
     def __init__(self) -> None:
         self._announcements = Announcements(key=_announcement_key)
@@ -123,6 +125,15 @@ class PositionSyncCore(ActorCore):
                 self._on_approved(intent)
             case UnderlyingQuote():
                 self._settlements.note_price(message)
+            case StockDividend():
+                self._on_dividend(message, ctx)
+            case StrategySettled() | AssignedStockClosed():
+                # its own facts heard back: no-ops, except in a rebuild from the write-ahead log alone, which keeps no
+                # positions snapshot to recognise the settlement from again
+                self._settlements.restore(message)
+                book = self._books.get(message.strategy_id)
+                if isinstance(message, StrategySettled) and book is not None and message.legs_left:
+                    book.legs = message.legs_left
             case PlaceOrder() if message.stock is not UNSET:
                 self._working_orders.add(message.client_order_id)
                 self._settlements.on_stock_order(message)
@@ -318,6 +329,15 @@ class PositionSyncCore(ActorCore):
             self._halted_for_mismatch = False
 
     # what the broker settled by itself --------------------------------------------------------------------------------
+    def _on_dividend(self, dividend: StockDividend, ctx: Context) -> None:
+        booked, unowned = self._settlements.on_dividend(dividend)
+        for booking in booked:
+            ctx.publish(booking)
+        if unowned:
+            ctx.publish(Alert(level="warning", source=self.name, text=(
+                f"dividend of {dividend.amount:.2f} on {unowned:+d} {dividend.symbol} shares held over "
+                f"{dividend.ex_date} belongs to no strategy: not booked")))
+
     def _settle(self, snapshot: BrokerPositionsSnapshot, ctx: Context) -> None:
         holdings = [Holding(b.strategy_id, b.symbol, b.legs, b.quantity) for b in self._books.values() if b.quantity]
         for strategy_id, legs in sorted(self._settlements.recognise(holdings, snapshot, ctx.now()).items()):

@@ -17,11 +17,14 @@ from actors.position_sync.assignment import (
 )
 from messages import (
     AssignedStockClosed,
+    AssignedStockDividend,
     BrokerPositionsSnapshot,
     OptionContract,
     OrderFilled,
     PlaceOrder,
     SettledLeg,
+    StockDividend,
+    StrategySettled,
     UnderlyingQuote,
 )
 
@@ -82,6 +85,33 @@ class BrokerSettlements:
             self._stock[strategy_id] = HeldStock(symbol=symbol, quantity=shares, cost_usd=cost_usd,
                                                  exec_ids=held.exec_ids if held is not None else set())
         return shares, cost_usd, offset_usd
+
+    def restore(self, fact: StrategySettled | AssignedStockClosed) -> None:
+        """The shares a strategy holds after `fact` (published by this actor, heard back), where they differ from what
+        is held: only after a rebuild from the write-ahead log, which keeps the facts but not the positions snapshots
+        they were recognised from. An agreeing fact changes nothing (the exact cost is kept)."""
+        quantity = fact.stock_quantity if isinstance(fact, StrategySettled) else fact.remaining_quantity
+        held = self._stock.get(fact.strategy_id)
+        if (held.quantity if held is not None else 0) == quantity:
+            return
+        if not quantity:
+            del self._stock[fact.strategy_id]
+            return
+        if isinstance(fact, StrategySettled):
+            price = fact.stock_avg_price
+        else:  # its cost is the settlement's, which a rebuild always replays first
+            price = held.cost_usd / held.quantity if held is not None and held.quantity else fact.exit_price
+        self._stock[fact.strategy_id] = HeldStock(symbol=fact.symbol, quantity=quantity, cost_usd=quantity * price,
+                                                  exec_ids=held.exec_ids if held is not None else set())
+
+    def on_dividend(self, dividend: StockDividend) -> tuple[list[AssignedStockDividend], int]:
+        """A dividend the broker paid or charged on shares it held at the ex-date, booked against every strategy
+        holding settlement shares of its symbol (each on its own shares), and the broker's shares no strategy holds."""
+        booked = [AssignedStockDividend(strategy_id=strategy_id, symbol=held.symbol, ex_date=dividend.ex_date,
+                                        quantity=held.quantity, amount=dividend.amount,
+                                        realized_pnl_usd=round(held.quantity * dividend.amount, 2))
+                  for strategy_id, held in sorted(self._stock.items()) if held.symbol == dividend.symbol]
+        return booked, dividend.quantity - sum(b.quantity for b in booked)
 
     def stock_mismatches(self, snapshot: BrokerPositionsSnapshot) -> list[str]:
         return stock_mismatches(self._expected_stock(), self._reported_stock(snapshot))

@@ -25,6 +25,7 @@ from messages import (
     REJECT_NOT_SENT,
     Alert,
     AssignedStockClosed,
+    AssignedStockDividend,
     BreakerState,
     BreakerStateChanged,
     BrokerAccountValues,
@@ -68,6 +69,7 @@ class RiskCore(ActorCore):
         StrategyClosed,
         StrategyReduced,
         AssignedStockClosed,
+        AssignedStockDividend,
         OrderTerminated,
         OrderRejected,
         OptionQuote,
@@ -121,7 +123,7 @@ class RiskCore(ActorCore):
                 self._portfolio.apply(message)
                 booked_earlier = self._booked_parts.pop(message.strategy_id, 0.0)
                 self._on_realized(message.realized_pnl_usd - booked_earlier, ctx)
-            case AssignedStockClosed():  # shares an assignment left, traded away: P&L against their strike
+            case AssignedStockClosed() | AssignedStockDividend():  # an assignment's shares: sold, or a dividend on them
                 self._on_realized(message.realized_pnl_usd, ctx)
             case StrategyReduced():  # a take-profit tier: its P&L counts on the day it was taken
                 self._booked_parts[message.strategy_id] = (self._booked_parts.get(message.strategy_id, 0.0)

@@ -11,9 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 READ_ONLY_TEXT = ("Error validating request.-'bN' : cause - The API interface is currently in Read-Only mode.")
+INSTITUTIONAL_LEG_TEXT = ("Error validating request.-'bH' : cause - The combo details for leg '{leg}' are invalid. - "
+                          "Not an institutional account, or an away clearing order")
+"""IB Gateway refuses a combo leg only an institutional account may send with its 321 "validating request" error and
+the leg check's text as the cause, legs counted from 0 (a capture of IB Gateway 10.x quoted in /work/coord/ib_facts.md,
+section 9) — not with the bare 313 of IB's message table."""
 IB_TEXT = {
     103: "Duplicate order id",
     104: "Can't modify a filled order.",
+    107: "Cannot transmit incomplete order.",
     110: "The price does not conform to the minimum price variation for this contract.",
     163: "The following order \"{order_id}\" price exceeds the Percentage constraint of 3%. Restriction is specified "
          "in Precautionary Settings of Global Configuration/Presets.",
@@ -21,11 +27,11 @@ IB_TEXT = {
     201: "Order rejected - reason:The account has insufficient margin.",
     202: "Order Canceled - reason:",
     203: "The security <SPY> is not available or allowed for this account.",
-    313: "The combo details for '{leg}' are invalid.",
     321: READ_ONLY_TEXT,
     326: "Unable to connect as the client id is already in use. Retry with a unique client id.",
     383: "The size (1000) exceeds the size limit of 500. Restriction is specified in Precautionary Settings of "
          "Global Configuration/Presets.",
+    434: "The order size cannot be zero.",
     399: "Order Message:\nWarning: your order will not be placed at the exchange until 2026-03-02 09:30:00 US/Eastern",
     2102: "Unable to modify this order as it is still being processed.",
     10147: "OrderId {order_id} that needs to be cancelled is not found.",

@@ -35,6 +35,7 @@ from tests.ib.behaviour import CONNECT_NOTICES, Faults, GatewaySettings, ib_text
 from tests.ib.dividends import DividendDesk
 from tests.ib.market_feed import FeedClient, MarketFeed
 from tests.ib.order_desk import WORKING, OrderDesk
+from tests.ib.stock_desk import StockDesk, stock_quote
 from tests.ib.what_if import WhatIfDesk
 
 PACING_LIMIT = 50
@@ -99,9 +100,8 @@ class TestGateway:
         self.option_by_con_id: dict[int, OptionContract] = {}
         self.holdings: Counter[OptionContract] = Counter()
         self.costs: Counter[OptionContract] = Counter()
-        self.shares: Counter[str] = Counter()  # stock an exercise or assignment delivered, by symbol
-        self.share_costs: dict[str, float] = {}  # symbol -> average cost per share (the strike it was delivered at)
         self.desk = OrderDesk(self)
+        self.stocks = StockDesk(self, STOCK_CON_IDS)  # stock orders, and the shares fills and deliveries left
         self.what_ifs = WhatIfDesk(self)
         self._occupied_client_ids: set[int] = set()
         self._was_open = True
@@ -215,6 +215,10 @@ class TestGateway:
     def executions(self) -> list[tuple[str, str, float, float]]:
         return self._call(lambda: [(e.exec_id, e.contract.sec_type, e.shares, e.price) for e in self.desk.executions])
 
+    def stock_position(self, symbol: str) -> tuple[int, float]:
+        """Shares held and their average cost."""
+        return self._call(lambda: (self.stocks.shares[symbol], self.stocks.avg_cost(symbol)))
+
     def filled_units(self) -> dict[str, int]:
         """Combo units IB executed, by order reference."""
         return self._call(lambda: {o.request.order_ref: o.filled for o in self.desk.orders.values() if o.filled})
@@ -285,14 +289,12 @@ class TestGateway:
             self.costs.pop(contract, None)
             sign = 1 if contract.right == "C" else -1
             if exercised:
-                self.shares[contract.symbol] += sign * quantity * 100
-                self.share_costs[contract.symbol] = contract.strike
+                self.stocks.deliver(contract.symbol, sign * quantity * 100, contract.strike)
             for client in self.clients:
                 if client.positions:
                     client.send(wire.position(self.account, self.wire_option(contract), 0, 0.0))
-                    if exercised:
-                        client.send(wire.position(self.account, self.wire_stock(contract.symbol),
-                                                  self.shares[contract.symbol], self.share_costs[contract.symbol]))
+            if exercised:
+                self.stocks.send_position(contract.symbol)
         self._call(settle_now)
 
     @staticmethod
@@ -424,9 +426,9 @@ class TestGateway:
                 for contract, quantity in sorted(self.holdings.items(), key=lambda item: str(item[0])):
                     client.send(wire.position(self.account, self.wire_option(contract), quantity,
                                               self._avg_cost(contract)))
-                for symbol, quantity in sorted(self.shares.items()):
+                for symbol, quantity in sorted(self.stocks.shares.items()):
                     client.send(wire.position(self.account, self.wire_stock(symbol), quantity,
-                                              self.share_costs.get(symbol, 0.0)))
+                                              self.stocks.avg_cost(symbol)))
                 client.send(wire.position_end())
             case wire.CancelPositions():
                 client.positions = False
@@ -566,10 +568,19 @@ class TestGateway:
 
     # account -----------------------------------------------------------------------------------------------------
     def cash_usd(self) -> float:
-        return 100_000.0 - sum(self.costs.values())
+        return 100_000.0 - sum(self.costs.values()) + self.stocks.cash_usd
 
     def net_liquidation_usd(self) -> float:
-        return self.cash_usd() + sum(q * self._mark(c) * 100 for c, q in self.holdings.items())
+        return (self.cash_usd() + sum(q * self._mark(c) * 100 for c, q in self.holdings.items())
+                + self.stocks.value_usd(self._spots.get))
+
+    def stock_quote(self, symbol: str) -> UnderlyingQuote | None:
+        return stock_quote(symbol, self._spots.get(symbol))
+
+    def send_account(self) -> None:
+        for client in self.clients:
+            if client.account_updates:
+                self._send_account(client)
 
     @staticmethod
     def margin_usd(holdings: Mapping[OptionContract, int]) -> float:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from actors.broker.sim.fills import commission_usd, fill_threshold, limit_crosses
 from messages import Leg, OptionContract, OptionQuote
 from tests.ib import wire
-from tests.ib.behaviour import Reject, ib_text
+from tests.ib.behaviour import INSTITUTIONAL_LEG_TEXT, Reject, ib_text
 
 if TYPE_CHECKING:
     from tests.ib.gateway import TestGateway, _Client
@@ -90,7 +90,7 @@ class OrderDesk:
         self._day_start = 0
         """Index of the first execution of the current trading day (reqExecutions answers from there)."""
         self._perm_ids = iter(range(9_000_001, 2**31))
-        self._exec_serial = iter(range(0x6571EA2C, 2**32))
+        self.exec_serial = iter(range(0x6571EA2C, 2**32))
         self.orders_received: list[wire.PlaceOrder] = []
         self.on_place: Callable[[wire.PlaceOrder], None] | None = None
         self.cancels_received: list[int] = []
@@ -158,13 +158,15 @@ class OrderDesk:
         gw = self._gw
         if gw.settings.read_only_api:
             return Reject(321)
+        if request.contract.sec_type == "STK":
+            return gw.stocks.validate(request)
         if any(leg.con_id not in gw.option_by_con_id for leg in request.contract.combo_legs):
             return Reject(200)
         # A retail account's combo legs are opening or closing "same as the parent" (openClose 0): IB decides it from
         # the account's holdings, leg by leg; 1/2 (open/close) are for institutional accounts only (ComboLeg docs).
-        institutional = [n for n, leg in enumerate(request.contract.combo_legs, 1) if leg.open_close != 0]
+        institutional = [n for n, leg in enumerate(request.contract.combo_legs) if leg.open_close != 0]
         if institutional:
-            return Reject(313, ib_text(313, leg=institutional[0]))
+            return Reject(321, INSTITUTIONAL_LEG_TEXT.format(leg=institutional[0]))
         if not on_increment(float(request.lmt_price or 0.0), gw.settings.price_increment):
             return Reject(110)
         return None
@@ -230,6 +232,9 @@ class OrderDesk:
 
     def try_fill(self, order: GatewayOrder) -> None:
         gw, faults = self._gw, self._gw.faults
+        if order.status in WORKING and order.request.contract.sec_type == "STK":
+            gw.stocks.try_fill(order)
+            return
         if faults.hold_fills or order.status not in WORKING or not gw.market_open():
             return
         contracts = [leg.contract for leg in order.legs]
@@ -251,7 +256,7 @@ class OrderDesk:
         order.fill_value += units * price
         if order.filled == order.units:
             order.status, order.completed_time = "Filled", gw.ib_time()
-        stamp, serial = gw.ib_time(), next(self._exec_serial)
+        stamp, serial = gw.ib_time(), next(self.exec_serial)
         executions = self._leg_executions(order, units, price, quotes, stamp, serial)
         if not faults.no_bag_execution:
             # IB's BAG execution: the side of the order and the net price in the order's own terms, i.e. the same
@@ -278,7 +283,7 @@ class OrderDesk:
                 faults.unset_commissions -= 1
                 unset.add(execution.exec_id)
         for client in self.clients_of(order):
-            self._report_fill(client, order, executions, unset)
+            self.report_fill(client, order, executions, unset)
         if faults.correct_executions:
             faults.correct_executions -= 1
             leg = next(e for e in executions if e.contract.sec_type != "BAG")
@@ -308,7 +313,7 @@ class OrderDesk:
                 number += 1
         return executions
 
-    def _report_fill(self, client: _Client, order: GatewayOrder, executions: list[Execution], unset: set[str]) -> None:
+    def report_fill(self, client: _Client, order: GatewayOrder, executions: list[Execution], unset: set[str]) -> None:
         """Executions, commission reports and the order's status, in the order IB happens to deliver them."""
         gw = self._gw
         reports: list[list[Callable[[], None]]] = []

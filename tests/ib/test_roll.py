@@ -127,7 +127,7 @@ def test_a_roll_is_one_bag_order_with_mixed_legs_at_ib_and_the_node_books_it_onc
     assert (opened.quantity, opened.legs) == (1, roll.open.legs)
 
 
-@pytest.mark.parametrize("open_close, refused", [(0, None), (1, 313), (2, 313)])
+@pytest.mark.parametrize("open_close, refused", [(0, None), (1, 321), (2, 321)])
 def test_the_gateway_takes_combo_legs_only_as_a_retail_account_may_send_them(gateway, open_close, refused):
     """openClose 0 ("same as the parent": IB works out per leg whether it opens or closes) is the only value IB allows
     a retail account; 1 and 2 are for institutions."""
@@ -143,4 +143,5 @@ def test_the_gateway_takes_combo_legs_only_as_a_retail_account_may_send_them(gat
     reject = gateway.desk.validate(request)
     assert (reject and reject.code) == refused
     if refused:
-        assert reject.message(1) == "The combo details for '2' are invalid."
+        assert reject.message(1) == ("Error validating request.-'bH' : cause - The combo details for leg '1' are "
+                                     "invalid. - Not an institutional account, or an away clearing order")

@@ -122,3 +122,36 @@ def test_a_bag_within_half_a_cent_of_the_legs_agrees():
     fills.add(_execution("t.2.01", SHORT_PUTS, "SLD", 2, 1.50))
     fills.add(_execution("t.3.01", None, "BOT", 1, 0.005))
     assert fills.filled("O1") == (1, 0.01) and fills.bag_mismatch("O1") is None
+
+
+def _stock_execution(exec_id: str, side: str, shares: float, price: float, stock: str = "SPY") -> IbExecution:
+    return IbExecution(exec_id=exec_id, client_order_id="S1", order_id=2, perm_id=2, contract=None, side=side,
+                       shares=shares, price=price, stock=stock)  # type: ignore[arg-type]
+
+
+def test_a_stock_orders_executions_are_each_a_fill_of_signed_shares_booked_once_commissioned():
+    fills = ComboFills()
+    fills.open("S1", (), -300, "SPY")
+    assert fills.add(_stock_execution("s.1.01", "SLD", 100, 567.95)) == "completed"
+    assert fills.add(_stock_execution("s.2.01", "SLD", 200, 567.94)) == "completed"
+    assert fills.add(_stock_execution("s.1.01", "SLD", 100, 567.95)) == "duplicate"  # IB replays the day
+    assert fills.add(_stock_execution("s.2.02", "SLD", 200, 567.94)) == "correction"
+    assert fills.ready() == [] and fills.filled("S1") == (300, (100 * 567.95 + 200 * 567.94) / 300)
+    assert fills.commission("s.2.01", 1.0)
+    [second] = fills.ready()
+    assert (second.exec_id, second.quantity, second.price, second.commission_usd) == ("s.2.01", -200, 567.94, 1.0)
+    first = fills.force("s.1.01")
+    assert first is not None and (first.quantity, first.missing_commissions) == (-100, ("s.1.01",))
+    assert not fills.pending("S1")
+
+
+def test_an_execution_that_is_not_the_stock_orders_own_is_never_booked_on_it():
+    fills = ComboFills()
+    fills.open("S1", (), -100, "SPY")
+    fills.open("O1", RATIO, 1)
+    assert fills.add(_stock_execution("s.1.01", "BOT", 100, 568.0)) == "unexpected"  # the wrong side
+    assert fills.add(_stock_execution("s.2.01", "SLD", 100, 400.0, stock="QQQ")) == "unexpected"
+    assert fills.add(_execution("s.3.01", LONG_PUT, "BOT", 1, 3.0, order="S1")) == "unexpected"  # an option
+    assert fills.add(IbExecution(exec_id="s.4.01", client_order_id="O1", order_id=1, perm_id=1, contract=None,
+                                 side="BOT", shares=100, price=568.0, stock="SPY")) == "unexpected"  # shares on a combo
+    assert not fills.pending("S1") and not fills.pending("O1") and fills.filled("S1") == (0, 0.0)

@@ -12,19 +12,19 @@ It owns the policy, the session shell owns the socket:
 - 1100/2110 leave working orders in flight (outcome unknown) while 1101/1102 trigger a resync; data-farm notices
   are data only; 326 repeated means another program holds the client id: the node stops for an operator;
 - combo fills are booked from the leg executions whichever order the callbacks arrive in, cross-checked against
-  the BAG execution and the order status's average price.
+  the BAG execution and the order status's average price; a stock order's (shares an assignment left) from its STK
+  executions, one fill each.
 """
 
 from __future__ import annotations
 
 import msgspec
-from msgspec import UNSET
 
 from actors.broker.ib import what_if
 from actors.broker.ib.config import IbSection
 from actors.broker.ib.fills import BookedFill, ComboFills
 from actors.broker.ib.link import CANCEL_FAILED_CODES, ORDER_CANCELLED, LinkState, Notice
-from actors.broker.ib.orders import IbOrder, OrderError, cancelled_by_ib, inactive, not_working
+from actors.broker.ib.orders import IbOrder, OrderError, cancelled_by_ib, ib_request, inactive, not_working
 from actors.broker.order_desk import ORDER_COMMANDS, BrokerCore
 from actors.market_time import NS_PER_S, market_hours
 from actors.runtime.core import Context
@@ -43,7 +43,6 @@ from messages import (
     IbOrderNotSent,
     IbOrderStatus,
     IbOrderSubmitted,
-    IbPlaceOrder,
     IbResync,
     IbWhatIfResult,
     Message,
@@ -249,19 +248,15 @@ class IbBrokerCore(BrokerCore):
         ctx.publish(OrderRejected(client_order_id=order.client_order_id, code=REJECT_NOT_SENT, reason=problem))
 
     def place(self, place: PlaceOrder, ctx: Context) -> None:
-        if place.stock is not UNSET:  # the adapter builds combo (BAG) orders only; see README "Assignment"
-            self.refuse(place, f"stock order for {place.stock} not supported on the IB path: close it by hand", ctx)
-            return
-        order = IbOrder(place.client_order_id, place.legs, place.quantity, place.limit_price)
+        order = IbOrder(place.client_order_id, place.legs, place.quantity, place.limit_price, stock=place.stock)
         self._orders[place.client_order_id] = order
-        self._fills.open(place.client_order_id, place.legs, place.quantity)
+        self._fills.open(place.client_order_id, place.legs, place.quantity, place.stock)
         refusal = self._link.refusal()
         if refusal is not None:
             self._end(order, OrderRejected(client_order_id=place.client_order_id, code=REJECT_NOT_SENT,
                                            reason=f"not sent: {refusal}"), ctx)
             return
-        ctx.publish(IbPlaceOrder(client_order_id=place.client_order_id, legs=place.legs, quantity=place.quantity,
-                                 limit_price=place.limit_price, min_order_id=self._order_id_floor))
+        ctx.publish(ib_request(order, place.limit_price, self._order_id_floor))
 
     def modify(self, modify: ModifyOrder, ctx: Context) -> None:
         order = self._orders.get(modify.client_order_id)
@@ -278,8 +273,7 @@ class IbBrokerCore(BrokerCore):
 
     def _send_modify(self, order: IbOrder, limit_price: float, ctx: Context) -> None:
         order.modify_to, order.held_limit = limit_price, None
-        ctx.publish(IbPlaceOrder(client_order_id=order.client_order_id, legs=order.legs, quantity=order.quantity,
-                                 limit_price=limit_price, min_order_id=self._order_id_floor, modify=True))
+        ctx.publish(ib_request(order, limit_price, self._order_id_floor, modify=True))
 
     def cancel(self, cancel: CancelOrder, ctx: Context) -> None:
         order = self._orders.get(cancel.client_order_id)

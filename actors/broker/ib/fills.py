@@ -10,6 +10,9 @@ first with its unset value); the caller forces it without the missing ones after
 execution never books anything: it and the order status's average price are cross-checked against the legs, so a
 fill is booked even when IB sends no BAG execution, and a disagreement is reported instead of trusted.
 
+A stock order (shares an assignment left) has no legs: each of its STK executions is one fill of signed shares at
+its own price per share, booked once its commission report arrived, like a leg.
+
 Executions are unique by id, so the day's executions IB replays on every reconnect are recognised and never booked
 twice; a correction (the same id but for the field after the last period) is not booked again either.
 """
@@ -20,6 +23,8 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
+
+from msgspec import UNSET, UnsetType
 
 from messages import IbExecution, Legs, OptionContract
 
@@ -73,6 +78,8 @@ class _OrderExecutions:
     bag_value: float = 0.0
     """What IB's BAG executions say was filled."""
     mismatch_reported: bool = False
+    stock: str | UnsetType = UNSET
+    """The symbol of a stock order: no legs, shares instead of units."""
 
 
 @dataclass
@@ -94,10 +101,10 @@ class ComboFills:
         self._commission: dict[str, float] = {}
         self._pending: dict[str, _PendingFill] = {}
 
-    def open(self, client_order_id: str, legs: Legs, quantity: int) -> None:
-        """An order whose executions may follow: its legs (as bought) and direction."""
+    def open(self, client_order_id: str, legs: Legs, quantity: int, stock: str | UnsetType = UNSET) -> None:
+        """An order whose executions may follow: its legs (as bought) and direction, or the symbol of a stock order."""
         self._orders[client_order_id] = _OrderExecutions(legs, 1 if quantity > 0 else -1,
-                                                         {leg.contract: deque() for leg in legs})
+                                                         {leg.contract: deque() for leg in legs}, stock=stock)
 
     def add(self, execution: IbExecution) -> Outcome:
         """Record one execution of an opened order: "completed" when it completes units of the structure, "new"
@@ -110,6 +117,8 @@ class ComboFills:
             return "correction"
         self._seen |= {execution.exec_id, identity}
         order = self._orders[execution.client_order_id]
+        if order.stock is not UNSET or execution.stock is not UNSET:
+            return self._add_stock(order, execution)
         if execution.contract is None:
             order.bag_units += execution.shares
             order.bag_value += execution.shares * execution.price
@@ -165,6 +174,18 @@ class ComboFills:
                 f"its legs executed at {legs_price:.4f}")
 
     # internals ---------------------------------------------------------------------------------------------------
+    def _add_stock(self, order: _OrderExecutions, execution: IbExecution) -> Outcome:
+        """A stock order's execution is a fill of its own: signed shares at the execution's price."""
+        if execution.stock != order.stock or execution.side != ("BOT" if order.direction > 0 else "SLD"):
+            return "unexpected"
+        shares = round(execution.shares)
+        order.units += shares
+        order.value += shares * execution.price
+        self._pending[execution.exec_id] = _PendingFill(execution.client_order_id, execution.exec_id,
+                                                        shares * order.direction, execution.price,
+                                                        [(execution.exec_id, 1.0)])
+        return "completed"
+
     def _complete_units(self, client_order_id: str, order: _OrderExecutions, exec_id: str) -> bool:
         available = min(sum(e.unclaimed for e in order.queues[leg.contract]) / abs(leg.ratio) for leg in order.legs)
         units = math.floor(available + SHARE_EPSILON)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from messages import Legs, Message, OrderCancelled, OrderRejected
+from msgspec import UNSET, UnsetType
+
+from messages import IbPlaceOrder, Legs, Message, OrderCancelled, OrderRejected
 from messages.system import AlertLevel
 
 ORDER_INACTIVE = 201
@@ -56,6 +58,8 @@ class IbOrder:
     """IB's last error about the order, not yet confirmed or refuted by IB's own word on it."""
     ended_by: Message | None = None
     """A terminal verdict waiting for this order's fills to be booked first."""
+    stock: str | UnsetType = UNSET
+    """The symbol of a stock order (`legs` empty, `quantity` and fills in signed shares)."""
 
     @property
     def done(self) -> bool:
@@ -64,6 +68,12 @@ class IbOrder:
     def awaits_executions(self) -> bool:
         """IB counts more filled units than its executions delivered: the order's end waits for them."""
         return self.ib_filled > abs(self.filled)
+
+
+def ib_request(order: IbOrder, limit_price: float, min_order_id: int, modify: bool = False) -> IbPlaceOrder:
+    """What the session sends IB for the order (a combo or a stock order) at `limit_price`."""
+    return IbPlaceOrder(client_order_id=order.client_order_id, legs=order.legs, quantity=order.quantity,
+                        limit_price=limit_price, min_order_id=min_order_id, modify=modify, stock=order.stock)
 
 
 def ended_as_asked(order: IbOrder) -> bool:

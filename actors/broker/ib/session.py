@@ -24,6 +24,7 @@ from actors.broker.ib import translate
 from actors.broker.ib.config import IbSection
 from actors.broker.ib.fills import usable_commission
 from actors.broker.ib.market_data import IbMarketData
+from actors.broker.ib.order_contracts import OrderContracts
 from actors.broker.ib.what_if_session import WhatIfAsker
 from actors.market_data.config import MarketDataSection
 from actors.runtime.core import ActorCore, Context
@@ -126,6 +127,7 @@ class IbLink:
                                     self._qualified)
         self._what_if = WhatIfAsker(self._ib, params, self._publish, self._qualify, self._qualified,
                                     lambda: self._account)
+        self._contracts = OrderContracts(self._ib, params.chain_quote_timeout_s, self._qualify, self._qualified)
         self._settle: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task] = set()
         self._published_executions: set[str] = set()
@@ -310,16 +312,13 @@ class IbLink:
         if not self._ib.isConnected():
             self._publish(IbOrderNotSent(client_order_id=request.client_order_id, reason="not connected"))
             return
-        contracts = [leg.contract for leg in request.legs]
-        missing = [c for c in await self._qualify(contracts) if c not in self._qualified]
-        if missing:
-            self._publish(IbOrderNotSent(client_order_id=request.client_order_id,
-                                         reason=f"IB does not know {', '.join(map(str, missing))}"))
+        contract = await self._contracts.of(request)
+        if isinstance(contract, str):
+            self._publish(IbOrderNotSent(client_order_id=request.client_order_id, reason=contract))
             return
-        con_ids = {c: self._qualified[c].conId for c in contracts}
         order = translate.combo_order(request.client_order_id, request.quantity, request.limit_price, self._account)
         self._ib.client.updateReqId(request.min_order_id)  # a rolled-back nextValidId never reissues an old id
-        trade = self._ib.placeOrder(translate.combo(request.legs, con_ids), order)
+        trade = self._ib.placeOrder(contract, order)
         self._publish(IbOrderSubmitted(client_order_id=request.client_order_id, order_id=trade.order.orderId))
 
     async def _qualify(self, contracts: list[OptionContract]) -> list[OptionContract]:

@@ -75,7 +75,8 @@ def combo(legs: Legs, con_ids: dict[OptionContract, int]) -> Contract:
 
 
 def combo_order(client_order_id: str, quantity: int, limit_price: float, account: str) -> LimitOrder:
-    """Buying the structure (+quantity) at a signed net price: a credit is a negative limit, as IB takes it."""
+    """Buying the structure (+quantity) at a signed net price: a credit is a negative limit, as IB takes it. The same
+    limit order buys (+) or sells (−) shares of a stock at a price per share."""
     return LimitOrder("BUY" if quantity > 0 else "SELL", abs(quantity), round(limit_price, 2), orderRef=client_order_id,
                       account=account, tif="DAY", transmit=True)
 
@@ -198,4 +199,5 @@ def execution(fill: Fill, order_ref: str = "") -> IbExecution:
         side="BOT" if details.side == "BOT" else "SLD",
         shares=float(details.shares),
         price=float(details.price),
+        stock=fill.contract.symbol if fill.contract.secType == "STK" else UNSET,
     )

@@ -16,6 +16,7 @@ from msgspec import UNSET
 
 from actors.broker.order_desk import ORDER_COMMANDS, BrokerCore
 from actors.broker.sim.config import SimSection
+from actors.broker.sim.dividend_cash import DividendCash
 from actors.broker.sim.dividend_feed import DividendFeed
 from actors.broker.sim.expiry import due_at
 from actors.broker.sim.fills import commission_usd, fill_threshold, limit_crosses
@@ -94,6 +95,7 @@ class SimBrokerCore(BrokerCore):
         self._underlying_mid: dict[str, float] = {}  # the last accepted price: what an expiry settles at
         self._cash_usd = params.starting_cash_usd
         self._dividends = DividendFeed(params.dividends)
+        self._dividend_cash = DividendCash(params.dividends)  # what shares held over an ex-date receive or owe
         self._outbox: list[tuple[int, int, Message]] = []  # (due, order of emission, message) for simulated latency
         self._emitted = 0
         self._live = False
@@ -143,6 +145,9 @@ class SimBrokerCore(BrokerCore):
             if q
         )
         self._emit(BrokerPositionsSnapshot(positions=positions, complete=True, stock=self._shares.positions()), ctx)
+        for dividend in self._dividend_cash.due(ctx.now(), self._shares.quantity) if self._live else ():
+            self._cash_usd += dividend.cash_usd
+            self._emit(dividend, ctx)
         self._emit(self._account_values(ctx.now()), ctx)
 
     def _account_values(self, now_ns: int) -> BrokerAccountValues:

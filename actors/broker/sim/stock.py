@@ -50,6 +50,9 @@ class SimShares:
     def trade(self, symbol: str, quantity: int, price: float) -> None:
         self._held[symbol], self._costs[symbol] = add_shares(self._held[symbol], self._costs[symbol], quantity, price)
 
+    def quantity(self, symbol: str) -> int:
+        return self._held[symbol]
+
     def positions(self) -> tuple[StockPosition, ...] | UnsetType:
         """As the positions report carries them: unset (not even encoded) while no shares are held."""
         held = tuple(StockPosition(symbol=s, quantity=q, avg_cost=round(self._costs[s] / q, 4))
