@@ -67,6 +67,8 @@ class MarketHours:
         # decision asks for each position it judges, many times a minute (cached as one tuple: threads share it)
         self._whole_minutes = not (self._opens % NS_PER_MINUTE).any() and not (self._closes % NS_PER_MINUTE).any()
         self._open_in_minute: tuple[int, bool] = (-1, False)
+        # the session a moment falls in changes twice a day: exits ask for its close on every judgement
+        self._session_span: tuple[int, int, int] = (0, 0, -1)  # [this open, next open) -> index (one tuple: threads)
 
     def _check(self, now_ns: int) -> None:
         if not self._first_ns <= now_ns < self._end_ns:
@@ -78,10 +80,15 @@ class MarketHours:
             raise OutsideCalendar(f"{day} is outside the {CALENDAR} calendar {CALENDAR_START}..{CALENDAR_END}")
 
     def _session_at_or_before(self, now_ns: int) -> int:
+        low, high, cached = self._session_span
+        if low <= now_ns < high:
+            return cached
         self._check(now_ns)
         index = int(np.searchsorted(self._opens, now_ns, side="right")) - 1
         if index < 0:
             raise OutsideCalendar(f"no session on or before {_describe(now_ns)} within {CALENDAR_START}..{CALENDAR_END}")
+        high = int(self._opens[index + 1]) if index + 1 < len(self._opens) else self._end_ns
+        self._session_span = (int(self._opens[index]), high, index)
         return index
 
     def is_open(self, now_ns: int) -> bool:

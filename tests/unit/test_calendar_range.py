@@ -121,3 +121,19 @@ def test_the_per_minute_answer_of_is_open_is_the_calendars_at_every_instant():
     instants += [int(x) for x in rng.integers(start, end, 20_000)]
     rng.shuffle(instants)
     assert [hours.is_open(t) for t in instants] == [uncached.is_open(t) for t in instants]
+
+
+def test_the_session_of_a_moment_is_the_same_asked_in_any_order():
+    """The session a moment falls in is kept between calls: asking across sessions, backwards and forwards, at the
+    opens themselves and just before them, gives what a fresh calendar gives."""
+    from actors.market_time import MarketHours, market_hours
+
+    hours = market_hours()
+    day = dt.date(2026, 3, 2)
+    moments = []
+    for offset in (0, 1, 2, 5, 6, 30):
+        opening, closing = hours.session_bounds(hours.last_session_on_or_before(day + dt.timedelta(days=offset)))
+        moments += [opening - 1, opening, opening + 1, closing - 1, closing, closing + 3_600_000_000_000]
+    for now in (*moments, *reversed(moments), *moments[::3]):
+        fresh = MarketHours()
+        assert (hours.session_open(now), hours.session_close(now)) == (fresh.session_open(now), fresh.session_close(now))
