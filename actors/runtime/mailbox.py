@@ -7,6 +7,7 @@ installed as a ThreadingActor's `actor_inbox`, and it survives the actor: a rest
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -29,6 +30,11 @@ class Delivery:
 
 
 CONTROL = Delivery(Policy.BLOCK)  # pykka's own stop/proxy messages
+
+LAZY_BATCH = 128
+"""A lazily woken mailbox wakes its actor once this many messages wait ..."""
+LINGER_S = 0.02
+"""... else its idle actor looks again this often."""
 
 
 class MailboxOverflow(RuntimeError):
@@ -71,6 +77,10 @@ class Mailbox:
     on_overflow: Callable[[str, Any], None] = lambda name, message: None
     work: WorkCounter | None = None
     """Sums this mailbox's unfinished messages (not pykka's own control envelopes) with the others' for quiescence."""
+    wakes_lazily: bool = False
+    """For a sink nothing waits for (persistence on a virtual clock): a put wakes the actor only once a batch has
+    gathered, or for pykka's control envelopes (a stop is never kept waiting), and the idle actor looks again every
+    `LINGER_S`. Waking a thread for each message costs the publisher more than the sink's work on it."""
     metrics: MailboxMetrics = field(init=False)
 
     def __post_init__(self) -> None:
@@ -121,13 +131,17 @@ class Mailbox:
             self.metrics.depth = depth
             if depth > self.metrics.high_water:
                 self.metrics.high_water = depth
-            self._not_empty.notify()
+            if not self.wakes_lazily or depth >= LAZY_BATCH or delivery is CONTROL:
+                self._not_empty.notify()
         if overflowed:
             self.on_overflow(self.name, envelope.message)
 
     def get(self, block: bool = True, timeout: float | None = None) -> Any:  # noqa: ARG002
         with self._lock:
-            self._not_empty.wait_for(lambda: bool(self._slots), timeout=timeout)
+            if self.wakes_lazily:
+                self._linger(timeout)
+            else:
+                self._not_empty.wait_for(lambda: bool(self._slots), timeout=timeout)
             if not self._slots:
                 raise TimeoutError(f"mailbox {self.name}: nothing arrived within {timeout}s")
             slot = self._slots.popleft()
@@ -139,6 +153,14 @@ class Mailbox:
             self.metrics.delivered += 1
             self._not_full.notify()
             return slot.envelope
+
+    def _linger(self, timeout: float | None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._slots:
+            remaining = LINGER_S if deadline is None else min(LINGER_S, deadline - time.monotonic())
+            if remaining <= 0:
+                return
+            self._not_empty.wait(remaining)
 
     def task_done(self) -> None:
         """The actor finished handling a message it took from here."""

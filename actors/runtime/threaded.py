@@ -82,7 +82,8 @@ class ThreadedRuntime:
                 block_timeout_s=mailbox.block_timeout_s,
                 drop_oldest_bound=mailbox.drop_oldest_bound,
                 on_overflow=self._on_overflow,
-                work=self.work,
+                work=self.work if core.paces_virtual_clock else None,
+                wakes_lazily=not core.paces_virtual_clock,
             )
             for name, core in cores.items()
         }

@@ -32,8 +32,9 @@ class WorkCounter:
         self._units.append(unit)
 
     def ran_empty(self) -> None:
-        """A mailbox's last unfinished message is done: wake whoever waits for quiescence (if anyone does)."""
-        if self._waiters:
+        """A mailbox's last unfinished message is done: wake whoever waits for quiescence (if anyone does) once no
+        mailbox has any left. The last of several finishing together sees the others' counts at zero."""
+        if self._waiters and not any(unit.unfinished for unit in self._units):
             self._settled.set()
 
     @property
