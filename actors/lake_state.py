@@ -23,6 +23,8 @@ from messages import (
 )
 from messages.risk import RiskStateSnapshot
 from storage.journal import DeltaJournal
+from storage.lake_views import LakeViews
+from storage.session_index import SessionIndex
 
 RECENT_ALERTS = 20
 
@@ -47,12 +49,33 @@ class LakeState:
         return days
 
 
+FOLDED = {StrategyClosed: "strategies", StrategyOpened: "strategies", OrderTerminated: "orders", PlaceOrder: "orders",
+          StrategyGreeks: "greeks_snapshots", PortfolioGreeks: "greeks_snapshots", RiskStateSnapshot: "risk_state",
+          Alert: "alerts"}
+"""The message types the state is folded from, and the derived table each is projected into."""
+
+
+def sessions_to_fold(journal: DeltaJournal, index: SessionIndex) -> set[str] | None:
+    """The sessions holding any message the state is folded from (None: all, read from the journal), so that a lake
+    of a thousand sessions, most of them without a trade, is not scanned file by file for these types.
+
+    Found from the derived tables' session column (each a few rows per trade) once the session index is complete,
+    plus the newest session: after a crash its last batch may reach the derived tables only at the next start."""
+    if not index.complete():
+        return None
+    views = LakeViews(journal.uri.rsplit("/", 1)[0], journal.storage_options)
+    holding = {session for table in set(FOLDED.values())
+               for session in views.read(table, ("session_id",))["session_id"].to_pylist()}
+    newest = index.newest()
+    return holding | ({newest} if newest else set())
+
+
 def read_lake_state(journal: DeltaJournal) -> LakeState:
     """One scan of the few message types the state is folded from (each type's messages in time order)."""
-    state = LakeState(sessions=journal.sessions())
+    index = SessionIndex(journal)
+    state = LakeState(sessions=index.sessions())
     found: dict[type, list] = defaultdict(list)
-    for message in journal.read_types((StrategyClosed, StrategyOpened, OrderTerminated, PlaceOrder, StrategyGreeks,
-                                       PortfolioGreeks, RiskStateSnapshot, Alert)):
+    for message in journal.read_types(tuple(FOLDED), sessions_to_fold(journal, index)):
         found[type(message)].append(message)
     closed = {m.strategy_id: m for m in found[StrategyClosed]}
     state.closed_strategies = sorted(closed.values(), key=lambda m: m.ts)

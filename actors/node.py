@@ -27,11 +27,12 @@ from actors.runtime.snapshot_codec import SnapshotError
 from actors.runtime.snapshots import RestartPoint, restart_point
 from actors.runtime.threaded import ThreadedRuntime
 from actors.runtime.write_ahead import WriteAheadGate
-from messages import CoreSnapshot, FlushJournal, IvHistoryRestored, IvSample, JournalFlushed, Message, NodeStarted
+from messages import CoreSnapshot, FlushJournal, IvHistoryRestored, IvSample, JournalFlushed, Message
 from messages.risk import RiskStateRestored, RiskStateSnapshot
 from storage.journal import DeltaJournal
 from storage.lake_access import node_files
 from storage.lake_writer import LakeWriter
+from storage.session_index import SessionIndex
 from storage.write_ahead import WriteAheadLog, fold_logs
 
 CoreFactory = Callable[[], ActorCore]
@@ -113,14 +114,9 @@ def open_write_ahead(config: NodeConfig, writer: LakeWriter, session_id: str) ->
 RUN_MODE = "run"
 
 
-def _started(journal: DeltaJournal, mode: str) -> dict[str, int]:
-    """Each session started in `mode`, with the time it started."""
-    return {m.session_id: m.ts for m in journal.read_type(NodeStarted) if isinstance(m, NodeStarted) and m.mode == mode}
-
-
 def sessions_of_mode(journal: DeltaJournal, mode: str) -> set[str]:
     """Sessions started in `mode` ("run", "demo"): a live node and the demos sharing its lake never mix state."""
-    return set(_started(journal, mode))
+    return set(SessionIndex(journal).started(mode))
 
 
 def restored_state(journal: DeltaJournal, mode: str = RUN_MODE, sessions: Iterable[str] | None = None) -> list[Message]:
@@ -160,15 +156,20 @@ class EarlierSessions:
 
     def __init__(self, journal: DeltaJournal, current_session: str) -> None:
         self._journal = journal
-        started = _started(journal, RUN_MODE)
+        self._index = SessionIndex(journal)
+        started = self._index.started(RUN_MODE)
         started.pop(current_session, None)
         self._in_order = sorted(started, key=lambda session: (started[session], session))
         self.sessions = frozenset(self._in_order)
         self.point: RestartPoint | None = None
 
+    @property
+    def newest(self) -> str | None:
+        return self._in_order[-1] if self._in_order else None
+
     def restart_point(self) -> RestartPoint | None:
         """The newest set of snapshots this code can restore, from the newest sessions that wrote any."""
-        holding = self._journal.sessions_with(CoreSnapshot, self.sessions)
+        holding = self._index.holding_snapshots(self.sessions)
         newest_first = [session for session in reversed(self._in_order) if session in holding]
         for session in newest_first[:SESSIONS_SEARCHED_FOR_SNAPSHOTS]:
             snapshots = [m for m in self._journal.read(session, types=(CoreSnapshot,)) if isinstance(m, CoreSnapshot)]

@@ -5,10 +5,11 @@ restored).
 The history is the node's own: one demo session recorded by the real node (a whole iron-condor lifecycle: chain,
 quotes, timers, orders, fills) is the first earlier session; every later session is a trading day of its market
 data and timers (`--per-session` messages, default 1,000: 1,000 sessions hold >= 1M messages), written in
-group commits of `--commit` messages the way the persistence actor writes them. Each lake is measured as written
+group commits of `--commit` messages through the node's lake writer (the journal, the derived tables and the session
+index a start reads the session list and the snapshot sets from). Each lake is measured as written
 (many small files), then after the start-up compaction; each from zero (the whole journal replayed, as with
-`persistence.restore_snapshots = false`) and from the snapshot set the last session's graceful stop wrote (taken of
-the cores the from-zero rebuild built); and — for the smaller lakes only, `--old-up-to` — with the previous reader
+`persistence.restore_snapshots = false`) and from the snapshot set the newest session's graceful stop wrote (taken
+of the cores the from-zero rebuild built); and — for the smaller lakes only, `--old-up-to` — with the previous reader
 (one whole-table read per earlier session) for comparison.
 
 Usage: uv run python scripts/bench_restart.py [--sessions 10,100,1000] [--workdir DIR]
@@ -46,7 +47,9 @@ from actors.runtime.threaded import ThreadedRuntime  # noqa: E402
 from actors.service.compaction import ScheduledCompaction  # noqa: E402
 from messages import IndexQuote, Message, NodeStarted, OptionQuote, TimerFired, UnderlyingQuote  # noqa: E402
 from storage.journal import DeltaJournal  # noqa: E402
+from storage.lake_writer import LakeWriter  # noqa: E402
 from storage.maintenance import data_files  # noqa: E402
+from storage.session_index import INDEX_TABLE  # noqa: E402
 
 MARKET = (UnderlyingQuote, IndexQuote, OptionQuote, TimerFired)
 
@@ -69,15 +72,16 @@ def _later_day(recorded: list[Message], session: str, day: int, size: int) -> li
 
 
 def build_lake(lake: Path, sessions: int, recorded: list[Message], per_session: int, commit: int) -> int:
-    journal = DeltaJournal(str(lake))
+    """Written as the persistence actor writes: the journal and the derived tables (the session index among them)."""
+    writer = LakeWriter(DeltaJournal(str(lake)))
     first = [msgspec.structs.replace(m, session_id="run-00000", mode=RUN_MODE) if isinstance(m, NodeStarted) else m
              for m in recorded]
     written = 0
     for index in range(sessions):
         session = f"run-{index:05d}"
         messages = first if index == 0 else _later_day(recorded, session, index, per_session)
-        for at in range(0, len(messages), commit):
-            journal.append(session, messages[at:at + commit])
+        for version, at in enumerate(range(0, len(messages), commit), start=1):
+            writer.append(session, messages[at:at + commit], version)
         written += len(messages)
     return written
 
@@ -102,15 +106,16 @@ def restart(lake: Path, config, from_snapshots: bool) -> tuple[dict[str, float],
     return {"read": read - began, "replay": primed - read, "restore": done - primed, "total": done - began}, runtime
 
 
-def snapshot_at_stop(lake: Path, sessions: int, runtime: ThreadedRuntime) -> None:
-    """What the last session's graceful stop journals: every core's snapshot, cut at its last message."""
-    journal = DeltaJournal(str(lake))
-    session = f"run-{sessions - 1:05d}"
-    last = list(journal.read(session))[-1]
+def snapshot_at_stop(lake: Path, runtime: ThreadedRuntime) -> None:
+    """What the newest session's graceful stop journals: every core's snapshot, cut at its last message (the
+    from-zero rebuild that built `runtime` replayed every session, so its cores are those of that instant)."""
+    writer = LakeWriter(DeltaJournal(str(lake)))
+    session = EarlierSessions(writer.journal, "run-now").newest
+    last = list(writer.journal.read(session))[-1]
     cores = {name: runtime.cores[name] for name in sorted(runtime.replayable)}
     snapshots = [msgspec.structs.replace(s, ts=last.ts + 1, seq=last.seq + 1 + n)
                  for n, s in enumerate(write_snapshots(cores, last.seq))]
-    journal.append(session, snapshots)
+    writer.append(session, snapshots, writer.committed_version(session) + 1)
 
 
 def old_reads(lake: Path) -> float:
@@ -150,16 +155,17 @@ def main() -> None:
             shutil.rmtree(lake)
         written = build_lake(lake, sessions, recorded, args.per_session, args.commit)
         journal_uri = str(lake / "journal")
+        tables = [journal_uri, str(lake / INDEX_TABLE)]
         for layout in ("as written", "compacted"):
             if layout == "compacted":
-                ScheduledCompaction([journal_uri], None, 0).compact_fragmented(max_files=1)
-                # vacuum at once (the node keeps 7 days of replaced files): the bytes are those of the live table
-                DeltaTable(journal_uri).vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+                ScheduledCompaction(tables, None, 0).compact_fragmented(max_files=1)
+                for uri in tables:  # vacuum at once (the node keeps 7 days): the bytes are those of the live table
+                    DeltaTable(uri).vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
             files = data_files(journal_uri)
             for start in ("zero", "snapshots"):
                 took, runtime = restart(lake, config, from_snapshots=start == "snapshots")
                 if start == "zero" and layout == "as written":
-                    snapshot_at_stop(lake, sessions, runtime)  # as the last session's stop would have
+                    snapshot_at_stop(lake, runtime)  # as the last session's stop would have
                 old = f"{old_reads(lake):10.2f}" if sessions <= args.old_up_to and start == "zero" else f"{'-':>10}"
                 print(f"{sessions:>8} {written:>9} {files:>6} {_bytes(lake / 'journal') / written:>6.0f} "
                       f"{layout:>10} {start:>9} {took['read']:>7.2f} {took['replay']:>8.2f} {took['restore']:>9.2f} "

@@ -16,8 +16,10 @@ import pyarrow as pa
 from messages import (
     Alert,
     CloseStrategy,
+    CoreSnapshot,
     DecisionRecord,
     Message,
+    NodeStarted,
     OpenStrategy,
     OrderAccepted,
     OrderCancelled,
@@ -90,7 +92,12 @@ SCHEMAS: dict[str, pa.Schema] = {
         pa.field("peak_pnl_usd", pa.float64(), False), pa.field("underlying_price", pa.float64(), False),
         pa.field("days_to_expiry", pa.int64(), False), pa.field("conservative", pa.bool_(), False),
     ]),
+    "session_index": pa.schema(_EVENT + [
+        pa.field("event", pa.string(), False), pa.field("mode", pa.string()), pa.field("core", pa.string()),
+        pa.field("through_seq", pa.int64()),
+    ]),
 }
+"""`session_index` is where a start finds the sessions and the snapshot sets (`storage/session_index.py`)."""
 
 Row = dict[str, Any]
 
@@ -166,6 +173,10 @@ def _rows(message: Message) -> list[tuple[str, Row]]:  # noqa: PLR0911 - one cas
         case StrategyMarked():
             return [("marks", {name: getattr(message, name) for name in SCHEMAS["marks"].names
                                if name not in ("session_id", "seq", "ts")})]
+        case NodeStarted():
+            return [("session_index", {"event": "started", "mode": message.mode})]
+        case CoreSnapshot():
+            return [("session_index", {"event": "snapshot", "core": message.core, "through_seq": message.through_seq})]
         case PortfolioGreeks():
             return [("greeks_snapshots", {"scope": "portfolio", "delta": message.delta, "gamma": message.gamma,
                                           "vega": message.vega, "theta": message.theta})]
@@ -175,7 +186,7 @@ def _rows(message: Message) -> list[tuple[str, Row]]:  # noqa: PLR0911 - one cas
 PROJECTED_TYPES: tuple[type[Message], ...] = (
     PlaceOrder, OrderAccepted, OrderModified, OrderRejected, OrderCancelled, OrderTerminated, OrderFilled,
     StrategyOpened, StrategyReduced, StrategyClosed, OpenStrategy, CloseStrategy, RollStrategy, DecisionRecord, Alert,
-    RiskStateSnapshot, StrategyGreeks, StrategyMarked, PortfolioGreeks)
+    RiskStateSnapshot, StrategyGreeks, StrategyMarked, PortfolioGreeks, NodeStarted, CoreSnapshot)
 """The message types `_rows` projects into derived tables (tests/unit/test_write_ahead.py checks it against `_rows`)."""
 
 

@@ -27,6 +27,7 @@ from actors.market_data.config import MarketDataSection
 from actors.market_data.marks import LegView, MarkBook
 from actors.market_time import NS_PER_MS, NS_PER_S, market_hours, new_york_date
 from actors.portfolio.account import Account
+from actors.portfolio.delta_book import DeltaBook
 from actors.portfolio.view import Holding, PortfolioView
 from actors.runtime.core import ActorCore, Context
 from messages import (
@@ -108,6 +109,7 @@ class DecisionCore(ActorCore):
         self._close_refusals: dict[str, int] = {}
         self._close_retry_at: dict[str, int] = {}
         self._portfolio = PortfolioView()
+        self._delta_book = DeltaBook()  # the book's net deltas, kept one changed strategy at a time
         self._baselines: dict[str, ExitBaseline] = {}
         self._awaiting_chain: dict[str, tuple[EntrySection, int]] = {}  # symbol -> (entry parameters, requested at)
         self._trading_state = TradingState.ACTIVE
@@ -164,7 +166,7 @@ class DecisionCore(ActorCore):
                 # only the positions a quote moved: the entry timer still judges every position each interval
                 self._exit_pending = False
                 requoted, self._requoted = self._requoted, set()
-                for strategy_id in sorted(requoted & set(self._portfolio.open_ids())):
+                for strategy_id in sorted(s for s in requoted if self._portfolio.holding(s) is not None):
                     self._evaluate_exit(strategy_id, ctx)
                 self._book_exits(ctx)
             case StrategyOpened():
@@ -503,7 +505,7 @@ class DecisionCore(ActorCore):
         """After every position's own rules: the symbol and portfolio delta exits (one close at a time)."""
         if self._trading_state == TradingState.HALTED or not market_hours().is_open(ctx.now()):
             return
-        chosen = delta_exit(self._portfolio, self._exits)
+        chosen = delta_exit(self._portfolio, self._exits, self._delta_book)
         if chosen is None or ctx.now() < self._close_retry_at.get(chosen.strategy_id, 0):
             return
         position = self._portfolio.holding(chosen.strategy_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from actors.decision.config import ExitSection
+from actors.portfolio.delta_book import DeltaBook
 from actors.portfolio.view import PortfolioView
 
 CONTRACT_DELTA = 100.0
@@ -39,16 +40,25 @@ def _choose(view: PortfolioView, ids: list[str], deltas: dict[str, float], rule:
                                  f"most ({deltas[worst]:+.2f})")
 
 
-def delta_exit(view: PortfolioView, params: ExitSection) -> BookExit | None:
+def delta_exit(view: PortfolioView, params: ExitSection, book: DeltaBook | None = None) -> BookExit | None:
+    """Judged after every exits pass. With a `book` (kept across calls, one strategy per change), totals clearly
+    inside their limits end it there; else it walks the book once, each strategy's greeks from the view's cache."""
+    if not params.symbol_delta_exit and not params.portfolio_delta_exit:
+        return None
+    if book is not None:
+        book.refresh(view)
+        if book.clearly_within(params.symbol_delta_exit, params.portfolio_delta_exit):
+            return None
     ids = view.open_ids()
     deltas: dict[str, float] = {}
+    by_symbol: dict[str, list[str]] = {}
     for strategy_id in ids:
+        by_symbol.setdefault(view.holding(strategy_id).symbol, []).append(strategy_id)
         greeks = view.strategy_greeks(strategy_id)
         if greeks is not None:
             deltas[strategy_id] = greeks.delta / CONTRACT_DELTA
-    for symbol in sorted({view.holding(s).symbol for s in ids}):
-        on_symbol = [s for s in ids if view.holding(s).symbol == symbol]
-        chosen = _choose(view, on_symbol, deltas, "symbol_delta", symbol, params.symbol_delta_exit)
+    for symbol in sorted(by_symbol):
+        chosen = _choose(view, by_symbol[symbol], deltas, "symbol_delta", symbol, params.symbol_delta_exit)
         if chosen is not None:
             return chosen
     return _choose(view, ids, deltas, "portfolio_delta", "portfolio", params.portfolio_delta_exit)

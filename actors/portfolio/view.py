@@ -64,6 +64,20 @@ def strategy_expiry(legs: Iterable[Leg]) -> dt.date:
     return min(leg.contract.expiry for leg in legs)
 
 
+class _GreeksCache:
+    """Each open strategy's greeks as last computed (dropped when a quote of one of its legs, its size or its legs
+    change: the book's greeks then cost one strategy per quote, not every strategy held), and which strategies'
+    greeks changed since `take_greeks_changed` last asked (None until anyone asks). Derived from the view's own
+    facts: a snapshot holds none of it, and a restored view computes it again."""
+
+    SNAPSHOT_STATELESS = True
+    __slots__ = ("changed", "greeks")
+
+    def __init__(self) -> None:
+        self.greeks: dict[str, GreekTotals | None] = {}
+        self.changed: set[str] | None = None
+
+
 class PortfolioView:
     def __init__(self) -> None:
         self._open: dict[str, Holding] = {}
@@ -71,6 +85,7 @@ class PortfolioView:
         self._holders: dict[OptionContract, set[str]] = {}
         self._quotes: dict[OptionContract, OptionQuote] = {}
         self._replacements: dict[str, str] = {}  # held strategy id -> the pending replacement its roll opens
+        self._cache = _GreeksCache()
 
     # facts ------------------------------------------------------------------------------------------------------------
     def apply(self, message: Message) -> HeldContracts:
@@ -78,10 +93,12 @@ class PortfolioView:
         match message:
             case OptionQuote():
                 self._quotes[message.contract] = message
+                self._requoted(message.contract)
             case StrategyOpened():
                 return self._opened(message)
             case StrategyPositionChanged() if message.strategy_id in self._open:
                 self._open[message.strategy_id] = self._resized(self._open[message.strategy_id], message)
+                self._greeks_moved(message.strategy_id)
             case StrategyClosed():
                 return self._closed(message.strategy_id)
             case StrategySettled(legs_left=left) if left and message.strategy_id in self._open:
@@ -130,6 +147,23 @@ class PortfolioView:
             known = self._quotes.get(quote.contract)
             if known is None or known.ts <= quote.ts:
                 self._quotes[quote.contract] = quote
+                self._requoted(quote.contract)
+
+    def _requoted(self, contract: OptionContract) -> None:
+        for strategy_id in self._holders.get(contract, ()):
+            self._greeks_moved(strategy_id)
+
+    def _greeks_moved(self, strategy_id: str) -> None:
+        cache = self._cache
+        cache.greeks.pop(strategy_id, None)
+        if cache.changed is not None:
+            cache.changed.add(strategy_id)
+
+    def take_greeks_changed(self) -> set[str]:
+        """Strategies whose greeks may have changed (or which opened or closed) since the last call; the first call
+        starts the tracking and returns none (the caller builds from `open_ids` then)."""
+        changed, self._cache.changed = self._cache.changed or set(), set()
+        return changed
 
     def mark_closing(self, strategy_id: str, leaving: int = 0) -> None:
         """A close is in flight; `leaving`: the quantity a partial close leaves open (it is over once reached)."""
@@ -152,6 +186,7 @@ class PortfolioView:
 
     def _opened(self, opened: StrategyOpened) -> HeldContracts:
         self._pending.pop(opened.strategy_id, None)
+        self._greeks_moved(opened.strategy_id)
         self._open[opened.strategy_id] = Holding(opened.strategy_id, opened.symbol, opened.legs, opened.quantity,
                                                  opened.entry_price, opened.max_profit_usd, opened.max_loss_usd)
         held = []
@@ -165,6 +200,7 @@ class PortfolioView:
     def _settled_in_part(self, strategy_id: str, left: tuple[Leg, ...]) -> HeldContracts:
         """The broker settled some legs (an early assignment): the strategy holds only the others now."""
         holding = self._open[strategy_id]
+        self._greeks_moved(strategy_id)
         gone = {leg.contract for leg in holding.legs} - {leg.contract for leg in left}
         self._open[strategy_id] = replace(holding, legs=left)
         released = []
@@ -179,6 +215,7 @@ class PortfolioView:
 
     def _closed(self, strategy_id: str) -> HeldContracts:
         self._pending.pop(strategy_id, None)
+        self._greeks_moved(strategy_id)
         holding = self._open.pop(strategy_id, None)
         if holding is None:
             return UNCHANGED
@@ -250,8 +287,12 @@ class PortfolioView:
 
     def strategy_greeks(self, strategy_id: str) -> GreekTotals | None:
         """None until every leg has been quoted."""
-        holding = self._open[strategy_id]
-        return structure_greeks(holding.legs, holding.quantity, self._quotes)
+        try:
+            return self._cache.greeks[strategy_id]
+        except KeyError:
+            holding = self._open[strategy_id]
+            greeks = self._cache.greeks[strategy_id] = structure_greeks(holding.legs, holding.quantity, self._quotes)
+            return greeks
 
     def greeks_by_symbol(self) -> dict[str, GreekTotals]:
         totals: dict[str, GreekTotals] = {}

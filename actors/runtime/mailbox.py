@@ -2,6 +2,10 @@
 
 pykka's default inbox is an unbounded queue.Queue; this one implements the same put/get/empty surface so it can be
 installed as a ThreadingActor's `actor_inbox`, and it survives the actor: a restarted actor keeps its mailbox.
+
+Every message crosses it, so the hot path is lean: one lock acquisition per put and per get, a condition notified
+only when somebody waits on it, and no lock at all when the actor finishes a message (only its own thread counts
+those; quiescence subtracts them from what the producers counted in, see `unfinished`).
 """
 
 from __future__ import annotations
@@ -57,7 +61,8 @@ class MailboxMetrics:
 
 
 class _Slot:
-    """A queue position whose content conflation may overwrite in place, so the latest value keeps the first place."""
+    """A queued message that conflation may overwrite in place (so the latest value keeps the first place) or that
+    drop-oldest may remove. Messages that can be neither are queued bare, without a slot."""
 
     __slots__ = ("envelope", "key", "policy")
 
@@ -65,6 +70,9 @@ class _Slot:
         self.envelope = envelope
         self.policy = policy
         self.key = key
+
+
+_BLOCK, _CONFLATE, _DROP_OLDEST = Policy.BLOCK, Policy.CONFLATE, Policy.DROP_OLDEST
 
 
 @dataclass
@@ -85,104 +93,140 @@ class Mailbox:
 
     def __post_init__(self) -> None:
         self.metrics = MailboxMetrics(self.name, self.bound)
-        self.unfinished = 0  # queued or being handled, under this mailbox's own lock
-        self.enqueued = 0
-        if self.work is not None:
-            self.work.register(self)
-        self._slots: deque[_Slot] = deque()
+        self.enqueued = 0  # messages ever queued (not conflated into a queued one): producers count, under the lock
+        self._removed = 0  # queued messages dropped: under the lock
+        self._finished = 0  # messages the actor finished: only the actor's thread writes it, so no lock
+        self._slots: deque[Any] = deque()
         self._pending_by_key: dict[Hashable, _Slot] = {}
         self._drop_oldest_count = 0
         self._lock = threading.Lock()
         self._not_empty = threading.Condition(self._lock)
         self._not_full = threading.Condition(self._lock)
+        self._getting = 0  # the actor waits for a message: a put must notify
+        self._putting = 0  # publishers wait for room: a get must notify
+        if self.work is not None:
+            self.work.register(self)
+
+    @property
+    def unfinished(self) -> int:
+        """Messages queued or being handled. Read without the lock, finished first: what the counts were when
+        `_finished` was read, never less (a message finished later was counted in by then), so 0 means empty."""
+        finished = self._finished
+        removed = self._removed
+        return self.enqueued - removed - finished
 
     # queue.Queue surface used by pykka ---------------------------------------------------------------------------
     def put(self, envelope: Any, block: bool = True, timeout: float | None = None) -> None:  # noqa: ARG002
         delivery = self.classify(getattr(envelope, "message", envelope))
+        policy = delivery.policy
         overflowed = False
-        with self._lock:
-            if delivery.policy is Policy.CONFLATE and delivery.conflation_key is not None:
+        metrics = self.metrics
+        lock = self._lock
+        lock.acquire()
+        try:
+            slots = self._slots
+            if policy is _CONFLATE and delivery.conflation_key is not None:
                 key = delivery.conflation_key(envelope.message)
                 slot = self._pending_by_key.get(key)
                 if slot is not None:
                     slot.envelope = envelope
-                    self.metrics.conflated += 1
+                    metrics.conflated += 1
                     return
-                slot = _Slot(envelope, Policy.CONFLATE, key)
+                slot = _Slot(envelope, _CONFLATE, key)
                 self._pending_by_key[key] = slot
-            elif delivery.policy is Policy.DROP_OLDEST:
+                slots.append(slot)
+            elif policy is _DROP_OLDEST:
                 if self._drop_oldest_count >= self.drop_oldest_bound:
                     self._drop_one_oldest()
-                slot = _Slot(envelope, Policy.DROP_OLDEST, None)
+                slots.append(_Slot(envelope, _DROP_OLDEST, None))
                 self._drop_oldest_count += 1
             else:
-                if len(self._slots) >= self.bound:
-                    overflowed = not self._not_full.wait_for(
-                        lambda: len(self._slots) < self.bound, timeout=self.block_timeout_s
-                    )
+                if len(slots) >= self.bound:
+                    overflowed = not self._wait_for_room()
                     if overflowed:
-                        self.metrics.overflows += 1
-                slot = _Slot(envelope, Policy.BLOCK, None)
-            self._slots.append(slot)
+                        metrics.overflows += 1
+                slots.append(envelope)
             if delivery is not CONTROL:
-                self.unfinished += 1
                 self.enqueued += 1
-            depth = len(self._slots)
-            self.metrics.depth = depth
-            if depth > self.metrics.high_water:
-                self.metrics.high_water = depth
-            if not self.wakes_lazily or depth >= LAZY_BATCH or delivery is CONTROL:
+            depth = metrics.depth = len(slots)
+            if depth > metrics.high_water:
+                metrics.high_water = depth
+            if self._getting and (not self.wakes_lazily or depth >= LAZY_BATCH or delivery is CONTROL):
                 self._not_empty.notify()
+        finally:
+            lock.release()
         if overflowed:
             self.on_overflow(self.name, envelope.message)
 
-    def get(self, block: bool = True, timeout: float | None = None) -> Any:  # noqa: ARG002
-        with self._lock:
-            if self.wakes_lazily:
-                self._linger(timeout)
-            else:
-                self._not_empty.wait_for(lambda: bool(self._slots), timeout=timeout)
-            if not self._slots:
-                raise TimeoutError(f"mailbox {self.name}: nothing arrived within {timeout}s")
-            slot = self._slots.popleft()
-            if slot.policy is Policy.CONFLATE:
-                del self._pending_by_key[slot.key]
-            elif slot.policy is Policy.DROP_OLDEST:
-                self._drop_oldest_count -= 1
-            self.metrics.depth = len(self._slots)
-            self.metrics.delivered += 1
-            self._not_full.notify()
-            return slot.envelope
+    def _wait_for_room(self) -> bool:
+        """Under the lock: wait up to the block timeout for the queue to fall below its bound."""
+        deadline = time.monotonic() + self.block_timeout_s
+        self._putting += 1
+        try:
+            while len(self._slots) >= self.bound:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._not_full.wait(remaining)
+            return True
+        finally:
+            self._putting -= 1
 
-    def _linger(self, timeout: float | None) -> None:
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:  # noqa: ARG002
+        lock = self._lock
+        lock.acquire()
+        try:
+            slots = self._slots
+            if not slots:
+                self._wait_for_message(timeout)
+            item = slots.popleft()
+            if type(item) is _Slot:
+                if item.policy is _CONFLATE:
+                    del self._pending_by_key[item.key]
+                else:
+                    self._drop_oldest_count -= 1
+                item = item.envelope
+            metrics = self.metrics
+            metrics.depth = len(slots)
+            metrics.delivered += 1
+            if self._putting:
+                self._not_full.notify()
+            return item
+        finally:
+            lock.release()
+
+    def _wait_for_message(self, timeout: float | None) -> None:
+        """Under the lock: wait (up to `timeout`) until something is queued."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while not self._slots:
-            remaining = LINGER_S if deadline is None else min(LINGER_S, deadline - time.monotonic())
-            if remaining <= 0:
-                return
-            self._not_empty.wait(remaining)
+        self._getting += 1
+        try:
+            while not self._slots:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise TimeoutError(f"mailbox {self.name}: nothing arrived within {timeout}s")
+                if self.wakes_lazily:  # no put wakes it for a single message: look again every LINGER_S
+                    remaining = LINGER_S if remaining is None else min(LINGER_S, remaining)
+                self._not_empty.wait(remaining)
+        finally:
+            self._getting -= 1
 
     def task_done(self) -> None:
-        """The actor finished handling a message it took from here."""
-        with self._lock:
-            self.unfinished -= 1
-            settled = self.unfinished <= 0
-        if settled and self.work is not None:
+        """The actor finished handling a message it took from here (called on the actor's own thread only)."""
+        self._finished += 1
+        if self.work is not None and self.unfinished <= 0:
             self.work.ran_empty()
 
     def empty(self) -> bool:
-        with self._lock:
-            return not self._slots
+        return not self._slots
 
     def qsize(self) -> int:
-        with self._lock:
-            return len(self._slots)
+        return len(self._slots)
 
     def _drop_one_oldest(self) -> None:
         for index, slot in enumerate(self._slots):
-            if slot.policy is Policy.DROP_OLDEST:
+            if type(slot) is _Slot and slot.policy is _DROP_OLDEST:
                 del self._slots[index]
                 self._drop_oldest_count -= 1
                 self.metrics.dropped += 1
-                self.unfinished -= 1
+                self._removed += 1
                 return

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import threading
 from collections.abc import Iterable, Mapping
 
 import msgspec
@@ -34,6 +33,10 @@ class RoutingTable:
         self._routes = routes
         self.names = tuple(subscriptions)
 
+    def by_type(self) -> dict[type[Message], tuple[str, ...]]:
+        """Every routed type's subscribers, for a runtime that resolves them once (timers are addressed: not here)."""
+        return dict(self._routes)
+
     def types_of(self, name: str) -> tuple[type[Message], ...]:
         """Every message type `name` receives (its timers included): what to read from a journal to rebuild it."""
         return (TimerFired, *(message_type for message_type, names in self._routes.items() if name in names))
@@ -52,30 +55,15 @@ RUNTIME_ORIGIN = "runtime"
 
 
 class Stamper:
-    """Assigns the monotonically increasing `seq`, and `ts` from the clock where the publisher left it at 0."""
+    """Assigns the monotonically increasing `seq`, and `ts` from the clock where the publisher left it at 0.
 
-    def __init__(self, clock: Clock, first_seq: int = 1, *, exact: bool = False) -> None:
-        """`exact`: `issued` can be asked while other threads stamp (a snapshot's cut needs it); the increment then
-        takes a lock. Single-threaded runtimes stamp without one."""
+    The counter is an `itertools.count`: one C call, atomic under the GIL, so publishers on many threads never take
+    a lock to stamp (a threaded runtime learns what was issued from `InFlight`, for its snapshots' cuts)."""
+
+    def __init__(self, clock: Clock, first_seq: int = 1) -> None:
         self._clock = clock
-        self._next_seq = first_seq
         self._counter = itertools.count(first_seq)
-        self._lock = threading.Lock() if exact else None
-
-    @property
-    def issued(self) -> int:
-        """The last seq stamped (one less than the first before any); only of an `exact` stamper."""
-        if self._lock is None:
-            raise RuntimeError("only an exact stamper can say what it issued")
-        with self._lock:
-            return self._next_seq - 1
 
     def stamp(self, message: Message, origin: str = "") -> Message:
         ts = message.ts or self._clock.now()
-        if self._lock is None:
-            seq = next(self._counter)
-        else:
-            with self._lock:
-                seq = self._next_seq
-                self._next_seq += 1
-        return msgspec.structs.replace(message, ts=ts, seq=seq, origin=origin or message.origin)
+        return msgspec.structs.replace(message, ts=ts, seq=next(self._counter), origin=origin or message.origin)

@@ -6,7 +6,6 @@ mailbox is empty and no actor is busy (a quiescence barrier), so replays and dem
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
@@ -19,6 +18,7 @@ from actors.runtime.clock import Clock, TimerQueue, VirtualClock
 from actors.runtime.config import MailboxSection, SupervisorSection
 from actors.runtime.core import ActorCore
 from actors.runtime.delivery import conflating, lossless
+from actors.runtime.in_flight import InFlight
 from actors.runtime.mailbox import Mailbox
 from actors.runtime.rebuild import replay_quietly
 from actors.runtime.routing import RUNTIME_ORIGIN, RoutingTable, Stamper
@@ -101,9 +101,11 @@ class ThreadedRuntime:
             )
             for name, core in cores.items()
         }
+        self._boxes = {message_type: tuple(self.mailboxes[name] for name in names)
+                       for message_type, names in self.routes.by_type().items()}
         self._initial_cores = cores
-        self._stamper = Stamper(clock, exact=True)
-        self._first_seq = self._stamper.issued + 1
+        self._stamper = Stamper(clock)
+        self._in_flight = InFlight()
         self._actors: dict[str, pykka.ActorRef[CoreActor]] = {}
         self._supervisor_config = supervisor or SupervisorSection()
         self._journal_source = journal_source
@@ -116,8 +118,6 @@ class ThreadedRuntime:
         self._poison: dict[str, set[int]] = {}
         self._earlier: HistorySource = lambda types: ()
         self._cores: dict[str, ActorCore] = dict(cores)  # each actor's current core, read only at quiescence
-        self._completed = itertools.count(1)
-        self._published = 0  # publishes completed, at least: never more than have been
         self.restart_point: RestartPoint | None = None
         """Where the rebuild at start began: a supervisor restart of one actor begins there too."""
         self._session_point: RestartPoint | None = None
@@ -201,8 +201,11 @@ class ThreadedRuntime:
 
     # messaging ---------------------------------------------------------------------------------------------------
     def publish(self, message: Message, origin: str = "") -> Message:
-        stamped = self._stamper.stamp(message, origin)
+        mine = self._in_flight.mine()
+        mine.depth += 1  # before the seq is taken: a cut never misses a publish that has one
         try:
+            stamped = self._stamper.stamp(message, origin)
+            mine.last = stamped.seq
             if self.write_ahead is not None:
                 deliver, notes = self.write_ahead.check(stamped)
                 for note in notes:
@@ -211,11 +214,15 @@ class ThreadedRuntime:
                     return stamped
             for observer in self.observers:
                 observer(stamped)
-            for name in self.routes.subscribers(stamped):
-                self.mailboxes[name].put(Envelope(stamped))
+            boxes = self._boxes.get(type(stamped))
+            if boxes is None:  # a timer (addressed), or a type outside the catalogue (an error)
+                boxes = tuple(self.mailboxes[name] for name in self.routes.subscribers(stamped))
+            envelope = Envelope(stamped)  # read-only to the mailboxes and the actors: one serves every subscriber
+            for box in boxes:
+                box.put(envelope)
             return stamped
         finally:
-            self._published = next(self._completed)  # atomic: a late store only ever reads as fewer
+            mine.depth -= 1
 
     def arm_timer(self, name: str, key: str, at_ns: int) -> None:
         self.timers.arm(name, key, at_ns)
@@ -322,12 +329,13 @@ class ThreadedRuntime:
 
     # snapshots -----------------------------------------------------------------------------------------------------
     def take_snapshots(self) -> bool:
-        """Write every replayable core's snapshot, cut at the last seq stamped, if this is a quiescent instant: every
-        stamped message delivered (the completed count can only lag) and handled, no actor down, and nothing stamped
+        """Write every replayable core's snapshot, cut at the last seq stamped, if this is a quiescent instant: no
+        publish in flight on any thread, every delivered message handled, no actor down, and no publish on any thread
         while the cores are written (else it is discarded). True when a set was published."""
-        cut = self._stamper.issued
-        if self._published != cut - self._first_seq + 1 or not self.work.idle():
+        at_rest = self._in_flight.at_rest()
+        if at_rest is None or not self.work.idle():
             return False
+        cut = max(at_rest, default=0)
         if any(not ref.is_alive() for ref in self._actors.values()):
             return False
         if not all(self._cores[name].settled() for name in self._replayable):
@@ -340,7 +348,7 @@ class ThreadedRuntime:
             return False
         except RuntimeError:  # a container changed under the encoder: not quiescent after all
             return False
-        if self._stamper.issued != cut:
+        if self._in_flight.at_rest() != at_rest:
             return False
         self._session_point = RestartPoint("this session", cut, {snapshot.core: snapshot for snapshot in snapshots})
         self._last_cut = cut
@@ -349,7 +357,7 @@ class ThreadedRuntime:
         return True
 
     def _snapshot_when_due(self) -> None:
-        if self.snapshot_every and self._stamper.issued - self._last_cut >= self.snapshot_every:
+        if self.snapshot_every and self._in_flight.latest() - self._last_cut >= self.snapshot_every:
             self.take_snapshots()
 
     def _snapshot_before_stop(self, timeout_s: float) -> None:

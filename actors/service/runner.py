@@ -35,7 +35,9 @@ from actors.service.lock import NodeLock
 from actors.service.signals import stop_signals
 from actors.service.stopping import StorageWatch, WorkingOrders
 from messages import Alert, CancelAllOrders, Message, NodeStarted, NodeStopping, StopNode, StorageStateChanged
-from storage.lake_access import check_local_writable, reading
+from storage.journal import DeltaJournal
+from storage.lake_access import check_local_writable, one_line, reading
+from storage.session_index import SessionIndex
 from storage.tables import SCHEMAS
 
 FAR_FUTURE_NS = 2**62
@@ -67,6 +69,7 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
     with reading(config.node.lake_uri):
         write_ahead = open_write_ahead(config, writer, session_id)
         compaction.compact_fragmented(config.persistence.compact_at_start_files)  # before the history is read
+        _complete_session_index(journal)
         earlier = EarlierSessions(journal, session_id)
         earlier.start_after(earlier.restart_point() if config.persistence.restore_snapshots else None)
         history = list(earlier.read())
@@ -144,6 +147,22 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
         write_ahead.close()
         return EXIT_RESTART_ME if asked_by_actor[0].restart else EXIT_BAD_INPUT
     return _exit_code(requested, still_working, storage.unflushed(), write_ahead, service.shutdown_timeout_s)
+
+
+def _complete_session_index(journal: DeltaJournal) -> None:
+    """Once per lake journaled before the index existed. A journal that cannot be read is damage, as for any read;
+    an index that cannot be written costs only speed (starts and status scan the journal)."""
+    index = SessionIndex(journal)
+    if index.complete():
+        return
+    missing = index.missing_rows()
+    try:
+        indexed = index.mark_complete(missing)
+    except Exception as exc:  # noqa: BLE001 - a full disk must not stop a start that can read without the index
+        logger.warning(f"the session index could not be completed ({one_line(exc)}): starts scan the journal")
+        return
+    if indexed:
+        logger.info(f"indexed {indexed} session starts and snapshots journaled before the index existed")
 
 
 def _until_stopped(runtime: ThreadedRuntime, stop_requested: threading.Event, asked_by_actor: list[StopNode],

@@ -12,7 +12,6 @@ from actors.risk.config import RiskSection
 from actors.risk.core import RiskCore
 from actors.runtime.clock import VirtualClock
 from actors.runtime.deterministic import DeterministicRuntime
-from tests.unit.account_values import account_values
 from messages import (
     IntentApproved,
     IntentDenied,
@@ -26,7 +25,9 @@ from messages import (
     StrategyClosed,
     StrategyOpened,
     StrategyPositionChanged,
+    StrategySettled,
 )
+from tests.unit.account_values import account_values
 
 NOW = int(dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC).timestamp() * 1e9)
 EXPIRY = dt.date(2026, 4, 10)
@@ -142,3 +143,29 @@ def test_an_intent_execution_refused_no_longer_counts_against_the_position_limit
     verdicts = [(type(m).__name__, getattr(m, "check", "")) for m in runtime.history
                 if isinstance(m, (IntentApproved, IntentDenied)) and getattr(m, "check", "") != "execution"]
     assert verdicts == [("IntentApproved", ""), ("IntentApproved", "")]
+
+
+def test_greeks_follow_every_change_of_a_strategys_quotes_size_and_legs():
+    """Greeks are kept between calls: each change that moves them must show at once, the others' stay as they are."""
+    view = PortfolioView()
+    view.apply(_opened(_intent("A")))
+    view.apply(_opened(_intent("B")))  # shares the short put with A
+    view.apply(_opened(_intent("Q", symbol="QQQ")))
+    for contract, delta in ((SHARED_PUT, -0.3), (WING, -0.1), (OTHER, -0.25)):
+        view.apply(_quote(contract, delta=delta))
+    assert view.strategy_greeks("A").delta == view.strategy_greeks("B").delta == 20.0
+    assert view.strategy_greeks("Q").delta == 25.0
+    view.apply(_quote(SHARED_PUT, ts=NOW + 1, delta=-0.4))  # a quote of a leg both hold
+    assert view.strategy_greeks("A").delta == view.strategy_greeks("B").delta == 30.0
+    view.note_quotes([_quote(WING, ts=NOW + 2, delta=-0.2)])  # a quote an intent carries
+    assert view.strategy_greeks("A").delta == 20.0 and view.strategy_greeks("Q").delta == 25.0
+    view.apply(StrategyPositionChanged(strategy_id="A", quantity=3, avg_entry_price=-1.0))
+    assert view.strategy_greeks("A").delta == 60.0 and view.strategy_greeks("B").delta == 20.0
+    view.apply(StrategySettled(strategy_id="B", symbol="SPY", settled=(), stock_quantity=0, stock_avg_price=0.0,
+                               realized_pnl_usd=0.0, legs_left=(Leg(WING, 1),)))
+    assert view.strategy_greeks("B").delta == -20.0  # only the long wing is left
+    view.apply(_closed("A"))
+    view.apply(_opened(_intent("A")))  # the same id again: its own size, not the old one's
+    assert view.strategy_greeks("A") is None  # its short put's quote left with its last holder
+    view.apply(_quote(SHARED_PUT, ts=NOW + 3, delta=-0.3))
+    assert view.strategy_greeks("A").delta == 10.0

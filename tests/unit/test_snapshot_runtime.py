@@ -93,3 +93,34 @@ def test_a_graceful_stop_snapshots_the_cores_once_nothing_runs():
     runtime.stop()
     snapshots = [m for m in seen if isinstance(m, CoreSnapshot)]
     assert len(snapshots) == 1 and snapshots[0].through_seq == max(m.seq for m in seen if isinstance(m, Halt))
+
+
+@pytest.mark.timeout(30)
+def test_no_snapshot_while_another_thread_has_stamped_a_message_it_has_not_delivered_yet():
+    runtime, seen = _threaded([Counter])
+    stamped, release = threading.Event(), threading.Event()
+
+    def hold_the_delivery(message: Message) -> None:  # observers run between stamping and delivery
+        if isinstance(message, Halt) and message.reason == "held":
+            stamped.set()
+            release.wait(10)
+
+    runtime.observers.append(hold_the_delivery)
+    runtime.start()
+    publisher = threading.Thread(target=runtime.publish, args=(Halt(reason="held"),))
+    try:
+        runtime.publish(Halt(reason="a"))
+        assert runtime.work.wait_idle(timeout=10)
+        publisher.start()
+        assert stamped.wait(10)
+        assert runtime.work.idle()  # nothing queued, nothing handled: only the stamp says a message is coming
+        assert not runtime.take_snapshots()
+        release.set()
+        publisher.join(10)
+        assert runtime.work.wait_idle(timeout=10)
+        assert runtime.take_snapshots()
+    finally:
+        release.set()
+        runtime.stop()
+    snapshot = next(m for m in seen if isinstance(m, CoreSnapshot))
+    assert snapshot.through_seq == max(m.seq for m in seen if isinstance(m, Halt))
