@@ -5,6 +5,7 @@ session's messages share a partition; evenings after 19:00/20:00 New York land i
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -12,11 +13,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from deltalake import CommitProperties, DeltaTable, Transaction
 from pyarrow.parquet import filters_to_expression
 
 from messages import Message
 from messages.codec import from_msgpack_many, to_msgpack
+from storage.delta_writes import OpenTables
 
 JOURNAL_SCHEMA = pa.schema(
     [
@@ -30,8 +32,21 @@ JOURNAL_SCHEMA = pa.schema(
 )
 
 
+NS_PER_S = 1_000_000_000
+NS_PER_DAY = 86_400 * NS_PER_S
+
+
 def _utc_date(ts_ns: int) -> str:
+    day, into_day = divmod(ts_ns, NS_PER_DAY)
+    if NS_PER_S <= into_day < NS_PER_DAY - NS_PER_S:  # away from midnight, where the float below may round over
+        return _day_iso(day)
     return dt.datetime.fromtimestamp(ts_ns / 1e9, tz=dt.UTC).date().isoformat()
+
+
+@functools.lru_cache(maxsize=64)
+def _day_iso(day: int) -> str:
+    """Every message of a group commit asks: one conversion per day, not per message."""
+    return (dt.date(1970, 1, 1) + dt.timedelta(days=day)).isoformat()
 
 
 class DeltaJournal:
@@ -45,6 +60,7 @@ class DeltaJournal:
         self._table: DeltaTable | None = None
         self._whole: tuple[int, ds.Dataset] | None = None
         self._table_lock = threading.Lock()
+        self._open = OpenTables(self._storage_options)  # appends: only the persistence actor's thread writes
 
     def _dataset(self, filters: list[tuple] | None = None) -> ds.Dataset:
         """The table as of now, its log read incrementally: loading a year of commits afresh costs about a second
@@ -116,12 +132,10 @@ class DeltaJournal:
             schema=JOURNAL_SCHEMA,
         )
         try:
-            write_deltalake(
+            self._open.append(
                 self.uri,
                 table,
-                mode="append",
                 partition_by=["date"],
-                storage_options=self._storage_options,
                 commit_properties=CommitProperties(app_transactions=[Transaction(app_id=session_id, version=version)]),
             )
         except Exception:

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from deltalake import CommitProperties, DeltaTable, Transaction
 
 from messages import Message
+from storage.delta_writes import OpenTables
 from storage.journal import DeltaJournal
 from storage.tables import PROJECTED_TYPES, SCHEMA_VERSION, SCHEMA_VERSION_KEY, SCHEMAS, project
 
@@ -25,6 +26,7 @@ class LakeWriter:
         self._options = journal.storage_options
         self._committed: dict[str, int] = {}
         self._exec_ids: set[str] | None = None
+        self._open = OpenTables(self._options)
 
     def table_uri(self, table: str) -> str:
         return f"{self._root}/{table}"
@@ -100,11 +102,9 @@ class LakeWriter:
 
     def _write(self, table: str, rows, app_id: str, version: int) -> None:  # noqa: ANN001 - a pa.Table
         try:
-            write_deltalake(
+            self._open.append(
                 self.table_uri(table),
                 rows,
-                mode="append",
-                storage_options=self._options,
                 description=f"thetanode {table}, {SCHEMA_VERSION_KEY} {SCHEMA_VERSION}",
                 commit_properties=CommitProperties(app_transactions=[Transaction(app_id=app_id, version=version)]),
             )

@@ -57,6 +57,7 @@ class PersistenceCore(ActorCore):
         self._retry_delay_s = FIRST_RETRY_S
         self._retry_at = 0.0
         self._wall_paced = wall_paced
+        self.paces_virtual_clock = not wall_paced  # nothing waits for a commit: the clock runs on while it lands
         self._flush_due = 0.0  # wall-paced: when the buffer is next committed
         self.written = 0
         self.attempts = 0

@@ -34,6 +34,9 @@ class ActorCore:
     """False lets the runtime conflate market data in this actor's mailbox (it only needs the latest quote)."""
     replay_on_restart: ClassVar[bool] = True
     """A restarted core is rebuilt by replaying the journal of its inputs; sinks that write that journal opt out."""
+    paces_virtual_clock: bool = True
+    """A virtual clock advances only once this actor has handled everything sent to it. A sink no other actor waits
+    for (persistence committing by wall time) opts out, so virtual time never waits on what it does."""
 
     def settled(self) -> bool:
         """False while the core holds a decision the rest of the node has not heard yet (e.g. an answer held back

@@ -35,6 +35,11 @@ class Delivery:
 
 CONTROL = Delivery(Policy.BLOCK)  # pykka's own stop/proxy messages
 
+LAZY_BATCH = 128
+"""A lazily woken mailbox wakes its actor once this many messages wait ..."""
+LINGER_S = 0.02
+"""... else its idle actor looks again this often."""
+
 
 class MailboxOverflow(RuntimeError):
     """A `block` message waited longer than the bound allows; it was still enqueued, never dropped."""
@@ -80,6 +85,10 @@ class Mailbox:
     on_overflow: Callable[[str, Any], None] = lambda name, message: None
     work: WorkCounter | None = None
     """Sums this mailbox's unfinished messages (not pykka's own control envelopes) with the others' for quiescence."""
+    wakes_lazily: bool = False
+    """For a sink nothing waits for (persistence on a virtual clock): a put wakes the actor only once a batch has
+    gathered, or for pykka's control envelopes (a stop is never kept waiting), and the idle actor looks again every
+    `LINGER_S`. Waking a thread for each message costs the publisher more than the sink's work on it."""
     metrics: MailboxMetrics = field(init=False)
 
     def __post_init__(self) -> None:
@@ -142,7 +151,7 @@ class Mailbox:
             depth = metrics.depth = len(slots)
             if depth > metrics.high_water:
                 metrics.high_water = depth
-            if self._getting:
+            if self._getting and (not self.wakes_lazily or depth >= LAZY_BATCH or delivery is CONTROL):
                 self._not_empty.notify()
         finally:
             lock.release()
@@ -195,6 +204,8 @@ class Mailbox:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     raise TimeoutError(f"mailbox {self.name}: nothing arrived within {timeout}s")
+                if self.wakes_lazily:  # no put wakes it for a single message: look again every LINGER_S
+                    remaining = LINGER_S if remaining is None else min(LINGER_S, remaining)
                 self._not_empty.wait(remaining)
         finally:
             self._getting -= 1

@@ -55,6 +55,16 @@ class _ActorContext:
         self._runtime.timers.cancel(self._name, key)
 
 
+class _Drive:
+    """One `run_virtual` call: how far, while what holds, and whether it is over."""
+
+    def __init__(self, until_ns: int, keep_going: Callable[[], bool]) -> None:
+        self.until_ns = until_ns
+        self.keep_going = keep_going
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+
 class ThreadedRuntime:
     def __init__(
         self,
@@ -68,6 +78,10 @@ class ThreadedRuntime:
         self.clock = clock
         self.timers = TimerQueue()
         self.work = WorkCounter()
+        self._drive: _Drive | None = None
+        self._driving = threading.Lock()
+        if isinstance(clock, VirtualClock):
+            self.work.on_idle = self._step_while_idle
         self._timer_changed = threading.Condition()
         self._factories = {factory().name: factory for factory in factories}
         cores = {name: factory() for name, factory in self._factories.items()}
@@ -82,7 +96,8 @@ class ThreadedRuntime:
                 block_timeout_s=mailbox.block_timeout_s,
                 drop_oldest_bound=mailbox.drop_oldest_bound,
                 on_overflow=self._on_overflow,
-                work=self.work,
+                work=self.work if core.paces_virtual_clock else None,
+                wakes_lazily=not core.paces_virtual_clock,
             )
             for name, core in cores.items()
         }
@@ -231,21 +246,59 @@ class ThreadedRuntime:
                 self._timer_changed.wait(timeout=min(wait_s, 1.0) if wait_s is not None else 1.0)
 
     def run_virtual(self, until_ns: int, keep_going: Callable[[], bool] = lambda: True) -> None:
-        """Drive a virtual clock: wait for quiescence, jump to the next timer, fire it; until `until_ns`."""
+        """Drive a virtual clock: at each quiescent instant jump to the next timer and fire it; until `until_ns`.
+
+        The step is taken by whichever thread makes the node quiescent — the actor finishing the last message —
+        right there, not by this thread after a wake-up: a virtual step is a few messages, and handing each one's end
+        to another thread cost about as much as handling them. This thread starts the drive and takes a step itself
+        if a quarter of a second passes without one (a safety net, and the step after someone else waited for
+        quiescence)."""
         if not isinstance(self.clock, VirtualClock):
             raise TypeError("run_virtual needs a VirtualClock")
-        while not self.stopped.is_set():
-            if not self.work.wait_idle(timeout=0.25):
-                continue
-            if not keep_going():
+        drive = _Drive(until_ns, keep_going)
+        self._drive = drive
+        try:
+            while not self.stopped.is_set() and not drive.done.is_set():
+                self._step_while_idle()
+                drive.done.wait(0.25)
+        finally:
+            self._drive = None
+        if drive.error is not None:
+            raise drive.error
+
+    def _step_while_idle(self) -> None:
+        """Fire the next timers for as long as the node is quiescent; one thread at a time. Whoever finds the drive
+        taken leaves it to its holder, which looks again after letting go: an actor that ran empty meanwhile is
+        never missed."""
+        while (drive := self._drive) is not None and self._driving.acquire(blocking=False):
+            try:
+                while not drive.done.is_set() and not self.stopped.is_set() and self._steppable():
+                    self._step(drive)
+            except BaseException as exc:  # noqa: BLE001 - on an actor's thread: the drive's caller raises it
+                drive.error = exc
+                drive.done.set()
+            finally:
+                self._driving.release()
+            if drive.done.is_set() or self.stopped.is_set() or not self._steppable():
                 return
-            self._snapshot_when_due()
-            due = self.timers.next_due()
-            if due is None or due > until_ns:
-                self.clock.advance_to(until_ns)
-                return
-            self.clock.advance_to(due)
-            self._fire_due(due)
+
+    def _steppable(self) -> bool:
+        """Quiescent, and nobody else waits to see it (a stop would otherwise never find the node idle: the next
+        timer would fire at every idle instant before the stop looked)."""
+        return not self.work.waited_for and self.work.idle()
+
+    def _step(self, drive: _Drive) -> None:
+        if not drive.keep_going():
+            drive.done.set()
+            return
+        self._snapshot_when_due()
+        due = self.timers.next_due()
+        if due is None or due > drive.until_ns:
+            self.clock.advance_to(drive.until_ns)
+            drive.done.set()
+            return
+        self.clock.advance_to(due)
+        self._fire_due(due)
 
     # supervision ---------------------------------------------------------------------------------------------------
     def report_failure(self, name: str, error: str, failed_seq: int) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -27,14 +28,25 @@ class WorkCounter:
         self._settled = threading.Event()
         self._waiters = 0
         self._waiters_lock = threading.Lock()
+        self.on_idle: Callable[[], None] | None = None
+        """Called on the thread whose mailbox ran empty last (a virtual clock takes its next step there)."""
 
     def register(self, unit: Accountable) -> None:
         self._units.append(unit)
 
     def ran_empty(self) -> None:
-        """A mailbox's last unfinished message is done: wake whoever waits for quiescence (if anyone does)."""
-        if self._waiters:
-            self._settled.set()
+        """A mailbox's last unfinished message is done: wake whoever waits for quiescence (if anyone does) once no
+        mailbox has any left. The last of several finishing together sees the others' counts at zero."""
+        if (self._waiters or self.on_idle is not None) and not any(unit.unfinished for unit in self._units):
+            if self._waiters:
+                self._settled.set()
+            if self.on_idle is not None:
+                self.on_idle()
+
+    @property
+    def waited_for(self) -> bool:
+        """Someone waits for quiescence (a stop, a test): a virtual clock leaves the idle instant to them."""
+        return self._waiters > 0
 
     @property
     def pending(self) -> int:

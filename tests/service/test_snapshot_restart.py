@@ -72,9 +72,9 @@ def test_a_live_nodes_snapshots_restore_what_replay_from_zero_builds(tmp_path, s
         wait_for(lambda: _holds(config, process.pid, OrderFilled), 200, "a fill", lambda: log.read_text()[-2000:])
         logs = write_ahead_dir(load_config(config)).glob(f"*-{process.pid}{SUFFIX}")
         filled = max(m.seq for path in logs for m in read_log(path) if isinstance(m, OrderFilled))
-        wait_for(lambda: any(isinstance(m, CoreSnapshot) and m.through_seq > filled
-                             for path in write_ahead_dir(load_config(config)).glob(f"*-{process.pid}{SUFFIX}")
-                             for m in read_log(path)), 200, "a snapshot after the fill")
+        journal = DeltaJournal(load_config(config).node.lake_uri)  # snapshots are durable once journaled
+        wait_for(lambda: any(m.through_seq > filled for m in journal.read_type(CoreSnapshot)
+                             if isinstance(m, CoreSnapshot)), 200, "a snapshot after the fill")
         if stop == "kill -9":
             os.kill(process.pid, signal.SIGKILL)
             process.wait(timeout=10)

@@ -1,0 +1,36 @@
+"""Appends through a Delta table kept open: the one writer of a table holds its log in memory between commits.
+
+`write_deltalake(uri, ...)` loads the table's whole log (checkpoint plus every commit after it) before each write, so
+a group commit cost more the longer a table had gone since its last checkpoint: measured here, a 400-message batch
+into the journal and the derived tables took 34 ms at the first commits and 380 ms at the 90th, most of it in
+loading the tables. An open table is advanced by its own commits and by delta-rs's conflict resolution when another
+writer (compaction) committed in between, so a commit costs the same at the 1,000th version as at the 10th.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deltalake import DeltaTable, write_deltalake
+
+
+class OpenTables:
+    """One open table per URI, for appends only; a table whose commit failed is opened afresh next time (the
+    failure may have left the handle behind the log, and the caller retries the same batch)."""
+
+    def __init__(self, storage_options: dict[str, str] | None = None) -> None:
+        self._storage_options = storage_options or None
+        self._open: dict[str, DeltaTable] = {}
+
+    def append(self, uri: str, data: Any, **options: Any) -> None:  # noqa: ANN401 - write_deltalake's own types
+        table = self._open.get(uri)
+        if table is None and DeltaTable.is_deltatable(uri, storage_options=self._storage_options):
+            table = self._open[uri] = DeltaTable(uri, storage_options=self._storage_options)
+        try:
+            if table is None:  # the first commit creates the table
+                write_deltalake(uri, data, mode="append", storage_options=self._storage_options, **options)
+            else:
+                write_deltalake(table, data, mode="append", **options)
+        except Exception:
+            self._open.pop(uri, None)
+            raise
