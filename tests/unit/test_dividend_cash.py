@@ -85,3 +85,33 @@ def test_position_sync_restores_a_settlements_shares_from_its_own_fact_only_when
     live.restore(AssignedStockClosed(strategy_id="IC-1", symbol="SPY", closed_quantity=100, remaining_quantity=0,
                                      exit_price=590.0, realized_pnl_usd=-201.0, commissions_usd=1.0))
     assert live.stock_mismatches(BrokerPositionsSnapshot(positions=(), complete=True)) == []
+
+
+def test_an_exchange_rebuilt_from_the_journal_has_paid_what_the_live_one_paid():
+    """A restart rebuilds the simulated exchange from the journal: the dividend it paid live is in its cash once (not
+    twice, not never), and it has looked at the schedule where the live one last did, so it is not paid again."""
+    from pathlib import Path
+
+    from actors.node import core_factories
+    from actors.replay.runner import replay_deterministic
+    from actors.replay.scenario import load_scenario
+    from actors.runtime.rebuild import replay_quietly
+    from actors.runtime.routing import RoutingTable
+    from messages import TimerFired
+
+    scenario = load_scenario(Path(__file__).parents[1] / "scenarios" / "assignment_dividend_keep.jsonl")
+    history = replay_deterministic(scenario).history
+    [paid] = [m for m in history if isinstance(m, StockDividend)]
+
+    def rebuilt(messages: list) -> object:
+        cores = {c.name: c for c in (f() for f in core_factories(scenario.config, "s", None, scenario.start_ns))}
+        broker = cores["broker"]
+        replay_quietly({"broker": broker}, RoutingTable({"broker": broker.subscriptions}), messages)
+        return broker
+
+    broker = rebuilt(history)
+    without_the_payment = rebuilt([m for m in history if m is not paid])
+    assert paid.cash_usd == -200.0
+    assert broker._cash_usd - without_the_payment._cash_usd == paid.cash_usd
+    last_look = max(m.ts for m in history if isinstance(m, TimerFired) and m.target == "broker")
+    assert broker._dividend_cash._paid_through is not None and broker._dividend_cash._paid_through <= last_look

@@ -50,6 +50,7 @@ from messages import (
     OrderRejected,
     PlaceOrder,
     RawQuote,
+    StockDividend,
     SubscribeQuotes,
     TimerFired,
     TimerKey,
@@ -102,7 +103,7 @@ class SimBrokerCore(BrokerCore):
         """False while being rebuilt from the journal (until `on_start`): no decisions, no fills."""
         self._unanswered: list[PlaceOrder | ModifyOrder | CancelOrder] = []
         commands = (*ORDER_COMMANDS, SubscribeQuotes, UnsubscribeQuotes, ChainRequest)
-        self.subscriptions = commands + SIM_ORDER_EVENTS + ((RawQuote,) if source.scripted else ())
+        self.subscriptions = commands + SIM_ORDER_EVENTS + (StockDividend,) + ((RawQuote,) if source.scripted else ())
 
     def settled(self) -> bool:
         return not self._outbox
@@ -145,7 +146,8 @@ class SimBrokerCore(BrokerCore):
             if q
         )
         self._emit(BrokerPositionsSnapshot(positions=positions, complete=True, stock=self._shares.positions()), ctx)
-        for dividend in self._dividend_cash.due(ctx.now(), self._shares.quantity) if self._live else ():
+        due = self._dividend_cash.due(ctx.now(), self._shares.quantity)  # rebuilding too: what is paid stays paid
+        for dividend in due if self._live else ():
             self._cash_usd += dividend.cash_usd
             self._emit(dividend, ctx)
         self._emit(self._account_values(ctx.now()), ctx)
@@ -172,6 +174,10 @@ class SimBrokerCore(BrokerCore):
         if isinstance(message, SIM_ORDER_EVENTS):
             if not self._live and message.origin == self.name:  # live, it is its own answer coming back
                 self._recall(message, ctx)
+            return
+        if isinstance(message, StockDividend):
+            if not self._live and message.origin == self.name:  # rebuilding: the payment it made, once
+                self._cash_usd += message.cash_usd
             return
         if not self._live and isinstance(message, ORDER_COMMANDS):
             self._unanswered.append(message)
