@@ -4,9 +4,11 @@ the messages they publish."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from actors.broker.ib.core import IbBrokerCore
@@ -33,6 +35,34 @@ def ib_config(gateway: TestGateway, **sections: dict[str, Any]) -> NodeConfig:
     for name, values in sections.items():
         overrides[name] = {**overrides.get(name, {}), **values}
     return config_from_mapping(overrides, source="test")
+
+
+def write_node_toml(tmp_path: Path, port: int, **sections: dict[str, Any]) -> Path:
+    """A `thetanode run` config file for a node process against the test gateway on `port`, on the shifted clock from
+    MARKET_TIME, its lake and service files under `tmp_path`; `sections` add to or override these settings."""
+    merged: dict[str, dict[str, Any]] = {
+        "node": {"broker": "ib", "clock": "shifted", "clock_start": MARKET_TIME, "lake_uri": str(tmp_path / "lake")},
+        "ib": {"port": port},
+        "service": {"health_port": 0, "heartbeat_file": str(tmp_path / "heartbeat.json"),
+                    "control_dir": str(tmp_path / "control")},
+    }
+    for name, values in sections.items():
+        merged[name] = {**merged.get(name, {}), **values}
+    lines = [line for name, values in merged.items()
+             for line in (f"[{name}]", *(f"{key} = {_toml_value(value)}" for key, value in values.items()))]
+    config = tmp_path / "node.toml"
+    config.write_text("\n".join(lines) + "\n")
+    return config
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, str):
+        return json.dumps(value)  # a TOML basic string is a JSON string
+    return repr(value)
 
 
 def operator_settings() -> GatewaySettings:

@@ -28,7 +28,7 @@ from messages import (
 )
 from storage.journal import DeltaJournal
 from tests.ib.gateway import TestGateway
-from tests.ib.harness import MARKET_TIME, InProcessNode, ib_config, new_gateway
+from tests.ib.harness import MARKET_TIME, InProcessNode, ib_config, new_gateway, write_node_toml
 from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,35 +85,12 @@ def test_an_early_assigned_short_put_is_flattened_at_ib_and_the_strategy_ends_fl
 
 
 def _config(tmp_path: Path, gateway: TestGateway) -> Path:
-    config = tmp_path / "node.toml"
-    config.write_text(f"""
-[node]
-broker = "ib"
-clock = "shifted"
-clock_start = {MARKET_TIME.isoformat().replace("+00:00", "Z")}
-lake_uri = "{tmp_path / "lake"}"
-[ib]
-port = {gateway.port}
-chain_strike_range_pct = 0.07
-positions_settle_s = 0.3
-reconnect_initial_s = 0.2
-[entry]
-evaluate_interval_s = 1.0
-vix_max = 19.0
-[risk]
-max_positions_per_symbol = 1
-[execution]
-step_interval_s = 1.0
-deadline_s = 20.0
-[persistence]
-flush_interval_ms = 600000
-[service]
-client_id = 12
-health_port = 0
-heartbeat_file = "{tmp_path / "heartbeat.json"}"
-control_dir = "{tmp_path / "control"}"
-""")
-    return config
+    return write_node_toml(
+        tmp_path, gateway.port,
+        ib={"chain_strike_range_pct": 0.07, "positions_settle_s": 0.3, "reconnect_initial_s": 0.2},
+        entry={"evaluate_interval_s": 1.0, "vix_max": 19.0}, risk={"max_positions_per_symbol": 1},
+        execution={"step_interval_s": 1.0, "deadline_s": 20.0}, persistence={"flush_interval_ms": 600000},
+        service={"client_id": 12})
 
 
 def test_a_node_killed_as_ib_receives_its_stock_order_knows_the_order_after_restart_and_books_it_once(tmp_path):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from actors.replay.session import replay_session
 from messages import (
     BrokerConnectionChanged,
     IbConnected,
@@ -25,11 +26,10 @@ from messages import (
     StrategyClosed,
     StrategyOpened,
 )
-from actors.replay.session import replay_session
 from storage.journal import DeltaJournal
 from tests.ib.gateway import TestGateway
+from tests.ib.harness import new_gateway, write_node_toml
 from tests.waiting import wait_for
-from tests.ib.harness import MARKET_TIME, new_gateway
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -39,40 +39,13 @@ def _log_tail(log: Path):  # noqa: ANN202 - a context callable for wait_for
 
 
 def _write_config(tmp_path: Path, gateway: TestGateway) -> Path:
-    config = tmp_path / "node.toml"
-    config.write_text(f"""
-[node]
-broker = "ib"
-clock = "shifted"
-clock_start = {MARKET_TIME.isoformat().replace("+00:00", "Z")}
-lake_uri = "{tmp_path / "lake"}"
-
-[ib]
-port = {gateway.port}
-chain_strike_range_pct = 0.10
-positions_settle_s = 0.3
-reconnect_initial_s = 0.2
-
-[entry]
-evaluate_interval_s = 2.0
-
-[exits]
-evaluation_delay_ms = 300             # judge a crash once every leg is requoted, not on a half-updated set
-
-[execution]
-step_interval_s = 1.0
-deadline_s = 30.0
-
-[persistence]
-flush_interval_ms = 100
-
-[service]
-client_id = 11
-health_port = 0
-heartbeat_file = "{tmp_path / "heartbeat.json"}"
-control_dir = "{tmp_path / "control"}"
-""")
-    return config
+    return write_node_toml(
+        tmp_path, gateway.port,
+        ib={"chain_strike_range_pct": 0.10, "positions_settle_s": 0.3, "reconnect_initial_s": 0.2},
+        entry={"evaluate_interval_s": 2.0},
+        exits={"evaluation_delay_ms": 300},  # judge a crash once every leg is requoted, not on a half-updated set
+        execution={"step_interval_s": 1.0, "deadline_s": 30.0}, persistence={"flush_interval_ms": 100},
+        service={"client_id": 11})
 
 
 def _start(config: Path, log: Path) -> subprocess.Popen:

@@ -22,7 +22,7 @@ import pytest
 from messages import OrderFilled, PlaceOrder, ReconciliationResult
 from storage.journal import DeltaJournal
 from tests.ib.gateway import TestGateway
-from tests.ib.harness import MARKET_TIME, new_gateway
+from tests.ib.harness import new_gateway, write_node_toml
 from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,41 +32,15 @@ KILL_DELAYS_S = (0.0, 0.0, 0.02, 0.05, 0.0, 0.1, 0.2, 0.0, 0.35, 0.5, 0.0, 0.8, 
 
 
 def _config(tmp_path: Path, gateway: TestGateway) -> Path:
-    config = tmp_path / "node.toml"
-    config.write_text(f"""
-[node]
-broker = "ib"
-clock = "shifted"
-clock_start = {MARKET_TIME.isoformat().replace("+00:00", "Z")}
-lake_uri = "{tmp_path / "lake"}"
-[ib]
-port = {gateway.port}
-chain_strike_range_pct = 0.03
-positions_settle_s = 0.2
-reconnect_initial_s = 0.2
-commission_wait_s = 0.5
-[entry]
-evaluate_interval_s = 0.5
-dte_min = 7
-dte_max = 12
-exit_rules_gate = false  # the churn is the point: let dte_exit close each condor at once
-[exits]
-dte_exit = 30
-[execution]
-step_interval_s = 0.3
-price_steps = 3
-deadline_s = 1.5
-[persistence]
-flush_interval_ms = 600000
-[service]
-client_id = 21
-health_port = 0
-shutdown_timeout_s = 15
-heartbeat_interval_s = 0.5
-heartbeat_file = "{tmp_path / "heartbeat.json"}"
-control_dir = "{tmp_path / "control"}"
-""")
-    return config
+    return write_node_toml(
+        tmp_path, gateway.port,
+        ib={"chain_strike_range_pct": 0.03, "positions_settle_s": 0.2, "reconnect_initial_s": 0.2,
+            "commission_wait_s": 0.5},
+        # the churn is the point: let dte_exit close each condor at once
+        entry={"evaluate_interval_s": 0.5, "dte_min": 7, "dte_max": 12, "exit_rules_gate": False},
+        exits={"dte_exit": 30}, execution={"step_interval_s": 0.3, "price_steps": 3, "deadline_s": 1.5},
+        persistence={"flush_interval_ms": 600000},
+        service={"client_id": 21, "shutdown_timeout_s": 15, "heartbeat_interval_s": 0.5})
 
 
 def _start(config: Path, log: Path) -> subprocess.Popen:

@@ -17,7 +17,7 @@ from actors.config import config_from_mapping
 from actors.exit_codes import EXIT_BAD_INPUT, EXIT_LAKE_DAMAGED, EXIT_OK, EXIT_ORDERS_WORKING, EXIT_UNFLUSHED
 from messages import Halt, NodeStarted, OrderTerminated, PlaceOrder
 from storage.journal import DeltaJournal
-from tests.ib.harness import MARKET_TIME, new_gateway
+from tests.ib.harness import new_gateway, write_node_toml
 from tests.mounts import tmpfs
 from tests.waiting import wait_for
 
@@ -91,33 +91,12 @@ def test_a_stop_signal_during_the_rebuild_is_a_clean_stop(tmp_path, monkeypatch)
 
 
 def _ib_config(tmp_path: Path, port: int, shutdown_timeout_s: float) -> Path:
-    config = tmp_path / "node.toml"
-    config.write_text(f"""
-[node]
-broker = "ib"
-clock = "shifted"
-clock_start = {MARKET_TIME.isoformat().replace("+00:00", "Z")}
-lake_uri = "{tmp_path / "lake"}"
-[ib]
-port = {port}
-chain_strike_range_pct = 0.03
-[entry]
-evaluate_interval_s = 0.5
-dte_min = 7
-dte_max = 12
-exit_rules_gate = false  # the gateway lists short-dated expiries only, inside dte_exit
-[execution]
-step_interval_s = 0.3
-price_steps = 20
-deadline_s = 120
-[service]
-client_id = 31
-health_port = 0
-shutdown_timeout_s = {shutdown_timeout_s}
-heartbeat_file = "{tmp_path / "hb.json"}"
-control_dir = "{tmp_path / "control"}"
-""")
-    return config
+    return write_node_toml(
+        tmp_path, port, ib={"chain_strike_range_pct": 0.03},
+        # the gateway lists short-dated expiries only, inside dte_exit
+        entry={"evaluate_interval_s": 0.5, "dte_min": 7, "dte_max": 12, "exit_rules_gate": False},
+        execution={"step_interval_s": 0.3, "price_steps": 20, "deadline_s": 120},
+        service={"client_id": 31, "shutdown_timeout_s": shutdown_timeout_s})
 
 
 @pytest.mark.timeout(150)
