@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,7 +72,8 @@ class MarketFeed:
         self.faults = DataFaults()
         self.most_lines = 0
         """The most lines this login's clients held at once."""
-        self.ticks_sent = 0
+        self.ticks_sent: Counter[tuple[str, Any]] = Counter()
+        """Ticks sent per stream, keyed by what was subscribed: ("stock", "SPY"), ("index", "VIX"), ..."""
 
     def lines_in_use(self, clients: list[FeedClient]) -> int:
         return sum(len(c.streams) for c in clients)
@@ -114,7 +116,7 @@ class MarketFeed:
             if last.get(tick_type) == payload:
                 continue
             last[tick_type] = payload
-            self.ticks_sent += 1
+            self.ticks_sent[(kind, what)] += 1
             wire_type = DELAYED_TICK.get(tick_type, tick_type) if req_id in feed.delayed else tick_type
             if tick_type in (OPTION_BID, OPTION_ASK, OPTION_MODEL):
                 send(wire.tick_option_computation(req_id, wire_type, *payload))
