@@ -147,7 +147,12 @@ class StrategySettled(Event, frozen=True, kw_only=True):
     legs_left: Legs = ()
     """The strategy's legs still held when only some were settled (an early assignment): the strategy stays open
     with them (no `StrategyClosed` yet; `realized_pnl_usd` is then only what offsetting shares realised) and the
-    decision closes them at once (rule `assignment`)."""
+    decision closes them at once (rule `assignment`). Their ratios are per unit of `quantity_left`."""
+    quantity_left: int | UnsetType = UNSET
+    """The strategy's units after the settlement, when they changed: an assignment of only some of a short leg's
+    contracts leaves legs of unequal size, held as one structure with ratios in lowest terms (3 condors with 2 of
+    the 3 short calls assigned: +3/-3 puts, -1/+3 calls, quantity 1). Unset (and not encoded, so older journals
+    read and write byte for byte) when the quantity did not change."""
 
 
 class AssignedStockClosed(Event, frozen=True, kw_only=True):

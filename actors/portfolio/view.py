@@ -12,6 +12,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
+from msgspec import UnsetType
+
 from actors.portfolio.greeks import GreekTotals, structure_greeks
 from messages import (
     IntentApproved,
@@ -102,7 +104,7 @@ class PortfolioView:
             case StrategyClosed():
                 return self._closed(message.strategy_id)
             case StrategySettled(legs_left=left) if left and message.strategy_id in self._open:
-                return self._settled_in_part(message.strategy_id, left)
+                return self._settled_in_part(message.strategy_id, left, message.quantity_left)
             case IntentApproved(intent=OpenStrategy() as intent):
                 self.add_pending(intent)
             case IntentApproved(intent=RollStrategy() as roll):
@@ -197,12 +199,16 @@ class PortfolioView:
             holders.add(opened.strategy_id)
         return HeldContracts(held=tuple(held))
 
-    def _settled_in_part(self, strategy_id: str, left: tuple[Leg, ...]) -> HeldContracts:
-        """The broker settled some legs (an early assignment): the strategy holds only the others now."""
+    def _settled_in_part(self, strategy_id: str, left: tuple[Leg, ...],
+                         quantity_left: int | UnsetType) -> HeldContracts:
+        """The broker settled some legs, or some contracts of a leg (an early assignment): the strategy holds only
+        what is left, as `quantity_left` units of `left` (unset: as many units as before) at the same total entry."""
         holding = self._open[strategy_id]
         self._greeks_moved(strategy_id)
         gone = {leg.contract for leg in holding.legs} - {leg.contract for leg in left}
-        self._open[strategy_id] = replace(holding, legs=left)
+        units = quantity_left or holding.quantity
+        self._open[strategy_id] = replace(holding, legs=left, quantity=units,
+                                          entry_price=holding.entry_price * holding.quantity / units)
         released = []
         for contract in sorted(gone, key=str):
             holders = self._holders.get(contract, set())

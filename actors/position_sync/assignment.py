@@ -2,9 +2,9 @@
 worthless, or exercised and assigned) and shares that appeared from an exercise or assignment, early or at expiry.
 
 A strategy's legs are settled when they are gone from the broker's positions (all of them, or some while the others
-are all still there), each either past its expiry's settlement (actors/settlement.py) or a short leg assigned early,
-and the shares the broker shows beyond what earlier settlements left are exactly those the exercises and assignments
-deliver. Past expiry, the underlying's last price at or before the settlement says which legs OCC exercised. When the
+are still there; a short leg also in part, when OCC assigned only some of its contracts early), each either past its
+expiry's settlement (actors/settlement.py) or a short leg assigned early, and the shares the broker shows beyond
+what earlier settlements left are exactly those the exercises and assignments deliver. Past expiry, the underlying's last price at or before the settlement says which legs OCC exercised. When the
 broker's shares disagree (the price moved after the last quote, a holder's contrary instruction), the legs struck
 near that price (all legs, without a price) may have gone either way: a choice of them that delivers exactly the
 shares shown is accepted if it is the only one. A long leg gone before its expiry is never a settlement (the node
@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import product
+from math import gcd
 
 from actors.settlement import delivered_shares, exercised_at, settles_at_ns
 from messages import Leg, OptionContract, SettledLeg
@@ -39,28 +40,31 @@ class Holding:
     quantity: int
 
 
-def _vanished(holdings: Iterable[Holding], broker: Mapping[OptionContract, int]) -> dict[str, Holding]:
-    """Strategies (in id order) some or all of whose legs the broker no longer holds, each with just those legs:
-    a leg is gone when the broker lacks all of it, present when it lacks none of it (anything in between is no
-    settlement). Each contract's missing quantity is handed out to its holders in id order, so a contract two
-    strategies share settles each only if both are gone."""
+def _vanished(holdings: Iterable[Holding], broker: Mapping[OptionContract, int],
+              now_ns: int) -> dict[str, dict[OptionContract, int]]:
+    """Strategies (in id order) some of whose contracts the broker no longer holds, each with the contracts it lost
+    and how many (signed as held): all of a leg, or part of it before its expiry (OCC assigns a short position of
+    several contracts early in part; an expiry settles all of them). Each contract's missing quantity is handed out
+    to its holders in id order."""
     expected: Counter[OptionContract] = Counter()
     ordered = sorted(holdings, key=lambda h: h.strategy_id)
     for holding in ordered:
         for leg in holding.legs:
             expected[leg.contract] += leg.ratio * holding.quantity
     missing = {c: q - broker.get(c, 0) for c, q in expected.items()}
-    gone = {}
+    gone: dict[str, dict[OptionContract, int]] = {}
     for holding in ordered:
-        held = {leg.contract: leg.ratio * holding.quantity for leg in holding.legs}
-        lost = {c for c, q in held.items() if q and missing[c] * q > 0 and abs(missing[c]) >= abs(q)}
-        if not lost or any(missing[c] and c not in lost and missing[c] * q > 0 for c, q in held.items()):
-            continue
-        for contract in lost:
-            missing[contract] -= held[contract]
-        gone[holding.strategy_id] = Holding(holding.strategy_id, holding.symbol,
-                                            tuple(leg for leg in holding.legs if leg.contract in lost),
-                                            holding.quantity)
+        lost = {}
+        for leg in holding.legs:
+            held, short_of = leg.ratio * holding.quantity, missing[leg.contract]
+            if not held or short_of * held <= 0:
+                continue
+            if abs(short_of) < abs(held) and now_ns >= settles_at_ns(leg.contract.expiry):
+                continue  # part of a leg gone at its expiry: no settlement explains that
+            lost[leg.contract] = held if abs(short_of) >= abs(held) else short_of
+            missing[leg.contract] -= lost[leg.contract]
+        if lost:
+            gone[holding.strategy_id] = lost
     return gone
 
 
@@ -70,19 +74,21 @@ def recognise_settlements(holdings: Iterable[Holding], broker_options: Mapping[O
     """The strategies the broker settled, each with the outcomes of the legs it settled (all of them, or some: an
     early assignment, or the front month of a calendar). `stock_appeared` is per symbol the shares the broker shows
     beyond those earlier settlements left."""
-    gone = _vanished(holdings, broker_options)
+    symbols = {h.strategy_id: h.symbol for h in holdings}
+    gone = _vanished(holdings, broker_options, now_ns)
     settled: dict[str, tuple[SettledLeg, ...]] = {}
-    for symbol in sorted({h.symbol for h in gone.values()}):
-        candidates = [h for h in gone.values() if h.symbol == symbol]
-        outcome = _explain(candidates, stock_appeared.get(symbol, 0), now_ns, closing_price)
+    for symbol in sorted({symbols[strategy_id] for strategy_id in gone}):
+        legs = [(strategy_id, contract, quantity) for strategy_id, lost in gone.items() if symbols[strategy_id] == symbol
+                for contract, quantity in lost.items()]
+        outcome = _explain(legs, stock_appeared.get(symbol, 0), now_ns, closing_price)
         if outcome is not None:
             settled |= outcome
     return settled
 
 
-def _explain(candidates: list[Holding], shares_shown: int, now_ns: int,
+def _explain(legs: list[tuple[str, OptionContract, int]], shares_shown: int, now_ns: int,
              closing_price: ClosingPrice) -> dict[str, tuple[SettledLeg, ...]] | None:
-    legs = [(h.strategy_id, leg.contract, leg.ratio * h.quantity) for h in candidates for leg in h.legs]
+    """Which of the lost (strategy, contract, quantity) were exercised or assigned, if the shares shown say so."""
     by_price: list[bool | None] = []  # exercised? None = undecided
     near_money: list[bool] = []
     for _, contract, quantity in legs:
@@ -101,7 +107,7 @@ def _explain(candidates: list[Holding], shares_shown: int, now_ns: int,
                               shares_shown)
     if choice is None:
         return None
-    settled: dict[str, list[SettledLeg]] = {h.strategy_id: [] for h in candidates}
+    settled: dict[str, list[SettledLeg]] = {strategy_id: [] for strategy_id, _, _ in legs}
     for (strategy_id, contract, quantity), exercised in zip(legs, choice, strict=True):
         outcome = "expired" if not exercised else "assigned" if quantity < 0 else "exercised"
         shares = delivered_shares(contract, quantity) if exercised else 0
@@ -123,6 +129,20 @@ def _only_choice(legs: list[tuple[str, OptionContract, int]], fixed: list[bool |
         if shares == shares_shown:
             found.append(choice)
     return found[0] if len(found) == 1 else None
+
+
+def left_after(legs: Iterable[Leg], quantity: int, settled: Iterable[SettledLeg]) -> tuple[tuple[Leg, ...], int]:
+    """The legs a strategy of `quantity` units still holds after `settled`, and its units: the contracts left of
+    each leg over their greatest common divisor (the same legs and quantity when whole legs went)."""
+    gone = Counter[OptionContract]()
+    for leg in settled:
+        gone[leg.contract] += leg.quantity
+    left = [(leg.contract, leg.ratio * quantity - gone[leg.contract]) for leg in legs]
+    left = [(contract, held) for contract, held in left if held]
+    if not left:
+        return (), 0
+    units = gcd(*(held for _, held in left)) * (1 if quantity > 0 else -1)
+    return tuple(Leg(contract, held // units) for contract, held in left), units
 
 
 @dataclass

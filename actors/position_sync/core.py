@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from msgspec import UNSET
+from msgspec import UNSET, UnsetType
 
-from actors.position_sync.assignment import Holding, describe
+from actors.position_sync.assignment import Holding, describe, left_after
 from actors.position_sync.reconcile import expected_positions, mismatches
 from actors.position_sync.roll_fills import split_roll_fill
 from actors.position_sync.settlements import BrokerSettlements
@@ -74,7 +74,7 @@ class StrategyBook:
     max_profit_usd: float
     max_loss_usd: float
     quantity: int = 0
-    opened_quantity: int = 0
+    opened_quantity: float = 0  # units opened; restated in new units after a partial settlement
     opened_value: float = 0.0
     closed_quantity: int = 0
     closed_value: float = 0.0
@@ -89,6 +89,14 @@ class StrategyBook:
     @property
     def avg_entry_price(self) -> float:
         return round(self.opened_value / self.opened_quantity, 4) if self.opened_quantity else 0.0
+
+    def settled_in_part(self, legs_left: tuple[Leg, ...], quantity_left: int | UnsetType) -> None:
+        """Hold only the legs a settlement left, as `quantity_left` units of them (unset: as many as now). The opening
+        stays whole and is restated in the new units, so a later partial close books its share of it."""
+        self.legs = legs_left
+        if quantity_left and quantity_left != self.quantity:
+            self.opened_quantity = self.opened_quantity * quantity_left / self.quantity
+            self.quantity = quantity_left
 
 
 class PositionSyncCore(ActorCore):
@@ -132,8 +140,9 @@ class PositionSyncCore(ActorCore):
                 # positions snapshot to recognise the settlement from again
                 self._settlements.restore(message)
                 book = self._books.get(message.strategy_id)
-                if isinstance(message, StrategySettled) and book is not None and message.legs_left:
-                    book.legs = message.legs_left
+                if (isinstance(message, StrategySettled) and book is not None and message.legs_left
+                        and book.legs != message.legs_left):
+                    book.settled_in_part(message.legs_left, message.quantity_left)
             case PlaceOrder() if message.stock is not UNSET:
                 self._working_orders.add(message.client_order_id)
                 self._settlements.on_stock_order(message)
@@ -344,15 +353,16 @@ class PositionSyncCore(ActorCore):
             book = self._books[strategy_id]
             shares, cost_usd, offset_usd = self._settlements.hold(strategy_id, book.symbol, legs)
             book.cash_usd += offset_usd
-            settled = {leg.contract for leg in legs}
-            left = tuple(leg for leg in book.legs if leg.contract not in settled)
-            book.legs = left  # reconciliation expects only these from now on
+            left, units = left_after(book.legs, book.quantity, legs)
+            resized = bool(left) and units != book.quantity
+            if left:
+                book.settled_in_part(left, units)  # reconciliation expects only these from now on
             assigned = any(leg.shares for leg in legs)
             ctx.publish(StrategySettled(
                 strategy_id=strategy_id, symbol=book.symbol, settled=legs, stock_quantity=shares,
                 stock_avg_price=round(cost_usd / shares, 4) if shares else 0.0,
                 realized_pnl_usd=round(offset_usd if left else book.cash_usd - book.commissions_usd, 2),
-                legs_left=left))
+                legs_left=left, quantity_left=units if resized else UNSET))
             text = describe(strategy_id, legs, shares, cost_usd) + (
                 f"; {len(left)} legs left, to be closed" if left else "")
             ctx.publish(Alert(level="warning" if assigned or left else "info", source=self.name, text=text))

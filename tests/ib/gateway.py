@@ -281,18 +281,27 @@ class TestGateway:
             self._con_ids[key], self.option_by_con_id[con_id] = con_id, contract
         return self._con_ids[key]
 
-    def settle(self, contract: OptionContract, exercised: bool) -> None:
-        """OCC settles an option overnight (expiry, exercise, assignment): the option's position row goes to 0 and,
-        when exercised, the shares appear in their own STK row, as IB reports them the next morning."""
+    def settle(self, contract: OptionContract, exercised: bool, contracts: int | None = None) -> None:
+        """OCC settles an option overnight (expiry, exercise, assignment): the option's position row goes to 0 (or,
+        when OCC assigned only `contracts` of a short position early, to what is left) and, when exercised, the shares
+        appear in their own STK row, as IB reports them the next morning."""
         def settle_now() -> None:
-            quantity = self.holdings.pop(contract, 0)
-            self.costs.pop(contract, None)
+            held = self.holdings.get(contract, 0)
+            quantity = held if contracts is None else -contracts if held < 0 else contracts
+            left = held - quantity
+            if left:
+                self.holdings[contract] = left
+                self.costs[contract] = self.costs.get(contract, 0.0) * left / held
+            else:
+                self.holdings.pop(contract, None)
+                self.costs.pop(contract, None)
             sign = 1 if contract.right == "C" else -1
             if exercised:
                 self.stocks.deliver(contract.symbol, sign * quantity * 100, contract.strike)
             for client in self.clients:
                 if client.positions:
-                    client.send(wire.position(self.account, self.wire_option(contract), 0, 0.0))
+                    client.send(wire.position(self.account, self.wire_option(contract), left,
+                                              self._avg_cost(contract) if left else 0.0))
             if exercised:
                 self.stocks.send_position(contract.symbol)
         self._call(settle_now)

@@ -42,17 +42,21 @@ ONE_CONDOR = {
 }
 
 
-def test_an_early_assigned_short_put_is_flattened_at_ib_and_the_strategy_ends_flat():
+@pytest.mark.parametrize(("condors", "assigned"), [(1, 1), (2, 1)], ids=["whole", "one-of-two"])
+def test_an_early_assigned_short_put_is_flattened_at_ib_and_the_strategy_ends_flat(condors: int, assigned: int):
+    """`one-of-two`: OCC assigns one of the two short puts: what is left (+2/-1 puts, -2/+2 calls) closes as one ratio
+    combo at IB, the 100 shares are sold, no reconciliation ever fails."""
     gateway = new_gateway()
     try:
-        config = ib_config(gateway, **ONE_CONDOR)
+        config = ib_config(gateway, **{**ONE_CONDOR, "entry": {**ONE_CONDOR["entry"], "quantity": condors},
+                                       "risk": {**ONE_CONDOR["risk"], "max_daily_loss_usd": 10_000.0}})
         start_ns = int(MARKET_TIME.timestamp() * 1e9)
         with InProcessNode(config, core_factories(config, "test", None, start_ns)) as node:
             opened = node.probe.wait(StrategyOpened, timeout=90)
             wait_for(lambda: len(gateway.positions()) == 4, 60, "the condor's fill at IB")
             gateway.set_vix(20.0)  # above entry.vix_max: no second condor once this one is gone; no exit rule fires
             short_put = next(leg.contract for leg in opened.legs if leg.ratio < 0 and leg.contract.right == "P")
-            gateway.settle(short_put, exercised=True)  # OCC assigns it early: 100 SPY at the strike, overnight
+            gateway.settle(short_put, exercised=True, contracts=assigned)  # early: 100 SPY a contract, overnight
             settled = node.probe.wait(StrategySettled, timeout=30)
             closed = node.probe.wait(StrategyClosed, timeout=90)  # its legs: the shares follow
             closed_stock = node.probe.wait(AssignedStockClosed, timeout=90)
@@ -66,19 +70,25 @@ def test_an_early_assigned_short_put_is_flattened_at_ib_and_the_strategy_ends_fl
 
     placed = [m for m in everything if isinstance(m, PlaceOrder)]
     stock_orders = [p for p in placed if p.stock == "SPY"]
-    assert [(p.quantity, p.legs) for p in stock_orders] == [(-100, ())], "the shares are sold once, by one order"
+    assert [(p.quantity, p.legs) for p in stock_orders] == [(-100 * assigned, ())], "the shares sold once, by one order"
     stock_fills = [m for m in everything if isinstance(m, OrderFilled) and m.client_order_id ==
                    stock_orders[0].client_order_id]
     fills = [m for m in everything if isinstance(m, OrderFilled)]
     assert len({f.exec_id for f in fills}) == len(fills), "a fill was booked twice"
     assert gateway.desk.most_working_per_strategy == 1, "IB worked two orders of the strategy at once"
-    assert [(leg.contract, leg.outcome, leg.shares) for leg in settled.settled] == [(short_put, "assigned", 100)]
+    assert [(leg.contract, leg.outcome, leg.shares) for leg in settled.settled] == [
+        (short_put, "assigned", 100 * assigned)]
+    closes = [p for p in placed if p.purpose == "close" and p.legs]
+    closing = {leg.contract: -leg.ratio * condors - (assigned if leg.contract == short_put else 0) for leg in opened.legs}
+    assert [{leg.contract: leg.ratio * p.quantity for leg in p.legs} for p in closes] == [
+        {contract: quantity for contract, quantity in closing.items() if quantity}], "what was left, closed at once"
     # the shares' P&L: sold at IB's bid against the strike they were delivered at, less IB's $1 stock commission
     [sold] = stock_fills
     assert (closed_stock.closed_quantity, closed_stock.remaining_quantity, closed_stock.exit_price) == (
-        -100, 0, sold.price)
+        -100 * assigned, 0, sold.price)
     assert sold.price == gateway.stock_quote("SPY").bid and sold.commission_usd == 1.0
-    assert closed_stock.realized_pnl_usd == pytest.approx(round((sold.price - short_put.strike) * 100 - 1.0, 2))
+    assert closed_stock.realized_pnl_usd == pytest.approx(
+        round((sold.price - short_put.strike) * 100 * assigned - 1.0, 2))
     assert closed.strategy_id == opened.strategy_id == closed_stock.strategy_id
     results = [m for m in everything if isinstance(m, ReconciliationResult)]
     assert all(r.ok for r in results), [r.mismatches for r in results if not r.ok]

@@ -40,6 +40,10 @@ class SimSection(Section, frozen=True, kw_only=True):
     """Holders exercise early as they do before a dividend: at the close of the session before an ex-date in
     `dividends`, every short call in the money whose extrinsic value is below the dividend is assigned (the shares
     show in the next morning's positions). Off by default: the plain expiry is settled either way."""
+    early_assignment_share: float = 1.0
+    """The part of each such short call position assigned (rounded up to whole contracts), once per ex-date: OCC
+    assigns exercise notices to short accounts at random, so a position of several contracts is often assigned only
+    in part."""
     history: str = ""
     """`market = "history"`: a CSV or Parquet file of bars (see actors/broker/sim/history_data.py), or "arch" for the
     S&P 500 and VIX sample of the `arch` package (optional extra `history`)."""
@@ -60,3 +64,5 @@ class SimSection(Section, frozen=True, kw_only=True):
         for name in ("partial_fill_probability", "reject_probability"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"`{name}` must be within [0, 1]")
+        if not 0 < self.early_assignment_share <= 1:
+            raise ValueError("`early_assignment_share` must be within (0, 1]")

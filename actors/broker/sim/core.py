@@ -7,6 +7,7 @@ an order's state on reconnect. What the dead exchange did that nobody journaled 
 
 from __future__ import annotations
 
+import datetime as dt
 import heapq
 from collections import Counter
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from actors.broker.order_desk import ORDER_COMMANDS, BrokerCore
 from actors.broker.sim.config import SimSection
 from actors.broker.sim.dividend_cash import DividendCash
 from actors.broker.sim.dividend_feed import DividendFeed
-from actors.broker.sim.expiry import due_at
+from actors.broker.sim.expiry import EarlyAssignment, due_at
 from actors.broker.sim.fills import commission_usd, fill_threshold, limit_crosses
 from actors.broker.sim.source import QuoteSource
 from actors.broker.sim.stock import SimShares, stock_fill
@@ -94,6 +95,7 @@ class SimBrokerCore(BrokerCore):
         self._costs: Counter[OptionContract] = Counter()
         self._shares = SimShares()  # what exercises, assignments and stock orders left
         self._underlying_mid: dict[str, float] = {}  # the last accepted price: what an expiry settles at
+        self._early_assigned: set[tuple[OptionContract, dt.date]] = set()  # (short call, ex-date) assigned early
         self._cash_usd = params.starting_cash_usd
         self._dividends = DividendFeed(params.dividends)
         self._dividend_cash = DividendCash(params.dividends)  # what shares held over an ex-date receive or owe
@@ -247,8 +249,9 @@ class SimBrokerCore(BrokerCore):
         settles on its next report."""
         if not self._live:
             return False
-        settled = due_at(self._positions, ctx.now(), self._params.dividends if self._params.early_assignment else None,
-                         self._underlying_mid.get, lambda c: next(
+        early = EarlyAssignment(self._params.dividends, self._params.early_assignment_share,
+                                frozenset(self._early_assigned)) if self._params.early_assignment else None
+        settled = due_at(self._positions, ctx.now(), early, self._underlying_mid.get, lambda c: next(
                              ((q.bid + q.ask) / 2 for q in self._source.option_quotes([c], ctx.now())), None))
         gone = {s.contract for s in settled if ctx.now() >= settles_at_ns(s.contract.expiry)}  # early: orders work on
         for client_order_id in sorted(self._working):
@@ -258,7 +261,13 @@ class SimBrokerCore(BrokerCore):
                                           reason="contract expired"), ctx)
         for settlement in settled:
             contract, shares = settlement.contract, settlement.shares
-            del self._positions[contract], self._costs[contract]
+            if settlement.ex_date is not None:
+                self._early_assigned.add((contract, settlement.ex_date))
+            held = self._positions[contract]
+            self._costs[contract] -= self._costs[contract] * settlement.quantity / held
+            self._positions[contract] -= settlement.quantity
+            if not self._positions[contract]:
+                del self._positions[contract], self._costs[contract]
             if shares:
                 self._cash_usd -= shares * contract.strike
                 self._shares.trade(contract.symbol, shares, contract.strike)

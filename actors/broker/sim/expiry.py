@@ -5,8 +5,9 @@ exercised or assigned (shares delivered, cash moved at the strike), the rest van
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass
+from math import ceil
 
 from actors.broker.sim.dividends import DividendSection
 from actors.market_time import market_hours
@@ -21,6 +22,8 @@ class Settlement:
     """Contracts held (signed) that left the account."""
     shares: int
     """Shares delivered (signed; 0 when the option expired worthless)."""
+    ex_date: dt.date | None = None
+    """For an early assignment: the ex-date of the dividend it was exercised for."""
 
 
 def due_settlements(positions: Mapping[OptionContract, int], now_ns: int,
@@ -48,13 +51,23 @@ def exercise_window_ns(ex_date: dt.date) -> tuple[int, int]:
     return close, hours.next_open(close)
 
 
-def due_early_assignments(positions: Mapping[OptionContract, int], now_ns: int, dividends: Iterable[DividendSection],
+@dataclass(frozen=True)
+class EarlyAssignment:
+    """Which short calls are assigned early, and how much of each (`share`, rounded up to whole contracts)."""
+
+    dividends: Iterable[DividendSection]
+    share: float = 1.0
+    done: Set[tuple[OptionContract, dt.date]] = frozenset()
+    """(contract, ex-date) already assigned: a position assigned in part keeps the rest through that night."""
+
+
+def due_early_assignments(positions: Mapping[OptionContract, int], now_ns: int, early: EarlyAssignment,
                           underlying_price: Callable[[str], float | None],
                           option_mid: Callable[[OptionContract], float | None]) -> list[Settlement]:
     """Short calls assigned early for a dividend: in the money, with less extrinsic value (the call's mid less its
     intrinsic value) than the dividend, held into the close of the session before the ex-date."""
     assigned = []
-    for dividend in dividends:
+    for dividend in early.dividends:
         start, end = exercise_window_ns(dividend.ex_date)
         if not start <= now_ns <= end:
             continue
@@ -62,16 +75,18 @@ def due_early_assignments(positions: Mapping[OptionContract, int], now_ns: int, 
         for contract in sorted(positions, key=str):
             quantity = positions[contract]
             if (quantity >= 0 or contract.symbol != dividend.symbol or contract.right != "C"
-                    or contract.expiry < dividend.ex_date or price is None or not exercised_at(contract, price)):
+                    or contract.expiry < dividend.ex_date or price is None or not exercised_at(contract, price)
+                    or (contract, dividend.ex_date) in early.done):
                 continue
             mid = option_mid(contract)
             if mid is not None and mid - intrinsic(contract, price) < dividend.amount:
+                quantity = -ceil(-quantity * early.share - 1e-9)
                 assigned.append(Settlement(contract=contract, quantity=quantity,
-                                           shares=delivered_shares(contract, quantity)))
+                                           shares=delivered_shares(contract, quantity), ex_date=dividend.ex_date))
     return assigned
 
 
-def due_at(positions: Mapping[OptionContract, int], now_ns: int, early: Iterable[DividendSection] | None,
+def due_at(positions: Mapping[OptionContract, int], now_ns: int, early: EarlyAssignment | None,
            underlying_price: Callable[[str], float | None],
            option_mid: Callable[[OptionContract], float | None]) -> list[Settlement]:
     """Everything the exchange settles by `now_ns`: expiries, then (`early` dividends given) early assignments."""
