@@ -13,6 +13,11 @@ from typing import Any
 
 from deltalake import DeltaTable, write_deltalake
 
+LOG_RETENTION = "delta.logRetentionDuration"
+LOG_RETENTION_HOURS = 24
+LOG_RETENTION_SETTING = f"interval {LOG_RETENTION_HOURS * 3600} seconds"
+"""How long a table keeps its log entries (storage/maintenance.py says why a day): set when a table is created."""
+
 
 class OpenTables:
     """One open table per URI, for appends only; a table whose commit failed is opened afresh next time (the
@@ -28,7 +33,9 @@ class OpenTables:
             table = self._open[uri] = DeltaTable(uri, storage_options=self._storage_options)
         try:
             if table is None:  # the first commit creates the table
-                write_deltalake(uri, data, mode="append", storage_options=self._storage_options, **options)
+                configuration = {LOG_RETENTION: LOG_RETENTION_SETTING, **(options.pop("configuration", None) or {})}
+                write_deltalake(uri, data, mode="append", storage_options=self._storage_options,
+                                configuration=configuration, **options)
             else:
                 write_deltalake(table, data, mode="append", **options)
         except Exception:

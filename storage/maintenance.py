@@ -7,6 +7,14 @@ and a compacted day stays compacted, so a pass costs the new days, not the year.
 
 Vacuum keeps at least 7 days of history (Delta's own safety window) so a reader or a time-travel query that is
 still using an older version never loses its files.
+
+Each pass then checkpoints the table and removes log entries older than its `delta.logRetentionDuration`, a day
+(`LOG_RETENTION_HOURS`, set when a table is created, and on older tables at a node's start): opening a Delta table
+lists its whole `_delta_log` directory and replays every entry after the newest checkpoint, so a log of every group
+commit ever made (thousands a day) would make every start, status and restart pay for the lake's whole age. Nothing
+in the node reads an older version: restarts, status and reports read the newest, and the writer's idempotency marks
+(app transactions) are carried in each checkpoint. The retention is a table property, and changing it is a metadata
+commit that fails a concurrent writer's next append: it is set only before the node's writer opens the lake.
 """
 
 from __future__ import annotations
@@ -15,6 +23,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from deltalake import DeltaTable, WriterProperties
+
+from storage.delta_writes import LOG_RETENTION, LOG_RETENTION_SETTING
 
 MIN_RETENTION_HOURS = 168
 ROW_GROUP_ROWS = 16_384
@@ -57,5 +67,22 @@ def compact_and_vacuum(table_uri: str, storage_options: dict[str, str] | None = 
     partitioned_by_date = "date" in table.metadata().partition_columns
     metrics = compact_by_date(table) if partitioned_by_date else table.optimize.compact(writer_properties=_WRITER)
     vacuumed = table.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=True)
+    trim_log(table)
     return MaintenanceResult(table_uri, int(metrics.get("numFilesRemoved", 0)), int(metrics.get("numFilesAdded", 0)),
                              len(vacuumed))
+
+
+def trim_log(table: DeltaTable) -> None:
+    """Checkpoint the table and delete its log entries older than its `delta.logRetentionDuration` (not a commit:
+    safe while the node writes)."""
+    table.create_checkpoint()
+    table.cleanup_metadata()
+
+
+def keep_log_retention(table: DeltaTable, setting: str = LOG_RETENTION_SETTING) -> bool:
+    """Give a table created before the setting existed the node's log retention; True when it was changed. A
+    metadata commit: only while no writer holds the table open."""
+    if table.metadata().configuration.get(LOG_RETENTION) == setting:
+        return False
+    table.alter.set_table_properties({LOG_RETENTION: setting}, raise_if_not_exists=False)
+    return True

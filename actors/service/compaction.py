@@ -6,7 +6,7 @@ from deltalake import DeltaTable
 from loguru import logger
 
 from actors.service.periodic import Periodic
-from storage.maintenance import MaintenanceResult, compact_and_vacuum, data_files
+from storage.maintenance import MaintenanceResult, compact_and_vacuum, data_files, keep_log_retention, trim_log
 
 
 class ScheduledCompaction:
@@ -30,6 +30,21 @@ class ScheduledCompaction:
         results = self._compact(crowded)
         self._log(results)
         return results
+
+    def keep_logs_short(self) -> None:
+        """At start, before the writer opens the lake: tables from before the log retention existed get it (see
+        storage/maintenance.py), and their logs are trimmed to it at once."""
+        for uri in self._uris:
+            if not DeltaTable.is_deltatable(uri, storage_options=self._options):
+                continue
+            try:
+                table = DeltaTable(uri, storage_options=self._options)
+                if keep_log_retention(table):
+                    trim_log(table)
+                    logger.info(f"{uri}: Delta log now kept for a day, older entries removed")
+            except Exception as exc:  # noqa: BLE001 - upkeep must never take the node down
+                # a table that cannot be opened is judged by the read that follows (damage is one line, exit 65)
+                logger.debug(f"setting the log retention of {uri} failed, trying again at the next start: {exc}")
 
     def run_once(self) -> list[MaintenanceResult]:
         return self._compact(self._uris)

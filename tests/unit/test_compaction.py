@@ -41,3 +41,44 @@ def test_compaction_at_start_can_be_turned_off(tmp_path):
     journal = _crowded(tmp_path)
     assert ScheduledCompaction([journal.uri], None, interval_s=0).compact_fragmented(max_files=0) == []
     assert data_files(journal.uri) == 8
+
+
+def test_the_delta_log_is_kept_a_day_and_trimmed_with_every_message_and_each_sessions_commit_mark_kept(tmp_path):
+    """Each open of a table lists its whole log: tables keep a day of it, a pass checkpoints and drops older entries,
+    and the writer's idempotency marks (app transactions) survive in the checkpoint."""
+    import os
+
+    from deltalake import DeltaTable
+
+    from storage.delta_writes import LOG_RETENTION, LOG_RETENTION_SETTING
+    from storage.maintenance import compact_and_vacuum, keep_log_retention
+
+    journal = _crowded(tmp_path)
+    table = DeltaTable(journal.uri)
+    assert table.metadata().configuration[LOG_RETENTION] == LOG_RETENTION_SETTING  # set when the table was created
+    assert not keep_log_retention(table)
+    before = {session: list(journal.read(session)) for session in journal.sessions()}
+    marks = {session: journal.committed_version(session) for session in ("run-1", "run-2")}
+    log = tmp_path / "journal" / "_delta_log"
+    compact_and_vacuum(journal.uri)
+    entries = len([name for name in os.listdir(log) if name.endswith(".json")])
+    assert entries > 8 and any(name.endswith(".checkpoint.parquet") for name in os.listdir(log))  # none a day old
+    assert keep_log_retention(table, "interval 0 seconds")  # as if the lake were older than the retention
+    compact_and_vacuum(journal.uri)
+    assert len([name for name in os.listdir(log) if name.endswith(".json")]) < entries
+    reopened = DeltaJournal(str(tmp_path))
+    assert {session: list(reopened.read(session)) for session in reopened.sessions()} == before
+    assert {session: reopened.committed_version(session) for session in marks} == marks
+    reopened.append("run-2", [Halt(ts=T0 + DAY + 1, seq=2, reason="after the trim")])
+    assert [m.seq for m in DeltaJournal(str(tmp_path)).read("run-2")] == [1, 2]
+
+
+def test_a_table_from_before_the_log_retention_gets_it_at_start(tmp_path):
+    from deltalake import DeltaTable
+
+    from storage.delta_writes import LOG_RETENTION, LOG_RETENTION_SETTING
+
+    journal = _crowded(tmp_path)
+    DeltaTable(journal.uri).alter.set_table_properties({LOG_RETENTION: "interval 30 days"})  # Delta's default
+    ScheduledCompaction([journal.uri, str(tmp_path / "absent")], None, interval_s=0).keep_logs_short()
+    assert DeltaTable(journal.uri).metadata().configuration[LOG_RETENTION] == LOG_RETENTION_SETTING
