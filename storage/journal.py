@@ -18,6 +18,7 @@ from pyarrow.parquet import filters_to_expression
 
 from messages import Message
 from messages.codec import from_msgpack_many, to_msgpack
+from storage.current_table import CurrentTable
 from storage.delta_writes import OpenTables
 
 JOURNAL_SCHEMA = pa.schema(
@@ -57,7 +58,7 @@ class DeltaJournal:
         self._storage_options = storage_options or None
         self.storage_options = self._storage_options
         self._committed: dict[str, int] = {}
-        self._table: DeltaTable | None = None
+        self._table = CurrentTable(self.uri, self._storage_options)
         self._whole: tuple[int, ds.Dataset] | None = None
         self._table_lock = threading.Lock()
         self._open = OpenTables(self._storage_options)  # appends: only the persistence actor's thread writes
@@ -71,36 +72,34 @@ class DeltaJournal:
         partition values and per-file min/max statistics, read from the log without opening a file: a read of one
         session touches its own days only); a read of everything reuses the whole table's, built once per version."""
         with self._table_lock:
-            self._load()
+            table = self._load()
             if filters:
-                return self._table.to_pyarrow_dataset(file_pruning_predicate=filters)
-            version = self._table.version()
+                return table.to_pyarrow_dataset(file_pruning_predicate=filters)
+            version = table.version()
             if self._whole is None or self._whole[0] != version:
-                self._whole = (version, self._table.to_pyarrow_dataset())
+                self._whole = (version, table.to_pyarrow_dataset())
             return self._whole[1]
 
     def _dates_holding(self, type_name: str) -> list[str]:
         """The date partitions, newest first, with a file whose `type` range (Delta's per-file statistics, in the log)
         can hold `type_name`; a file without statistics may hold anything. Costs no file read and no dataset build."""
         with self._table_lock:
-            self._load()
-            files = pa.table(self._table.get_add_actions(flatten=True))
+            files = pa.table(self._load().get_add_actions(flatten=True))
         if "min.type" not in files.column_names:
             return sorted(set(files["partition.date"].to_pylist()), reverse=True)
         may_hold = pc.and_kleene(pc.less_equal(files["min.type"], type_name), pc.greater_equal(files["max.type"], type_name))
         return sorted(set(files.filter(pc.fill_null(may_hold, True))["partition.date"].to_pylist()), reverse=True)
 
-    def _load(self) -> None:
+    def _load(self) -> DeltaTable:
         """The table up to now (under `_table_lock`): loaded once, then only the log's new entries are read."""
         try:
-            if self._table is None:
-                self._table = DeltaTable(self.uri, storage_options=self._storage_options)
-            else:
-                self._table.update_incremental()
+            table = self._table.get()
         except Exception:
-            self._table = None  # replaced or gone: the next read loads it afresh
-            self._whole = None
+            self._whole = None  # replaced or gone: the next read loads it afresh
             raise
+        if table is None:
+            raise FileNotFoundError(f"no Delta table at {self.uri}")
+        return table
 
     def committed_version(self, session_id: str) -> int:
         """Highest batch version this session has committed, from the table's app-transaction record (0 if none)."""

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 from deltalake import DeltaTable
 
+from storage.current_table import CurrentTable
 from storage.tables import SCHEMAS
 
 
@@ -29,7 +30,7 @@ class LakeViews:
     def __init__(self, lake_uri: str, storage_options: dict[str, str] | None = None) -> None:
         self.lake_uri = lake_uri.rstrip("/")
         self._options = storage_options or None
-        self._tables: dict[str, DeltaTable] = {}
+        self._tables: dict[str, CurrentTable] = {}
         self._cache: dict[str, _Cached] = {}
         self.files_read = 0
         """Data files read so far: what keeps a refreshing reader cheap is that this grows by the new files only."""
@@ -38,15 +39,10 @@ class LakeViews:
         return DeltaTable.is_deltatable(f"{self.lake_uri}/journal", storage_options=self._options)
 
     def _handle(self, table: str) -> DeltaTable | None:
-        handle = self._tables.get(table)
-        if handle is None:
-            uri = f"{self.lake_uri}/{table}"
-            if not DeltaTable.is_deltatable(uri, storage_options=self._options):
-                return None  # not written yet: the node has had nothing of this kind to record
-            handle = self._tables[table] = DeltaTable(uri, storage_options=self._options)
-        else:
-            handle.update_incremental()
-        return handle
+        """None while the table is not written yet: the node has had nothing of this kind to record."""
+        if table not in self._tables:
+            self._tables[table] = CurrentTable(f"{self.lake_uri}/{table}", self._options)
+        return self._tables[table].get()
 
     def version(self, table: str) -> int:
         """The table's current Delta version (-1 before its first commit)."""

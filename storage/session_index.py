@@ -24,6 +24,7 @@ import pyarrow.dataset as ds
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
 from messages import CoreSnapshot, Message, NodeStarted
+from storage.current_table import CurrentTable
 from storage.journal import DeltaJournal
 from storage.tables import SCHEMA_VERSION, SCHEMA_VERSION_KEY, SCHEMAS, project
 
@@ -37,21 +38,12 @@ class SessionIndex:
         self._journal = journal
         self._options = journal.storage_options
         self.uri = f"{journal.uri.rsplit('/', 1)[0]}/{INDEX_TABLE}"
-        self._table: DeltaTable | None = None
+        self._table = CurrentTable(self.uri, self._options)
         self._lock = threading.Lock()
 
     def _current(self) -> DeltaTable | None:
         with self._lock:
-            if self._table is None:
-                try:
-                    if not DeltaTable.is_deltatable(self.uri, storage_options=self._options):
-                        return None
-                except OSError:  # not a table's directory at all: as good as none, the journal answers
-                    return None
-                self._table = DeltaTable(self.uri, storage_options=self._options)
-            else:
-                self._table.update_incremental()
-            return self._table
+            return self._table.get()
 
     def complete(self) -> bool:
         table = self._current()
