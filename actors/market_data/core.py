@@ -25,6 +25,7 @@ from messages import (
     StrategyGreeks,
     StrategyOpened,
     StrategyPositionChanged,
+    StrategySettled,
     SubscribeQuotes,
     TimerFired,
     TimerKey,
@@ -40,6 +41,7 @@ class MarketDataCore(ActorCore):
         StrategyOpened,
         StrategyPositionChanged,
         StrategyClosed,
+        StrategySettled,
         UnderlyingQuote,
         OptionQuote,
         ChainSnapshot,
@@ -77,7 +79,7 @@ class MarketDataCore(ActorCore):
                 self._hold(message, ctx)
             case StrategyPositionChanged():
                 self._portfolio.apply(message)
-            case StrategyClosed():
+            case StrategyClosed() | StrategySettled():  # all of it, or the legs the broker settled
                 self._release(message, ctx)
             case TimerFired(key=key) if key == TimerKey.STALE:
                 self._check_staleness(ctx)
@@ -100,9 +102,9 @@ class MarketDataCore(ActorCore):
         if new:
             ctx.publish(SubscribeQuotes(contracts=new))
 
-    def _release(self, closed: StrategyClosed, ctx: Context) -> None:
-        self._published_greeks.pop(closed.strategy_id, None)
-        released = self._portfolio.apply(closed).released
+    def _release(self, gone: StrategyClosed | StrategySettled, ctx: Context) -> None:
+        self._published_greeks.pop(gone.strategy_id, None)
+        released = self._portfolio.apply(gone).released
         for contract in released:
             self._staleness.forget(str(contract))
         if released:

@@ -47,6 +47,7 @@ from messages import (
     StrategyOpened,
     StrategyPositionChanged,
     StrategyReduced,
+    StrategySettled,
     TimerFired,
     TimerKey,
     TradingState,
@@ -68,6 +69,7 @@ class RiskCore(ActorCore):
         StrategyPositionChanged,
         StrategyClosed,
         StrategyReduced,
+        StrategySettled,
         AssignedStockClosed,
         AssignedStockDividend,
         OrderTerminated,
@@ -117,8 +119,8 @@ class RiskCore(ActorCore):
                 self._on_close_intent(message, ctx)
             case RollStrategy():  # its replacement passes every opening check, judged without what it replaces
                 self._on_open_intent(message.open, ctx, roll=message)
-            case OptionQuote() | StrategyOpened() | StrategyPositionChanged() | IntentDenied():
-                self._portfolio.apply(message)  # an opening fill after a cancel opens it too
+            case OptionQuote() | StrategyOpened() | StrategyPositionChanged() | IntentDenied() | StrategySettled():
+                self._portfolio.apply(message)  # an opening fill after a cancel opens it too; a settled leg is gone
             case StrategyClosed():
                 self._portfolio.apply(message)
                 booked_earlier = self._booked_parts.pop(message.strategy_id, 0.0)

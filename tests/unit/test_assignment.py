@@ -399,3 +399,24 @@ def test_the_portfolio_view_holds_what_a_partial_assignment_left_at_the_same_tot
     assert changed.released == () and (holding.legs, holding.quantity) == (left, 1)
     assert holding.entry_price * holding.quantity == pytest.approx(-1.2 * 3)
     assert view.holders_of(SHORT_CALL)  # a contract still held stays quoted
+
+
+def test_market_data_and_risk_drop_what_the_broker_settled_without_waiting_for_the_close():
+    """A settled leg is gone: market data stops its stream at once (a line freed), and risk's book no longer counts it
+    (its greeks, the held contracts) while the rest of the strategy is being closed."""
+    from actors.market_data.core import MarketDataCore
+    from actors.risk.config import RiskSection
+    from actors.risk.core import RiskCore
+    from messages import StrategyOpened, UnsubscribeQuotes
+
+    runtime = DeterministicRuntime([MarketDataCore, lambda: RiskCore(RiskSection())], VirtualClock(BEFORE_EXPIRY))
+    runtime.start()
+    runtime.inject(StrategyOpened(strategy_id="IC-1", kind="iron_condor", symbol="SPY", legs=CONDOR, quantity=3,
+                                  entry_price=-1.2, max_profit_usd=360.0, max_loss_usd=1140.0))
+    left = tuple(leg for leg in CONDOR if leg.contract != SHORT_CALL)
+    runtime.inject(StrategySettled(strategy_id="IC-1", symbol="SPY", settled=(SettledLeg(SHORT_CALL, -3, "assigned",
+                                                                                          -300),),
+                                   stock_quantity=-300, stock_avg_price=590.0, realized_pnl_usd=0.0, legs_left=left))
+    assert [m.contracts for m in _of(runtime, UnsubscribeQuotes)] == [(SHORT_CALL,)]
+    risk = runtime.core("risk")
+    assert risk._portfolio.holding("IC-1").legs == left and not risk._portfolio.holders_of(SHORT_CALL)
