@@ -83,6 +83,7 @@ class ThreadedRuntime:
         if isinstance(clock, VirtualClock):
             self.work.on_idle = self._step_while_idle
         self._timer_changed = threading.Condition()
+        self._wall_timers = not isinstance(clock, VirtualClock)
         self._factories = {factory().name: factory for factory in factories}
         cores = {name: factory() for name, factory in self._factories.items()}
         self.routes = RoutingTable({name: core.subscriptions for name, core in cores.items()})
@@ -168,7 +169,7 @@ class ThreadedRuntime:
         for name, core in self._initial_cores.items():
             self._actors[name] = self._spawn(name, core)
         self._initial_cores = {}
-        if not isinstance(self.clock, VirtualClock):
+        if self._wall_timers:
             self._timer_thread = threading.Thread(target=self._fire_wall_timers, name="timers", daemon=True)
             self._timer_thread.start()
 
@@ -230,8 +231,9 @@ class ThreadedRuntime:
 
     def arm_timer(self, name: str, key: str, at_ns: int) -> None:
         self.timers.arm(name, key, at_ns)
-        with self._timer_changed:
-            self._timer_changed.notify_all()
+        if self._wall_timers:  # only the wall clock's timer thread waits for a change (a virtual step reads the queue)
+            with self._timer_changed:
+                self._timer_changed.notify_all()
 
     def _fire_due(self, now_ns: int) -> None:
         for fired_at, target, key in self.timers.pop_due(now_ns):
