@@ -125,6 +125,12 @@ class MarketHours:
             return 0
         self._check(start_ns)
         self._check(end_ns - 1)
+        low, high, index = self._session_span
+        if not low <= start_ns < high and start_ns >= self._opens[0]:
+            self._session_at_or_before(start_ns)
+            low, high, index = self._session_span
+        if low <= start_ns and end_ns <= high:  # one session and the closed time after it: a simulated tick's span
+            return max(min(end_ns, int(self._closes[index])) - start_ns, 0)
         first = max(int(np.searchsorted(self._closes, start_ns, side="right")), 0)
         last = int(np.searchsorted(self._opens, end_ns, side="left"))
         opens = np.maximum(self._opens[first:last], start_ns)

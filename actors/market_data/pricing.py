@@ -11,6 +11,7 @@ vega per one volatility point (0.01), theta per calendar day, rho per one rate p
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -29,8 +30,10 @@ _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 Array = NDArray[np.float64]
 
 
+@functools.lru_cache(maxsize=4096)
 def expiry_ns(expiry: dt.date) -> int:
-    """The instant an equity option stops trading: 16:00 New York time on its expiry date."""
+    """The instant an equity option stops trading: 16:00 New York time on its expiry date (remembered: every quote of
+    the simulated exchange asks, twice per contract, and a time-zone conversion cost more than its pricing)."""
     close = dt.datetime.combine(expiry, EXPIRY_CLOSE, tzinfo=NEW_YORK)
     return int(close.timestamp()) * NS_PER_S
 

@@ -17,8 +17,8 @@ class Clock(Protocol):
 class WallClock:
     """Live trading: nanoseconds since the epoch from the operating system."""
 
-    def now(self) -> int:
-        return time.time_ns()
+    now = staticmethod(time.time_ns)
+    """Nanoseconds since the epoch (the C function itself: every published message asks)."""
 
 
 class ShiftedClock:

@@ -27,16 +27,17 @@ class Publisher:
 
 class InFlight:
     def __init__(self) -> None:
-        self._local = threading.local()
+        self.local = threading.local()
+        """`.publisher` is this thread's record once it has published (what `mine` returns)."""
         self._publishers: list[Publisher] = []
         self._registering = threading.Lock()
 
     def mine(self) -> Publisher:
         """This thread's record (made on its first publish)."""
         try:
-            return self._local.publisher
+            return self.local.publisher
         except AttributeError:
-            publisher = self._local.publisher = Publisher()
+            publisher = self.local.publisher = Publisher()
             with self._registering:
                 self._publishers.append(publisher)
             return publisher

@@ -50,6 +50,8 @@ class RoutingTable:
             raise TypeError(f"{type(message).__name__} is not in the message catalogue and no actor subscribes to it") from None
 
 
+_replace = msgspec.structs.replace
+
 RUNTIME_ORIGIN = "runtime"
 """Origin of timers and supervision messages: published by the runtime itself, not by an actor core."""
 
@@ -61,9 +63,8 @@ class Stamper:
     a lock to stamp (a threaded runtime learns what was issued from `InFlight`, for its snapshots' cuts)."""
 
     def __init__(self, clock: Clock, first_seq: int = 1) -> None:
-        self._clock = clock
-        self._counter = itertools.count(first_seq)
+        self._now = clock.now
+        self._next_seq = itertools.count(first_seq).__next__
 
     def stamp(self, message: Message, origin: str = "") -> Message:
-        ts = message.ts or self._clock.now()
-        return msgspec.structs.replace(message, ts=ts, seq=next(self._counter), origin=origin or message.origin)
+        return _replace(message, ts=message.ts or self._now(), seq=self._next_seq(), origin=origin or message.origin)

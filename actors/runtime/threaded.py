@@ -6,6 +6,7 @@ mailbox is empty and no actor is busy (a quiescence barrier), so replays and dem
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
@@ -41,12 +42,11 @@ class _ActorContext:
     def __init__(self, runtime: ThreadedRuntime, name: str) -> None:
         self._runtime = runtime
         self._name = name
+        # `publish(message)` is the runtime's publish from this actor: bound once, no call of ours in between
+        self.publish: Callable[[Message], object] = functools.partial(runtime.publish, origin=name)
 
     def now(self) -> int:
         return self._runtime.clock.now()
-
-    def publish(self, message: Message) -> None:
-        self._runtime.publish(message, origin=self._name)
 
     def set_timer(self, key: str, at_ns: int) -> None:
         self._runtime.arm_timer(self._name, key, at_ns)
@@ -83,6 +83,7 @@ class ThreadedRuntime:
         if isinstance(clock, VirtualClock):
             self.work.on_idle = self._step_while_idle
         self._timer_changed = threading.Condition()
+        self._wall_timers = not isinstance(clock, VirtualClock)
         self._factories = {factory().name: factory for factory in factories}
         cores = {name: factory() for name, factory in self._factories.items()}
         self.routes = RoutingTable({name: core.subscriptions for name, core in cores.items()})
@@ -104,8 +105,9 @@ class ThreadedRuntime:
         self._boxes = {message_type: tuple(self.mailboxes[name] for name in names)
                        for message_type, names in self.routes.by_type().items()}
         self._initial_cores = cores
-        self._stamper = Stamper(clock)
+        self._stamp = Stamper(clock).stamp
         self._in_flight = InFlight()
+        self._mine = self._in_flight.local
         self._actors: dict[str, pykka.ActorRef[CoreActor]] = {}
         self._supervisor_config = supervisor or SupervisorSection()
         self._journal_source = journal_source
@@ -167,7 +169,7 @@ class ThreadedRuntime:
         for name, core in self._initial_cores.items():
             self._actors[name] = self._spawn(name, core)
         self._initial_cores = {}
-        if not isinstance(self.clock, VirtualClock):
+        if self._wall_timers:
             self._timer_thread = threading.Thread(target=self._fire_wall_timers, name="timers", daemon=True)
             self._timer_thread.start()
 
@@ -201,10 +203,13 @@ class ThreadedRuntime:
 
     # messaging ---------------------------------------------------------------------------------------------------
     def publish(self, message: Message, origin: str = "") -> Message:
-        mine = self._in_flight.mine()
+        try:
+            mine = self._mine.publisher  # `InFlight.mine()`, inlined: every message passes here
+        except AttributeError:
+            mine = self._in_flight.mine()
         mine.depth += 1  # before the seq is taken: a cut never misses a publish that has one
         try:
-            stamped = self._stamper.stamp(message, origin)
+            stamped = self._stamp(message, origin)
             mine.last = stamped.seq
             if self.write_ahead is not None:
                 deliver, notes = self.write_ahead.check(stamped)
@@ -226,8 +231,9 @@ class ThreadedRuntime:
 
     def arm_timer(self, name: str, key: str, at_ns: int) -> None:
         self.timers.arm(name, key, at_ns)
-        with self._timer_changed:
-            self._timer_changed.notify_all()
+        if self._wall_timers:  # only the wall clock's timer thread waits for a change (a virtual step reads the queue)
+            with self._timer_changed:
+                self._timer_changed.notify_all()
 
     def _fire_due(self, now_ns: int) -> None:
         for fired_at, target, key in self.timers.pop_due(now_ns):

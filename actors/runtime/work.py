@@ -37,11 +37,15 @@ class WorkCounter:
     def ran_empty(self) -> None:
         """A mailbox's last unfinished message is done: wake whoever waits for quiescence (if anyone does) once no
         mailbox has any left. The last of several finishing together sees the others' counts at zero."""
-        if (self._waiters or self.on_idle is not None) and not any(unit.unfinished for unit in self._units):
-            if self._waiters:
-                self._settled.set()
-            if self.on_idle is not None:
-                self.on_idle()
+        if not self._waiters and self.on_idle is None:
+            return
+        for unit in self._units:
+            if unit.unfinished:
+                return
+        if self._waiters:
+            self._settled.set()
+        if self.on_idle is not None:
+            self.on_idle()
 
     @property
     def waited_for(self) -> bool:

@@ -62,10 +62,14 @@ class WriteAheadGate:
         self.log = log
         self._lock = threading.Lock()
         self.failing = False
+        self._logged: dict[type, bool] = {}  # by message type: every published message asks
 
     def check(self, message: Message) -> tuple[bool, list[Message]]:
         """Log `message` (and sync, if it is a command). Returns whether to deliver it, and what to publish first."""
-        if isinstance(message, NOT_LOGGED):
+        logged = self._logged.get(type(message))
+        if logged is None:
+            logged = self._logged[type(message)] = not isinstance(message, NOT_LOGGED)
+        if not logged:
             return True, []
         with self._lock:
             mark = self.log.mark()

@@ -137,3 +137,26 @@ def test_the_session_of_a_moment_is_the_same_asked_in_any_order():
     for now in (*moments, *reversed(moments), *moments[::3]):
         fresh = MarketHours()
         assert (hours.session_open(now), hours.session_close(now)) == (fresh.session_open(now), fresh.session_close(now))
+
+
+def test_open_time_between_two_instants_is_the_sum_over_sessions_from_any_cached_session():
+    """`open_ns_between` answers a span inside one session and the closed time after it from the cached session; any
+    other span sums over the sessions. Both agree with a plain sum, whichever session was cached before."""
+    hours = market_hours()
+    opens, closes = hours._opens, hours._closes  # noqa: SLF001 - the reference sum reads the calendar itself
+
+    def summed(start: int, end: int) -> int:
+        return int(np.sum(np.maximum(np.minimum(closes, end) - np.maximum(opens, start), 0)))
+
+    rng = np.random.default_rng(17)
+    first, last = int(opens[100]), int(opens[-100])
+    for _ in range(3000):
+        start = int(rng.integers(first, last))
+        if rng.random() < 0.3:  # exactly on an open or a close, or 1 ns either side
+            edge = int(rng.choice(opens if rng.random() < 0.5 else closes))
+            start = edge + int(rng.integers(-1, 2))
+        length = int(rng.choice([1, 60 * NS_PER_S, 3600 * NS_PER_S, 20 * 3600 * NS_PER_S, 5 * 86_400 * NS_PER_S]))
+        for end in (start + length, start + int(rng.integers(1, length + 1))):
+            assert hours.open_ns_between(start, end) == summed(start, end), (start, end)
+        if rng.random() < 0.5:  # cache some other session before the next question
+            hours.session_open(int(rng.integers(first, last)))

@@ -89,3 +89,38 @@ def test_policies_by_message_class():
     assert conflating(_quote("SPY", 1.0)).policy is Policy.CONFLATE
     assert conflating(_fill(1)).policy is Policy.BLOCK
     assert {lossless(m).policy for m in (record, _quote("SPY", 1.0), _fill(1))} == {Policy.BLOCK}
+
+
+def test_gets_that_give_up_while_puts_wake_them_lose_nothing_and_break_nothing():
+    """The actor waits on one lock a put releases: a put may release it just after a timed get gave up. The next wait
+    must neither return early for ever nor let a later put release an unheld lock; every message arrives once, in
+    order (a put that raised would leave the producer short)."""
+    mailbox = _mailbox(lossless, bound=100_000)
+    sent, received, errors = 3000, [], []
+
+    def produce() -> None:
+        try:
+            for n in range(sent):
+                mailbox.put(Envelope(_fill(n)))
+                if n % 7 == 0:
+                    time.sleep(0)  # let the consumer start waiting between puts
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    deadline = time.monotonic() + 60
+    while len(received) < sent and time.monotonic() < deadline and not errors:
+        try:
+            received.append(mailbox.get(timeout=0.0001).message.exec_id)
+        except TimeoutError:
+            pass
+    producer.join(timeout=10)
+    assert errors == []
+    assert received == [f"e{n}" for n in range(sent)]
+    try:
+        mailbox.get(timeout=0.01)
+    except TimeoutError:
+        pass
+    else:
+        raise AssertionError("an empty mailbox gave a message")
