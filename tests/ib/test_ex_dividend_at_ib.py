@@ -1,0 +1,127 @@
+"""A dividend on the IB account's shares is booked at the ex-date: IB says nothing on the API then (it moves the cash on
+the pay date), so the adapter publishes `StockDividend` for the shares held going into the ex-date, from what tick 456
+announced — once per (symbol, ex-date), whatever IB announces afterwards, across reconnects and restarts. The test
+gateway keeps its own record of what IB owes or charges (`dividends.entitlements`), and the node's booking is held
+against it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from actors.broker.ib.ex_dividends import ex_open_ns
+from actors.broker.sim.config import SimSection
+from actors.broker.sim.dividends import DividendSection
+from messages import Alert, BadTick, BrokerPositionsSnapshot, Dividends, IbConnected, StockDividend
+from tests.ib.gateway import TestGateway, shifted_clock
+from tests.ib.harness import InProcessNode, ib_config, new_gateway
+from tests.waiting import wait_for
+
+pytestmark = pytest.mark.timeout(150)
+EX_DATE = dt.date(2026, 3, 3)  # a Tuesday; New York is on EST until March 8: the open is 14:30 UTC
+NEXT_EX_DATE = dt.date(2026, 6, 19)
+SCHEDULE = (DividendSection(symbol="SPY", ex_date=EX_DATE, amount=1.8),
+            DividendSection(symbol="SPY", ex_date=NEXT_EX_DATE, amount=1.9))
+OPEN_NS = ex_open_ns(EX_DATE)
+SHORT = -100  # an assigned short call leaves short shares: they owe the dividend
+
+
+def _before_open(seconds: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(OPEN_NS / 1e9 - seconds, dt.UTC)
+
+
+def _gateway(start: dt.datetime) -> TestGateway:
+    gateway = new_gateway(start=start, params=SimSection(market="scripted", dividends=SCHEDULE))
+    gateway._call(gateway.stocks.deliver, "SPY", SHORT, 585.0)  # assigned overnight: IB shows them at the login
+    return gateway
+
+
+def _node(gateway: TestGateway, start: dt.datetime) -> InProcessNode:
+    return InProcessNode(ib_config(gateway, node={"clock_start": start}), start=start)
+
+
+def _buy_back(gateway: TestGateway) -> None:
+    """Someone covers the short shares during the ex-date (by hand in TWS): they owed the dividend all the same."""
+    gateway._call(gateway.stocks.deliver, "SPY", -SHORT, 586.0)
+    gateway._call(gateway.stocks.send_position, "SPY")
+
+
+def test_short_shares_held_into_the_ex_date_owe_the_dividend_once_across_reconnects():
+    start = _before_open(30)
+    gateway = _gateway(start)
+    try:
+        with _node(gateway, start) as node:
+            announced = node.probe.wait(Dividends, lambda d: d.symbol == "SPY")
+            assert (announced.ex_date, announced.amount) == (EX_DATE, 1.8)
+            paid = node.probe.wait(StockDividend, timeout=90)
+            assert (paid.symbol, paid.ex_date, paid.amount, paid.quantity, paid.cash_usd) == (
+                "SPY", EX_DATE, 1.8, SHORT, -180.0)
+            assert paid.ts >= OPEN_NS
+            wait_for(lambda: gateway._call(lambda: dict(gateway.dividends.entitlements)), 15, "IB's own record")
+            assert gateway._call(lambda: dict(gateway.dividends.entitlements)) == {("SPY", EX_DATE): SHORT}
+            # from the open IB announces the next dividend; the shares are covered during the ex-date
+            node.probe.wait(Dividends, lambda d: d.ex_date == NEXT_EX_DATE)
+            _buy_back(gateway)
+            node.probe.wait(BrokerPositionsSnapshot, lambda s: s.ts > paid.ts and not s.stock_positions)
+            # a reconnect: IB sends everything again
+            gateway.drop_connections()
+            node.probe.wait(IbConnected, count=2, timeout=30)
+            node.probe.wait(Dividends, lambda d: d.ex_date == NEXT_EX_DATE, count=2)
+            # IB re-announcing the date that went ex today, then a malformed value: neither pays again
+            gateway.set_dividend_tick("SPY", f"1.8,3.7,{EX_DATE:%Y%m%d},1.8")
+            node.probe.wait(Dividends, lambda d: d.ex_date == EX_DATE, count=2)
+            gateway.set_dividend_tick("SPY", "1.8,3.7,2026030,1.8")
+            node.probe.wait(BadTick, lambda b: b.reason == "bad_dividend_tick")
+            gateway.set_dividend_tick("SPY", f"1.8,3.7,{NEXT_EX_DATE:%Y%m%d},1.9")
+            node.probe.wait(Dividends, lambda d: d.ex_date == NEXT_EX_DATE, count=3)
+            node.runtime.work.wait_idle(timeout=5)
+            assert len(node.probe.of(StockDividend)) == 1
+            assert not node.probe.of(Alert, lambda a: "went ex" in a.text)
+    finally:
+        gateway.stop()
+
+
+def test_a_node_down_over_the_open_books_the_shares_it_last_saw_before_it_once_after_restarts():
+    """Stopped before the ex-date's open, restarted after it when the shares are already covered: the rebuilt node
+    books the dividend on the shares IB showed it before the open (not on IB's flat position now), once; a third
+    start, rebuilt from both runs, books nothing more."""
+    start = _before_open(120)
+    gateway = _gateway(start)
+    try:
+        with _node(gateway, start) as node:
+            node.probe.wait(Dividends, lambda d: d.ex_date == EX_DATE)
+            node.probe.wait(BrokerPositionsSnapshot, lambda s: [(p.symbol, p.quantity) for p in s.stock_positions]
+                            == [("SPY", SHORT)])
+            node.runtime.work.wait_idle(timeout=5)
+        first = list(node.probe.messages)
+        assert not [m for m in first if isinstance(m, StockDividend)]
+        assert max(m.ts for m in first) < OPEN_NS, "the first run must end before the open"
+
+        after_open = dt.datetime.fromtimestamp(OPEN_NS / 1e9 + 60, dt.UTC)
+        gateway.clock = shifted_clock(after_open)  # the node was down over the open
+        gateway.requote()
+        _buy_back(gateway)
+        assert gateway._call(lambda: dict(gateway.dividends.entitlements)) == {("SPY", EX_DATE): SHORT}
+        restarted = _node(gateway, after_open)
+        restarted.runtime.prime(first)
+        with restarted as node:
+            paid = node.probe.wait(StockDividend, timeout=30)
+            assert (paid.ex_date, paid.quantity, paid.cash_usd) == (EX_DATE, SHORT, -180.0)
+            node.probe.wait(BrokerPositionsSnapshot, lambda s: not s.stock_positions)
+            node.probe.wait(Dividends, lambda d: d.ex_date == NEXT_EX_DATE)
+            node.runtime.work.wait_idle(timeout=5)
+            assert len(node.probe.of(StockDividend)) == 1
+        second = list(node.probe.messages)
+
+        third = _node(gateway, dt.datetime.fromtimestamp(gateway.clock() / 1e9, dt.UTC))
+        third.runtime.prime([*first, *second])
+        with third as node:
+            node.probe.wait(IbConnected)
+            node.probe.wait(Dividends, lambda d: d.ex_date == NEXT_EX_DATE)
+            node.probe.wait(BrokerPositionsSnapshot, lambda s: not s.stock_positions)
+            node.runtime.work.wait_idle(timeout=5)
+            assert not node.probe.of(StockDividend)
+            assert not node.probe.of(Alert, lambda a: "went ex" in a.text)
+    finally:
+        gateway.stop()
