@@ -13,12 +13,25 @@ import pytest
 from actors.broker.ib.ex_dividends import ex_open_ns
 from actors.broker.sim.config import SimSection
 from actors.broker.sim.dividends import DividendSection
-from messages import Alert, BadTick, BrokerPositionsSnapshot, Dividends, IbConnected, StockDividend
+from actors.node import core_factories
+from messages import (
+    Alert,
+    AssignedStockDividend,
+    BadTick,
+    BrokerPositionsSnapshot,
+    Dividends,
+    IbConnected,
+    ReconciliationResult,
+    StockDividend,
+    StrategyOpened,
+    StrategySettled,
+)
 from tests.ib.gateway import TestGateway, shifted_clock
-from tests.ib.harness import InProcessNode, ib_config, new_gateway
+from tests.ib.harness import MARKET_TIME, InProcessNode, ib_config, new_gateway
+from tests.ib.test_flatten_at_ib import ONE_CONDOR
 from tests.waiting import wait_for
 
-pytestmark = pytest.mark.timeout(150)
+pytestmark = pytest.mark.timeout(240)
 EX_DATE = dt.date(2026, 3, 3)  # a Tuesday; New York is on EST until March 8: the open is 14:30 UTC
 NEXT_EX_DATE = dt.date(2026, 6, 19)
 SCHEDULE = (DividendSection(symbol="SPY", ex_date=EX_DATE, amount=1.8),
@@ -125,3 +138,47 @@ def test_a_node_down_over_the_open_books_the_shares_it_last_saw_before_it_once_a
             assert not node.probe.of(Alert, lambda a: "went ex" in a.text)
     finally:
         gateway.stop()
+
+
+def test_the_whole_node_books_the_dividend_on_kept_assigned_shares_against_the_strategy():
+    """The whole node: a condor opened the day before the ex-date, its short call assigned early that evening and the
+    shares kept (`exits.assignment_policy = "keep"`); the node stops for the night and starts again the next morning,
+    rebuilt from its history, before the open. At the open position sync books the $180 the short shares owe against
+    the strategy, with no mismatch and no unowned-dividend warning."""
+    gateway = new_gateway(params=SimSection(market="scripted", dividends=SCHEDULE))
+    config = ib_config(gateway, exits={"assignment_policy": "keep"}, **ONE_CONDOR)
+    try:
+        with InProcessNode(config, core_factories(config, "test", None, int(MARKET_TIME.timestamp() * 1e9))) as node:
+            opened = node.probe.wait(StrategyOpened, timeout=90)
+            wait_for(lambda: len(gateway.positions()) == 4, 60, "the condor's fill at IB")
+            gateway.set_vix(20.0)  # above entry.vix_max: no second condor
+            short_call = next(leg.contract for leg in opened.legs if leg.ratio < 0 and leg.contract.right == "C")
+            gateway.settle(short_call, exercised=True)  # 100 SPY short at the strike
+            node.probe.wait(StrategySettled, timeout=30)
+            wait_for(lambda: not gateway.positions(), 90, "the other legs closed at IB")
+            node.probe.wait(BrokerPositionsSnapshot, lambda s: not s.positions and s.stock_positions)
+            node.runtime.work.wait_idle(timeout=5)
+        day_before = list(node.probe.messages)
+        assert gateway.stock_position("SPY")[0] == SHORT
+
+        morning = _before_open(40)
+        gateway.clock = shifted_clock(morning)
+        restarted = InProcessNode(config, core_factories(config, "test", None, int(morning.timestamp() * 1e9)),
+                                  start=morning)
+        restarted.runtime.prime(day_before)
+        with restarted as node:
+            booked = node.probe.wait(AssignedStockDividend, timeout=90)
+            node.probe.wait(ReconciliationResult)  # IB's morning report agrees with the books
+            node.runtime.work.wait_idle(timeout=5)
+            after = list(node.probe.messages)
+        gateway.requote()  # IB's own books, at its next look
+        entitlements = gateway._call(lambda: dict(gateway.dividends.entitlements))
+    finally:
+        gateway.stop()
+    assert (booked.strategy_id, booked.ex_date, booked.quantity, booked.realized_pnl_usd) == (
+        opened.strategy_id, EX_DATE, SHORT, -180.0)
+    assert [(p.quantity, p.cash_usd) for p in after if isinstance(p, StockDividend)] == [(SHORT, -180.0)]
+    assert entitlements == {("SPY", EX_DATE): SHORT}
+    assert not [a for a in after if isinstance(a, Alert) and "belongs to no strategy" in a.text]
+    results = [r for r in [*day_before, *after] if isinstance(r, ReconciliationResult)]
+    assert all(r.ok for r in results), [r.mismatches for r in results if not r.ok]
