@@ -13,7 +13,8 @@ It owns the policy, the session shell owns the socket:
   are data only; 326 repeated means another program holds the client id: the node stops for an operator;
 - combo fills are booked from the leg executions whichever order the callbacks arrive in, cross-checked against
   the BAG execution and the order status's average price; a stock order's (shares an assignment left) from its STK
-  executions, one fill each.
+  executions, one fill each;
+- a dividend on the account's shares is published at its ex-date's open (`ex_dividends.py`: IB reports only cash).
 """
 
 from __future__ import annotations
