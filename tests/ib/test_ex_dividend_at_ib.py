@@ -7,6 +7,10 @@ against it."""
 from __future__ import annotations
 
 import datetime as dt
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -26,9 +30,10 @@ from messages import (
     StrategyOpened,
     StrategySettled,
 )
+from storage.journal import DeltaJournal
 from tests.ib.gateway import TestGateway, shifted_clock
-from tests.ib.harness import MARKET_TIME, InProcessNode, ib_config, new_gateway
-from tests.ib.test_flatten_at_ib import ONE_CONDOR
+from tests.ib.harness import MARKET_TIME, InProcessNode, ib_config, new_gateway, write_node_toml
+from tests.ib.test_flatten_at_ib import ONE_CONDOR, REPO
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(240)
@@ -182,3 +187,67 @@ def test_the_whole_node_books_the_dividend_on_kept_assigned_shares_against_the_s
     assert not [a for a in after if isinstance(a, Alert) and "belongs to no strategy" in a.text]
     results = [r for r in [*day_before, *after] if isinstance(r, ReconciliationResult)]
     assert all(r.ok for r in results), [r.mismatches for r in results if not r.ok]
+
+
+def _journaled(lake: Path, *types: type) -> list:
+    """What the node processes committed to their lake so far (read from disk, as a separate reader would)."""
+    if not (lake / "journal").exists():
+        return []
+    try:
+        return list(DeltaJournal(str(lake)).read_types(types))
+    except Exception:  # noqa: BLE001 - the table is being created by the node: not readable yet
+        return []
+
+
+def _run(tmp_path: Path, gateway: TestGateway, start: dt.datetime, log: Path) -> subprocess.Popen:
+    config = write_node_toml(tmp_path, gateway.port, node={"clock_start": start}, service={"client_id": 14},
+                             ib={"positions_settle_s": 0.3, "reconnect_initial_s": 0.2},
+                             persistence={"flush_interval_ms": 200})
+    return subprocess.Popen([sys.executable, "-m", "actors.cli", "--log-level", "INFO", "run", "--config",
+                             str(config)], cwd=REPO, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)  # a graceful stop commits everything it handled
+        process.wait(timeout=60)
+
+
+def test_node_processes_book_it_once_from_their_lake_across_a_stop_over_the_open(tmp_path):
+    """`thetanode run` as real processes, their journal on disk: one stopped before the ex-date's open, the next
+    started after it (the shares already covered) books the dividend on the shares the lake says it saw before the
+    open, and a third books nothing more."""
+    lake, log = tmp_path / "lake", tmp_path / "node.log"
+    tail = lambda: f"; node log tail:\n{log.read_text()[-3000:]}"  # noqa: E731
+    start = _before_open(170)
+    gateway = _gateway(start)
+    processes: list[subprocess.Popen] = []
+    try:
+        processes.append(_run(tmp_path, gateway, start, log))
+        wait_for(lambda: [d for d in _journaled(lake, Dividends) if d.ex_date == EX_DATE], 90,
+                 "the announcement in the first node's lake", tail)
+        wait_for(lambda: [s for s in _journaled(lake, BrokerPositionsSnapshot) if s.stock_positions], 30,
+                 "IB's positions in the first node's lake", tail)
+        _stop(processes[-1])
+        first = _journaled(lake, Dividends, BrokerPositionsSnapshot, StockDividend)
+        assert first and max(m.ts for m in first) < OPEN_NS, "the first node must stop before the open"
+        assert not [m for m in first if isinstance(m, StockDividend)]
+
+        after_open = dt.datetime.fromtimestamp(OPEN_NS / 1e9 + 60, dt.UTC)
+        gateway.clock = shifted_clock(after_open)
+        gateway.requote()
+        _buy_back(gateway)
+        processes.append(_run(tmp_path, gateway, after_open, log))
+        wait_for(lambda: _journaled(lake, StockDividend), 90, "the payment in the second node's lake", tail)
+        _stop(processes[-1])
+
+        processes.append(_run(tmp_path, gateway, dt.datetime.fromtimestamp(gateway.clock() / 1e9, dt.UTC), log))
+        wait_for(lambda: len([d for d in _journaled(lake, Dividends) if d.ex_date == NEXT_EX_DATE]) >= 2, 90,
+                 "the third node hearing IB's next dividend", tail)
+        _stop(processes[-1])
+    finally:
+        for process in processes:
+            _stop(process)
+        gateway.stop()
+    paid = _journaled(lake, StockDividend)
+    assert [(p.ex_date, p.quantity, p.cash_usd) for p in paid] == [(EX_DATE, SHORT, -180.0)], tail()
