@@ -72,6 +72,7 @@ class TimerKey(StrEnum):
     SIM_POSITIONS = "positions"
     IB_RESTART_WINDOW = "restart_window"
     IB_ORDER_SYNC = "order_sync"
+    IB_EX_DIVIDEND = "ex_dividend"
     ANNOUNCE_AGAIN = "announce_again"
     ORDER_STEP = "step:"
     ORDER_DEADLINE = "deadline:"

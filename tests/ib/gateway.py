@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from actors.broker.sim.config import SimSection
 from actors.broker.sim.scripted import ScriptedQuoteSource
 from actors.market_data.chain import listed_expiries, listed_strikes
-from actors.market_time import new_york_date
 from actors.portfolio.margin import worst_expiry_value_usd
 from messages import IndexQuote, OptionContract, OptionQuote, UnderlyingQuote
 from tests.ib import wire
@@ -86,7 +85,8 @@ class TestGateway:
         self.sim = params or SimSection(market="scripted")
         self._source = ScriptedQuoteSource(self.sim)
         self._spots: dict[str, float] = {}
-        self.dividends = DividendDesk(self.sim.dividends, lambda: new_york_date(self.clock()))
+        self.dividends = DividendDesk(self.sim.dividends, lambda: self.clock(),
+                                      lambda symbol: self.stocks.shares[symbol])
         self.feed = MarketFeed(self._spots.get, lambda: self._vix, lambda c: self.option_quotes([c]).get(c))
         self.data_faults = self.feed.faults
         """Market-data faults: permissions per symbol, options without a bid or greeks, other clients' lines."""

@@ -48,6 +48,7 @@ class StockDesk:
 
     def deliver(self, symbol: str, quantity: int, price: float) -> None:
         """Shares change hands at `price`: an exercise or assignment at the strike, or a fill."""
+        self._gw.dividends.record_entitlements()  # an ex-date that opened since: on the shares held going in
         self.shares[symbol], self._costs[symbol] = add_shares(self.shares[symbol], self._costs[symbol], quantity, price)
         self.cash_usd -= quantity * price
 

@@ -13,14 +13,15 @@ It owns the policy, the session shell owns the socket:
   are data only; 326 repeated means another program holds the client id: the node stops for an operator;
 - combo fills are booked from the leg executions whichever order the callbacks arrive in, cross-checked against
   the BAG execution and the order status's average price; a stock order's (shares an assignment left) from its STK
-  executions, one fill each.
+  executions, one fill each;
+- a dividend on the account's shares is published at its ex-date's open (`ex_dividends.py`: IB reports only cash).
 """
 
 from __future__ import annotations
 
 import msgspec
 
-from actors.broker.ib import what_if
+from actors.broker.ib import ex_dividends, what_if
 from actors.broker.ib.config import IbSection
 from actors.broker.ib.fills import BookedFill, ComboFills
 from actors.broker.ib.link import CANCEL_FAILED_CODES, ORDER_CANCELLED, LinkState, Notice
@@ -80,6 +81,7 @@ class IbBrokerCore(BrokerCore):
         IbCommission,
         WhatIfRequested,
         IbWhatIfResult,
+        *ex_dividends.SUBSCRIPTIONS,
     )
 
     def __init__(self, params: IbSection) -> None:
@@ -94,17 +96,19 @@ class IbBrokerCore(BrokerCore):
         self._to_judge: set[str] = set()
         """Orders whose fate the next complete open-orders answer decides."""
         self._foreign_executions: set[str] = set()
+        self._ex_dividends = ex_dividends.ExDividends()  # the account's shares over an ex-date
 
     # lifecycle -------------------------------------------------------------------------------------------------
     def on_start(self, ctx: Context) -> None:
         self._link.start(ctx)
+        self._ex_dividends.on_start(ctx)
         self._sync_in_flight = None
         for order in self._orders.values():
             if not order.terminal and self._fills.pending(order.client_order_id):
                 ctx.set_timer(TimerKey.IB_COMMISSION.of(order.client_order_id), ctx.now())
 
     def handle(self, message: Message, ctx: Context) -> None:
-        if self.handle_order_command(message, ctx):
+        if self.handle_order_command(message, ctx) or self._ex_dividends.handle(message, ctx, self.name):
             return
         match message:
             case IbConnected():
