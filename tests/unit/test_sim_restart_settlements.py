@@ -13,8 +13,11 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import msgspec
 import pytest
 
+from actors.broker.sim.closing_prices import CLOSES_KEPT, ClosingPrices
+from actors.broker.sim.settled import settled_before
 from actors.node import broker_factories
 from actors.replay.runner import replay_deterministic
 from actors.replay.scenario import load_scenario
@@ -22,7 +25,15 @@ from actors.runtime.clock import VirtualClock
 from actors.runtime.deterministic import DeterministicRuntime
 from actors.runtime.rebuild import replay_quietly
 from actors.settlement import settles_at_ns
-from messages import BrokerAccountValues, BrokerPositionsSnapshot, Message, RawQuote, StockDividend
+from messages import (
+    BrokerAccountValues,
+    BrokerPosition,
+    BrokerPositionsSnapshot,
+    Message,
+    OptionContract,
+    RawQuote,
+    StockDividend,
+)
 
 SCENARIOS = Path(__file__).parents[1] / "scenarios"
 EXPIRY = dt.date(2026, 3, 6)  # the condor assignment_keep opens expires that Friday
@@ -140,3 +151,38 @@ def test_a_rebuilt_exchange_pays_a_dividend_once(request, case, cut):
     payments = [m for m in journal + restarted if isinstance(m, StockDividend)]
     assert [(p.symbol, p.ex_date, p.cash_usd) for p in payments] == [("SPY", paid.ex_date, paid.cash_usd)]
     assert _report(restarted) == _live_at(history, paid.ts)
+
+
+def test_the_closing_price_is_the_last_one_heard_before_the_close():
+    prices = ClosingPrices()
+    prices.note("SPY", 570.0, _ns("2026-03-06T15:00:00+00:00"))
+    prices.note("SPY", 568.0, _ns("2026-03-06T20:59:00+00:00"))
+    prices.note("SPY", 590.0, CLOSE_NS)  # at the close: after it, like the first look that settles it
+    prices.note("SPY", 591.0, _ns("2026-03-09T15:00:00+00:00"))
+    assert prices.at("SPY", CLOSE_NS, 0.0) == 568.0
+    assert prices.at("SPY", settles_at_ns(dt.date(2026, 3, 9)), 0.0) == 591.0
+    assert prices.at("SPY", settles_at_ns(dt.date(2026, 3, 10)), 0.0) == 591.0  # nothing heard since: the last
+    assert prices.at("QQQ", CLOSE_NS, 480.0) == 480.0  # none before it: the first heard after it
+    for day in range(2 * CLOSES_KEPT):  # weeks later the Friday's close is forgotten
+        prices.note("SPY", 600.0 + day, _ns(f"2026-03-{10 + day:02d}T15:00:00+00:00"))
+    assert prices.at("SPY", CLOSE_NS, 599.0) == 599.0
+
+
+def test_a_report_showing_fewer_contracts_than_held_is_a_settlement():
+    call, put = OptionContract("SPY", EXPIRY, 560.0, "C"), OptionContract("SPY", EXPIRY, 569.0, "P")
+    held = {call: -3, put: -1}
+
+    def report(at_ns: int, *positions: tuple) -> BrokerPositionsSnapshot:
+        return BrokerPositionsSnapshot(ts=at_ns, complete=True, positions=tuple(
+            BrokerPosition(contract=c, quantity=q, avg_cost=1.0) for c, q in positions))
+
+    before_expiry = _ns("2026-03-05T14:30:00+00:00")
+    # two of three short calls assigned early: 200 shares delivered short; the put untouched
+    [early] = settled_before(held, report(before_expiry, (call, -1), (put, -1)), lambda s, at: None)
+    assert (early.contract, early.quantity, early.shares) == (call, -2, -200)
+    # after the close both left: each settles at the close's price (568: the put is assigned, the call too)
+    expired = settled_before(held, report(CLOSE_NS + 1), lambda s, at: 568.0 if at == CLOSE_NS else None)
+    assert [(s.contract, s.quantity, s.shares) for s in expired] == [(call, -3, -300), (put, -1, 100)]
+    # more than held, or the other way round, is no settlement of this exchange's
+    assert settled_before(held, report(before_expiry, (call, -4), (put, 1)), lambda s, at: 568.0) == []
+    assert settled_before(held, msgspec.structs.replace(report(CLOSE_NS + 1), complete=False), lambda s, at: 568.0) == []
