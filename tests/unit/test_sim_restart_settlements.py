@@ -69,10 +69,10 @@ def _restarted(scenario, journal: list[Message], at_ns: int) -> list[Message]:
     return runtime.history
 
 
-def _report(messages: list[Message]) -> tuple:
-    """The last positions report and cash among `messages`: what the account looks like from outside."""
-    positions = [m for m in messages if isinstance(m, BrokerPositionsSnapshot) and m.origin == "broker"][-1]
-    account = [m for m in messages if isinstance(m, BrokerAccountValues) and m.origin == "broker"][-1]
+def _report(messages: list[Message], which: int = -1) -> tuple:
+    """The last (or `which`) positions report and cash among `messages`: what the account looks like from outside."""
+    positions = [m for m in messages if isinstance(m, BrokerPositionsSnapshot) and m.origin == "broker"][which]
+    account = [m for m in messages if isinstance(m, BrokerAccountValues) and m.origin == "broker"][which]
     cash = next(v.value for v in account.values if v.key == "TotalCashValue")
     return positions.positions, positions.stock_positions, cash
 
@@ -106,7 +106,7 @@ def test_a_rebuilt_exchange_settles_an_expiry_once_at_its_closing_price(expiry, 
                "down over the close": [m for m in history if m.ts < CLOSE_NS]}[cut]
     restart_ns = max(journal[-1].ts, _ns("2026-03-09T13:00:00+00:00"))
     restarted = _restarted(scenario, journal, restart_ns)
-    assert _report(restarted) == _live_at(history, restart_ns)
+    assert _report(restarted, 0) == _report(restarted) == _live_at(history, restart_ns)
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +150,7 @@ def test_a_rebuilt_exchange_pays_a_dividend_once(request, case, cut):
         return
     payments = [m for m in journal + restarted if isinstance(m, StockDividend)]
     assert [(p.symbol, p.ex_date, p.cash_usd) for p in payments] == [("SPY", paid.ex_date, paid.cash_usd)]
-    assert _report(restarted) == _live_at(history, paid.ts)
+    assert _report(restarted, 0) == _report(restarted) == _live_at(history, paid.ts)
 
 
 def test_the_closing_price_is_the_last_one_heard_before_the_close():

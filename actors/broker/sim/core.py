@@ -140,6 +140,8 @@ class SimBrokerCore(BrokerCore):
             ctx.set_timer(TimerKey.SIM_DELIVER, self._outbox[0][0])
 
     def _report_positions(self, ctx: Context) -> None:
+        if not self._live:  # rebuilding: it hears the reports it made back from the journal (`_recall_account`)
+            return
         self._settle_expiries(ctx)
         positions = tuple(
             BrokerPosition(contract=c, quantity=q, avg_cost=round(self._costs[c] / q, 4))
@@ -147,11 +149,10 @@ class SimBrokerCore(BrokerCore):
             if q
         )
         self._emit(BrokerPositionsSnapshot(positions=positions, complete=True, stock=self._shares.positions()), ctx)
-        if self._live:  # rebuilding, it looks at the schedule where its reports heard back say it did
-            self._dividend_cash.owe(self._dividend_cash.due(ctx.now(), self._shares.quantity))
-            for dividend in self._dividend_cash.take_owed():  # a rebuilt exchange's first: what the journal lacks
-                self._cash_usd += dividend.cash_usd
-                self._emit(dividend, ctx)
+        self._dividend_cash.owe(self._dividend_cash.due(ctx.now(), self._shares.quantity))
+        for dividend in self._dividend_cash.take_owed():  # a rebuilt exchange's first: what the journal lacks too
+            self._cash_usd += dividend.cash_usd
+            self._emit(dividend, ctx)
         held = sorted(self._positions, key=str)
         marks = {q.contract: (q.bid + q.ask) / 2 for q in self._source.option_quotes(held, ctx.now())}
         self._emit(account_values(self._positions, self._costs, marks, self._cash_usd, self._shares,
