@@ -1,9 +1,10 @@
-"""A real `thetanode run` restarted on a lake whose last session was killed while the simulated exchange's dividend
-payment was still in its latency outbox: the restarted node's exchange pays it, once, and reports the account the
-live exchange had — read from the lake on disk, not from any process's memory.
+"""A real `thetanode run` restarted on a lake whose last session was killed while the simulated exchange still held
+what it had done by itself in its latency outbox — a dividend payment, or the report of an expiry it settled after an
+after-hours print — reports what the live exchange had reported, once: read from the lake on disk, not from any
+process's memory.
 
-The killed session is the journal of a scripted session (assignment_keep's expiry leaves +100 SPY; a $2.00 dividend
-goes ex on Tuesday), cut where a kill leaves it: everything stamped before the payment's report left the outbox."""
+The killed session is the journal of a scripted session (assignment_keep: the short put is assigned at the close),
+cut where a kill leaves it: everything stamped before the lost message left the outbox."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from actors.node import RUN_MODE
 from messages import BrokerAccountValues, BrokerPositionsSnapshot, NodeStarted, StockDividend
 from storage.journal import DeltaJournal
 from storage.lake_writer import LakeWriter
-from tests.unit.test_sim_restart_settlements import _live_at, _scenario
+from tests.unit.test_sim_restart_settlements import CLOSE_NS, _live_at, _scenario
 from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -52,12 +53,26 @@ def _node_toml(tmp_path: Path, scenario_config: dict) -> Path:
     return config
 
 
+AFTER_CLOSE = {"at": "2026-03-06T22:00:00Z",
+               "send": {"type": "UnderlyingQuote", "symbol": "SPY", "bid": 589.95, "ask": 590.05, "last": 590.0}}
+CASES = {
+    # the expiry leaves +100 SPY, which receive a $2.00 dividend at Tuesday's open: its payment dies in the outbox
+    "dividend in the outbox": ({"latency_ms": 500, "dividends": [DIVIDEND]}, [], "2026-03-10T16:00:00Z",
+                               lambda m: isinstance(m, StockDividend)),
+    # the short put is in the money at the close (568); a print after it (590) makes the exchange settle, and the
+    # report of that settlement dies in the outbox
+    "expiry settled, report in the outbox": ({"latency_ms": 500}, [AFTER_CLOSE], "2026-03-09T15:00:00Z",
+                                             lambda m: isinstance(m, BrokerPositionsSnapshot) and m.ts > CLOSE_NS),
+}
+
+
 @pytest.mark.timeout(300)
-def test_a_restarted_node_pays_the_dividend_its_killed_exchange_held_in_its_outbox_once(tmp_path):
-    sim = {"latency_ms": 500, "dividends": [DIVIDEND]}
-    scenario, history = _scenario(tmp_path, "assignment_keep", sim, [], "2026-03-10T16:00:00Z")
-    [paid] = [m for m in history if isinstance(m, StockDividend)]
-    killed = [m for m in history if m.ts < paid.ts]
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_restarted_node_reports_what_its_killed_exchange_had_done_once(tmp_path, case):
+    sim, extra, until, lost = CASES[case]
+    scenario, history = _scenario(tmp_path, "assignment_keep", sim, extra, until)
+    first_lost = next(m for m in history if m.origin == "broker" and lost(m))
+    killed = [m for m in history if m.ts < first_lost.ts]  # everything stamped before it left the outbox
     header = json.loads((tmp_path / "assignment_keep.jsonl").read_text().splitlines()[0])
     config = _node_toml(tmp_path, header["scenario"]["config"])
     journal = DeltaJournal(str(tmp_path / "lake"))
@@ -82,10 +97,11 @@ def test_a_restarted_node_pays_the_dividend_its_killed_exchange_held_in_its_outb
         if process.poll() is None:
             process.kill()
     after = restarted()
-    payments = [m for m in killed + after if isinstance(m, StockDividend)]
-    assert [(p.symbol, p.ex_date, p.quantity, p.cash_usd) for p in payments] == [("SPY", paid.ex_date, 100, 200.0)]
-    first_report = [m for m in after if isinstance(m, BrokerPositionsSnapshot)][0]
-    first_cash = next(v.value for m in after if isinstance(m, BrokerAccountValues) for v in m.values
-                      if v.key == "TotalCashValue")
-    live_positions, live_stock, live_cash = _live_at(history, paid.ts)
-    assert (first_report.positions, first_report.stock_positions, first_cash) == (live_positions, live_stock, live_cash)
+    payments = [(p.symbol, p.ex_date, p.quantity, p.cash_usd) for p in history if isinstance(p, StockDividend)]
+    assert [(p.symbol, p.ex_date, p.quantity, p.cash_usd) for p in killed + after
+            if isinstance(p, StockDividend)] == payments  # what the live exchange paid, once
+    reports = [m for m in after if isinstance(m, BrokerPositionsSnapshot)]
+    cash = [v.value for m in after if isinstance(m, BrokerAccountValues) for v in m.values if v.key == "TotalCashValue"]
+    live = _live_at(history, first_lost.ts)
+    assert (reports[0].positions, reports[0].stock_positions, cash[0]) == live  # its first report, as the live one's
+    assert {(r.positions, r.stock_positions) for r in reports} == {live[:2]}  # and never settled again
