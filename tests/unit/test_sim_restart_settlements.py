@@ -159,13 +159,15 @@ def test_the_closing_price_is_the_last_one_heard_before_the_close():
     prices.note("SPY", 568.0, _ns("2026-03-06T20:59:00+00:00"))
     prices.note("SPY", 590.0, CLOSE_NS)  # at the close: after it, like the first look that settles it
     prices.note("SPY", 591.0, _ns("2026-03-09T15:00:00+00:00"))
-    assert prices.at("SPY", CLOSE_NS, 0.0) == 568.0
-    assert prices.at("SPY", settles_at_ns(dt.date(2026, 3, 9)), 0.0) == 591.0
-    assert prices.at("SPY", settles_at_ns(dt.date(2026, 3, 10)), 0.0) == 591.0  # nothing heard since: the last
-    assert prices.at("QQQ", CLOSE_NS, 480.0) == 480.0  # none before it: the first heard after it
+    prices.note("QQQ", 480.0, _ns("2026-03-09T15:00:00+00:00"))
+    assert prices.at("SPY", CLOSE_NS) == 568.0
+    assert prices.at("SPY", settles_at_ns(dt.date(2026, 3, 9))) == 591.0
+    assert prices.at("SPY", settles_at_ns(dt.date(2026, 3, 10))) == 591.0  # nothing heard since: the last
+    assert prices.at("QQQ", CLOSE_NS) == 480.0  # none before it: the one heard after it
+    assert prices.at("IWM", CLOSE_NS) is None
     for day in range(2 * CLOSES_KEPT):  # weeks later the Friday's close is forgotten
         prices.note("SPY", 600.0 + day, _ns(f"2026-03-{10 + day:02d}T15:00:00+00:00"))
-    assert prices.at("SPY", CLOSE_NS, 599.0) == 599.0
+    assert prices.at("SPY", CLOSE_NS) == 600.0 + 2 * CLOSES_KEPT - 1  # the last heard
 
 
 def test_a_report_showing_fewer_contracts_than_held_is_a_settlement():

@@ -16,6 +16,7 @@ class ClosingPrices:
     def __init__(self) -> None:
         self._last_before: dict[str, dict[int, float]] = {}
         """symbol -> {a session close: the last price heard before it (and after the close before it)}"""
+        self._last: dict[str, float] = {}
 
     def note(self, symbol: str, price: float, heard_ns: int) -> None:
         prices = self._last_before.setdefault(symbol, {})
@@ -24,12 +25,13 @@ class ClosingPrices:
         if heard_ns >= close:  # after the close: the next session's
             close = hours.session_close(hours.next_open(heard_ns))
         prices[close] = price
+        self._last[symbol] = price
         if len(prices) > CLOSES_KEPT:
             del prices[min(prices)]
 
-    def at(self, symbol: str, settles_ns: int, otherwise: float | None) -> float | None:
-        """The last price of `symbol` heard before `settles_ns` (a session close), else `otherwise` (none heard before
-        it: the first price heard after it is all the exchange has)."""
+    def at(self, symbol: str, settles_ns: int) -> float | None:
+        """The last price of `symbol` heard before `settles_ns` (a session close), else the last heard (none before it:
+        what was heard after it is all the exchange has), else None."""
         prices = self._last_before.get(symbol, {})
         before = [close for close in prices if close <= settles_ns]
-        return prices[max(before)] if before else otherwise
+        return prices[max(before)] if before else self._last.get(symbol)

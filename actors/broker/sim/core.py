@@ -239,7 +239,7 @@ class SimBrokerCore(BrokerCore):
         settled = due_at(self._positions, ctx.now(), self._params.dividends if self._params.early_assignment else None,
                          self._underlying_mid.get, lambda c: next(
                              ((q.bid + q.ask) / 2 for q in self._source.option_quotes([c], ctx.now())), None),
-                         self._closing_price)
+                         self._closing.at)
         gone = {s.contract for s in settled if ctx.now() >= settles_at_ns(s.contract.expiry)}  # early: orders work on
         for client_order_id in sorted(self._working):
             if any(leg.contract in gone for leg in self._working[client_order_id].order.legs):
@@ -249,9 +249,6 @@ class SimBrokerCore(BrokerCore):
         for settlement in settled:
             self._cash_usd += apply_settlement(self._positions, self._costs, self._shares, settlement)
         return bool(settled)
-
-    def _closing_price(self, symbol: str, settles_ns: int) -> float | None:
-        return self._closing.at(symbol, settles_ns, self._underlying_mid.get(symbol))
 
     # orders --------------------------------------------------------------------------------------------------------
     def known_order_ids(self) -> set[str]:
@@ -371,7 +368,7 @@ class SimBrokerCore(BrokerCore):
             self._cash_usd += fact.cash_usd
             self._dividend_cash.heard(fact)
             return
-        for settlement in settled_before(self._positions, fact, self._closing_price):
+        for settlement in settled_before(self._positions, fact, self._closing.at):
             self._cash_usd += apply_settlement(self._positions, self._costs, self._shares, settlement)
         looked_ns = fact.ts - self._params.latency_ms * 1_000_000  # when it reported: it left that much later
         self._dividend_cash.owe(self._dividend_cash.due(looked_ns, self._shares.quantity))
