@@ -185,6 +185,7 @@ def test_a_report_showing_fewer_contracts_than_held_is_a_settlement():
     # after the close both left: each settles at the close's price (568: the put is assigned, the call too)
     expired = settled_before(held, report(CLOSE_NS + 1), lambda s, at: 568.0 if at == CLOSE_NS else None)
     assert [(s.contract, s.quantity, s.shares) for s in expired] == [(call, -3, -300), (put, -1, 100)]
-    # more than held, or the other way round, is no settlement of this exchange's
+    # more than held, the other way round, or a put gone early is no settlement of this exchange's
     assert settled_before(held, report(before_expiry, (call, -4), (put, 1)), lambda s, at: 568.0) == []
+    assert settled_before(held, report(before_expiry, (call, -3)), lambda s, at: 568.0) == []
     assert settled_before(held, msgspec.structs.replace(report(CLOSE_NS + 1), complete=False), lambda s, at: 568.0) == []
