@@ -65,12 +65,14 @@ def test_an_expiry_settles_at_its_session_close_and_a_holiday_expiry_at_the_sess
 
 def test_the_exchange_exercises_a_cent_in_the_money_and_lets_the_rest_vanish():
     positions = {SHORT_PUT: -1, LONG_PUT: 1, SHORT_CALL: -1}
-    assert due_settlements(positions, settles_at_ns(EXPIRY) - 1, lambda s: 568.99) == []  # not before the close
-    settled = {s.contract: s.shares for s in due_settlements(positions, settles_at_ns(EXPIRY), lambda s: 568.99)}
+    closing = {("SPY", settles_at_ns(EXPIRY)): 568.99}.get  # asked for the price at the expiry's close
+    assert due_settlements(positions, settles_at_ns(EXPIRY) - 1, lambda s, at: closing((s, at))) == []  # not yet
+    settled = {s.contract: s.shares
+               for s in due_settlements(positions, settles_at_ns(EXPIRY), lambda s, at: closing((s, at)))}
     assert settled == {SHORT_PUT: 100, LONG_PUT: 0, SHORT_CALL: 0}  # the short put assigned: 100 shares bought
-    at_half_a_cent = due_settlements({SHORT_PUT: -1}, AFTER_EXPIRY, lambda s: 568.995)
+    at_half_a_cent = due_settlements({SHORT_PUT: -1}, AFTER_EXPIRY, lambda s, at: 568.995)
     assert at_half_a_cent[0].shares == 0
-    assert due_settlements({SHORT_PUT: -1}, AFTER_EXPIRY, lambda s: None) == []  # no price: no guess
+    assert due_settlements({SHORT_PUT: -1}, AFTER_EXPIRY, lambda s, at: None) == []  # no price: no guess
 
 
 def test_a_stock_limit_fills_only_at_the_touch_and_shares_keep_their_average_cost():

@@ -16,23 +16,23 @@ import numpy as np
 from msgspec import UNSET
 
 from actors.broker.order_desk import ORDER_COMMANDS, BrokerCore
+from actors.broker.sim.account import account_values
+from actors.broker.sim.closing_prices import ClosingPrices
 from actors.broker.sim.config import SimSection
 from actors.broker.sim.dividend_cash import DividendCash
 from actors.broker.sim.dividend_feed import DividendFeed
-from actors.broker.sim.expiry import EarlyAssignment, due_at
+from actors.broker.sim.expiry import EarlyAssignment, due_at, nights_of
 from actors.broker.sim.fills import commission_usd, fill_threshold, limit_crosses
+from actors.broker.sim.settled import apply_settlement, settled_before
 from actors.broker.sim.source import QuoteSource
 from actors.broker.sim.stock import SimShares, stock_fill
 from actors.market_data.config import MarketDataSection
 from actors.market_data.quote_gate import QuoteGate
 from actors.market_time import NS_PER_S
-from actors.portfolio.margin import defined_risk_margin_usd
 from actors.runtime.core import Context
 from actors.settlement import settles_at_ns
 from messages import (
     CONTRACT_MULTIPLIER,
-    AccountValue,
-    BrokerAccountValues,
     BrokerConnectionChanged,
     BrokerPosition,
     BrokerPositionsSnapshot,
@@ -64,7 +64,6 @@ ANSWERED_BY = {OrderAccepted: (PlaceOrder,), OrderRejected: (PlaceOrder, ModifyO
                OrderCancelled: (CancelOrder,), CancelRejected: (CancelOrder,)}
 """Which journaled command each of the exchange's answers settles, when the node is rebuilt."""
 FILL_AGGRESSIVENESS = 0.25
-SIM_ACCOUNT = "SIM"
 
 
 @dataclass
@@ -94,7 +93,8 @@ class SimBrokerCore(BrokerCore):
         self._positions: Counter[OptionContract] = Counter()
         self._costs: Counter[OptionContract] = Counter()
         self._shares = SimShares()  # what exercises, assignments and stock orders left
-        self._underlying_mid: dict[str, float] = {}  # the last accepted price: what an expiry settles at
+        self._underlying_mid: dict[str, float] = {}  # the last accepted price
+        self._closing = ClosingPrices()  # the last accepted price before each close: what an expiry settles at
         self._early_assigned: set[tuple[OptionContract, dt.date]] = set()  # (short call, ex-date) assigned early
         self._cash_usd = params.starting_cash_usd
         self._dividends = DividendFeed(params.dividends)
@@ -105,7 +105,8 @@ class SimBrokerCore(BrokerCore):
         """False while being rebuilt from the journal (until `on_start`): no decisions, no fills."""
         self._unanswered: list[PlaceOrder | ModifyOrder | CancelOrder] = []
         commands = (*ORDER_COMMANDS, SubscribeQuotes, UnsubscribeQuotes, ChainRequest)
-        self.subscriptions = commands + SIM_ORDER_EVENTS + (StockDividend,) + ((RawQuote,) if source.scripted else ())
+        own_facts = (*SIM_ORDER_EVENTS, StockDividend, BrokerPositionsSnapshot)  # heard back only to be rebuilt
+        self.subscriptions = commands + own_facts + ((RawQuote,) if source.scripted else ())
 
     def settled(self) -> bool:
         return not self._outbox
@@ -141,6 +142,8 @@ class SimBrokerCore(BrokerCore):
             ctx.set_timer(TimerKey.SIM_DELIVER, self._outbox[0][0])
 
     def _report_positions(self, ctx: Context) -> None:
+        if not self._live:  # rebuilding: it hears the reports it made back from the journal (`_recall_account`)
+            return
         self._settle_expiries(ctx)
         positions = tuple(
             BrokerPosition(contract=c, quantity=q, avg_cost=round(self._costs[c] / q, 4))
@@ -148,38 +151,23 @@ class SimBrokerCore(BrokerCore):
             if q
         )
         self._emit(BrokerPositionsSnapshot(positions=positions, complete=True, stock=self._shares.positions()), ctx)
-        due = self._dividend_cash.due(ctx.now(), self._shares.quantity)  # rebuilding too: what is paid stays paid
-        for dividend in due if self._live else ():
+        self._dividend_cash.owe(self._dividend_cash.due(ctx.now(), self._shares.quantity))
+        for dividend in self._dividend_cash.take_owed():  # a rebuilt exchange's first: what the journal lacks too
             self._cash_usd += dividend.cash_usd
             self._emit(dividend, ctx)
-        self._emit(self._account_values(ctx.now()), ctx)
-
-    def _account_values(self, now_ns: int) -> BrokerAccountValues:
-        """The account like IB reports it: net liquidation at mid marks, and a defined-risk margin per underlying and
-        expiry (width × 100 × quantity − credit, actors/portfolio/margin.py)."""
         held = sorted(self._positions, key=str)
-        marks = {q.contract: (q.bid + q.ask) / 2 for q in self._source.option_quotes(held, now_ns)}
-        value = sum(self._positions[c] * marks.get(c, self._costs[c] / self._positions[c]) for c in held)
-        net_liquidation = self._cash_usd + value * CONTRACT_MULTIPLIER + self._shares.value_usd(self._underlying_mid)
-        premium = {c: -self._costs[c] * CONTRACT_MULTIPLIER for c in held}
-        margin = defined_risk_margin_usd(self._positions, premium)
-        if margin is not None:  # shares: Reg T initial margin, half their value
-            margin += self._shares.margin_usd(self._underlying_mid)
-        values = {"NetLiquidation": net_liquidation, "TotalCashValue": self._cash_usd}
-        if margin is not None:  # undefined risk: no number rather than a wrong one (risk then refuses to open)
-            values |= {"InitMarginReq": margin, "MaintMarginReq": margin, "AvailableFunds": net_liquidation - margin,
-                       "ExcessLiquidity": net_liquidation - margin, "BuyingPower": net_liquidation - margin}
-        return BrokerAccountValues(account=SIM_ACCOUNT, values=tuple(
-            AccountValue(key=key, value=f"{number:.2f}", currency="USD") for key, number in sorted(values.items())))
+        marks = {q.contract: (q.bid + q.ask) / 2 for q in self._source.option_quotes(held, ctx.now())}
+        self._emit(account_values(self._positions, self._costs, marks, self._cash_usd, self._shares,
+                                  self._underlying_mid), ctx)
 
     def handle(self, message: Message, ctx: Context) -> None:
         if isinstance(message, SIM_ORDER_EVENTS):
             if not self._live and message.origin == self.name:  # live, it is its own answer coming back
                 self._recall(message, ctx)
             return
-        if isinstance(message, StockDividend):
-            if not self._live and message.origin == self.name:  # rebuilding: the payment it made, once
-                self._cash_usd += message.cash_usd
+        if isinstance(message, (StockDividend, BrokerPositionsSnapshot)):
+            if not self._live and message.origin == self.name:
+                self._recall_account(message)
             return
         if not self._live and isinstance(message, ORDER_COMMANDS):
             self._unanswered.append(message)
@@ -241,18 +229,19 @@ class SimBrokerCore(BrokerCore):
         accepted = self._gate.admit(quote, quote.ts or ctx.now()).publish(ctx)
         if isinstance(accepted, UnderlyingQuote):
             self._underlying_mid[accepted.symbol] = (accepted.bid + accepted.ask) / 2
+            self._closing.note(accepted.symbol, self._underlying_mid[accepted.symbol], ctx.now())
         return accepted
 
     def _settle_expiries(self, ctx: Context) -> bool:
-        """OCC's expiry (actors/broker/sim/expiry.py): options in the money by a cent or more deliver shares, cash
-        moves at the strike, the rest vanish, and orders for them end. Not while being rebuilt: the live exchange
-        settles on its next report."""
+        """OCC's expiry (actors/broker/sim/expiry.py): options in the money by a cent or more at the close deliver
+        shares, cash moves at the strike, the rest vanish, and orders for them end. Not while being rebuilt: it recalls
+        what it settled from its journaled reports (`settled_before`), and settles the rest on its next report."""
         if not self._live:
             return False
         early = EarlyAssignment(self._params.dividends, self._params.early_assignment_share,
                                 frozenset(self._early_assigned)) if self._params.early_assignment else None
         settled = due_at(self._positions, ctx.now(), early, self._underlying_mid.get, lambda c: next(
-                             ((q.bid + q.ask) / 2 for q in self._source.option_quotes([c], ctx.now())), None))
+            ((q.bid + q.ask) / 2 for q in self._source.option_quotes([c], ctx.now())), None), self._closing.at)
         gone = {s.contract for s in settled if ctx.now() >= settles_at_ns(s.contract.expiry)}  # early: orders work on
         for client_order_id in sorted(self._working):
             if any(leg.contract in gone for leg in self._working[client_order_id].order.legs):
@@ -260,17 +249,9 @@ class SimBrokerCore(BrokerCore):
                 self._emit(OrderCancelled(client_order_id=client_order_id, filled_quantity=working.filled,
                                           reason="contract expired"), ctx)
         for settlement in settled:
-            contract, shares = settlement.contract, settlement.shares
             if settlement.ex_date is not None:
-                self._early_assigned.add((contract, settlement.ex_date))
-            held = self._positions[contract]
-            self._costs[contract] -= self._costs[contract] * settlement.quantity / held
-            self._positions[contract] -= settlement.quantity
-            if not self._positions[contract]:
-                del self._positions[contract], self._costs[contract]
-            if shares:
-                self._cash_usd -= shares * contract.strike
-                self._shares.trade(contract.symbol, shares, contract.strike)
+                self._early_assigned.add((settlement.contract, settlement.ex_date))
+            self._cash_usd += apply_settlement(self._positions, self._costs, self._shares, settlement)
         return bool(settled)
 
     # orders --------------------------------------------------------------------------------------------------------
@@ -384,6 +365,20 @@ class SimBrokerCore(BrokerCore):
                 del self._positions[leg.contract], self._costs[leg.contract]
 
     # rebuilding from the journal -----------------------------------------------------------------------------------
+    def _recall_account(self, fact: StockDividend | BrokerPositionsSnapshot) -> None:
+        """A payment it made (once), or a positions report of its own: what it had settled by then (`settled_before`),
+        and its look at the dividend schedule with it, on the shares it held then (owed until heard paid)."""
+        if isinstance(fact, StockDividend):
+            self._cash_usd += fact.cash_usd
+            self._dividend_cash.heard(fact)
+            return
+        looked_ns = fact.ts - self._params.latency_ms * 1_000_000  # when it reported: it left that much later
+        for settlement in settled_before(self._positions, fact, self._closing.at):
+            if looked_ns < settles_at_ns(settlement.contract.expiry):  # early: the rest is kept through that night
+                self._early_assigned |= nights_of(settlement.contract, self._params.dividends, looked_ns)
+            self._cash_usd += apply_settlement(self._positions, self._costs, self._shares, settlement)
+        self._dividend_cash.owe(self._dividend_cash.due(looked_ns, self._shares.quantity))
+
     def _recall(self, event: Message, ctx: Context) -> None:
         """Apply an answer the node journaled: it settles the first unanswered command it answers."""
         client_order_id = event.client_order_id

@@ -19,6 +19,9 @@ class DividendCash:
         self._paid_through: int | None = None
         """Dividends going ex up to this time are settled; None until the exchange first looks (a dividend that went
         ex before it opened is history, not a payment)."""
+        self._owed: list[StockDividend] = []
+        """Payments due and not yet made. A rebuilt exchange owes what it paid before the crash until it hears the
+        payment back from the journal: one that died in its latency outbox is still owed when it starts, and paid."""
 
     def due(self, now_ns: int, shares_held: Callable[[str], int]) -> list[StockDividend]:
         """The payments of every dividend that went ex since the last look, on the shares held now."""
@@ -32,3 +35,17 @@ class DividendCash:
                 payments.append(StockDividend(symbol=dividend.symbol, ex_date=dividend.ex_date, amount=dividend.amount,
                                               quantity=quantity, cash_usd=round(quantity * dividend.amount, 2)))
         return payments
+
+    def owe(self, payments: list[StockDividend]) -> None:
+        self._owed += payments
+
+    def heard(self, payment: StockDividend) -> None:
+        """A payment the exchange made, heard back from the journal while it is rebuilt: no longer owed."""
+        paid = next((p for p in self._owed if (p.symbol, p.ex_date) == (payment.symbol, payment.ex_date)), None)
+        if paid is not None:
+            self._owed.remove(paid)
+
+    def take_owed(self) -> list[StockDividend]:
+        """What to pay now (the exchange is live), each payment once."""
+        owed, self._owed = self._owed, []
+        return owed

@@ -27,15 +27,17 @@ class Settlement:
 
 
 def due_settlements(positions: Mapping[OptionContract, int], now_ns: int,
-                    underlying_price: Callable[[str], float | None]) -> list[Settlement]:
-    """Settlements of every held option whose expiry has settled by `now_ns`, in contract order. An underlying with
-    no known price settles nothing yet: the exchange would not guess a closing price."""
+                    closing_price: Callable[[str, int], float | None]) -> list[Settlement]:
+    """Settlements of every held option whose expiry has settled by `now_ns`, in contract order, at the underlying's
+    closing price (`closing_price(symbol, settlement instant)`). An underlying with no known price settles nothing
+    yet: the exchange would not guess a closing price."""
     settled = []
     for contract in sorted(positions, key=str):
         quantity = positions[contract]
-        if not quantity or now_ns < settles_at_ns(contract.expiry):
+        settles_ns = settles_at_ns(contract.expiry)
+        if not quantity or now_ns < settles_ns:
             continue
-        price = underlying_price(contract.symbol)
+        price = closing_price(contract.symbol, settles_ns)
         if price is None:
             continue
         shares = delivered_shares(contract, quantity) if exercised_at(contract, price) else 0
@@ -86,11 +88,20 @@ def due_early_assignments(positions: Mapping[OptionContract, int], now_ns: int, 
     return assigned
 
 
+def nights_of(contract: OptionContract, dividends: Iterable[DividendSection], at_ns: int) -> set[tuple[OptionContract,
+                                                                                                dt.date]]:
+    """The (contract, ex-date) whose exercise window `at_ns` falls in: the night an early assignment then belongs to."""
+    return {(contract, dividend.ex_date) for dividend in dividends if dividend.symbol == contract.symbol
+            and exercise_window_ns(dividend.ex_date)[0] <= at_ns <= exercise_window_ns(dividend.ex_date)[1]}
+
+
 def due_at(positions: Mapping[OptionContract, int], now_ns: int, early: EarlyAssignment | None,
            underlying_price: Callable[[str], float | None],
-           option_mid: Callable[[OptionContract], float | None]) -> list[Settlement]:
-    """Everything the exchange settles by `now_ns`: expiries, then (`early` dividends given) early assignments."""
-    settled = due_settlements(positions, now_ns, underlying_price)
+           option_mid: Callable[[OptionContract], float | None],
+           closing_price: Callable[[str, int], float | None]) -> list[Settlement]:
+    """Everything the exchange settles by `now_ns`: expiries (at their closing prices), then (`early` dividends given)
+    early assignments (at the prices of now)."""
+    settled = due_settlements(positions, now_ns, closing_price)
     expiring = {settlement.contract for settlement in settled}
     if early is not None:
         settled += [s for s in due_early_assignments(positions, now_ns, early, underlying_price, option_mid)
