@@ -107,7 +107,7 @@ def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int 
             if ahead > 0:
                 time.sleep(ahead)
 
-    latencies = []
+    latencies, resent = [], [0]
     feeder = threading.Thread(target=feed, daemon=True)
     try:
         runtime.publish(BrokerConnectionChanged(state="connected", reason="bench"))
@@ -130,9 +130,17 @@ def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int 
             before = len(arrivals)
             start = time.perf_counter_ns()
             runtime.publish(_quote(measured[2], *TAKE_PROFIT[-1]))  # the tick: the short call falls to take profit
+            waited = 0
             while len(arrivals) <= before:  # each arrival releases once; an earlier one may still be releasing
-                if not arrived.acquire(timeout=30):
-                    raise RuntimeError("no order after a tick")
+                if arrived.acquire(timeout=1):
+                    continue
+                # the last refusal may not have released the close when the tick was judged (the pacing below is a
+                # sleep): the tick again, still timed from the first, so such a wait shows in the numbers
+                waited += 1
+                resent[0] += 1
+                if waited == 30:
+                    raise RuntimeError("no order within 30 s of a tick")
+                runtime.publish(_quote(measured[2], *TAKE_PROFIT[-1]))
             latencies.append((arrivals[before] - start) / 1e6)
             runtime.publish(_quote(measured[2], *HOLD[-1]))  # back to holding
             time.sleep(0.05)  # pacing only: the refusal releases the close before the next tick
@@ -140,7 +148,8 @@ def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int 
                 pass
         offered = fed[0] / (time.perf_counter() - started_feed)
         cpu_per_tick_us = (time.process_time() - started_cpu) / max(fed[0], 1) * 1e6
-        print(f"orders the background ticks caused (not measured): {len(arrivals) - orders - arrivals_before}")
+        print(f"orders the background ticks caused (not measured): {len(arrivals) - orders - arrivals_before}; "
+              f"ticks sent again after a second without an order: {resent[0]}")
     finally:
         stop.set()
         runtime.stop(timeout_s=30)
