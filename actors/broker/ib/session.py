@@ -171,6 +171,13 @@ class IbLink:
         try:
             self._loop.run_forever()
         finally:
+            # tasks still pending when the loop stopped (a cancel not yet delivered on a busy machine) are finished
+            # here: closed with the loop, they would be torn down later by the garbage collector, on a closed loop
+            pending = [task for task in asyncio.all_tasks(self._loop) if not task.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                self._loop.run_until_complete(asyncio.wait(pending, timeout=STOP_TIMEOUT_S / 2))
             self._loop.close()
 
     def _spawn(self, coroutine) -> asyncio.Task:  # noqa: ANN001 - any coroutine
