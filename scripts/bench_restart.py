@@ -51,7 +51,7 @@ from messages import IndexQuote, Message, NodeStarted, OptionQuote, TimerFired, 
 from storage.journal import DeltaJournal  # noqa: E402
 from storage.lake_writer import LakeWriter  # noqa: E402
 from storage.maintenance import data_files, keep_log_retention, trim_log  # noqa: E402
-from storage.session_index import INDEX_TABLE  # noqa: E402
+from storage.session_index import INDEX_TABLE, SessionIndex  # noqa: E402
 
 MARKET = (UnderlyingQuote, IndexQuote, OptionQuote, TimerFired)
 
@@ -156,6 +156,9 @@ def main() -> None:
         if lake.exists():
             shutil.rmtree(lake)
         written = build_lake(lake, sessions, recorded, args.per_session, args.commit)
+        began = time.perf_counter()
+        SessionIndex(DeltaJournal(str(lake))).backfill()  # as the first `thetanode run` start on a lake does
+        print(f"{sessions:>8} sessions: session index completed in {time.perf_counter() - began:.2f} s (once)")
         journal_uri = str(lake / "journal")
         tables = [journal_uri, str(lake / INDEX_TABLE)]
         for layout in ("as written", "compacted"):
@@ -163,8 +166,11 @@ def main() -> None:
                 ScheduledCompaction(tables, None, 0).compact_fragmented(max_files=1)
                 for uri in tables:  # vacuum at once (the node keeps 7 days): the bytes are those of the live table
                     DeltaTable(uri).vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
-                    # and the log a lake older than its retention keeps: this history was written in minutes, so
-                    # every entry is younger than the node's day; a year-old lake's log holds only its last day
+                    # and the log a lake older than its retentions keeps: this history was written in minutes, so
+                    # every log entry is younger than the node's day and every replaced file's tombstone younger than
+                    # Delta's week; a year-old lake's checkpoint holds neither
+                    DeltaTable(uri).alter.set_table_properties(
+                        {"delta.deletedFileRetentionDuration": "interval 0 seconds"}, raise_if_not_exists=False)
                     keep_log_retention(DeltaTable(uri), "interval 0 seconds")
                     trim_log(DeltaTable(uri))
             files = data_files(journal_uri)
