@@ -6,7 +6,8 @@ from deltalake import DeltaTable
 from loguru import logger
 
 from actors.service.periodic import Periodic
-from storage.maintenance import MaintenanceResult, compact_and_vacuum, data_files, keep_log_retention, trim_log
+from storage.current_table import CurrentTable
+from storage.maintenance import MaintenanceResult, compact_and_vacuum, keep_log_retention, trim_log
 
 
 class ScheduledCompaction:
@@ -23,28 +24,28 @@ class ScheduledCompaction:
             self._passes.start()
 
     def compact_fragmented(self, max_files: int) -> list[MaintenanceResult]:
-        """At start, before the history is read: compact every table holding more than `max_files` data files."""
-        if max_files <= 0:
-            return []
-        crowded = [uri for uri in self._uris if data_files(uri, self._options) > max_files]
-        results = self._compact(crowded)
-        self._log(results)
-        return results
-
-    def keep_logs_short(self) -> None:
-        """At start, before the writer opens the lake: tables from before the log retention existed get it (see
-        storage/maintenance.py), and their logs are trimmed to it at once."""
+        """At start, before anything of this node writes or reads the history, each table opened once: a table from
+        before the log retention existed gets it (a metadata commit, which would fail a writer's next append; see
+        storage/maintenance.py) and its log is trimmed at once; a table holding more than `max_files` data files
+        (0: never) is compacted."""
+        crowded = []
         for uri in self._uris:
-            if not DeltaTable.is_deltatable(uri, storage_options=self._options):
-                continue
             try:
-                table = DeltaTable(uri, storage_options=self._options)
+                table = CurrentTable(uri, self._options).get()
+                if table is None:
+                    continue
                 if keep_log_retention(table):
                     trim_log(table)
                     logger.info(f"{uri}: Delta log now kept for a day, older entries removed")
             except Exception as exc:  # noqa: BLE001 - upkeep must never take the node down
                 # a table that cannot be opened is judged by the read that follows (damage is one line, exit 65)
-                logger.debug(f"setting the log retention of {uri} failed, trying again at the next start: {exc}")
+                logger.debug(f"start-up upkeep of {uri} failed, trying again at the next start: {exc}")
+                continue
+            if 0 < max_files < len(table.file_uris()):
+                crowded.append(uri)
+        results = self._compact(crowded)
+        self._log(results)
+        return results
 
     def run_once(self) -> list[MaintenanceResult]:
         return self._compact(self._uris)

@@ -67,9 +67,9 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
     tables = [journal.uri, *(writer.table_uri(table) for table in SCHEMAS)]
     compaction = ScheduledCompaction(tables, journal.storage_options, config.persistence.compact_interval_h * 3600)
     with reading(config.node.lake_uri):
-        compaction.keep_logs_short()  # a metadata commit: before anything of this node writes
+        # before anything of this node writes (the log retention is a metadata commit) and the history is read
+        compaction.compact_fragmented(config.persistence.compact_at_start_files)
         write_ahead = open_write_ahead(config, writer, session_id)
-        compaction.compact_fragmented(config.persistence.compact_at_start_files)  # before the history is read
         _complete_session_index(journal)
         earlier = EarlierSessions(journal, session_id)
         earlier.start_after(earlier.restart_point() if config.persistence.restore_snapshots else None)
