@@ -4,11 +4,12 @@ worthless, or exercised and assigned) and shares that appeared from an exercise 
 A strategy's legs are settled when they are gone from the broker's positions (all of them, or some while the others
 are still there; a short leg also in part, when OCC assigned only some of its contracts early), each either past its
 expiry's settlement (actors/settlement.py) or a short leg assigned early, and the shares the broker shows beyond
-what earlier settlements left are exactly those the exercises and assignments deliver. Past expiry, the underlying's last price at or before the settlement says which legs OCC exercised. When the
-broker's shares disagree (the price moved after the last quote, a holder's contrary instruction), the legs struck
-near that price (all legs, without a price) may have gone either way: a choice of them that delivers exactly the
-shares shown is accepted if it is the only one. A long leg gone before its expiry is never a settlement (the node
-does not exercise early). Anything else stays an unexplained difference: reconciliation fails closed on it."""
+what earlier settlements left are exactly those the exercises and assignments deliver. Past expiry, the underlying's
+last price at or before the settlement says which legs OCC exercised. When the broker's shares disagree (the price
+moved after the last quote, a holder's contrary instruction), the legs struck near that price (all legs, without a
+price) may have gone either way: a choice of them that delivers exactly the shares shown is accepted if it is the only
+one. A long leg gone before its expiry is never a settlement (the node does not exercise early). Anything else stays
+an unexplained difference: reconciliation fails closed on it."""
 
 from __future__ import annotations
 
@@ -78,8 +79,8 @@ def recognise_settlements(holdings: Iterable[Holding], broker_options: Mapping[O
     gone = _vanished(holdings, broker_options, now_ns)
     settled: dict[str, tuple[SettledLeg, ...]] = {}
     for symbol in sorted({symbols[strategy_id] for strategy_id in gone}):
-        legs = [(strategy_id, contract, quantity) for strategy_id, lost in gone.items() if symbols[strategy_id] == symbol
-                for contract, quantity in lost.items()]
+        legs = [(strategy_id, contract, quantity) for strategy_id, lost in gone.items()
+                if symbols[strategy_id] == symbol for contract, quantity in lost.items()]
         outcome = _explain(legs, stock_appeared.get(symbol, 0), now_ns, closing_price)
         if outcome is not None:
             settled |= outcome

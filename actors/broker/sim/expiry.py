@@ -91,8 +91,12 @@ def due_early_assignments(positions: Mapping[OptionContract, int], now_ns: int, 
 def nights_of(contract: OptionContract, dividends: Iterable[DividendSection], at_ns: int) -> set[tuple[OptionContract,
                                                                                                 dt.date]]:
     """The (contract, ex-date) whose exercise window `at_ns` falls in: the night an early assignment then belongs to."""
-    return {(contract, dividend.ex_date) for dividend in dividends if dividend.symbol == contract.symbol
-            and exercise_window_ns(dividend.ex_date)[0] <= at_ns <= exercise_window_ns(dividend.ex_date)[1]}
+    return {(contract, dividend.ex_date) for dividend in dividends
+            if dividend.symbol == contract.symbol and _within(at_ns, exercise_window_ns(dividend.ex_date))}
+
+
+def _within(at_ns: int, window: tuple[int, int]) -> bool:
+    return window[0] <= at_ns <= window[1]
 
 
 def due_at(positions: Mapping[OptionContract, int], now_ns: int, early: EarlyAssignment | None,
