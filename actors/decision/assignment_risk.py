@@ -18,14 +18,14 @@ leg by leg: a spread whose short leg is assigned is no longer a defined-risk str
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Literal
+
+import msgspec
 
 from actors.market_time import market_hours
 
 
-@dataclass(frozen=True)
-class ShortLegMark:
+class ShortLegMark(msgspec.Struct, frozen=True):
     """One short leg as the rule sees it."""
 
     label: str
@@ -45,8 +45,7 @@ class ShortLegMark:
         return self.mark - self.intrinsic(spot)
 
 
-@dataclass(frozen=True)
-class DividendAhead:
+class DividendAhead(msgspec.Struct, frozen=True):
     """The underlying's next dividend as the rule needs it."""
 
     ex_date: dt.date

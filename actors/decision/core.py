@@ -466,15 +466,17 @@ class DecisionCore(ActorCore):
         baseline = self._baselines.get(strategy_id, ExitBaseline())
         if baseline.entry_iv == 0.0:  # first complete quote set after the fill: the baseline for IV and VIX rules
             baseline = replace(baseline, entry_iv=short_leg_iv(position, views), entry_vix=self._market.vix)
-        pnl = (combo_mark(position, views) - position.entry_price) * position.quantity * CONTRACT_MULTIPLIER
-        baseline = replace(baseline, peak_pnl_usd=max(baseline.peak_pnl_usd, pnl))
+        mark = combo_mark(position, views)
+        pnl = (mark - position.entry_price) * position.quantity * CONTRACT_MULTIPLIER
+        if pnl > baseline.peak_pnl_usd:  # a new peak (most quotes bring none: no copy for them)
+            baseline = replace(baseline, peak_pnl_usd=pnl)
         self._baselines[strategy_id] = baseline
         state = position_state(position, views, baseline, self._market, ctx.now(),
                                event=self._events.next_spanned(position.symbol, new_york_date(ctx.now()),
                                                                max(leg.contract.expiry for leg in position.legs))
                                if self._exits.event_exit_days > 0 else None,
                                iv_percentile=percentile_since(self._vol_stats.get(position.symbol), baseline.opened_at),
-                               exits=self._exits, model_rate=self._market_data.model_rate)
+                               exits=self._exits, model_rate=self._market_data.model_rate, mark=mark)
         self._publish_mark(position, baseline, state, bool(conservative), ctx)
         signal = first_exit(state, self._exits)
         if signal is not None:

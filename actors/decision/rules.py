@@ -11,14 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import msgspec
+
 from actors.decision.assignment_risk import DividendAhead, ShortLegMark, deep_in_the_money, dividend_exercise
 from actors.decision.config import ExitSection
 from actors.decision.profit_tiers import due_tier
 from messages import CONTRACT_MULTIPLIER, Leg
 
 
-@dataclass(frozen=True)
-class PositionState:
+class PositionState(msgspec.Struct, frozen=True):
+    """Built for each position on every quote that moves it: a msgspec struct is built in a quarter of the time a
+    frozen dataclass of this size takes (`msgspec.structs.replace` makes a variant)."""
+
     strategy_id: str
     legs: tuple[Leg, ...]
     quantity: int

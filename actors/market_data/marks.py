@@ -25,7 +25,7 @@ current underlying price too, so the delta rule sees the move. Closing prices (n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from actors.market_data.config import MarketDataSection
 from actors.market_data.pricing import bsm_greeks, year_fraction
@@ -34,8 +34,9 @@ from messages import OptionContract, OptionQuote
 BEHIND_PCT = 0.005
 
 
-@dataclass(frozen=True)
-class LegView:
+class LegView(msgspec.Struct, frozen=True):
+    """A held leg as the exits judge it, built per leg on every quote that moves the position (a struct: cheap)."""
+
     mark: float
     """Per share, never negative, always finite."""
     natural: float
@@ -96,8 +97,7 @@ class MarkBook:
         return _Model(max(float(g.price), 0.0), float(g.delta), float(g.gamma))
 
 
-@dataclass(frozen=True)
-class _Model:
+class _Model(msgspec.Struct, frozen=True):
     price: float
     delta: float
     gamma: float

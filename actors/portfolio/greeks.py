@@ -27,11 +27,14 @@ def structure_greeks(
     legs: tuple[Leg, ...], quantity: int, quotes: Mapping[OptionContract, OptionQuote]
 ) -> GreekTotals | None:
     """Sum of leg greeks × ratio × quantity × multiplier; None until every leg has been quoted."""
-    if any(leg.contract not in quotes for leg in legs):
-        return None
-    total = GreekTotals()
+    delta = gamma = vega = theta = 0.0  # summed leg by leg, in order: the totals GreekTotals' own + would give
     for leg in legs:
-        quote = quotes[leg.contract]
+        quote = quotes.get(leg.contract)
+        if quote is None:
+            return None
         units = leg.ratio * quantity * CONTRACT_MULTIPLIER
-        total = total + GreekTotals(quote.delta * units, quote.gamma * units, quote.vega * units, quote.theta * units)
-    return total.rounded()
+        delta += quote.delta * units
+        gamma += quote.gamma * units
+        vega += quote.vega * units
+        theta += quote.theta * units
+    return GreekTotals(round(delta, 4), round(gamma, 4), round(vega, 4), round(theta, 4))

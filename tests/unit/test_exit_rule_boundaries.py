@@ -4,9 +4,8 @@ nearest value inside stays quiet. The numbers are exact in binary (premium 200, 
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
+from msgspec.structs import replace
 
 from actors.decision.config import ExitSection
 from actors.decision.rules import EXIT_RULES, PositionState, first_exit

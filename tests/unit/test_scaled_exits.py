@@ -4,9 +4,9 @@ P&L booked) and the IV-percentile exit (held underlyings' volatility refreshed s
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 
 import pytest
+from msgspec.structs import replace
 
 from actors.config import config_from_mapping
 from actors.config_section import ConfigError
