@@ -188,6 +188,7 @@ PROJECTED_TYPES: tuple[type[Message], ...] = (
     StrategyOpened, StrategyReduced, StrategyClosed, OpenStrategy, CloseStrategy, RollStrategy, DecisionRecord, Alert,
     RiskStateSnapshot, StrategyGreeks, StrategyMarked, PortfolioGreeks, NodeStarted, CoreSnapshot)
 """The message types `_rows` projects into derived tables (tests/unit/test_write_ahead.py checks it against `_rows`)."""
+_PROJECTED = frozenset(PROJECTED_TYPES)
 
 
 def project(session_id: str, messages: Iterable[Message], stored_exec_ids: Container[str] = frozenset(),
@@ -197,6 +198,8 @@ def project(session_id: str, messages: Iterable[Message], stored_exec_ids: Conta
     in_batch: set[str] = set()
     columns: dict[str, list[Row]] = defaultdict(list)
     for message in messages:
+        if type(message) not in _PROJECTED:  # most of a batch is quotes: skip them without walking every case
+            continue
         for table, row in _rows(message):
             if table == "fills":
                 if row["exec_id"] in stored_exec_ids or row["exec_id"] in in_batch:

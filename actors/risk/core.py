@@ -85,6 +85,7 @@ class RiskCore(ActorCore):
     )
     lossless = False
     """Quotes conflate (only the latest greeks matter); intents, fills and commands are never dropped."""
+    wakes_on_market_data = False  # a quote only updates the book an intent is judged against: nothing to do at once
 
     def __init__(self, params: RiskSection, what_if: bool = False) -> None:
         self._params = params

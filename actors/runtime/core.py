@@ -34,6 +34,10 @@ class ActorCore:
     """False lets the runtime conflate market data in this actor's mailbox (it only needs the latest quote)."""
     replay_on_restart: ClassVar[bool] = True
     """A restarted core is rebuilt by replaying the journal of its inputs; sinks that write that journal opt out."""
+    wakes_on_market_data: ClassVar[bool] = True
+    """False for a core that reads quotes only when something else comes (risk judges an intent against the latest
+    ones): on a wall clock a quote does not wake its actor, which handles the quotes queued ahead of that something
+    first (`Mailbox.market_data_wakes_lazily`). At 10k quotes/s a thread woken per quote costs more than the quote."""
     paces_virtual_clock: bool = True
     """A virtual clock advances only once this actor has handled everything sent to it. A sink no other actor waits
     for (persistence committing by wall time) opts out, so virtual time never waits on what it does."""

@@ -92,6 +92,11 @@ class Mailbox:
     """For a sink nothing waits for (persistence on a virtual clock): a put wakes the actor only once a batch has
     gathered, or for pykka's control envelopes (a stop is never kept waiting), and the idle actor looks again every
     `LINGER_S`. Waking a thread for each message costs the publisher more than the sink's work on it."""
+    market_data_wakes_lazily: bool = False
+    """The same for market data only (conflated messages), for an actor that reads quotes only when something else
+    comes (risk judges an intent against the latest quotes): anything else wakes it, and it handles the quotes queued
+    ahead of that first, since they share one queue in order. Only where nothing waits for the actor to be idle (a
+    wall clock): a virtual clock's step would wait out the linger."""
     metrics: MailboxMetrics = field(init=False)
 
     def __post_init__(self) -> None:
@@ -162,7 +167,8 @@ class Mailbox:
             depth = metrics.depth = len(slots)
             if depth > metrics.high_water:
                 metrics.high_water = depth
-            if self._getting and (not self.wakes_lazily or depth >= LAZY_BATCH or delivery is CONTROL):
+            lazy = self.wakes_lazily or (self.market_data_wakes_lazily and policy is _CONFLATE)
+            if self._getting and (not lazy or depth >= LAZY_BATCH or delivery is CONTROL):
                 self._getting = False
                 self._wake.release()
         finally:
@@ -216,7 +222,7 @@ class Mailbox:
             remaining = -1.0 if deadline is None else deadline - time.monotonic()
             if deadline is not None and remaining <= 0:
                 raise TimeoutError(f"mailbox {self.name}: nothing arrived within {timeout}s")
-            if self.wakes_lazily:  # no put wakes it for a single message: look again every LINGER_S
+            if self.wakes_lazily or self.market_data_wakes_lazily:  # a put may not wake it: look every LINGER_S
                 remaining = LINGER_S if remaining < 0 else min(LINGER_S, remaining)
             if self._waiting:  # another getter holds the wake
                 lock.release()

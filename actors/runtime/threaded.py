@@ -99,6 +99,7 @@ class ThreadedRuntime:
                 on_overflow=self._on_overflow,
                 work=self.work if core.paces_virtual_clock else None,
                 wakes_lazily=not core.paces_virtual_clock,
+                market_data_wakes_lazily=self._wall_timers and not core.wakes_on_market_data,
             )
             for name, core in cores.items()
         }
@@ -230,6 +231,12 @@ class ThreadedRuntime:
             mine.depth -= 1
 
     def arm_timer(self, name: str, key: str, at_ns: int) -> None:
+        if self._wall_timers and at_ns <= self.clock.now() and not self.stopped.is_set():
+            # due already (the exits' "judge once the burst is in" with no delay: one per quote at 10k quotes/s):
+            # fired from here, as the timer thread would the instant it woke, without waking it
+            self.timers.cancel(name, key)  # re-arming replaces: an earlier arming of the key must not fire as well
+            self.publish(TimerFired(ts=at_ns, target=name, key=key), origin=RUNTIME_ORIGIN)
+            return
         self.timers.arm(name, key, at_ns)
         if self._wall_timers:  # only the wall clock's timer thread waits for a change (a virtual step reads the queue)
             with self._timer_changed:

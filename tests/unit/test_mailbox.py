@@ -124,3 +124,23 @@ def test_gets_that_give_up_while_puts_wake_them_lose_nothing_and_break_nothing()
         pass
     else:
         raise AssertionError("an empty mailbox gave a message")
+
+
+def test_a_mailbox_lazy_for_market_data_is_woken_by_anything_else_and_keeps_one_order():
+    mailbox = Mailbox("risk", conflating, 100, 1.0, 10, market_data_wakes_lazily=True)
+    mailbox._getting = True  # as while its idle actor waits: whether a put wakes it is decided under the lock
+    mailbox.put(Envelope(_quote("SPY", 580.0)))
+    assert mailbox._getting, "a quote woke the actor"
+    mailbox.put(Envelope(_fill(1)))
+    assert not mailbox._getting, "a fill did not wake the actor"
+    assert _drain(mailbox) == [_quote("SPY", 580.0), _fill(1)]  # the quote queued ahead is handled first
+
+
+def test_a_mailbox_lazy_for_market_data_still_delivers_a_lone_quote():
+    mailbox = Mailbox("risk", conflating, 100, 1.0, 10, market_data_wakes_lazily=True)
+    taken: list = []
+    taker = threading.Thread(target=lambda: taken.append(mailbox.get(timeout=30).message), daemon=True)
+    taker.start()
+    mailbox.put(Envelope(_quote("SPY", 580.0)))
+    taker.join(timeout=30)
+    assert taken == [_quote("SPY", 580.0)]  # found by the idle actor looking again

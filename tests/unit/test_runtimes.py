@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actors.runtime.clock import VirtualClock
+from actors.runtime.clock import VirtualClock, WallClock
 from actors.runtime.config import SupervisorSection
 from actors.runtime.core import ActorCore, Context
 from actors.runtime.deterministic import DeterministicRuntime
@@ -185,3 +185,44 @@ def test_threaded_restart_reads_the_earlier_sessions_again_only_for_the_actors_t
         runtime.stop()
     assert _alerts(seen) == ["count=3"]
     assert len(asked) == 1 and Halt in asked[0] and Alert not in asked[0]
+
+
+class DueNow(ActorCore):
+    """On a Halt: arms its timer an hour ahead, then again for now (re-arming replaces); alerts when it fires."""
+
+    name = "due"
+    subscriptions = (Halt, TimerFired)
+
+    def handle(self, message: Message, ctx: Context) -> None:
+        if isinstance(message, Halt):
+            ctx.set_timer("k", ctx.now() + 3600 * SECOND)
+            ctx.set_timer("k", ctx.now())
+        else:
+            ctx.publish(Alert(level="info", source=self.name, text=f"fired {message.key}"))
+
+
+def test_threaded_wall_clock_fires_a_timer_armed_for_now_once_and_drops_the_arming_it_replaced():
+    runtime = ThreadedRuntime([DueNow], WallClock())
+    seen: list[Message] = []
+    runtime.observers.append(seen.append)
+    runtime.start()
+    try:
+        runtime.publish(Halt(reason="arm"))
+        wait_for(lambda: "fired k" in _alerts(seen), 10, "the timer armed for now")
+        assert len(runtime.timers) == 0  # the hour-ahead arming was replaced: it will never fire as well
+    finally:
+        runtime.stop()
+    assert _alerts(seen) == ["fired k"]
+
+
+class QuoteReader(ActorCore):
+    name = "reader"
+    subscriptions = (Halt,)
+    wakes_on_market_data = False
+
+
+def test_quotes_wake_a_core_that_only_reads_them_lazily_on_a_wall_clock_only():
+    """A virtual clock steps only once every actor is idle: a quote left for the linger would hold each step."""
+    assert ThreadedRuntime([QuoteReader], WallClock()).mailboxes["reader"].market_data_wakes_lazily
+    assert not ThreadedRuntime([QuoteReader], VirtualClock(START)).mailboxes["reader"].market_data_wakes_lazily
+    assert not ThreadedRuntime([Counter], WallClock()).mailboxes["counter"].market_data_wakes_lazily
