@@ -14,6 +14,7 @@ Usage: uv run python scripts/bench_latency.py [--orders 300] [--rate 10000] [--c
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import threading
@@ -70,8 +71,38 @@ def _condor(n: int) -> tuple[Leg, ...]:
                                               (675.0 + 3 * n, "C", -1), (680.0 + 3 * n, "C", 1)))
 
 
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds so far of each live thread, named by the actor core it runs (Linux: /proc; else empty)."""
+    frames, tick = sys._current_frames(), os.sysconf("SC_CLK_TCK")
+    spent: dict[str, float] = {}
+    for thread in threading.enumerate():
+        try:
+            with open(f"/proc/self/task/{thread.native_id}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name, frame = thread.name, frames.get(thread.ident)
+        while frame is not None:  # an actor's thread is always inside pykka's loop, whose `self` holds the core
+            core = getattr(frame.f_locals.get("self"), "core", None)
+            if core is not None and hasattr(core, "name"):
+                name = core.name
+                break
+            frame = frame.f_back
+        spent[name] = spent.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    python = {str(thread.native_id) for thread in threading.enumerate()}
+    for task in os.listdir("/proc/self/task") if spent else ():  # threads of no Python: Delta's writer (Rust)
+        if task not in python:
+            try:
+                with open(f"/proc/self/task/{task}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            spent["native"] = spent.get("native", 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return spent
+
+
 def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int = 0
-        ) -> tuple[list[float], int, float]:
+        ) -> tuple[list[float], int, float, dict[str, float]]:
     # the stand-in broker refuses every close: no retry backoff, or the next tick would wait for it, not the node;
     # and no coalescing delay by default (each tick here is a whole quote, not one leg of a burst): with the default
     # 250 ms a tick waits for the exits timer a background tick armed, and latency is that wait (0-250 ms), not the
@@ -125,7 +156,7 @@ def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int 
             pass
         arrivals_before = len(arrivals)
         feeder.start()
-        started_feed, started_cpu = time.perf_counter(), time.process_time()
+        started_feed, started_cpu, threads_before = time.perf_counter(), time.process_time(), _thread_cpu()
         for _ in range(orders):
             before = len(arrivals)
             start = time.perf_counter_ns()
@@ -148,12 +179,14 @@ def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int 
                 pass
         offered = fed[0] / (time.perf_counter() - started_feed)
         cpu_per_tick_us = (time.process_time() - started_cpu) / max(fed[0], 1) * 1e6
+        per_thread_us = {name: (spent - threads_before.get(name, 0.0)) / max(fed[0], 1) * 1e6
+                         for name, spent in _thread_cpu().items()}
         print(f"orders the background ticks caused (not measured): {len(arrivals) - orders - arrivals_before}; "
               f"ticks sent again after a second without an order: {resent[0]}")
     finally:
         stop.set()
         runtime.stop(timeout_s=30)
-    return latencies, int(offered), cpu_per_tick_us
+    return latencies, int(offered), cpu_per_tick_us, per_thread_us
 
 
 def main() -> None:
@@ -164,13 +197,17 @@ def main() -> None:
     parser.add_argument("--coalesce-ms", type=int, default=0, help="exits.evaluation_delay_ms (the node's default: 250)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as root:
-        latencies, offered, cpu_us = run(args.orders, args.rate, args.condors, Path(root), args.coalesce_ms)
+        latencies, offered, cpu_us, per_thread_us = run(args.orders, args.rate, args.condors, Path(root),
+                                                        args.coalesce_ms)
     p50, p90, p99, top = np.percentile(latencies, [50, 90, 99, 100])
     print(f"tick→order, {args.condors} open condors, background {offered:,} ticks/s achieved "
           f"({args.rate:,} asked), evaluation delay {args.coalesce_ms} ms, {len(latencies)} orders (ms)")
     print(f"p50 {p50:.2f}  p90 {p90:.2f}  p99 {p99:.2f}  max {top:.2f}")
     print(f"process CPU per background tick {cpu_us:.0f} us (all threads; near {1e6 / max(offered, 1):.0f} us the "
           f"process was saturated: the GIL runs about one core of Python, and then this is no cost measure)")
+    busiest = sorted(((us, name) for name, us in per_thread_us.items() if us >= 1), reverse=True)
+    print("  by thread: " + ", ".join(f"{name} {us:.0f} us" for us, name in busiest)
+          + " (the feed thread publishes, as the market data actor would: stamping, write-ahead check, mailboxes)")
 
 
 if __name__ == "__main__":

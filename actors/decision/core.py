@@ -7,22 +7,22 @@ from dataclasses import replace
 from actors.decision import roll as rolls
 from actors.decision.assigned_stock import AssignedStockDesk
 from actors.decision.config import EntrySection, ExitSection
-from actors.decision.entry_gates import (
-    Cooldowns,
-    avoiding_events,
-    entry_calendar,
-    entry_gate_failure,
-    exit_rule_at_entry,
-    inputs_before_session,
-)
+from actors.decision.entry import judge_entry, waiting_for_fresh_inputs
+from actors.decision.entry_gates import Cooldowns, entry_calendar
 from actors.decision.exit_baseline import ExitBaseline
 from actors.decision.held_positions import held_on, held_vol_requests, percentile_since
 from actors.decision.market_context import MarketContext
 from actors.decision.portfolio_exits import delta_exit
-from actors.decision.position_state import combo_mark, conservative_note, position_state, short_leg_iv
+from actors.decision.position_state import (
+    combo_mark,
+    conservative_note,
+    leg_views,
+    position_state,
+    short_leg_iv,
+    strategy_marked,
+)
 from actors.decision.rules import PositionState, first_exit
-from actors.decision.sizing import size_entry
-from actors.decision.strategies import NoCandidate, select_structure
+from actors.decision.strategies import NoCandidate
 from actors.market_data.config import MarketDataSection
 from actors.market_data.marks import LegView, MarkBook
 from actors.market_time import NS_PER_MS, NS_PER_S, market_hours, new_york_date
@@ -55,7 +55,6 @@ from messages import (
     ReconciliationResult,
     RollStrategy,
     StrategyClosed,
-    StrategyMarked,
     StrategyOpened,
     StrategyPositionChanged,
     StrategySettled,
@@ -270,27 +269,11 @@ class DecisionCore(ActorCore):
         ctx.publish(ChainRequest(symbol=symbol, min_dte=params.dte_min, max_dte=params.dte_max))
 
     def _waiting_for_fresh_inputs(self, symbol: str, chain: ChainSnapshot | None, ctx: Context) -> bool:
-        """No entry on old prices: the underlying, VIX and the chain must each be younger than
-        `market_data.stale_after_s`; otherwise a `DecisionRecord` says what the entry waits for."""
-        stale = self._market.stale_inputs(symbol, ctx.now(), self._stale_after_ns)
-        if chain is not None and ctx.now() - chain.ts > self._stale_after_ns:
-            stale.append(f"{symbol} chain {(ctx.now() - chain.ts) / 60e9:.0f} min old")
-        if not stale and self._entry.session_quotes_gate:
-            quoted = {symbol: self._market.quoted_at(symbol), "VIX": self._market.vix_ts}
-            if chain is not None:
-                quoted[f"{symbol} chain"] = chain.ts
-            before = inputs_before_session(quoted, market_hours().session_open(ctx.now()))
-            if before:
-                ctx.publish(DecisionRecord(strategy_id="", action="wait", rule="entry_session",
-                                           detail=f"waiting for this session's quotes: {', '.join(before)} "
-                                                  "quoted before today's open"))
-                return True
-        if not stale:
-            return False
-        limit = f"{self._market_data.stale_after_s / 60:g} min"
-        ctx.publish(DecisionRecord(strategy_id="", action="wait", rule="entry_freshness",
-                                   detail=f"waiting for fresh inputs (limit {limit}): {', '.join(stale)}"))
-        return True
+        waiting = waiting_for_fresh_inputs(symbol, chain, self._market, ctx.now(), self._market_data.stale_after_s,
+                                           self._entry.session_quotes_gate)
+        if waiting is not None:
+            ctx.publish(waiting)
+        return waiting is not None
 
     def _note_approved(self, strategy_id: str, approved: IntentApproved | StrategyOpened) -> None:
         """Its own intent (or roll) approved, or a strategy opened: its id is never handed out again (after a crash the
@@ -314,55 +297,17 @@ class DecisionCore(ActorCore):
             return
         if self._waiting_for_fresh_inputs(chain.symbol, chain, ctx):
             return
-        today = new_york_date(ctx.now())
-        gate = entry_gate_failure(
-            chain.symbol, today, self._market.vix, self._vol_stats.get(chain.symbol), params, self._events
-        )
-        if gate is not None:
-            ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry_gate", detail=gate))
-            return
-        quotes, spanned = avoiding_events(chain.symbol, chain.quotes, today, self._events, self._exits.event_exit_days)
-        if spanned is not None:
-            held = "would hold through" if not self._exits.event_exit_days else "would be closed at once for"
-            ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry_event",
-                                       detail=f"every {chain.symbol} expiry offered ({params.dte_min}-"
-                                              f"{params.dte_max} DTE) {held} {spanned.describe()}"))
-            return
-        candidate = select_structure(chain.symbol, quotes, ctx.now(), params)
-        if isinstance(candidate, NoCandidate):
-            ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry", detail=candidate.reason))
-            return
-        if self._entry.exit_rules_gate:
-            stats = self._vol_stats.get(chain.symbol)
-            firing = exit_rule_at_entry(candidate, self._entry, self._exits, ctx.now(),
-                                        self._market.move_pct(chain.symbol), self._market.vix,
-                                        stats.iv_percentile if stats is not None else -1.0)
-            if firing is not None:
-                if firing[0] == "catastrophe":  # let a market that moves this fast settle for one whole window
-                    self._cooldowns.hold(chain.symbol, ctx.now() + self._market.window_ns, "catastrophe-scale move")
-                ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry_exit_rules", detail=firing[1]))
-                return
-        sized = size_entry(candidate, params, self._account.net_liquidation_usd, self._max_contracts_per_order)
-        if isinstance(sized, str):
-            ctx.publish(DecisionRecord(strategy_id="", action="skip", rule="entry_sizing", detail=sized))
+        judged = judge_entry(chain, params, self._exits, self._market, self._vol_stats.get(chain.symbol), self._events,
+                             ctx.now(), self._account.net_liquidation_usd, self._max_contracts_per_order,
+                             self._opened_count + 1)
+        if judged.cool_until_ns:
+            self._cooldowns.hold(chain.symbol, judged.cool_until_ns, "catastrophe-scale move")
+        if judged.intent is None:
+            ctx.publish(judged.skipped)
             return
         self._opened_count += 1
-        strategy_id = rolls.new_strategy_id(candidate.kind, chain.symbol, ctx.now(), self._opened_count)
-        intent = OpenStrategy(
-            strategy_id=strategy_id,
-            kind=candidate.kind,
-            symbol=chain.symbol,
-            legs=candidate.legs,
-            quantity=sized.quantity,
-            mid_price=candidate.mid_price,
-            natural_price=candidate.natural_price,
-            max_profit_usd=sized.max_profit_usd,
-            max_loss_usd=sized.max_loss_usd,
-            reason=f"{candidate.reason}; size {sized.detail}" if sized.detail else candidate.reason,
-            leg_quotes=candidate.leg_quotes,
-        )
-        self._portfolio.add_pending(intent)
-        ctx.publish(intent)
+        self._portfolio.add_pending(judged.intent)
+        ctx.publish(judged.intent)
 
     # rolls (actors/decision/roll.py) ----------------------------------------------------------------------------------
     def _roll_on_chain(self, chain: ChainSnapshot, params: EntrySection, ctx: Context) -> None:
@@ -430,20 +375,8 @@ class DecisionCore(ActorCore):
                               f"{self._exits.close_retry_max_s:g}s at most; check the broker's messages and the account"))
 
     def _leg_views(self, position: Holding, now_ns: int) -> dict[OptionContract, LegView] | None:
-        """Every leg's mark (conservative when one-sided or quiet, see marks.py), or None while a leg was never
-        quoted. Quiet legs are repriced at the current underlying: IB streams only changes, so a far wing can be
-        silent for an hour in a market that is very much alive."""
-        quotes = self._portfolio.quotes
-        if any(leg.contract not in quotes for leg in position.legs):
-            return None
-        max_age_ns = self._exits.max_quote_age_s * NS_PER_S
-        spot = self._market.price(position.symbol)
-        return {
-            leg.contract: self._marks.view(quotes[leg.contract], leg.ratio * position.quantity > 0,
-                                           quiet=now_ns - quotes[leg.contract].ts > max_age_ns, spot=spot,
-                                           now_ns=now_ns)
-            for leg in position.legs
-        }
+        return leg_views(position, self._portfolio.quotes, self._marks, self._market.price(position.symbol),
+                         self._exits.max_quote_age_s * NS_PER_S, now_ns)
 
     def _evaluate_exit(self, strategy_id: str, ctx: Context) -> None:
         position = self._portfolio.holding(strategy_id)
@@ -523,9 +456,4 @@ class DecisionCore(ActorCore):
         if last is not None and ctx.now() - last < int(self._market_data.greeks_interval_s * NS_PER_S):
             return
         self._marked_at[position.strategy_id] = ctx.now()
-        ctx.publish(StrategyMarked(
-            strategy_id=position.strategy_id, symbol=position.symbol, quantity=position.quantity,
-            entry_price=position.entry_price, mark_price=round(state.mark_price, 4),
-            unrealized_pnl_usd=round(state.pnl_usd, 2), peak_pnl_usd=round(baseline.peak_pnl_usd, 2),
-            underlying_price=self._market.price(position.symbol) or 0.0, days_to_expiry=state.days_to_expiry,
-            conservative=conservative))
+        ctx.publish(strategy_marked(position, baseline, state, conservative, self._market.price(position.symbol)))

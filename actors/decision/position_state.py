@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from actors.decision.assignment_risk import DividendAhead, ShortLegMark, dividend_ahead
 from actors.decision.config import ExitSection
@@ -10,13 +11,37 @@ from actors.decision.exit_baseline import ExitBaseline
 from actors.decision.market_context import MarketContext
 from actors.decision.rules import PositionState
 from actors.event_calendar import MarketEvent
-from actors.market_data.marks import LegView
+from actors.market_data.marks import LegView, MarkBook
 from actors.market_data.pricing import bsm_price_discrete, ex_dividend_years, year_fraction
 from actors.market_time import NS_PER_MINUTE, market_hours, new_york_date
 from actors.portfolio.view import Holding
-from messages import Leg, OptionContract
+from messages import Leg, OptionContract, OptionQuote, StrategyMarked
 
 Views = dict[OptionContract, LegView]
+
+
+def leg_views(holding: Holding, quotes: Mapping[OptionContract, OptionQuote], marks: MarkBook, spot: float | None,
+              max_quote_age_ns: float, now_ns: int) -> Views | None:
+    """Every leg's mark (conservative when one-sided or quiet, see marks.py), or None while a leg was never quoted.
+    Quiet legs are repriced at the current underlying: IB streams only changes, so a far wing can be silent for an
+    hour in a market that is very much alive."""
+    if any(leg.contract not in quotes for leg in holding.legs):
+        return None
+    return {
+        leg.contract: marks.view(quotes[leg.contract], leg.ratio * holding.quantity > 0,
+                                 quiet=now_ns - quotes[leg.contract].ts > max_quote_age_ns, spot=spot, now_ns=now_ns)
+        for leg in holding.legs
+    }
+
+
+def strategy_marked(holding: Holding, baseline: ExitBaseline, state: PositionState, conservative: bool,
+                    underlying: float | None) -> StrategyMarked:
+    """The mark the rules judge by, as readers (status, dashboard) see it."""
+    return StrategyMarked(
+        strategy_id=holding.strategy_id, symbol=holding.symbol, quantity=holding.quantity,
+        entry_price=holding.entry_price, mark_price=round(state.mark_price, 4),
+        unrealized_pnl_usd=round(state.pnl_usd, 2), peak_pnl_usd=round(baseline.peak_pnl_usd, 2),
+        underlying_price=underlying or 0.0, days_to_expiry=state.days_to_expiry, conservative=conservative)
 
 
 def short_legs(holding: Holding) -> list[Leg]:
