@@ -1,4 +1,4 @@
-"""Prove tests/ib/wire.py against the real ib_async client and decoder.
+"""Prove tests/ib/wire/ against the real ib_async client and decoder.
 
 Server -> client messages are framed, split again and handed to ib_async's own
 Decoder; client -> server messages are produced by ib_async's own Client,
