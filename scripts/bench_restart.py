@@ -50,7 +50,7 @@ from actors.service.compaction import ScheduledCompaction  # noqa: E402
 from messages import IndexQuote, Message, NodeStarted, OptionQuote, TimerFired, UnderlyingQuote  # noqa: E402
 from storage.journal import DeltaJournal  # noqa: E402
 from storage.lake_writer import LakeWriter  # noqa: E402
-from storage.maintenance import data_files, keep_log_retention, trim_log  # noqa: E402
+from storage.maintenance import data_files, keep_table_properties, trim_log  # noqa: E402
 from storage.session_index import INDEX_TABLE, SessionIndex  # noqa: E402
 
 MARKET = (UnderlyingQuote, IndexQuote, OptionQuote, TimerFired)
@@ -171,7 +171,7 @@ def main() -> None:
                     # Delta's week; a year-old lake's checkpoint holds neither
                     DeltaTable(uri).alter.set_table_properties(
                         {"delta.deletedFileRetentionDuration": "interval 0 seconds"}, raise_if_not_exists=False)
-                    keep_log_retention(DeltaTable(uri), "interval 0 seconds")
+                    keep_table_properties(DeltaTable(uri), "interval 0 seconds")
                     trim_log(DeltaTable(uri))
             files = data_files(journal_uri)
             for start in ("zero", "snapshots"):

@@ -14,7 +14,8 @@ lists its whole `_delta_log` directory and replays every entry after the newest 
 commit ever made (thousands a day) would make every start, status and restart pay for the lake's whole age. Nothing
 in the node reads an older version: restarts, status and reports read the newest, and the writer's idempotency marks
 (app transactions) are carried in each checkpoint. The retention is a table property, and changing it is a metadata
-commit that fails a concurrent writer's next append: it is set only before the node's writer opens the lake.
+commit that fails a concurrent writer's next append: it is set only before the node's writer opens the lake, with
+the other table properties (storage/delta_writes.py's `TABLE_PROPERTIES`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 
 from deltalake import DeltaTable, WriterProperties
 
-from storage.delta_writes import LOG_RETENTION, LOG_RETENTION_SETTING
+from storage.delta_writes import LOG_RETENTION, LOG_RETENTION_SETTING, TABLE_PROPERTIES
 
 MIN_RETENTION_HOURS = 168
 ROW_GROUP_ROWS = 16_384
@@ -79,10 +80,13 @@ def trim_log(table: DeltaTable) -> None:
     table.cleanup_metadata()
 
 
-def keep_log_retention(table: DeltaTable, setting: str = LOG_RETENTION_SETTING) -> bool:
-    """Give a table created before the setting existed the node's log retention; True when it was changed. A
-    metadata commit: only while no writer holds the table open."""
-    if table.metadata().configuration.get(LOG_RETENTION) == setting:
+def keep_table_properties(table: DeltaTable, log_retention: str = LOG_RETENTION_SETTING) -> bool:
+    """Give a table created before them the node's table properties (`TABLE_PROPERTIES`, the log kept
+    `log_retention`); True when it was changed. A metadata commit: only while no writer holds the table open."""
+    wanted = {**TABLE_PROPERTIES, LOG_RETENTION: log_retention}
+    configuration = table.metadata().configuration
+    missing = {key: value for key, value in wanted.items() if configuration.get(key) != value}
+    if not missing:
         return False
-    table.alter.set_table_properties({LOG_RETENTION: setting}, raise_if_not_exists=False)
+    table.alter.set_table_properties(missing, raise_if_not_exists=False)
     return True

@@ -113,5 +113,7 @@ class SessionIndex:
             return set()
         if not self.complete():
             return self._journal.sessions_with(CoreSnapshot, wanted)
-        rows = self._rows(["session_id"], (ds.field("event") == "snapshot") & ds.field("session_id").isin(wanted))
-        return set(pc.unique(rows["session_id"]).to_pylist())
+        # `sessions` is every earlier session: an `isin` of a year of names pushed into the scan cost 2-4 ms at 1,000
+        # sessions; the snapshot rows' names are compared once instead
+        rows = self._rows(["session_id"], ds.field("event") == "snapshot")
+        return set(pc.unique(rows["session_id"]).to_pylist()).intersection(wanted)
