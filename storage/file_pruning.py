@@ -35,6 +35,8 @@ _BOUNDS = {
 }
 """Whether a file whose column lies within [low, high] can hold a value satisfying `column op value`."""
 
+_FEW_VALUES = 16
+
 _PARTITION = {
     "=": pc.equal, "==": pc.equal, "!=": pc.not_equal, ">": pc.greater, ">=": pc.greater_equal, "<": pc.less,
     "<=": pc.less_equal,
@@ -67,21 +69,23 @@ def _file_may_hold(files: pa.Table, column: str, op: str, value: object) -> pa.A
     return _BOUNDS[op](low, high, pa.scalar(value, low.type))
 
 
-def _overlaps_any(low: pa.ChunkedArray, high: pa.ChunkedArray, values: object) -> pa.Array:
-    """Whether some value lies within each file's [low, high]: the smallest value at or above `low` is at most `high`
-    (a binary search per file, however many values: a from-zero restart asks for every earlier session)."""
-    wanted = np.sort(np.asarray(pa.array(list(values), low.type).to_numpy(zero_copy_only=False)))
-    if not len(wanted):
-        return pa.array(np.zeros(len(low), dtype=bool))
-    lows = low.to_numpy(zero_copy_only=False)
-    highs = high.to_numpy(zero_copy_only=False)
-    unknown = np.asarray(pc.or_(pc.is_null(low), pc.is_null(high)).to_numpy(zero_copy_only=False), dtype=bool)
-    lows = np.where(unknown, wanted[0], lows)
-    highs = np.where(unknown, wanted[-1], highs)
-    at = np.searchsorted(wanted, lows.astype(wanted.dtype), side="left")
-    found = at < len(wanted)
-    first = wanted[np.minimum(at, len(wanted) - 1)]
-    return pa.array(found & (first <= highs.astype(wanted.dtype)))
+def _overlaps_any(low: pa.ChunkedArray, high: pa.ChunkedArray, values: object) -> pa.Array | pa.ChunkedArray:
+    """Whether some value lies within each file's [low, high]: for a few values, a comparison per value; for many
+    (a from-zero restart asks for every earlier session), the smallest value at or above `low` is at most `high`
+    (a binary search per file)."""
+    wanted = pa.array(sorted(set(values)), low.type)
+    if len(wanted) <= _FEW_VALUES:
+        hits = pa.array(np.zeros(len(low), dtype=bool))
+        for value in wanted:
+            hits = pc.or_kleene(hits, _BOUNDS["="](low, high, value))
+        return hits
+    ordered = wanted.to_numpy(zero_copy_only=False)
+    unknown = pc.or_(pc.is_null(low), pc.is_null(high)).to_numpy(zero_copy_only=False).astype(bool)
+    lows = np.where(unknown, ordered[0], low.to_numpy(zero_copy_only=False))
+    highs = np.where(unknown, ordered[-1], high.to_numpy(zero_copy_only=False))
+    at = np.searchsorted(ordered, lows.astype(ordered.dtype), side="left")
+    first = ordered[np.minimum(at, len(ordered) - 1)]
+    return pa.array((at < len(ordered)) & (first <= highs.astype(ordered.dtype)))
 
 
 def files_dataset(table: DeltaTable, files: pa.Table, storage_options: dict[str, str] | None = None) -> ds.Dataset:

@@ -22,6 +22,8 @@ FILTERS = [
     [("session_id", "=", "run-3")],
     [("session_id", "in", ["run-1", "run-4", "no-such"])],
     [("session_id", "in", [f"run-{n}" for n in range(0, 40, 3)])],
+    [("session_id", "in", [f"run-{n}" for n in range(1, 90, 4)])],  # many values: a binary search per file
+    [("seq", "in", list(range(5, 200, 7)))],
     [("session_id", "in", ["no-such"])],
     [("session_id", "=", "run-2"), ("seq", ">", 3)],
     [("session_id", "=", "run-2"), ("seq", "<=", 2)],
