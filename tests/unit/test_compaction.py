@@ -121,3 +121,21 @@ def test_checkpoints_hold_typed_statistics_and_an_older_table_gets_them_at_start
     reopened = DeltaJournal(str(tmp_path))
     assert {session: list(reopened.read(session)) for session in reopened.sessions()} == before
     assert [m.seq for m in reopened.read("run-1", types=(Halt,))] == list(range(2, 8)), "pruned by the typed stats"
+
+
+def test_a_finished_day_left_with_a_few_small_files_becomes_one_and_the_newest_day_waits(tmp_path):
+    """A day's files after a pass (or a session that crossed midnight UTC) stay under the crowding threshold for ever,
+    and every open of the table reads each of them from its log: a day before the newest is rewritten into one file
+    once; the newest day may still grow, so it waits for the threshold."""
+    journal = DeltaJournal(str(tmp_path))
+    for day in range(3):
+        for n in range(1, 4):  # three group commits a day: under the threshold of four
+            journal.append(f"run-{day}", [Halt(ts=T0 + day * DAY + n, seq=n, reason=str(n))])
+    before = {session: list(journal.read(session)) for session in journal.sessions()}
+    assert data_files(journal.uri) == 9
+    [result] = ScheduledCompaction([journal.uri], None, interval_s=0).compact_fragmented(max_files=1)
+    assert result.files_removed_by_compaction == 6 and result.files_added_by_compaction == 2
+    assert data_files(journal.uri) == 5, "one file for each of the two finished days, the newest day's three"
+    assert {session: list(journal.read(session)) for session in journal.sessions()} == before
+    [again] = ScheduledCompaction([journal.uri], None, interval_s=0).compact_fragmented(max_files=1)
+    assert again.files_removed_by_compaction == 0, "a finished day compacted once stays compacted"
