@@ -74,7 +74,8 @@ def _later_day(recorded: list[Message], session: str, day: int, size: int) -> li
 
 
 def build_lake(lake: Path, sessions: int, recorded: list[Message], per_session: int, commit: int) -> int:
-    """Written as the persistence actor writes: the journal and the derived tables (the session index among them)."""
+    """Written as the persistence actor writes: the journal and the derived tables (the session index among them);
+    each session's idempotency marks retired as the next session's start does once it has folded its log."""
     writer = LakeWriter(DeltaJournal(str(lake)))
     first = [msgspec.structs.replace(m, session_id="run-00000", mode=RUN_MODE) if isinstance(m, NodeStarted) else m
              for m in recorded]
@@ -84,6 +85,8 @@ def build_lake(lake: Path, sessions: int, recorded: list[Message], per_session: 
         messages = first if index == 0 else _later_day(recorded, session, index, per_session)
         for version, at in enumerate(range(0, len(messages), commit), start=1):
             writer.append(session, messages[at:at + commit], version)
+        if index:  # as this session's start folds the previous one's write-ahead log: its marks are retired
+            writer.retire_marks(f"run-{index - 1:05d}")
         written += len(messages)
     return written
 

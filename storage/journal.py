@@ -118,6 +118,12 @@ class DeltaJournal:
         table = DeltaTable(self.uri, storage_options=self._storage_options)
         return int(table.transaction_version(session_id) or 0)
 
+    def marks_retired(self, session_id: str) -> None:
+        """This session's marks were retired through another handle: ask the table for its mark at the next append,
+        and append through a table opened afresh (see `OpenTables.forget`)."""
+        self._committed.pop(session_id, None)
+        self._open.forget()
+
     def append(self, session_id: str, messages: Sequence[Message], version: int | None = None) -> None:
         """One atomic commit, idempotent by batch `version` (default: one past the last committed): a batch the
         session already committed (a retry after an ambiguous storage error) is not written twice."""
