@@ -99,3 +99,15 @@ def test_a_session_name_used_again_after_its_marks_went_writes_from_its_first_ba
     assert [m.seq for m in lake.journal.read("run-1")] == [1, 2, 3]
     assert sorted(read_table(lake, "orders", "run-1")["seq"].to_pylist()) == [1, 3]
     assert lake.committed_version("run-1") == 1
+
+
+def test_marks_that_cannot_be_retired_are_kept_and_the_fold_goes_on(tmp_path):
+    class Unwritable(LakeWriter):
+        def retire_marks(self, session_id: str) -> int:
+            raise OSError("disk full")
+
+    lake = LakeWriter(DeltaJournal(str(tmp_path / "lake")))
+    _session(lake, tmp_path / "wal", "run-1")
+    assert fold_logs(tmp_path / "wal", Unwritable(DeltaJournal(str(tmp_path / "lake")))) == 0
+    assert not (tmp_path / "wal" / "run-1.wal").exists(), "folded: the log is done with"
+    assert LakeWriter(DeltaJournal(str(tmp_path / "lake"))).committed_version("run-1") == 2, "its marks kept"
