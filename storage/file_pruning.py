@@ -58,7 +58,9 @@ def _file_may_hold(files: pa.Table, column: str, op: str, value: object) -> pa.A
             return pc.is_in(values, value_set=pa.array(list(value), values.type))
         if op == "not in":
             return pc.invert(pc.is_in(values, value_set=pa.array(list(value), values.type)))
-        return _PARTITION[op](values, pa.scalar(value, values.type))
+        if op in _PARTITION:
+            return _PARTITION[op](values, pa.scalar(value, values.type))
+        return pa.array(np.ones(files.num_rows, dtype=bool))
     if f"min.{column}" not in files.column_names or f"max.{column}" not in files.column_names:
         return pa.array(np.ones(files.num_rows, dtype=bool))
     low, high = files[f"min.{column}"], files[f"max.{column}"]
