@@ -159,7 +159,7 @@ class EarlierSessions:
         self._index = SessionIndex(journal)
         started = self._index.started(RUN_MODE)
         started.pop(current_session, None)
-        self._in_order = sorted(started, key=lambda session: (started[session], session))
+        self._in_order = [session for _, session in sorted(zip(started.values(), started, strict=True))]
         self.sessions = frozenset(self._in_order)
         self.point: RestartPoint | None = None
 

@@ -50,7 +50,7 @@ from actors.service.compaction import ScheduledCompaction  # noqa: E402
 from messages import IndexQuote, Message, NodeStarted, OptionQuote, TimerFired, UnderlyingQuote  # noqa: E402
 from storage.journal import DeltaJournal  # noqa: E402
 from storage.lake_writer import LakeWriter  # noqa: E402
-from storage.maintenance import data_files, keep_log_retention, trim_log  # noqa: E402
+from storage.maintenance import data_files, keep_table_properties, trim_log  # noqa: E402
 from storage.session_index import INDEX_TABLE, SessionIndex  # noqa: E402
 
 MARKET = (UnderlyingQuote, IndexQuote, OptionQuote, TimerFired)
@@ -74,7 +74,8 @@ def _later_day(recorded: list[Message], session: str, day: int, size: int) -> li
 
 
 def build_lake(lake: Path, sessions: int, recorded: list[Message], per_session: int, commit: int) -> int:
-    """Written as the persistence actor writes: the journal and the derived tables (the session index among them)."""
+    """Written as the persistence actor writes: the journal and the derived tables (the session index among them);
+    each session's idempotency marks retired as the next session's start does once it has folded its log."""
     writer = LakeWriter(DeltaJournal(str(lake)))
     first = [msgspec.structs.replace(m, session_id="run-00000", mode=RUN_MODE) if isinstance(m, NodeStarted) else m
              for m in recorded]
@@ -84,6 +85,8 @@ def build_lake(lake: Path, sessions: int, recorded: list[Message], per_session: 
         messages = first if index == 0 else _later_day(recorded, session, index, per_session)
         for version, at in enumerate(range(0, len(messages), commit), start=1):
             writer.append(session, messages[at:at + commit], version)
+        if index:  # as this session's start folds the previous one's write-ahead log: its marks are retired
+            writer.retire_marks(f"run-{index - 1:05d}")
         written += len(messages)
     return written
 
@@ -171,7 +174,7 @@ def main() -> None:
                     # Delta's week; a year-old lake's checkpoint holds neither
                     DeltaTable(uri).alter.set_table_properties(
                         {"delta.deletedFileRetentionDuration": "interval 0 seconds"}, raise_if_not_exists=False)
-                    keep_log_retention(DeltaTable(uri), "interval 0 seconds")
+                    keep_table_properties(DeltaTable(uri), "interval 0 seconds")
                     trim_log(DeltaTable(uri))
             files = data_files(journal_uri)
             for start in ("zero", "snapshots"):

@@ -14,6 +14,7 @@ import pyarrow.dataset as ds
 from deltalake import CommitProperties, DeltaTable, Transaction
 
 from messages import Message
+from storage.commit_marks import retire_marks
 from storage.delta_writes import OpenTables
 from storage.journal import DeltaJournal
 from storage.tables import PROJECTED_TYPES, SCHEMA_VERSION, SCHEMA_VERSION_KEY, SCHEMAS, project
@@ -90,6 +91,17 @@ class LakeWriter:
                 self._write(table, rows, f"{session_id}/{table}", version)
                 written += rows.num_rows
         return written
+
+    def retire_marks(self, session_id: str) -> int:
+        """Retire a session's idempotency marks once it is complete in the lake and can commit no more (see
+        storage/commit_marks.py): each derived table's first, the journal's last; returns how many went."""
+        marks = [(self.table_uri(table), f"{session_id}/{table}") for table in sorted(SCHEMAS)]
+        retired = retire_marks([*marks, (self.journal.uri, session_id)], self._options)
+        for _, app_id in marks:  # the same name may be used again: ask the tables then
+            self._committed.pop(app_id, None)
+        self._open.forget()
+        self.journal.marks_retired(session_id)
+        return retired
 
     def _stored_seqs(self, table: str, session_id: str) -> pa.Array:
         """The seqs `table` holds for one session, reading only that column of that session's files (a derived

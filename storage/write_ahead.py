@@ -113,10 +113,12 @@ class JournalLike(Protocol):
 
     def catch_up(self, session_id: str) -> int: ...
 
+    def retire_marks(self, session_id: str) -> int: ...
+
 
 def fold_logs(directory: Path, lake: JournalLike) -> int:
     """Commit every logged message the lake's journal lacks (a crash lost its batch), and the derived rows a crash
-    kept from the tables, then delete the logs.
+    kept from the tables, retire the session's idempotency marks (storage/commit_marks.py), then delete the logs.
 
     Returns how many messages were added. A log is deleted only after its missing messages are committed, so a
     failure here leaves it for the next start."""
@@ -136,5 +138,9 @@ def fold_logs(directory: Path, lake: JournalLike) -> int:
         if caught_up:
             logger.warning(f"session {session_id}: {caught_up} derived-table rows its last batch had not written "
                            f"were written")
+        try:  # complete in the lake now: nothing commits for it again
+            lake.retire_marks(session_id)
+        except Exception as exc:  # noqa: BLE001 - upkeep: a mark kept costs a little at each open, never data
+            logger.warning(f"session {session_id}: its commit marks could not be retired, kept: {exc}")
         path.unlink()
     return added

@@ -7,7 +7,7 @@ from loguru import logger
 
 from actors.service.periodic import Periodic
 from storage.current_table import CurrentTable
-from storage.maintenance import MaintenanceResult, compact_and_vacuum, keep_log_retention, trim_log
+from storage.maintenance import MaintenanceResult, compact_and_vacuum, keep_table_properties, trim_log
 
 
 class ScheduledCompaction:
@@ -25,18 +25,18 @@ class ScheduledCompaction:
 
     def compact_fragmented(self, max_files: int) -> list[MaintenanceResult]:
         """At start, before anything of this node writes or reads the history, each table opened once: a table from
-        before the log retention existed gets it (a metadata commit, which would fail a writer's next append; see
-        storage/maintenance.py) and its log is trimmed at once; a table holding more than `max_files` data files
-        (0: never) is compacted."""
+        before the node's table properties (the log retention among them) gets them (a metadata commit, which would
+        fail a writer's next append; see storage/maintenance.py) and its log is checkpointed and trimmed at once; a
+        table holding more than `max_files` data files (0: never) is compacted."""
         crowded = []
         for uri in self._uris:
             try:
                 table = CurrentTable(uri, self._options).get()
                 if table is None:
                     continue
-                if keep_log_retention(table):
+                if keep_table_properties(table):
                     trim_log(table)
-                    logger.info(f"{uri}: Delta log now kept for a day, older entries removed")
+                    logger.info(f"{uri}: table properties brought up to date, Delta log checkpointed and trimmed")
             except Exception as exc:  # noqa: BLE001 - upkeep must never take the node down
                 # a table that cannot be opened is judged by the read that follows (damage is one line, exit 65)
                 logger.debug(f"start-up upkeep of {uri} failed, trying again at the next start: {exc}")

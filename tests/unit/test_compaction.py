@@ -51,19 +51,19 @@ def test_the_delta_log_is_kept_a_day_and_trimmed_with_every_message_and_each_ses
     from deltalake import DeltaTable
 
     from storage.delta_writes import LOG_RETENTION, LOG_RETENTION_SETTING
-    from storage.maintenance import compact_and_vacuum, keep_log_retention
+    from storage.maintenance import compact_and_vacuum, keep_table_properties
 
     journal = _crowded(tmp_path)
     table = DeltaTable(journal.uri)
     assert table.metadata().configuration[LOG_RETENTION] == LOG_RETENTION_SETTING  # set when the table was created
-    assert not keep_log_retention(table)
+    assert not keep_table_properties(table)
     before = {session: list(journal.read(session)) for session in journal.sessions()}
     marks = {session: journal.committed_version(session) for session in ("run-1", "run-2")}
     log = tmp_path / "journal" / "_delta_log"
     compact_and_vacuum(journal.uri)
     entries = len([name for name in os.listdir(log) if name.endswith(".json")])
     assert entries > 8 and any(name.endswith(".checkpoint.parquet") for name in os.listdir(log))  # none a day old
-    assert keep_log_retention(table, "interval 0 seconds")  # as if the lake were older than the retention
+    assert keep_table_properties(table, "interval 0 seconds")  # as if the lake were older than the retention
     compact_and_vacuum(journal.uri)
     assert len([name for name in os.listdir(log) if name.endswith(".json")]) < entries
     reopened = DeltaJournal(str(tmp_path))
@@ -83,3 +83,59 @@ def test_a_table_from_before_the_log_retention_gets_it_at_start(tmp_path):
     # even with compaction at start turned off
     assert ScheduledCompaction([journal.uri, str(tmp_path / "absent")], None, interval_s=0).compact_fragmented(0) == []
     assert DeltaTable(journal.uri).metadata().configuration[LOG_RETENTION] == LOG_RETENTION_SETTING
+
+
+def _checkpointed_stats(table_uri: str) -> set[str]:
+    """How the newest checkpoint holds each file's statistics: "stats" (JSON text), "stats_parsed" (typed columns)."""
+    import json
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    log = Path(table_uri) / "_delta_log"
+    version = json.loads((log / "_last_checkpoint").read_text())["version"]
+    add = pq.read_schema(log / f"{version:020d}.checkpoint.parquet").field("add").type
+    return {add.field(i).name for i in range(add.num_fields)} & {"stats", "stats_parsed"}
+
+
+def test_checkpoints_hold_typed_statistics_and_an_older_table_gets_them_at_start(tmp_path):
+    """delta-rs opens a table faster from typed statistics than by parsing every file's JSON (every start, status and
+    report opens the journal, whose files grow with the lake's age); the JSON stays for other readers."""
+    from deltalake import DeltaTable
+
+    from storage.delta_writes import STATS_AS_STRUCT
+    from storage.maintenance import compact_and_vacuum
+
+    journal = _crowded(tmp_path)
+    before = {session: list(journal.read(session)) for session in journal.sessions()}
+    assert DeltaTable(journal.uri).metadata().configuration[STATS_AS_STRUCT] == "true"  # set when it was created
+    compact_and_vacuum(journal.uri)
+    assert _checkpointed_stats(journal.uri) == {"stats", "stats_parsed"}
+
+    DeltaTable(journal.uri).alter.set_table_properties({STATS_AS_STRUCT: "false"})  # as a table from before it
+    DeltaTable(journal.uri).create_checkpoint()
+    assert _checkpointed_stats(journal.uri) == {"stats"}
+    ScheduledCompaction([journal.uri], None, interval_s=0).compact_fragmented(0)
+    assert DeltaTable(journal.uri).metadata().configuration[STATS_AS_STRUCT] == "true"
+    assert _checkpointed_stats(journal.uri) == {"stats", "stats_parsed"}, "checkpointed at once"
+    reopened = DeltaJournal(str(tmp_path))
+    assert {session: list(reopened.read(session)) for session in reopened.sessions()} == before
+    assert [m.seq for m in reopened.read("run-1", types=(Halt,))] == list(range(2, 8)), "pruned by the typed stats"
+
+
+def test_a_finished_day_left_with_a_few_small_files_becomes_one_and_the_newest_day_waits(tmp_path):
+    """A day's files after a pass (or a session that crossed midnight UTC) stay under the crowding threshold for ever,
+    and every open of the table reads each of them from its log: a day before the newest is rewritten into one file
+    once; the newest day may still grow, so it waits for the threshold."""
+    journal = DeltaJournal(str(tmp_path))
+    for day in range(3):
+        for n in range(1, 4):  # three group commits a day: under the threshold of four
+            journal.append(f"run-{day}", [Halt(ts=T0 + day * DAY + n, seq=n, reason=str(n))])
+    before = {session: list(journal.read(session)) for session in journal.sessions()}
+    assert data_files(journal.uri) == 9
+    [result] = ScheduledCompaction([journal.uri], None, interval_s=0).compact_fragmented(max_files=1)
+    assert result.files_removed_by_compaction == 6 and result.files_added_by_compaction == 2
+    assert data_files(journal.uri) == 5, "one file for each of the two finished days, the newest day's three"
+    assert {session: list(journal.read(session)) for session in journal.sessions()} == before
+    [again] = ScheduledCompaction([journal.uri], None, interval_s=0).compact_fragmented(max_files=1)
+    assert again.files_removed_by_compaction == 0, "a finished day compacted once stays compacted"
