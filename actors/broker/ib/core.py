@@ -8,7 +8,7 @@ It owns the policy, the session shell owns the socket:
   id is recorded and makes the core ask IB (open and completed orders, executions) what became of the order; it
   never ends the order by itself, since IB sends the same codes for a refused modification or cancel while the
   original order keeps working. A connect is "degraded" until IB has answered which orders it works, and an
-  answer that timed out ends nothing;
+  answer that timed out ends nothing (`order_sync.py`);
 - 1100/2110 leave working orders in flight (outcome unknown) while 1101/1102 trigger a resync; data-farm notices
   are data only; 326 repeated means another program holds the client id: the node stops for an operator;
 - combo fills are booked from the leg executions whichever order the callbacks arrive in, cross-checked against
@@ -24,8 +24,17 @@ import msgspec
 from actors.broker.ib import ex_dividends, what_if
 from actors.broker.ib.config import IbSection
 from actors.broker.ib.fills import BookedFill, ComboFills
-from actors.broker.ib.link import CANCEL_FAILED_CODES, ORDER_CANCELLED, LinkState, Notice
-from actors.broker.ib.orders import IbOrder, OrderError, cancelled_by_ib, ib_request, inactive, not_working
+from actors.broker.ib.link import LinkState, Notice
+from actors.broker.ib.order_sync import OrderSync
+from actors.broker.ib.orders import (
+    IbOrder,
+    cancelled_by_ib,
+    ib_request,
+    inactive,
+    not_working,
+    record_error,
+    still_working,
+)
 from actors.broker.order_desk import ORDER_COMMANDS, BrokerCore
 from actors.market_time import NS_PER_S, market_hours
 from actors.runtime.core import Context
@@ -44,7 +53,6 @@ from messages import (
     IbOrderNotSent,
     IbOrderStatus,
     IbOrderSubmitted,
-    IbResync,
     IbWhatIfResult,
     Message,
     ModifyOrder,
@@ -91,10 +99,7 @@ class IbBrokerCore(BrokerCore):
         self._order_id_floor = 1
         self._fills = ComboFills()
         self._link = LinkState(params, self.name)
-        self._sync_id = 0
-        self._sync_in_flight: int | None = None
-        self._to_judge: set[str] = set()
-        """Orders whose fate the next complete open-orders answer decides."""
+        self._sync = OrderSync(params, self.name)
         self._foreign_executions: set[str] = set()
         self._ex_dividends = ex_dividends.ExDividends()  # the account's shares over an ex-date
 
@@ -102,7 +107,7 @@ class IbBrokerCore(BrokerCore):
     def on_start(self, ctx: Context) -> None:
         self._link.start(ctx)
         self._ex_dividends.on_start(ctx)
-        self._sync_in_flight = None
+        self._sync.restart()
         for order in self._orders.values():
             if not order.terminal and self._fills.pending(order.client_order_id):
                 ctx.set_timer(TimerKey.IB_COMMISSION.of(order.client_order_id), ctx.now())
@@ -143,8 +148,8 @@ class IbBrokerCore(BrokerCore):
                 self._link.arm_restart_window(ctx)
                 self._link.publish("daily gateway restart window", ctx)
             case TimerFired(key=key) if key == TimerKey.IB_ORDER_SYNC:
-                if self._link.link == "connected" and self._sync_in_flight is None:
-                    self._send_sync("asking again which orders IB works", ctx)
+                if self._link.link == "connected" and self._sync.idle:
+                    self._sync.ask("asking again which orders IB works", ctx)
             case TimerFired(key=key) if TimerKey.IB_COMMISSION.owns(key):
                 self._force_fills(key.removeprefix(TimerKey.IB_COMMISSION), ctx)
             case TimerFired(key=key) if TimerKey.IB_FILL_CHECK.owns(key):
@@ -177,72 +182,44 @@ class IbBrokerCore(BrokerCore):
     def _on_order_error(self, order: IbOrder, error: IbError, ctx: Context) -> None:
         if order.done:
             return
-        answers_our_cancel = order.cancel_requested and error.code in (*CANCEL_FAILED_CODES, ORDER_CANCELLED)
-        if answers_our_cancel:  # about the cancel, not the order: no verdict on the order comes from it
-            if error.code in CANCEL_FAILED_CODES:
-                order.cancel_requested = False
-                ctx.publish(CancelRejected(client_order_id=order.client_order_id, reason=f"IB {error.code}: "
-                                           f"{error.text}"))
-        else:
-            if order.error is None or order.modify_to is None:  # while a modify is out, IB's first word stands
-                order.error = OrderError(error.code, error.text)
-            ctx.publish(Alert(level="warning", source=self.name,
-                              text=f"IB {error.code} on order {order.client_order_id}: {error.text}"))
+        said = record_error(order, error, self.name)
+        if said is not None:
+            ctx.publish(said)
         self._judge(order, f"IB {error.code} on {order.client_order_id}", ctx)
 
     # asking IB what became of orders --------------------------------------------------------------------------
     def _judge(self, order: IbOrder, reason: str, ctx: Context) -> None:
-        self._to_judge.add(order.client_order_id)
-        if self._sync_in_flight is None and self._link.link != "disconnected":
-            self._send_sync(reason, ctx)
+        self._sync.judge((order.client_order_id,))
+        if self._sync.idle and self._link.link != "disconnected":
+            self._sync.ask(reason, ctx)
 
     def _judge_all(self, reason: str, ctx: Context, resubscribe: bool = False) -> None:
         """IB's word on every order the node thinks may still work."""
-        self._to_judge |= {o.client_order_id for o in self._orders.values() if not o.done}
-        self._send_sync(reason, ctx, resubscribe=resubscribe)
-
-    def _send_sync(self, reason: str, ctx: Context, resubscribe: bool = False) -> None:
-        """Ask IB for open and completed orders and executions; a newer request supersedes one in flight."""
-        self._sync_id += 1
-        self._sync_in_flight = self._sync_id
-        ctx.cancel_timer(TimerKey.IB_ORDER_SYNC)
-        ctx.publish(IbResync(reason=reason, resubscribe=resubscribe, sync_id=self._sync_id,
-                             judge=tuple(sorted(self._to_judge))))
+        self._sync.judge(o.client_order_id for o in self._orders.values() if not o.done)
+        self._sync.ask(reason, ctx, resubscribe=resubscribe)
 
     def _on_open_orders(self, answer: IbOpenOrders, ctx: Context) -> None:
-        if answer.sync_id != self._sync_in_flight:
-            return  # superseded: its statuses and executions counted, its verdicts belong to the newer request
-        self._sync_in_flight = None
-        if not answer.complete:
-            ctx.publish(Alert(level="warning", source=self.name, text="IB did not finish listing its open orders in "
-                              f"time: no order is judged on it; asking again in {self._params.connect_timeout_s:g}s"))
-            ctx.set_timer(TimerKey.IB_ORDER_SYNC, ctx.now() + int(self._params.connect_timeout_s * NS_PER_S))
+        judged = self._sync.answered(answer, ctx)
+        if judged is None:
             return
         context = "after reconnect" if not self._link.synced else "IB's open orders"
         working = set(answer.working)
-        for client_order_id in answer.judged:
-            self._to_judge.discard(client_order_id)
+        for client_order_id in judged:
             order = self._orders.get(client_order_id)
             if order is None or order.done:
                 continue
             if client_order_id in working:
-                self._still_working(order, ctx)
+                refused_modify = still_working(order, self.name)
+                if refused_modify is not None:
+                    ctx.publish(refused_modify)
             elif not (self._fills.pending(client_order_id) or order.awaits_executions()):
                 order.modify_to = None
                 self._end(order, not_working(order, context), ctx)
         if not self._link.synced:
             self._link.synchronised(ctx)
             self._send_held_cancels(ctx)
-        if self._to_judge:
-            self._send_sync("more orders to judge", ctx)
-
-    def _still_working(self, order: IbOrder, ctx: Context) -> None:
-        if order.modify_to is not None and order.error is not None:
-            ctx.publish(Alert(level="warning", source=self.name, text=f"IB refused the modify of "
-                              f"{order.client_order_id} to {order.modify_to:.2f} ({order.error}): the order still "
-                              f"works at {order.limit_price:.2f}"))
-            order.modify_to = None
-        order.error = None
+        if self._sync.waiting:
+            self._sync.ask("more orders to judge", ctx)
 
     # orders ------------------------------------------------------------------------------------------------------
     def known_order_ids(self) -> dict[str, IbOrder]:
@@ -362,8 +339,8 @@ class IbBrokerCore(BrokerCore):
             if execution.exec_id not in self._foreign_executions:  # IB replays it at every connect and sweep
                 self._foreign_executions.add(execution.exec_id)
                 ctx.publish(Alert(level="critical", source=self.name, text=f"IB execution {execution.exec_id} of "
-                                  f"order {execution.order_id} ref {execution.client_order_id!r} is not ours: check the "
-                                  f"account"))
+                                  f"order {execution.order_id} ref {execution.client_order_id!r} is not ours: "
+                                  f"check the account"))
             return
         execution = execution if execution.client_order_id else _with_ref(execution, client_order_id)
         outcome = self._fills.add(execution)
@@ -403,7 +380,7 @@ class IbBrokerCore(BrokerCore):
             return
         ctx.publish(Alert(level="critical", source=self.name, text=f"IB reports {order.ib_filled:g} units of "
                           f"{order.client_order_id} filled but executions delivered {abs(order.filled)}: resyncing"))
-        self._send_sync(f"missing executions of {order.client_order_id}", ctx)
+        self._sync.ask(f"missing executions of {order.client_order_id}", ctx)
 
     def _book(self, fill: BookedFill, ctx: Context) -> None:
         order = self._orders[fill.client_order_id]
