@@ -355,7 +355,7 @@ class SimBrokerCore(BrokerCore):
             return
         looked_ns = fact.ts - self._params.latency_ms * 1_000_000  # when it reported: it left that much later
         for settlement in settled_before(self._positions, fact, self._closing.at):
-            if looked_ns < settles_at_ns(settlement.contract.expiry):  # early: the rest is kept through that night
+            if settlement.early:  # the rest is kept through that night
                 self._early_assigned |= nights_of(settlement.contract, self._params.dividends, looked_ns)
             self._cash_usd += apply_settlement(self._positions, self._costs, self._shares, settlement)
         self._dividend_cash.owe(self._dividend_cash.due(looked_ns, self._shares.quantity))
