@@ -9,8 +9,9 @@ leg and for the BAG in a shuffled order. Its settings default to a fresh IB Gate
 precautions not bypassed; `behaviour.py`), so a test that trades must configure it as the README tells the
 operator to. Like IB it refuses a client id already in use (326), sends the data-farm notices at every login,
 refuses reused order ids (103), answers what-if orders with their margin and places nothing (`what_if.py`), cuts
-off a client that sends more than 50 messages in a second (error 100), and answers reqExecutions with the current
-trading day only. Faults are scriptable per test (`Faults`).
+off a client that sends more than 50 messages in a second (error 100, `pacing.py`), and answers reqExecutions with
+the current trading day only. Contracts, con ids and trading classes are `contracts.py`'s; positions, account values
+and portfolio rows `account_desk.py`'s. Faults are scriptable per test (`Faults`).
 """
 
 from __future__ import annotations
@@ -19,33 +20,24 @@ import asyncio
 import datetime as dt
 import threading
 import time
-from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from actors.broker.sim.config import SimSection
 from actors.broker.sim.scripted import ScriptedQuoteSource
-from actors.market_data.chain import listed_expiries, listed_strikes
-from actors.portfolio.margin import worst_expiry_value_usd
 from messages import IndexQuote, OptionContract, OptionQuote, UnderlyingQuote
 from tests.ib import wire
+from tests.ib.account_desk import AccountDesk
 from tests.ib.behaviour import CONNECT_NOTICES, Faults, GatewaySettings, ib_text
+from tests.ib.contracts import INDEX_CON_IDS, STOCK_CON_IDS, ContractDirectory
 from tests.ib.dividends import DividendDesk
 from tests.ib.market_feed import FeedClient, MarketFeed
 from tests.ib.order_desk import WORKING, OrderDesk
+from tests.ib.pacing import Pacing
 from tests.ib.stock_desk import StockDesk, stock_quote
 from tests.ib.what_if import WhatIfDesk
-
-PACING_LIMIT = 50
-STOCK_CON_IDS = {"SPY": 756733, "QQQ": 320227571, "IWM": 9579970}
-VIX_CON_ID = 13455763
-INDEX_CON_IDS = {"VIX": VIX_CON_ID, "SPX": 416904}
-MONTHLY_CLASS = {"SPX": "SPX"}
-"""Index options listed in two classes: AM-settled monthlies (third Fridays) and PM-settled weeklies (every expiry,
-third Fridays included) — the same symbol, expiry, strike and right, told apart only by the trading class."""
-WEEKLY_CLASS = {"SPX": "SPXW"}
-FIRST_OPTION_CON_ID = 700_000_000
 
 
 def shifted_clock(start: dt.datetime) -> Callable[[], int]:
@@ -64,6 +56,7 @@ class _Client:
     sync_ready_at: float = 0.0
     """Loop time before which this login answers nothing about orders and executions (a slow gateway)."""
     sent_times: deque[float] = field(default_factory=deque)
+    """When its messages of the last second arrived (`Pacing`)."""
 
     def send(self, fields: list[object]) -> None:
         if not self.writer.is_closing():
@@ -96,10 +89,8 @@ class TestGateway:
         self._thread = threading.Thread(target=self.loop.run_forever, name="ib-test-gateway", daemon=True)
         self._server: asyncio.AbstractServer | None = None
         self.clients: list[_Client] = []
-        self._con_ids: dict[tuple[OptionContract, str], int] = {}
-        self.option_by_con_id: dict[int, OptionContract] = {}
-        self.holdings: Counter[OptionContract] = Counter()
-        self.costs: Counter[OptionContract] = Counter()
+        self.contracts = ContractDirectory(self._spots, lambda: self.clock())
+        self.account_desk = AccountDesk(self, self._spots)  # option positions, account values, portfolio rows
         self.desk = OrderDesk(self)
         self.stocks = StockDesk(self, STOCK_CON_IDS)  # stock orders, and the shares fills and deliveries left
         self.what_ifs = WhatIfDesk(self)
@@ -109,8 +100,7 @@ class TestGateway:
         self.connections = 0
         self.generic_ticks_requested: list[str] = []
         self.handshake_client_ids: list[int] = []
-        self.message_times: list[float] = []
-        self.pacing_violations = 0
+        self.pacing = Pacing()  # more than 50 messages a second: error 100 and cut off
         self.execution_requests = 0
         self.set_underlying("SPY", spot)
         self.set_vix(vix)
@@ -210,7 +200,7 @@ class TestGateway:
         self.send_error(1102, "Connectivity between IB and Trader Workstation has been restored - data maintained.")
 
     def positions(self) -> dict[OptionContract, int]:
-        return self._call(lambda: {c: q for c, q in self.holdings.items() if q})
+        return self._call(lambda: {c: q for c, q in self.account_desk.holdings.items() if q})
 
     def executions(self) -> list[tuple[str, str, float, float]]:
         return self._call(lambda: [(e.exec_id, e.contract.sec_type, e.shares, e.price) for e in self.desk.executions])
@@ -227,15 +217,6 @@ class TestGateway:
         """(order id, order ref, status, limit) of every order IB is working."""
         return self._call(lambda: [(o.order_id, o.request.order_ref, o.status, o.limit)
                                    for o in self.desk.orders.values() if o.status in WORKING])
-
-    def max_messages_per_second(self) -> int:
-        times = list(self.message_times)
-        best, start = 0, 0
-        for end, at in enumerate(times):
-            while at - times[start] >= 1.0:
-                start += 1
-            best = max(best, end - start + 1)
-        return best
 
     def lines_in_use(self) -> int:
         return self._call(lambda: self.feed.lines_in_use([c.feed for c in self.clients]))
@@ -274,64 +255,11 @@ class TestGateway:
     def option_quotes(self, contracts: list[OptionContract]) -> dict[OptionContract, OptionQuote]:
         return {q.contract: q for q in self._source.option_quotes(contracts, self.clock())}
 
-    def _con_id(self, contract: OptionContract, trading_class: str) -> int:
-        key = (contract, trading_class)
-        if key not in self._con_ids:
-            con_id = FIRST_OPTION_CON_ID + len(self._con_ids)
-            self._con_ids[key], self.option_by_con_id[con_id] = con_id, contract
-        return self._con_ids[key]
-
     def settle(self, contract: OptionContract, exercised: bool, contracts: int | None = None) -> None:
         """OCC settles an option overnight (expiry, exercise, assignment): the option's position row goes to 0 (or,
         when OCC assigned only `contracts` of a short position early, to what is left) and, when exercised, the shares
         appear in their own STK row, as IB reports them the next morning."""
-        def settle_now() -> None:
-            held = self.holdings.get(contract, 0)
-            quantity = held if contracts is None else -contracts if held < 0 else contracts
-            left = held - quantity
-            if left:
-                self.holdings[contract] = left
-                self.costs[contract] = self.costs.get(contract, 0.0) * left / held
-            else:
-                self.holdings.pop(contract, None)
-                self.costs.pop(contract, None)
-            sign = 1 if contract.right == "C" else -1
-            if exercised:
-                self.stocks.deliver(contract.symbol, sign * quantity * 100, contract.strike)
-            for client in self.clients:
-                if client.positions:
-                    client.send(wire.position(self.account, self.wire_option(contract), left,
-                                              self._avg_cost(contract) if left else 0.0))
-            if exercised:
-                self.stocks.send_position(contract.symbol)
-        self._call(settle_now)
-
-    @staticmethod
-    def wire_stock(symbol: str) -> wire.WireContract:
-        return wire.WireContract(con_id=STOCK_CON_IDS[symbol], symbol=symbol, sec_type="STK", exchange="SMART",
-                                 primary_exchange="ARCA", currency="USD", local_symbol=symbol, trading_class=symbol)
-
-    def wire_option(self, contract: OptionContract, trading_class: str = "") -> wire.WireContract:
-        trading_class = trading_class or WEEKLY_CLASS.get(contract.symbol, contract.symbol)
-        return wire.WireContract(con_id=self._con_id(contract, trading_class), symbol=contract.symbol, sec_type="OPT",
-                                 last_trade_date=f"{contract.expiry:%Y%m%d}", strike=contract.strike,
-                                 right=contract.right, multiplier="100", exchange="SMART", currency="USD",
-                                 local_symbol=f"{contract.symbol} {contract.expiry:%y%m%d}{contract.right}"
-                                              f"{int(contract.strike * 1000):08d}",
-                                 trading_class=trading_class)
-
-    def _listed(self, symbol: str) -> tuple[list[dt.date], list[float]]:
-        spot = self._spots[symbol]
-        return listed_expiries(self.clock(), 0, 70), listed_strikes(spot)
-
-    def _classes(self, symbol: str) -> list[tuple[str, list[dt.date], list[float]]]:
-        """(trading class, expiries, strikes) as reqSecDefOptParams lists them: one class for an equity; for SPX the
-        third-Friday monthlies (SPX) and the weeklies of every expiry (SPXW)."""
-        expiries, strikes = self._listed(symbol)
-        if symbol not in MONTHLY_CLASS:
-            return [(symbol, expiries, strikes)]
-        monthly = [e for e in expiries if e.weekday() == 4 and 15 <= e.day <= 21]
-        return [(MONTHLY_CLASS[symbol], monthly, strikes), (WEEKLY_CLASS[symbol], expiries, strikes)]
+        self._call(self.account_desk.settle, contract, exercised, contracts)
 
     # server ------------------------------------------------------------------------------------------------------
     async def _listen(self, port: int) -> int:
@@ -364,7 +292,7 @@ class TestGateway:
                     break
                 for fields in frames.feed(data):
                     request = wire.parse_request(fields)
-                    if not isinstance(request, wire.Handshake) and self._over_pacing(client):
+                    if not isinstance(request, wire.Handshake) and self.pacing.over(client.sent_times):
                         client.send(wire.error(-1, 100, "Max rate of messages per second has been exceeded"))
                         writer.close()
                         break
@@ -376,17 +304,6 @@ class TestGateway:
             if client in self.clients:
                 self.clients.remove(client)
             writer.close()
-
-    def _over_pacing(self, client: _Client) -> bool:
-        now = time.monotonic()
-        self.message_times.append(now)
-        client.sent_times.append(now)
-        while now - client.sent_times[0] >= 1.0:
-            client.sent_times.popleft()
-        if len(client.sent_times) > PACING_LIMIT:
-            self.pacing_violations += 1
-            return True
-        return False
 
     def _handle(self, client: _Client, request: object) -> None:  # noqa: C901 - one branch per request type
         match request:
@@ -404,14 +321,9 @@ class TestGateway:
             case wire.ReqAutoOpenOrders() | wire.ReqManagedAccts():
                 pass
             case wire.ReqContractDetails(req_id=req_id, contract=contract):
-                self._contract_details(client, req_id, contract)
+                self.contracts.answer_details(client.send, req_id, contract)
             case wire.ReqSecDefOptParams(req_id=req_id, underlying_symbol=symbol, underlying_con_id=con_id):
-                if symbol in self._spots:
-                    for trading_class, expiries, strikes in self._classes(symbol):
-                        for exchange in ("SMART", "CBOE"):
-                            client.send(wire.sec_def_opt_params(req_id, exchange, con_id, trading_class, "100",
-                                                                [f"{e:%Y%m%d}" for e in expiries], strikes))
-                client.send(wire.sec_def_opt_params_end(req_id))
+                self.contracts.answer_option_params(client.send, req_id, symbol, con_id)
             case wire.ReqMktData(req_id=req_id, contract=contract, generic_ticks=generic_ticks):
                 self._subscribe(client, req_id, contract, generic_ticks)
             case wire.CancelMktData(req_id=req_id):
@@ -431,25 +343,13 @@ class TestGateway:
                 self.execution_requests += 1
                 self._sync_answer(client, self.desk.answer_executions, client, req_id)
             case wire.ReqPositions():
-                client.positions = True
-                for contract, quantity in sorted(self.holdings.items(), key=lambda item: str(item[0])):
-                    client.send(wire.position(self.account, self.wire_option(contract), quantity,
-                                              self._avg_cost(contract)))
-                for symbol, quantity in sorted(self.stocks.shares.items()):
-                    client.send(wire.position(self.account, self.wire_stock(symbol), quantity,
-                                              self.stocks.avg_cost(symbol)))
-                client.send(wire.position_end())
+                self.account_desk.answer_positions(client)
             case wire.CancelPositions():
                 client.positions = False
             case wire.ReqAccountUpdates(subscribe=subscribe):
-                client.account_updates = subscribe
-                if subscribe:
-                    self._send_account(client)
-                    client.send(wire.account_download_end(self.account))
+                self.account_desk.answer_account_updates(client, subscribe)
             case wire.ReqAccountUpdatesMulti(req_id=req_id):
-                for key, value in self._account_values():
-                    client.send(wire.account_update_multi(req_id, self.account, "", key, value, "USD"))
-                client.send(wire.account_update_multi_end(req_id))
+                self.account_desk.answer_account_multi(client, req_id)
             case wire.CancelAccountUpdatesMulti():
                 pass
             case wire.UnknownRequest(msg_id=62, fields=fields):  # reqAccountSummary, asked by ib_async after 1102
@@ -483,60 +383,14 @@ class TestGateway:
         else:
             answer(*args)
 
-    # contracts and quotes ------------------------------------------------------------------------------------------
-    def _contract_details(self, client: _Client, req_id: int, contract: wire.WireContract) -> None:
-        found: list[tuple[wire.WireContract, int]] = []
-        if contract.sec_type == "STK" and contract.symbol in STOCK_CON_IDS:
-            found.append((wire.WireContract(con_id=STOCK_CON_IDS[contract.symbol], symbol=contract.symbol,
-                                            sec_type="STK", exchange="SMART", primary_exchange="ARCA",
-                                            currency="USD", local_symbol=contract.symbol,
-                                            trading_class=contract.symbol), 0))
-        elif contract.sec_type == "IND" and contract.symbol in INDEX_CON_IDS:
-            found.append((wire.WireContract(con_id=INDEX_CON_IDS[contract.symbol], symbol=contract.symbol,
-                                            sec_type="IND", exchange="CBOE", currency="USD",
-                                            local_symbol=contract.symbol), 0))
-        elif contract.sec_type == "OPT" and contract.symbol in self._spots:
-            under_con_id = STOCK_CON_IDS.get(contract.symbol) or INDEX_CON_IDS[contract.symbol]
-            for trading_class, expiries, strikes in self._classes(contract.symbol):
-                if contract.trading_class and contract.trading_class != trading_class:
-                    continue
-                for expiry in expiries:
-                    if contract.last_trade_date and contract.last_trade_date[:8] != f"{expiry:%Y%m%d}":
-                        continue
-                    for strike in strikes:
-                        if contract.strike and abs(contract.strike - strike) > 1e-9:
-                            continue
-                        for right in ("C", "P"):
-                            if contract.right and contract.right[0] != right:
-                                continue
-                            option = OptionContract(contract.symbol, expiry, strike, right)
-                            found.append((self.wire_option(option, trading_class), under_con_id))
-        if not found:
-            client.send(wire.error(req_id, 200, "No security definition has been found for the request"))
-            return
-        for details, under_con_id in found:
-            client.send(wire.contract_details(req_id, details, market_name=details.symbol, min_tick=0.01,
-                                              long_name=details.symbol, under_con_id=under_con_id,
-                                              under_symbol=details.symbol if under_con_id else "",
-                                              under_sec_type="STK" if under_con_id else "",
-                                              real_expiration_date=details.last_trade_date))
-        client.send(wire.contract_details_end(req_id))
-
-    def _resolve_option(self, contract: wire.WireContract) -> OptionContract | None:
-        if contract.con_id in self.option_by_con_id:
-            return self.option_by_con_id[contract.con_id]
-        if contract.sec_type != "OPT" or not contract.last_trade_date:
-            return None
-        expiry = dt.datetime.strptime(contract.last_trade_date[:8], "%Y%m%d").date()
-        return OptionContract(contract.symbol, expiry, float(contract.strike), contract.right[:1])  # type: ignore[arg-type]
-
+    # market-data requests ------------------------------------------------------------------------------------------
     def _subscribe(self, client: _Client, req_id: int, contract: wire.WireContract, generic_ticks: str) -> None:
         if contract.sec_type == "STK" or contract.con_id in STOCK_CON_IDS.values():
             stream: tuple[str, object] = ("stock", contract.symbol)
         elif contract.sec_type == "IND" or contract.con_id in INDEX_CON_IDS.values():
             stream = ("index", contract.symbol or next(s for s, c in INDEX_CON_IDS.items() if c == contract.con_id))
         else:
-            option = self._resolve_option(contract)
+            option = self.contracts.resolve_option(contract)
             if option is None:
                 client.send(wire.error(req_id, 200, "No security definition has been found for the request"))
                 return
@@ -547,79 +401,10 @@ class TestGateway:
             self.dividends.subscribed(client.feed, client.send, req_id, contract.symbol, generic_ticks)
         if stream[0] == "option" and contract.sec_type != "BAG":
             self.generic_ticks_requested.append(generic_ticks)
-            self._generic_ticks(client, req_id, stream[1], generic_ticks)
-
-    def _generic_ticks(self, client: _Client, req_id: int, option: OptionContract, generic_ticks: str) -> None:
-        """Open interest (101) and the option's implied volatility (106), as IB answers those generic ticks."""
-        quote = self.option_quotes([option]).get(option)
-        requested = set(generic_ticks.split(","))
-        if quote is None:
-            return
-        if "101" in requested:
-            client.send(wire.tick_size(req_id, 27 if option.right == "C" else 28, 1000.0))
-        if "106" in requested:
-            client.send(wire.tick_generic(req_id, 24, quote.iv))
-
-    def after_fill(self, contracts: list[OptionContract]) -> None:
-        for client in self.clients:
-            for contract in contracts:
-                if client.positions:
-                    client.send(wire.position(self.account, self.wire_option(contract), self.holdings[contract],
-                                              self._avg_cost(contract)))
-                if client.account_updates:
-                    self._send_portfolio_row(client, contract)
-            if client.account_updates:
-                self._send_account(client)
-
-    def _avg_cost(self, contract: OptionContract) -> float:
-        quantity = self.holdings[contract]
-        return round(self.costs[contract] / quantity, 4) if quantity else 0.0
-
-    # account -----------------------------------------------------------------------------------------------------
-    def cash_usd(self) -> float:
-        return 100_000.0 - sum(self.costs.values()) + self.stocks.cash_usd
-
-    def net_liquidation_usd(self) -> float:
-        return (self.cash_usd() + sum(q * self._mark(c) * 100 for c, q in self.holdings.items())
-                + self.stocks.value_usd(self._spots.get))
+            self.feed.generic_ticks(client.send, req_id, stream[1], generic_ticks)
 
     def stock_quote(self, symbol: str) -> UnderlyingQuote | None:
         return stock_quote(symbol, self._spots.get(symbol))
-
-    def send_account(self) -> None:
-        for client in self.clients:
-            if client.account_updates:
-                self._send_account(client)
-
-    @staticmethod
-    def margin_usd(holdings: Mapping[OptionContract, int]) -> float:
-        """Reg T: a defined-risk spread holds its width × 100 × quantity (the credit is cash, not a margin offset)."""
-        return -sum(worst_expiry_value_usd({c: q for c, q in holdings.items() if (c.symbol, c.expiry) == group and q})
-                    or 0.0 for group in {(c.symbol, c.expiry) for c, q in holdings.items() if q})
-
-    def _account_values(self) -> list[tuple[str, str]]:
-        cash, net, margin = self.cash_usd(), self.net_liquidation_usd(), self.margin_usd(self.holdings)
-        return [("NetLiquidation", f"{net:.2f}"), ("TotalCashValue", f"{cash:.2f}"),
-                ("BuyingPower", f"{4 * (net - margin):.2f}"), ("InitMarginReq", f"{margin:.2f}"),
-                ("MaintMarginReq", f"{margin:.2f}"), ("AvailableFunds", f"{net - margin:.2f}"),
-                ("ExcessLiquidity", f"{net - margin:.2f}")]
-
-    def _mark(self, contract: OptionContract) -> float:
-        quote = self.option_quotes([contract]).get(contract)
-        return (quote.bid + quote.ask) / 2 if quote else 0.0
-
-    def _send_account(self, client: _Client) -> None:
-        for key, value in self._account_values():
-            client.send(wire.update_account_value(key, value, "USD", self.account))
-        for contract in self.holdings:
-            self._send_portfolio_row(client, contract)
-        client.send(wire.update_account_time(dt.datetime.fromtimestamp(self.clock() / 1e9, dt.UTC).strftime("%H:%M")))
-
-    def _send_portfolio_row(self, client: _Client, contract: OptionContract) -> None:
-        quantity, mark = self.holdings[contract], self._mark(contract)
-        value = quantity * mark * 100
-        client.send(wire.update_portfolio(self.wire_option(contract), quantity, mark, value,
-                                          self._avg_cost(contract), value - self.costs[contract], 0.0, self.account))
 
     def ib_time(self) -> str:
         return dt.datetime.fromtimestamp(self.clock() / 1e9, dt.UTC).strftime("%Y%m%d %H:%M:%S UTC")

@@ -9,6 +9,7 @@
 - Without a subscription (`permissions[symbol]`): "delayed" answers 10089 to a live request and, after
   reqMarketDataType(3|4), 10167 plus delayed ticks (66-68, 69/70, 80-83); "none" answers 354 live, 10168 delayed.
 - Cancelling a request IB never started answers 300.
+- Generic ticks asked with an option's request: open interest (101) and its implied volatility (106).
 """
 
 from __future__ import annotations
@@ -122,6 +123,18 @@ class MarketFeed:
                 send(wire.tick_option_computation(req_id, wire_type, *payload))
             else:
                 send(wire.tick_price(req_id, wire_type, *payload))
+
+    def generic_ticks(self, send: Callable[[list[object]], None], req_id: int, option: OptionContract,
+                      generic_ticks: str) -> None:
+        """Open interest (101) and the option's implied volatility (106), as IB answers those generic ticks."""
+        quote = self._option_quote(option)
+        requested = set(generic_ticks.split(","))
+        if quote is None:
+            return
+        if "101" in requested:
+            send(wire.tick_size(req_id, 27 if option.right == "C" else 28, 1000.0))
+        if "106" in requested:
+            send(wire.tick_generic(req_id, 24, quote.iv))
 
     def _ticks(self, kind: str, what: Any) -> list[tuple[int, tuple]]:
         if kind == "stock":

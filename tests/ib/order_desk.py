@@ -122,7 +122,7 @@ class OrderDesk:
         if refusal is not None:
             client.send(wire.error(request.order_id, refusal.code, refusal.message(request.order_id)))
             return
-        legs = tuple(Leg(gw.option_by_con_id[leg.con_id], leg.ratio if leg.action == "BUY" else -leg.ratio)
+        legs = tuple(Leg(gw.contracts.option_by_con_id[leg.con_id], leg.ratio if leg.action == "BUY" else -leg.ratio)
                      for leg in request.contract.combo_legs)
         order = GatewayOrder(order_id=request.order_id, client_id=client.client_id, perm_id=next(self._perm_ids),
                              request=request, legs=legs, direction=1 if request.action == "BUY" else -1,
@@ -160,7 +160,7 @@ class OrderDesk:
             return Reject(321)
         if request.contract.sec_type == "STK":
             return gw.stocks.validate(request)
-        if any(leg.con_id not in gw.option_by_con_id for leg in request.contract.combo_legs):
+        if any(leg.con_id not in gw.contracts.option_by_con_id for leg in request.contract.combo_legs):
             return Reject(200)
         # A retail account's combo legs are opening or closing "same as the parent" (openClose 0): IB decides it from
         # the account's holdings, leg by leg; 1/2 (open/close) are for institutional accounts only (ComboLeg docs).
@@ -250,7 +250,8 @@ class OrderDesk:
             units, faults.partial_units, faults.hold_fills = min(units, faults.partial_units), 0, True
         self._execute(order, units, price, quotes)
 
-    def _execute(self, order: GatewayOrder, units: int, price: float, quotes: dict[OptionContract, OptionQuote]) -> None:
+    def _execute(self, order: GatewayOrder, units: int, price: float,
+                 quotes: dict[OptionContract, OptionQuote]) -> None:
         gw, faults = self._gw, self._gw.faults
         order.filled += units
         order.fill_value += units * price
@@ -266,12 +267,12 @@ class OrderDesk:
                                            round(price + faults.bag_price_offset, 4), stamp, order.filled, 0.0))
         self.executions += executions
         for leg in order.legs:
-            gw.holdings[leg.contract] += leg.ratio * order.direction * units
+            gw.account_desk.holdings[leg.contract] += leg.ratio * order.direction * units
         for execution in executions:
             if execution.contract.sec_type != "BAG":
-                contract = gw.option_by_con_id[execution.contract.con_id]
+                contract = gw.contracts.option_by_con_id[execution.contract.con_id]
                 sign = 1 if execution.side == "BOT" else -1
-                gw.costs[contract] += sign * execution.shares * execution.price * 100
+                gw.account_desk.costs[contract] += sign * execution.shares * execution.price * 100
         if faults.drop_socket == "after_fill":
             faults.drop_socket = ""
             for client in self.clients_of(order):
@@ -291,7 +292,7 @@ class OrderDesk:
                                    stamp, leg.cum_qty, leg.commission)
             for client in self.clients_of(order):
                 self.send_execution(client, correction, -1)
-        gw.after_fill([leg.contract for leg in order.legs])
+        gw.account_desk.after_fill([leg.contract for leg in order.legs])
 
     def _leg_executions(self, order: GatewayOrder, units: int, price: float,
                         quotes: dict[OptionContract, OptionQuote], stamp: str, serial: int) -> list[Execution]:
@@ -308,7 +309,7 @@ class OrderDesk:
                 cumulative += part
                 commission = commission_usd((Leg(leg.contract, 1),), part, self._gw.sim.commission_per_contract_usd)
                 executions.append(Execution(order, f"{EXEC_ID_PREFIX:08x}.{serial:08x}.{number:02d}.01",
-                                            self._gw.wire_option(leg.contract), side, part, leg_price, stamp,
+                                            self._gw.contracts.wire_option(leg.contract), side, part, leg_price, stamp,
                                             cumulative, commission))
                 number += 1
         return executions

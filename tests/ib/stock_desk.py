@@ -59,7 +59,8 @@ class StockDesk:
         gw = self._gw
         for client in gw.clients:
             if client.positions:
-                client.send(wire.position(gw.account, gw.wire_stock(symbol), self.shares[symbol], self.avg_cost(symbol)))
+                client.send(wire.position(gw.account, gw.contracts.wire_stock(symbol), self.shares[symbol],
+                                          self.avg_cost(symbol)))
 
     # orders --------------------------------------------------------------------------------------------------------
     def validate(self, request: wire.PlaceOrder) -> Reject | None:
@@ -98,7 +99,7 @@ class StockDesk:
         if order.filled == order.units:
             order.status, order.completed_time = "Filled", gw.ib_time()
         serial = next(desk.exec_serial)
-        execution = Execution(order, f"{EXEC_ID_PREFIX:08x}.{serial:08x}.01.01", gw.wire_stock(symbol),
+        execution = Execution(order, f"{EXEC_ID_PREFIX:08x}.{serial:08x}.01.01", gw.contracts.wire_stock(symbol),
                               "BOT" if order.direction > 0 else "SLD", shares, price, gw.ib_time(), order.filled,
                               stock_commission_usd(shares))
         desk.executions.append(execution)
@@ -110,10 +111,11 @@ class StockDesk:
         for client in desk.clients_of(order):
             desk.report_fill(client, order, [execution], unset)
         self.send_position(symbol)
-        gw.send_account()
+        gw.account_desk.send_account()
 
 
 def stock_quote(symbol: str, spot: float | None) -> UnderlyingQuote | None:
     """The gateway's book for a stock: a cent either side of its price."""
-    return None if spot is None else UnderlyingQuote(symbol=symbol, bid=round(spot - 0.01, 2), ask=round(spot + 0.01, 2),
-                                                     last=spot)
+    if spot is None:
+        return None
+    return UnderlyingQuote(symbol=symbol, bid=round(spot - 0.01, 2), ask=round(spot + 0.01, 2), last=spot)

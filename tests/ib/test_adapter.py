@@ -19,17 +19,17 @@ from messages import (
     IndexQuote,
     Leg,
     ModifyOrder,
+    OptionQuote,
     OrderAccepted,
     OrderCancelled,
     OrderFilled,
     OrderRejected,
     PlaceOrder,
     SubscribeQuotes,
-    OptionQuote,
     UnderlyingQuote,
 )
-from tests.ib.gateway import PACING_LIMIT
 from tests.ib.harness import CLIENT_ID, InProcessNode, booked_units, ib_config, new_gateway
+from tests.ib.pacing import PACING_LIMIT
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(90)
@@ -81,14 +81,14 @@ def test_chain_by_secdef_and_contract_details_with_model_greeks_within_pacing(ga
         node.send(ChainRequest(symbol="SPY", min_dte=30, max_dte=45))
         chain = node.probe.wait(ChainSnapshot, timeout=40)
         # every scanned line is cancelled again, paced: the last cancels may trail the snapshot
-        wait_for(lambda: len(gateway.message_times) > 250, what="the chain scan's cancels")
+        wait_for(lambda: len(gateway.pacing.message_times) > 250, what="the chain scan's cancels")
     assert len(chain.quotes) > 100 and chain.underlying_price == 580.0
     assert {q.contract.expiry.isoformat() for q in chain.quotes} == {"2026-04-10"}  # the expiry nearest 37 DTE
     assert all(522 <= q.contract.strike <= 638 and q.bid < q.ask and 0 < q.iv < 1 for q in chain.quotes)
     assert all(abs(q.delta) <= 1 and q.gamma > 0 and q.vega > 0 for q in chain.quotes)
     # more than 250 requests went out, yet no second ever carried more than IB's 50
-    assert len(gateway.message_times) > 250
-    assert gateway.max_messages_per_second() < PACING_LIMIT and gateway.pacing_violations == 0
+    assert len(gateway.pacing.message_times) > 250
+    assert gateway.pacing.max_messages_per_second() < PACING_LIMIT and gateway.pacing.violations == 0
 
 
 def test_combo_order_is_accepted_filled_with_leg_commissions_and_reported_in_positions_and_portfolio(gateway):

@@ -113,12 +113,13 @@ def test_a_roll_is_one_bag_order_with_mixed_legs_at_ib_and_the_node_books_it_onc
     assert [ref.rsplit("-", 1)[1][0] for ref in refs] == ["O", "R"] and all(len(ids) == 1 for ids in refs.values())
     roll_order = next(o for o in gateway.orders_received if o.order_ref == list(refs)[1])
     assert roll_order.contract.sec_type == "BAG" and roll_order.action == "BUY" and roll_order.total_quantity == 1
-    legs = [(gateway.option_by_con_id[leg.con_id], leg.action, leg.ratio, leg.open_close)
+    legs = [(gateway.contracts.option_by_con_id[leg.con_id], leg.action, leg.ratio, leg.open_close)
             for leg in roll_order.contract.combo_legs]
     assert legs == [(held.legs[0].contract, "SELL", 1, 0), (held.legs[1].contract, "BUY", 1, 0),
                     (roll.open.legs[0].contract, "BUY", 1, 0), (roll.open.legs[1].contract, "SELL", 1, 0)]
     # the what-if was asked for the replacement alone (its margin, not credited with what the roll releases)
-    assert [gateway.option_by_con_id[leg.con_id] for leg in gateway.what_ifs_received[-1].contract.combo_legs] == [
+    what_if_legs = gateway.what_ifs_received[-1].contract.combo_legs
+    assert [gateway.contracts.option_by_con_id[leg.con_id] for leg in what_if_legs] == [
         leg.contract for leg in roll.open.legs]
     # in the node: the roll filled as one order, booked once on both strategies
     assert [(m.purpose, m.status) for m in ended] == [("open", "filled"), ("roll", "filled")]
@@ -132,7 +133,8 @@ def test_the_gateway_takes_combo_legs_only_as_a_retail_account_may_send_them(gat
     """openClose 0 ("same as the parent": IB works out per leg whether it opens or closes) is the only value IB allows
     a retail account; 1 and 2 are for institutions."""
     expiry = listed_expiries(gateway.clock(), 30, 45)[0]
-    legs = [wire.WireComboLeg(con_id=gateway.wire_option(OptionContract("SPY", expiry, strike, "P")).con_id, ratio=1,
+    wire_put = gateway.contracts.wire_option
+    legs = [wire.WireComboLeg(con_id=wire_put(OptionContract("SPY", expiry, strike, "P")).con_id, ratio=1,
                               action=action, exchange="SMART", open_close=open_close if n == 1 else 0)
             for n, (strike, action) in enumerate(((545.0, "BUY"), (550.0, "SELL")))]
     request = wire.PlaceOrder(order_id=1, contract=wire.WireContract(symbol="SPY", sec_type="BAG", exchange="SMART",

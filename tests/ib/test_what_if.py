@@ -71,7 +71,7 @@ def _put_spread(gateway: TestGateway, strategy_id: str = "PS-1") -> OpenStrategy
 def _what_if_legs(gateway: TestGateway) -> list[tuple[OptionContract, int]]:
     (received,) = gateway.what_ifs_received
     assert received.what_if and received.contract.sec_type == "BAG" and received.total_quantity == 1
-    return [(gateway.option_by_con_id[leg.con_id], leg.ratio if leg.action == "BUY" else -leg.ratio)
+    return [(gateway.contracts.option_by_con_id[leg.con_id], leg.ratio if leg.action == "BUY" else -leg.ratio)
             for leg in received.contract.combo_legs]
 
 

@@ -53,15 +53,15 @@ class WhatIfDesk:
             return
         direction = 1 if request.action == "BUY" else -1
         units = round(request.total_quantity)
-        legs = [Leg(gw.option_by_con_id[leg.con_id], leg.ratio if leg.action == "BUY" else -leg.ratio)
+        legs = [Leg(gw.contracts.option_by_con_id[leg.con_id], leg.ratio if leg.action == "BUY" else -leg.ratio)
                 for leg in request.contract.combo_legs]
-        after_holdings = Counter(gw.holdings)
+        after_holdings = Counter(gw.account_desk.holdings)
         for leg in legs:
             after_holdings[leg.contract] += leg.ratio * direction * units
-        before = gw.margin_usd(gw.holdings)
-        after = gw.margin_usd(after_holdings) + faults.house_margin_usd
+        before = gw.account_desk.margin_usd(gw.account_desk.holdings)
+        after = gw.account_desk.margin_usd(after_holdings) + faults.house_margin_usd
         commission = commission_usd(legs, units, gw.sim.commission_per_contract_usd)
-        equity = gw.net_liquidation_usd()
+        equity = gw.account_desk.net_liquidation_usd()
         order = wire.WireOrder(order_id=request.order_id, client_id=client.client_id, perm_id=0,
                                contract=request.contract, action=request.action,
                                total_quantity=request.total_quantity, order_type=request.order_type,

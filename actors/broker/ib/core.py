@@ -8,24 +8,31 @@ It owns the policy, the session shell owns the socket:
   id is recorded and makes the core ask IB (open and completed orders, executions) what became of the order; it
   never ends the order by itself, since IB sends the same codes for a refused modification or cancel while the
   original order keeps working. A connect is "degraded" until IB has answered which orders it works, and an
-  answer that timed out ends nothing;
+  answer that timed out ends nothing (`order_sync.py`);
 - 1100/2110 leave working orders in flight (outcome unknown) while 1101/1102 trigger a resync; data-farm notices
   are data only; 326 repeated means another program holds the client id: the node stops for an operator;
 - combo fills are booked from the leg executions whichever order the callbacks arrive in, cross-checked against
   the BAG execution and the order status's average price; a stock order's (shares an assignment left) from its STK
-  executions, one fill each;
+  executions, one fill each; an order's end waits for its fills (`fill_booking.py`);
 - a dividend on the account's shares is published at its ex-date's open (`ex_dividends.py`: IB reports only cash).
 """
 
 from __future__ import annotations
 
-import msgspec
-
 from actors.broker.ib import ex_dividends, what_if
 from actors.broker.ib.config import IbSection
-from actors.broker.ib.fills import BookedFill, ComboFills
-from actors.broker.ib.link import CANCEL_FAILED_CODES, ORDER_CANCELLED, LinkState, Notice
-from actors.broker.ib.orders import IbOrder, OrderError, cancelled_by_ib, ib_request, inactive, not_working
+from actors.broker.ib.fill_booking import FillBooking
+from actors.broker.ib.link import LinkState, Notice
+from actors.broker.ib.order_sync import OrderSync
+from actors.broker.ib.orders import (
+    IbOrder,
+    cancelled_by_ib,
+    ib_request,
+    inactive,
+    not_working,
+    record_error,
+    still_working,
+)
 from actors.broker.order_desk import ORDER_COMMANDS, BrokerCore
 from actors.market_time import NS_PER_S, market_hours
 from actors.runtime.core import Context
@@ -44,13 +51,10 @@ from messages import (
     IbOrderNotSent,
     IbOrderStatus,
     IbOrderSubmitted,
-    IbResync,
     IbWhatIfResult,
     Message,
     ModifyOrder,
     OrderAccepted,
-    OrderCancelled,
-    OrderFilled,
     OrderModified,
     OrderRejected,
     PlaceOrder,
@@ -62,7 +66,6 @@ from messages import (
 WORKING_STATUSES = frozenset({"PreSubmitted", "Submitted"})
 CANCELLED_STATUSES = frozenset({"Cancelled", "ApiCancelled"})
 PRICE_EPSILON = 1e-9
-AVERAGE_PRICE_TOLERANCE = 0.005
 
 
 class IbBrokerCore(BrokerCore):
@@ -89,23 +92,17 @@ class IbBrokerCore(BrokerCore):
         self._orders: dict[str, IbOrder] = {}
         self._by_order_id: dict[int, str] = {}
         self._order_id_floor = 1
-        self._fills = ComboFills()
+        self._booking = FillBooking(params, self.name)
         self._link = LinkState(params, self.name)
-        self._sync_id = 0
-        self._sync_in_flight: int | None = None
-        self._to_judge: set[str] = set()
-        """Orders whose fate the next complete open-orders answer decides."""
-        self._foreign_executions: set[str] = set()
+        self._sync = OrderSync(params, self.name)
         self._ex_dividends = ex_dividends.ExDividends()  # the account's shares over an ex-date
 
     # lifecycle -------------------------------------------------------------------------------------------------
     def on_start(self, ctx: Context) -> None:
         self._link.start(ctx)
         self._ex_dividends.on_start(ctx)
-        self._sync_in_flight = None
-        for order in self._orders.values():
-            if not order.terminal and self._fills.pending(order.client_order_id):
-                ctx.set_timer(TimerKey.IB_COMMISSION.of(order.client_order_id), ctx.now())
+        self._sync.restart()
+        self._booking.on_start(self._orders, ctx)
 
     def handle(self, message: Message, ctx: Context) -> None:
         if self.handle_order_command(message, ctx) or self._ex_dividends.handle(message, ctx, self.name):
@@ -137,16 +134,15 @@ class IbBrokerCore(BrokerCore):
                 self._note_order_id(message.order_id)
                 ctx.publish(what_if.answered(message))
             case IbCommission():
-                if self._fills.commission(message.exec_id, message.commission_usd):
-                    self._book_ready(ctx)
+                self._booking.on_commission(message.exec_id, message.commission_usd, self._orders, ctx)
             case TimerFired(key=key) if key == TimerKey.IB_RESTART_WINDOW:
                 self._link.arm_restart_window(ctx)
                 self._link.publish("daily gateway restart window", ctx)
             case TimerFired(key=key) if key == TimerKey.IB_ORDER_SYNC:
-                if self._link.link == "connected" and self._sync_in_flight is None:
-                    self._send_sync("asking again which orders IB works", ctx)
+                if self._link.link == "connected" and self._sync.idle:
+                    self._sync.ask("asking again which orders IB works", ctx)
             case TimerFired(key=key) if TimerKey.IB_COMMISSION.owns(key):
-                self._force_fills(key.removeprefix(TimerKey.IB_COMMISSION), ctx)
+                self._booking.force(key.removeprefix(TimerKey.IB_COMMISSION), self._orders, ctx)
             case TimerFired(key=key) if TimerKey.IB_FILL_CHECK.owns(key):
                 self._check_fills(self._orders[key.removeprefix(TimerKey.IB_FILL_CHECK)], ctx)
 
@@ -177,72 +173,44 @@ class IbBrokerCore(BrokerCore):
     def _on_order_error(self, order: IbOrder, error: IbError, ctx: Context) -> None:
         if order.done:
             return
-        answers_our_cancel = order.cancel_requested and error.code in (*CANCEL_FAILED_CODES, ORDER_CANCELLED)
-        if answers_our_cancel:  # about the cancel, not the order: no verdict on the order comes from it
-            if error.code in CANCEL_FAILED_CODES:
-                order.cancel_requested = False
-                ctx.publish(CancelRejected(client_order_id=order.client_order_id, reason=f"IB {error.code}: "
-                                           f"{error.text}"))
-        else:
-            if order.error is None or order.modify_to is None:  # while a modify is out, IB's first word stands
-                order.error = OrderError(error.code, error.text)
-            ctx.publish(Alert(level="warning", source=self.name,
-                              text=f"IB {error.code} on order {order.client_order_id}: {error.text}"))
+        said = record_error(order, error, self.name)
+        if said is not None:
+            ctx.publish(said)
         self._judge(order, f"IB {error.code} on {order.client_order_id}", ctx)
 
     # asking IB what became of orders --------------------------------------------------------------------------
     def _judge(self, order: IbOrder, reason: str, ctx: Context) -> None:
-        self._to_judge.add(order.client_order_id)
-        if self._sync_in_flight is None and self._link.link != "disconnected":
-            self._send_sync(reason, ctx)
+        self._sync.judge((order.client_order_id,))
+        if self._sync.idle and self._link.link != "disconnected":
+            self._sync.ask(reason, ctx)
 
     def _judge_all(self, reason: str, ctx: Context, resubscribe: bool = False) -> None:
         """IB's word on every order the node thinks may still work."""
-        self._to_judge |= {o.client_order_id for o in self._orders.values() if not o.done}
-        self._send_sync(reason, ctx, resubscribe=resubscribe)
-
-    def _send_sync(self, reason: str, ctx: Context, resubscribe: bool = False) -> None:
-        """Ask IB for open and completed orders and executions; a newer request supersedes one in flight."""
-        self._sync_id += 1
-        self._sync_in_flight = self._sync_id
-        ctx.cancel_timer(TimerKey.IB_ORDER_SYNC)
-        ctx.publish(IbResync(reason=reason, resubscribe=resubscribe, sync_id=self._sync_id,
-                             judge=tuple(sorted(self._to_judge))))
+        self._sync.judge(o.client_order_id for o in self._orders.values() if not o.done)
+        self._sync.ask(reason, ctx, resubscribe=resubscribe)
 
     def _on_open_orders(self, answer: IbOpenOrders, ctx: Context) -> None:
-        if answer.sync_id != self._sync_in_flight:
-            return  # superseded: its statuses and executions counted, its verdicts belong to the newer request
-        self._sync_in_flight = None
-        if not answer.complete:
-            ctx.publish(Alert(level="warning", source=self.name, text="IB did not finish listing its open orders in "
-                              f"time: no order is judged on it; asking again in {self._params.connect_timeout_s:g}s"))
-            ctx.set_timer(TimerKey.IB_ORDER_SYNC, ctx.now() + int(self._params.connect_timeout_s * NS_PER_S))
+        judged = self._sync.answered(answer, ctx)
+        if judged is None:
             return
         context = "after reconnect" if not self._link.synced else "IB's open orders"
         working = set(answer.working)
-        for client_order_id in answer.judged:
-            self._to_judge.discard(client_order_id)
+        for client_order_id in judged:
             order = self._orders.get(client_order_id)
             if order is None or order.done:
                 continue
             if client_order_id in working:
-                self._still_working(order, ctx)
-            elif not (self._fills.pending(client_order_id) or order.awaits_executions()):
+                refused_modify = still_working(order, self.name)
+                if refused_modify is not None:
+                    ctx.publish(refused_modify)
+            elif not (self._booking.pending(client_order_id) or order.awaits_executions()):
                 order.modify_to = None
-                self._end(order, not_working(order, context), ctx)
+                self._booking.end(order, not_working(order, context), ctx)
         if not self._link.synced:
             self._link.synchronised(ctx)
             self._send_held_cancels(ctx)
-        if self._to_judge:
-            self._send_sync("more orders to judge", ctx)
-
-    def _still_working(self, order: IbOrder, ctx: Context) -> None:
-        if order.modify_to is not None and order.error is not None:
-            ctx.publish(Alert(level="warning", source=self.name, text=f"IB refused the modify of "
-                              f"{order.client_order_id} to {order.modify_to:.2f} ({order.error}): the order still "
-                              f"works at {order.limit_price:.2f}"))
-            order.modify_to = None
-        order.error = None
+        if self._sync.waiting:
+            self._sync.ask("more orders to judge", ctx)
 
     # orders ------------------------------------------------------------------------------------------------------
     def known_order_ids(self) -> dict[str, IbOrder]:
@@ -254,11 +222,11 @@ class IbBrokerCore(BrokerCore):
     def place(self, place: PlaceOrder, ctx: Context) -> None:
         order = IbOrder(place.client_order_id, place.legs, place.quantity, place.limit_price, stock=place.stock)
         self._orders[place.client_order_id] = order
-        self._fills.open(place.client_order_id, place.legs, place.quantity, place.stock)
+        self._booking.open(place)
         refusal = self._link.refusal()
         if refusal is not None:
-            self._end(order, OrderRejected(client_order_id=place.client_order_id, code=REJECT_NOT_SENT,
-                                           reason=f"not sent: {refusal}"), ctx)
+            self._booking.end(order, OrderRejected(client_order_id=place.client_order_id, code=REJECT_NOT_SENT,
+                                                   reason=f"not sent: {refusal}"), ctx)
             return
         ctx.publish(ib_request(order, place.limit_price, self._order_id_floor))
 
@@ -300,8 +268,8 @@ class IbBrokerCore(BrokerCore):
             ctx.publish(Alert(level="warning", source=self.name, text=f"modify of {order.client_order_id} not sent "
                               f"to IB: {message.reason}; it works at {order.limit_price:.2f}"))
             return
-        self._end(order, OrderRejected(client_order_id=order.client_order_id, code=REJECT_NOT_SENT,
-                                       reason=f"not sent to IB: {message.reason}"), ctx)
+        self._booking.end(order, OrderRejected(client_order_id=order.client_order_id, code=REJECT_NOT_SENT,
+                                               reason=f"not sent to IB: {message.reason}"), ctx)
 
     def _on_status(self, status: IbOrderStatus, ctx: Context) -> None:
         self._note_order_id(status.order_id)
@@ -318,7 +286,7 @@ class IbBrokerCore(BrokerCore):
             if order.awaits_executions():  # its executions should follow within the grace period
                 ctx.set_timer(TimerKey.IB_FILL_CHECK.of(order.client_order_id),
                               ctx.now() + int(2 * self._params.commission_wait_s * NS_PER_S))
-        self._check_average_price(order, status, ctx)
+        self._booking.check_average_price(order, status, ctx)
         if order.done:
             return
         if status.status in WORKING_STATUSES:
@@ -337,100 +305,25 @@ class IbBrokerCore(BrokerCore):
             verdict, alert = cancelled_by_ib(order, market_hours().is_open(ctx.now()))
             if alert is not None:
                 ctx.publish(Alert(level=alert[0], source=self.name, text=alert[1]))
-            self._end(order, verdict, ctx)
+            self._booking.end(order, verdict, ctx)
         elif status.status == "Inactive":
             # received but not working; cancel it at IB too, so it can never come back to life unwatched
             ctx.publish(IbCancelOrder(client_order_id=order.client_order_id, order_id=order.order_id))
-            self._end(order, inactive(order), ctx)
-
-    def _check_average_price(self, order: IbOrder, status: IbOrderStatus, ctx: Context) -> None:
-        units, price = self._fills.filled(order.client_order_id)
-        if units <= order.price_checked or abs(status.filled - units) > PRICE_EPSILON or not status.avg_fill_price:
-            return
-        order.price_checked = units
-        if abs(status.avg_fill_price - price) > AVERAGE_PRICE_TOLERANCE:
-            ctx.publish(Alert(level="critical", source=self.name, text=f"IB's average fill price of "
-                              f"{order.client_order_id} ({status.avg_fill_price:.4f}) differs from its legs' "
-                              f"executions ({price:.4f}): booked from the legs; check the account"))
+            self._booking.end(order, inactive(order), ctx)
 
     # fills -------------------------------------------------------------------------------------------------------
     def _on_execution(self, execution: IbExecution, ctx: Context) -> None:
         self._note_order_id(execution.order_id)
         client_order_id = execution.client_order_id or self._by_order_id.get(execution.order_id, "")
-        order = self._orders.get(client_order_id)
-        if order is None:
-            if execution.exec_id not in self._foreign_executions:  # IB replays it at every connect and sweep
-                self._foreign_executions.add(execution.exec_id)
-                ctx.publish(Alert(level="critical", source=self.name, text=f"IB execution {execution.exec_id} of "
-                                  f"order {execution.order_id} ref {execution.client_order_id!r} is not ours: check the "
-                                  f"account"))
-            return
-        execution = execution if execution.client_order_id else _with_ref(execution, client_order_id)
-        outcome = self._fills.add(execution)
-        if outcome == "correction":
-            ctx.publish(Alert(level="warning", source=self.name,
-                              text=f"IB corrected execution {execution.exec_id} of {client_order_id}: not re-booked"))
-        elif outcome == "unexpected":
-            ctx.publish(Alert(level="critical", source=self.name, text=f"IB execution {execution.exec_id} of "
-                              f"{client_order_id} ({execution.side} {execution.shares:g} {execution.contract}) is "
-                              f"not a leg of the order as sent: not booked; check the account"))
-        elif outcome == "completed":
-            ctx.set_timer(TimerKey.IB_COMMISSION.of(client_order_id),
-                          ctx.now() + int(self._params.commission_wait_s * NS_PER_S))
-        if outcome in ("new", "completed"):
-            mismatch = self._fills.bag_mismatch(client_order_id)
-            if mismatch is not None:
-                ctx.publish(Alert(level="critical", source=self.name, text=f"{mismatch}: booked from the legs; "
-                                  f"check the account"))
-            self._book_ready(ctx)
-
-    def _book_ready(self, ctx: Context) -> None:
-        for fill in self._fills.ready():
-            self._book(fill, ctx)
-
-    def _force_fills(self, client_order_id: str, ctx: Context) -> None:
-        self._book_ready(ctx)
-        for exec_id in self._fills.pending_exec_ids(client_order_id):
-            fill = self._fills.force(exec_id)
-            if fill is not None:
-                ctx.publish(Alert(level="warning", source=self.name, text=f"fill {fill.exec_id} of {client_order_id} "
-                                  f"booked without commission reports for {', '.join(fill.missing_commissions)}"))
-                self._book(fill, ctx)
+        self._booking.on_execution(execution, client_order_id, self._orders, ctx)
 
     def _check_fills(self, order: IbOrder, ctx: Context) -> None:
         """IB's order status counts more filled units than its executions delivered: ask for them again."""
-        if not order.awaits_executions() or self._fills.pending(order.client_order_id):
+        if not order.awaits_executions() or self._booking.pending(order.client_order_id):
             return
         ctx.publish(Alert(level="critical", source=self.name, text=f"IB reports {order.ib_filled:g} units of "
                           f"{order.client_order_id} filled but executions delivered {abs(order.filled)}: resyncing"))
-        self._send_sync(f"missing executions of {order.client_order_id}", ctx)
-
-    def _book(self, fill: BookedFill, ctx: Context) -> None:
-        order = self._orders[fill.client_order_id]
-        order.filled += fill.quantity
-        ctx.publish(OrderFilled(client_order_id=fill.client_order_id, exec_id=fill.exec_id, quantity=fill.quantity,
-                                price=fill.price, commission_usd=fill.commission_usd))
-        if not self._fills.pending(order.client_order_id):
-            ctx.cancel_timer(TimerKey.IB_COMMISSION.of(order.client_order_id))
-            if order.filled == order.quantity:
-                order.terminal = True
-            elif order.ended_by is not None:
-                self._end(order, order.ended_by, ctx)
-
-    def _end(self, order: IbOrder, verdict: Message, ctx: Context) -> None:
-        """Report an order's end after every fill that precedes it has been booked."""
-        if self._fills.pending(order.client_order_id):
-            order.ended_by = verdict
-            return
-        if isinstance(verdict, OrderCancelled) and verdict.filled_quantity != order.filled:
-            verdict = msgspec.structs.replace(verdict, filled_quantity=order.filled)
-        order.terminal, order.ended_by = True, None
-        ctx.publish(verdict)
+        self._sync.ask(f"missing executions of {order.client_order_id}", ctx)
 
     def _note_order_id(self, order_id: int) -> None:
         self._order_id_floor = max(self._order_id_floor, order_id + 1)
-
-
-def _with_ref(execution: IbExecution, client_order_id: str) -> IbExecution:
-    """An execution IB reported without our order reference, matched to the order by its id."""
-    return msgspec.structs.replace(execution, client_order_id=client_order_id)

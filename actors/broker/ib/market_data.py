@@ -1,27 +1,28 @@
-"""The IB session's market data: streams for the underlyings, the volatility index and every held leg; chain scans;
-the market-data line budget; IB's permission and line-limit errors. Runs on the session's asyncio thread only.
+"""The IB session's market data: streams for the underlyings, the volatility index and every held leg, within the
+market-data line budget (`market_data_lines.py`) they share with chain scans (`chain_scan.py`); IB's permission and
+line-limit errors on either. Runs on the session's asyncio thread only.
 
-IB as it really behaves: streams send changes only (a quiet far wing sends nothing for an hour); a side nobody quotes
-is −1 with size 0; greeks IB could not compute are −1/−2; a contract without a data subscription answers 354, 10089
-or 10168 (10167 and delayed ticks 66-68/80-83 with delayed data, 10090 when only part is subscribed); more lines
-than the username's limit (across every client and TWS window) answers 101. Every quote goes through the quote
-gate before it is published.
+IB as it really behaves: streams send changes only (a quiet far wing sends nothing for an hour); a side nobody
+quotes is −1 with size 0; greeks IB could not compute are −1/−2; a contract without a data subscription answers
+354, 10089 or 10168 (10167 and delayed ticks 66-68/80-83 with delayed data, 10090 when only part is subscribed);
+more lines than the username's limit (across every client and TWS window) answers 101. Every quote goes through
+the quote gate before it is published.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
 from ib_async import IB, Contract, Ticker
 
 from actors.broker.ib import translate
-from actors.broker.ib.chain_plan import choose_expiries, choose_strikes
+from actors.broker.ib.chain_scan import ChainScan
 from actors.broker.ib.config import MARKET_DATA_TYPES, IbSection
 from actors.broker.ib.dividends import GENERIC_TICK as DIVIDENDS_TICK
 from actors.broker.ib.dividends import IbDividends
+from actors.broker.ib.market_data_lines import LineBudget, forget_ticker
 from actors.market_data.config import MarketDataSection
 from actors.market_data.quote_gate import QuoteGate
 from actors.market_time import new_york_date
@@ -29,18 +30,13 @@ from actors.runtime.core import Context
 from messages import (
     Alert,
     ChainRequest,
-    ChainSnapshot,
     Message,
     OptionContract,
-    OptionQuote,
     SubscribeQuotes,
     UnsubscribeQuotes,
 )
 from messages.system import AlertLevel
 
-QUOTE_POLL_S = 0.05
-SCAN_SHARE_OF_PACING = 0.75
-"""Chain scans use this share of `ib.max_requests_per_s`, leaving the rest for orders, cancels and resyncs."""
 LINES_FULL = 101
 CANCEL_UNKNOWN = 300
 NO_DATA_CODES = frozenset({354, 10089, 10168})
@@ -49,24 +45,6 @@ DELAYED_SHOWN, PARTLY_SUBSCRIBED = 10167, 10090
 DELAYED = MARKET_DATA_TYPES["delayed"]
 
 Convert = Callable[[Ticker], Message | None]
-
-
-class LineBudget:
-    """Lines held by streams and by the current chain-scan batch, never more than `limit` together. Everything runs
-    on one event-loop thread and no await sits between a check and its take, so the budget is atomic."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.streams = 0
-        self.scan = 0
-
-    def free(self) -> int:
-        return self.limit - self.streams - self.scan
-
-    def learn(self) -> None:
-        """IB answered 101 (the refused request's line already given back): the username's other clients hold lines
-        too, so we may hold only what we still do."""
-        self.limit = max(min(self.limit, self.streams + self.scan), 1)
 
 
 class IbMarketData:
@@ -93,9 +71,8 @@ class IbMarketData:
         self._denied: dict[str, int] = {}
         """Streams IB refused for want of a subscription: not asked again until the data type changes or a resync."""
         self._alerted: set[tuple[int, str]] = set()
-        self._chains_in_flight: set[str] = set()
-        self._scan: dict[OptionContract, Contract] = {}
-        self._scan_dropped: list[OptionContract] = []
+        self._chains = ChainScan(ib, params, self._budget, self._gate, ctx, self._streams, qualified,
+                                 self._qualify_underlying, spawn, self._alert)
         self._dividends = IbDividends(ib, ctx.publish, lambda: new_york_date(ctx.now()))
 
     # lifecycle ---------------------------------------------------------------------------------------------------
@@ -130,9 +107,8 @@ class IbMarketData:
                         self._gate.forget(contract)
                 self._held = +self._held
                 await self.stream_all()
-            case ChainRequest() if message.symbol not in self._chains_in_flight:  # one scan answers both
-                self._chains_in_flight.add(message.symbol)
-                self._spawn(self._chain(message))
+            case ChainRequest():
+                self._chains.request(message)
 
     # streams -----------------------------------------------------------------------------------------------------
     async def stream_all(self) -> None:
@@ -184,8 +160,8 @@ class IbMarketData:
     def _take_stream_line(self) -> bool:
         """A held leg outranks a chain scan: with no line free, one scan line is given back (its contract is scanned
         again in a later batch)."""
-        if self._budget.free() <= 0 and self._scan:
-            self._drop_scanned(next(reversed(self._scan)), retry=True)
+        if self._budget.free() <= 0:
+            self._chains.give_back_line()
         if self._budget.free() <= 0:
             return False
         self._budget.streams += 1
@@ -210,135 +186,13 @@ class IbMarketData:
             if quote is not None:
                 self._gate.admit(quote, now).publish(self._ctx)
 
-    # chains ------------------------------------------------------------------------------------------------------
-    async def _chain(self, request: ChainRequest) -> None:
-        try:
-            quotes, spot = await self._chain_quotes(request)
-        except (OSError, asyncio.TimeoutError, ConnectionError, LookupError) as exc:
-            self._alert("warning", f"option chain of {request.symbol} unavailable: {exc!r}")
-            quotes, spot = [], 0.0
-        finally:
-            self._chains_in_flight.discard(request.symbol)
-        chain = ChainSnapshot(symbol=request.symbol, underlying_price=round(spot, 4), quotes=tuple(quotes))
-        self._gate.admit_chain(chain, self._ctx.now()).publish(self._ctx)
-
-    async def _chain_quotes(self, request: ChainRequest) -> tuple[list[OptionQuote], float]:
-        params, ib = self._params, self._ib
-        timeout = params.chain_quote_timeout_s
-        symbol = request.symbol
-        underlying = await self._qualify_underlying(
-            f"stock:{symbol}", translate.underlying(symbol, params.index_underlyings))
-        if underlying is None:
-            raise LookupError(f"IB does not know {symbol}")
-        spot = await self._spot(symbol, timeout)
-        chains = await asyncio.wait_for(ib.reqSecDefOptParamsAsync(symbol, "", underlying.secType, underlying.conId),
-                                        timeout)
-        listed = [c for c in chains if c.exchange == translate.EXCHANGE] or list(chains)
-        trading_class = params.trading_classes.get(symbol) or symbol
-        chain = next((c for c in listed if c.tradingClass == trading_class), None)
-        if chain is None:
-            raise LookupError(f"IB lists no {trading_class} options on {symbol}")
-        today = new_york_date(self._ctx.now())
-        expiries = choose_expiries(chain.expirations, today, request.min_dte, request.max_dte, params.chain_expiries)
-        strikes = set(choose_strikes(chain.strikes, spot, params.chain_strike_range_pct))
-        contracts: dict[OptionContract, Contract] = {}
-        for expiry in expiries:
-            probe = translate.option(OptionContract(symbol, dt.datetime.strptime(expiry, "%Y%m%d").date(), 0.0, "C"),
-                                     chain.tradingClass)
-            probe.strike, probe.right = 0.0, ""
-            for details in await asyncio.wait_for(ib.reqContractDetailsAsync(probe), timeout):
-                ours = translate.option_contract(details.contract)
-                if ours is not None and ours.strike in strikes:
-                    contracts[ours] = details.contract
-                    self._qualified.setdefault(ours, details.contract)
-        return await self._scan_quotes(contracts, timeout), spot
-
-    async def _scan_quotes(self, contracts: dict[OptionContract, Contract], timeout: float) -> list[OptionQuote]:
-        """Quote `contracts` in batches of the lines free at each batch; a held leg's own stream is read, never
-        cancelled; a contract whose line was taken back (by a held leg, or by IB's 101) is scanned once more."""
-        pending = sorted(contracts, key=lambda c: (c.expiry, c.strike, c.right))
-        retried: set[OptionContract] = set()
-        quotes: list[OptionQuote] = []
-        while pending:
-            streamed = {c: self._ib.ticker(self._streams[f"option:{c}"]) for c in pending
-                        if f"option:{c}" in self._streams}
-            pending = [c for c in pending if c not in streamed]
-            size = self._budget.free()
-            if size <= 0 and pending:
-                self._alert("warning", f"no market-data line free for a chain scan: {len(pending)} contracts of "
-                                       f"{pending[0].symbol} not quoted")
-                pending = []
-            batch, pending = pending[:max(size, 0)], pending[max(size, 0):]
-            self._budget.scan += len(batch)
-            self._scan = {c: contracts[c] for c in batch}
-            tickers: dict[OptionContract, Ticker] = {}
-            try:
-                for c in batch:
-                    tickers[c] = self._fresh(self._ib.reqMktData(contracts[c], self._params.generic_ticks, False, False))
-                    await self._pace()
-                quotes += await self._await_quotes(tickers, {c: t for c, t in streamed.items() if t}, timeout)
-            finally:
-                for c in list(self._scan):
-                    self._drop_scanned(c, retry=False, cancel=True)
-                    await self._pace()
-            again = [c for c in self._scan_dropped if c not in retried]
-            retried.update(again)
-            self._scan_dropped = []
-            pending = again + pending
-        return quotes
-
-    async def _pace(self) -> None:
-        """A scan's hundreds of requests go out below the pacing budget: ib_async queues whatever exceeds it, and an
-        order placed meanwhile would wait behind the whole queue (6 s measured against the test gateway)."""
-        if self._ib.isConnected():
-            await asyncio.sleep(1.0 / (self._params.max_requests_per_s * SCAN_SHARE_OF_PACING))
-
-    @staticmethod
-    def _fresh(ticker: Ticker) -> Ticker:
-        """ib_async keeps one ticker per contract: a contract scanned before still shows that scan's quote, and a
-        scan must not take it for the answer to this request (no tick can arrive before the next await)."""
-        ticker.bid = ticker.ask = ticker.bidSize = ticker.askSize = float("nan")
-        ticker.modelGreeks = None
-        return ticker
-
-    def _drop_scanned(self, contract: OptionContract, retry: bool, cancel: bool = True) -> None:
-        ib_contract = self._scan.pop(contract)
-        self._budget.scan -= 1
-        if retry:
-            self._scan_dropped.append(contract)
-        if cancel and self._ib.isConnected():
-            self._ib.cancelMktData(ib_contract)
-        elif not cancel:
-            self._forget_ticker(ib_contract)
-
-    async def _await_quotes(self, scanning: dict[OptionContract, Ticker], streamed: dict[OptionContract, Ticker],
-                            timeout: float) -> list[OptionQuote]:
-        """Until every contract still scanned has both sides and model greeks, or the timeout: then what arrived."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            tickers = {**{c: t for c, t in scanning.items() if c in self._scan}, **streamed}
-            complete = all(t.modelGreeks is not None and translate.option_quote(c, t) for c, t in tickers.items())
-            if complete or asyncio.get_running_loop().time() >= deadline:
-                quotes = (translate.option_quote(c, t) for c, t in tickers.items())
-                return [q for q in quotes if q is not None]
-            await asyncio.sleep(QUOTE_POLL_S)
-
-    async def _spot(self, symbol: str, timeout: float) -> float:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while asyncio.get_running_loop().time() < deadline:
-            price = self._gate.last_price(symbol)  # a price the gate accepted, never a bad print
-            if price is not None:
-                return price
-            await asyncio.sleep(QUOTE_POLL_S)
-        raise LookupError(f"no quote for {symbol} within {timeout:g}s")
-
     # what IB says about market data ------------------------------------------------------------------------------
     def on_error(self, code: int, text: str, contract: Contract | None) -> None:
         if contract is None or code == CANCEL_UNKNOWN:
             return
         key = next((k for k, c in self._streams.items() if c.conId and c.conId == contract.conId), None)
         option = translate.option_contract(contract)
-        scanned = option if option is not None and option in self._scan else None
+        scanned = option if option is not None and self._chains.scanning(option) else None
         name = key.partition(":")[2] if key else str(option or contract.symbol)
         if code == LINES_FULL:
             self._on_lines_full(key, scanned, name, text)
@@ -352,15 +206,14 @@ class IbMarketData:
 
     def _on_lines_full(self, key: str | None, scanned: OptionContract | None, name: str, text: str) -> None:
         if scanned is not None:
-            self._drop_scanned(scanned, retry=True, cancel=False)
+            self._chains.drop(scanned, retry=True, cancel=False)
             self._budget.learn()
             return
         if key is None:
             return
         self._drop_stream(key)
         self._budget.learn()
-        if self._scan:  # free a line: the chain scan gives one back, and the stream asks again
-            self._drop_scanned(next(reversed(self._scan)), retry=True)
+        if self._chains.give_back_line():  # a line freed: the stream asks again
             self._spawn(self.stream_all())
             return
         self._alert_once("critical", LINES_FULL, name,
@@ -370,8 +223,8 @@ class IbMarketData:
     def _on_no_data(self, code: int, key: str | None, scanned: OptionContract | None, name: str, text: str,
                     symbol: str) -> None:
         if scanned is not None:
-            self._drop_scanned(scanned, retry=self._params.market_data_type == "auto" and self._data_type != DELAYED,
-                               cancel=False)
+            self._chains.drop(scanned, retry=self._params.market_data_type == "auto" and self._data_type != DELAYED,
+                              cancel=False)
         if key is not None:
             self._drop_stream(key)
             self._denied[key] = code
@@ -392,12 +245,7 @@ class IbMarketData:
         contract = self._streams.pop(key)
         self._converters.pop(contract.conId, None)
         self._budget.streams -= 1
-        self._forget_ticker(contract)
-
-    def _forget_ticker(self, contract: Contract) -> None:
-        ticker = self._ib.ticker(contract)
-        if ticker is not None:
-            self._ib.wrapper.endTicker(ticker, "mktData")
+        forget_ticker(self._ib, contract)
 
     def _alert(self, level: AlertLevel, text: str) -> None:
         self._ctx.publish(Alert(level=level, source="ib_session", text=text))

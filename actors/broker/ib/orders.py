@@ -1,4 +1,4 @@
-"""The IB core's record of one order, and how an order's end is worded from what IB said about it.
+"""The IB core's record of one order, what an IB error on it means, and how its end is worded from what IB said.
 
 An IB error code on an order id never ends the order by itself: the code may be about a modification or a cancel
 while the original order still works, and IB often sends no orderStatus at all for a refused order. The code is
@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from msgspec import UNSET, UnsetType
 
-from messages import IbPlaceOrder, Legs, Message, OrderCancelled, OrderRejected
+from actors.broker.ib.link import CANCEL_FAILED_CODES, ORDER_CANCELLED
+from messages import Alert, CancelRejected, IbError, IbPlaceOrder, Legs, Message, OrderCancelled, OrderRejected
 from messages.system import AlertLevel
 
 ORDER_INACTIVE = 201
@@ -76,6 +77,34 @@ def ib_request(order: IbOrder, limit_price: float, min_order_id: int, modify: bo
                         limit_price=limit_price, min_order_id=min_order_id, modify=modify, stock=order.stock)
 
 
+def record_error(order: IbOrder, error: IbError, source: str) -> Message | None:
+    """Keep IB's error on the order (while a modify is out, IB's first word stands) and say what it means now. An
+    answer to our cancel is about the cancel, not the order: IB could not cancel it (a `CancelRejected`), or says it
+    cancelled it (nothing yet: IB's status or open orders tell). Any other error is a warning. Never a verdict on the
+    order: the core asks IB what became of it."""
+    if order.cancel_requested and error.code in (*CANCEL_FAILED_CODES, ORDER_CANCELLED):
+        if error.code not in CANCEL_FAILED_CODES:
+            return None
+        order.cancel_requested = False
+        return CancelRejected(client_order_id=order.client_order_id, reason=f"IB {error.code}: {error.text}")
+    if order.error is None or order.modify_to is None:
+        order.error = OrderError(error.code, error.text)
+    return Alert(level="warning", source=source, text=f"IB {error.code} on order {order.client_order_id}: {error.text}")
+
+
+def still_working(order: IbOrder, source: str) -> Message | None:
+    """IB lists the order as working: its last error was no verdict, and a modification still out with an error
+    against it was refused (the warning it returns says the order works at its old limit)."""
+    refused_modify = None
+    if order.modify_to is not None and order.error is not None:
+        refused_modify = Alert(level="warning", source=source, text=f"IB refused the modify of "
+                               f"{order.client_order_id} to {order.modify_to:.2f} ({order.error}): the order still "
+                               f"works at {order.limit_price:.2f}")
+        order.modify_to = None
+    order.error = None
+    return refused_modify
+
+
 def ended_as_asked(order: IbOrder) -> bool:
     """Our cancel, not IB's refusal, ended it: it worked at IB, or IB never objected to it."""
     return order.cancel_sent and (order.accepted or order.error is None)
@@ -106,7 +135,8 @@ def inactive(order: IbOrder) -> Message:
     if order.filled:
         return OrderCancelled(client_order_id=order.client_order_id, filled_quantity=order.filled,
                               reason=f"inactive at IB{f' ({order.error})' if order.error else ''}")
-    return refused(order) or OrderRejected(client_order_id=order.client_order_id, code=ORDER_INACTIVE, reason="order inactive at IB")
+    return refused(order) or OrderRejected(client_order_id=order.client_order_id, code=ORDER_INACTIVE,
+                                           reason="order inactive at IB")
 
 
 def cancelled_by_ib(order: IbOrder, market_open: bool) -> tuple[Message, tuple[AlertLevel, str] | None]:

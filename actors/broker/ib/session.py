@@ -4,7 +4,9 @@ Requests arrive as messages on the actor's thread and are handed to the asyncio 
 is published back as messages (Ib* events for the broker core, quotes, chains, positions, portfolio and account
 values for everyone). It keeps the connection alive (reconnect with exponential backoff and jitter, however many
 disconnect events one outage raises), keeps the market-data lines it uses within the account's limit, and sweeps
-the day's executions periodically so a fill whose callback was missed is still delivered.
+the day's executions periodically so a fill whose callback was missed is still delivered. What IB reports is
+translated in its own modules: orders and fills (`order_reports.py`), the account (`account_reports.py`), market data
+(`market_data.py`), what-ifs (`what_if_session.py`).
 """
 
 from __future__ import annotations
@@ -12,19 +14,18 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import Counter
-from collections.abc import Callable
 
-from ib_async import IB, Contract, Fill, Trade
+from ib_async import IB, Contract, Trade
 from ib_async.ib import StartupFetch
-from ib_async.objects import CommissionReport
 from loguru import logger
 from tenacity import AsyncRetrying, retry_if_not_exception_type, wait_exponential_jitter
 
 from actors.broker.ib import translate
+from actors.broker.ib.account_reports import AccountReports
 from actors.broker.ib.config import IbSection
-from actors.broker.ib.fills import usable_commission
 from actors.broker.ib.market_data import IbMarketData
 from actors.broker.ib.order_contracts import OrderContracts
+from actors.broker.ib.order_reports import OrderReports
 from actors.broker.ib.what_if_session import WhatIfAsker
 from actors.market_data.config import MarketDataSection
 from actors.runtime.core import ActorCore, Context
@@ -33,11 +34,9 @@ from messages import (
     ChainRequest,
     Halt,
     IbCancelOrder,
-    IbCommission,
     IbConnected,
     IbDisconnected,
     IbError,
-    IbExecution,
     IbOpenOrders,
     IbOrderNotSent,
     IbOrderSubmitted,
@@ -54,8 +53,6 @@ from messages.system import AlertLevel
 CONNECT_ERRORS = (OSError, asyncio.TimeoutError, ConnectionError)
 STOP_TIMEOUT_S = 5.0
 PACING_BURST = 3
-LOCAL_STATUSES = frozenset({"PendingSubmit", "PendingCancel", "ValidationError"})
-"""Statuses ib_async sets itself when it sends an order or a cancel, or on an error: its bookkeeping, not IB's."""
 CONNECT_SYNC = StartupFetch.POSITIONS | StartupFetch.ACCOUNT_UPDATES | StartupFetch.SUB_ACCOUNT_UPDATES
 """What ib_async fetches while connecting. Orders and executions are not among them: ib_async only logs when that
 sync times out, so the broker core asks for them itself (`IbResync`) and learns whether IB answered in full."""
@@ -128,21 +125,21 @@ class IbLink:
         self._what_if = WhatIfAsker(self._ib, params, self._publish, self._qualify, self._qualified,
                                     lambda: self._account)
         self._contracts = OrderContracts(self._ib, params.chain_quote_timeout_s, self._qualify, self._qualified)
-        self._settle: dict[str, asyncio.TimerHandle] = {}
+        self._order_reports = OrderReports(client_id, self._publish)
+        self._account_reports = AccountReports(self._ib, self._loop, params.positions_settle_s, lambda: self._account,
+                                               self._publish, self._alert)
         self._tasks: set[asyncio.Task] = set()
-        self._published_executions: set[str] = set()
-        self._published_commissions: set[str] = set()
         ib = self._ib
         ib.errorEvent += self._on_error
         ib.disconnectedEvent += self._lost.set
-        ib.openOrderEvent += self._on_order
-        ib.orderStatusEvent += self._on_order
-        ib.execDetailsEvent += self._on_execution
-        ib.commissionReportEvent += self._on_commission
+        ib.openOrderEvent += self._order_reports.on_order
+        ib.orderStatusEvent += self._order_reports.on_order
+        ib.execDetailsEvent += self._order_reports.on_execution
+        ib.commissionReportEvent += self._order_reports.on_commission
         ib.pendingTickersEvent += self._market.on_tickers
-        ib.positionEvent += lambda _: self._settled("positions", self._publish_positions)
-        ib.updatePortfolioEvent += lambda _: self._settled("portfolio", self._publish_portfolio)
-        ib.accountValueEvent += lambda _: self._settled("account", self._publish_account)
+        ib.positionEvent += self._account_reports.on_position
+        ib.updatePortfolioEvent += self._account_reports.on_portfolio
+        ib.accountValueEvent += self._account_reports.on_account_value
 
     # thread plumbing ---------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -241,7 +238,7 @@ class IbLink:
                               readonly=params.readonly, account=params.account, fetchFields=CONNECT_SYNC)
         accounts = tuple(ib.managedAccounts())
         self._account = self._choose_account(accounts)
-        self._publish_positions()
+        self._account_reports.publish_positions()
         self._publish(IbConnected(next_valid_id=ib.client.getReqId(), accounts=accounts,
                                   server_version=ib.client.serverVersion()))
         await self._market.on_connect()
@@ -351,11 +348,11 @@ class IbLink:
             open_trades, complete = [], False
         completed = await self._optional(ib.reqCompletedOrdersAsync(True), "completed orders")
         fills = await self._optional(ib.reqExecutionsAsync(), "executions")
-        self._publish_orders_and_fills([*open_trades, *completed], fills)
+        self._order_reports.publish_orders_and_fills([*open_trades, *completed], fills)
         self._publish(IbOpenOrders(sync_id=request.sync_id, judged=request.judge, complete=complete,
                                    working=tuple(sorted({t.order.orderRef for t in open_trades if t.order.orderRef}))))
         await self._optional(ib.reqPositionsAsync(), "positions")
-        self._publish_positions()
+        self._account_reports.publish_positions()
         if request.resubscribe:
             await self._market.resubscribe()
 
@@ -376,73 +373,12 @@ class IbLink:
             except Exception as exc:  # noqa: BLE001 - the next sweep tries again
                 logger.warning(f"IB execution sweep failed: {exc!r}")
                 continue
-            self._publish_orders_and_fills([], fills)
+            self._order_reports.publish_orders_and_fills([], fills)
 
-    # what IB says ------------------------------------------------------------------------------------------------
+    # IB's errors -------------------------------------------------------------------------------------------------
     def _on_error(self, req_id: int, code: int, text: str, contract: Contract | None) -> None:
         self._publish(IbError(req_id=req_id, code=code, text=text))
         self._what_if.on_error(req_id, code, text)
         if code in API_DOWN_CODES and req_id == -1 and self._ib.isConnected():
             self._disconnect()  # the API link is unusable: start over (the reconnect loop takes it from here)
         self._market.on_error(code, text, contract)
-
-    def _on_order(self, trade: Trade) -> None:
-        if _ibs_own_status(trade):
-            self._publish(translate.order_status(trade))
-
-    def _on_execution(self, trade: Trade, fill: Fill) -> None:
-        if fill.execution.clientId == self._client_id:
-            self._publish_execution(translate.execution(fill, trade.order.orderRef))
-
-    def _on_commission(self, _trade: Trade, _fill: Fill, report: CommissionReport) -> None:
-        self._publish_commission(report)
-
-    def _publish_execution(self, execution: IbExecution) -> None:
-        """Each execution once per session: the sweeps and resyncs read IB's whole day every time."""
-        if execution.exec_id not in self._published_executions:
-            self._published_executions.add(execution.exec_id)
-            self._publish(execution)
-
-    def _publish_commission(self, report: CommissionReport) -> None:
-        if report.execId and report.execId not in self._published_commissions:
-            if usable_commission(report.commission):  # IB's unset value: the real report is still to come
-                self._published_commissions.add(report.execId)
-            self._publish(IbCommission(exec_id=report.execId, commission_usd=report.commission))
-
-    def _publish_orders_and_fills(self, trades: list[Trade], fills: list[Fill]) -> None:
-        for trade in trades:
-            if _ibs_own_status(trade):
-                self._publish(translate.order_status(trade))
-        for fill in sorted(fills, key=lambda f: f.time):
-            if fill.execution.clientId != self._client_id:
-                continue  # another API client's or TWS's own trade: reconciliation judges its positions
-            self._publish_execution(translate.execution(fill))
-            self._publish_commission(fill.commissionReport)
-
-    def _settled(self, key: str, publish: Callable[[], None]) -> None:
-        """IB sends positions, portfolio and account values one row at a time; publish once a round is over, so a
-        reconciliation never judges half of a combo's legs."""
-        pending = self._settle.pop(key, None)
-        if pending is not None:
-            pending.cancel()
-        self._settle[key] = self._loop.call_later(self._params.positions_settle_s, publish)
-
-    def _publish_positions(self) -> None:
-        snapshot, other = translate.positions_snapshot(self._ib.positions(), self._account)
-        for holding in other:
-            self._alert("critical", f"account {self._account} holds {holding}: no strategy of this node can leave it")
-        self._publish(snapshot)
-
-    def _publish_portfolio(self) -> None:
-        self._publish(translate.portfolio(self._ib.portfolio(self._account), self._account))
-
-    def _publish_account(self) -> None:
-        self._publish(translate.account_values(self._ib.accountValues(self._account), self._account))
-
-
-def _ibs_own_status(trade: Trade) -> bool:
-    """An order of ours whose status IB reported: not one ib_async set itself on sending or after an error (the
-    IbError carries that fact, and the broker core asks IB what it means)."""
-    last = trade.log[-1] if trade.log else None
-    return (bool(trade.order.orderRef) and trade.orderStatus.status not in LOCAL_STATUSES
-            and not (last is not None and last.errorCode))

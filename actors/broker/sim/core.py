@@ -10,9 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 from collections import Counter
-from dataclasses import dataclass
 
-import numpy as np
 from msgspec import UNSET
 
 from actors.broker.order_desk import ORDER_COMMANDS, BrokerCore
@@ -23,6 +21,7 @@ from actors.broker.sim.dividend_cash import DividendCash
 from actors.broker.sim.dividend_feed import DividendFeed
 from actors.broker.sim.expiry import EarlyAssignment, due_at, nights_of
 from actors.broker.sim.fills import commission_usd, fill_threshold, limit_crosses
+from actors.broker.sim.orders import SimOrder
 from actors.broker.sim.settled import apply_settlement, settled_before
 from actors.broker.sim.source import QuoteSource
 from actors.broker.sim.stock import SimShares, stock_fill
@@ -64,15 +63,6 @@ ANSWERED_BY = {OrderAccepted: (PlaceOrder,), OrderRejected: (PlaceOrder, ModifyO
                OrderCancelled: (CancelOrder,), CancelRejected: (CancelOrder,)}
 """Which journaled command each of the exchange's answers settles, when the node is rebuilt."""
 FILL_AGGRESSIVENESS = 0.25
-
-
-@dataclass
-class SimOrder:
-    order: PlaceOrder
-    broker_order_id: int
-    limit_price: float
-    filled: int = 0
-    draws: int = 0
 
 
 class SimBrokerCore(BrokerCore):
@@ -120,11 +110,6 @@ class SimBrokerCore(BrokerCore):
         unanswered, self._unanswered = self._unanswered, []
         for command in unanswered:
             self.handle_order_command(command, ctx)
-
-    def _draw(self, working: SimOrder) -> float:
-        """A seeded uniform draw owned by one order: the same orders see the same luck in every replay."""
-        working.draws += 1
-        return float(np.random.default_rng([self._params.seed, working.broker_order_id, working.draws]).random())
 
     def _emit(self, message: Message, ctx: Context) -> None:
         if self._params.latency_ms == 0:
@@ -266,7 +251,7 @@ class SimBrokerCore(BrokerCore):
         broker_order_id = self._next_order_id
         self._next_order_id += 1
         working = SimOrder(order, broker_order_id, order.limit_price)
-        if self._draw(working) < self._params.reject_probability:
+        if working.draw(self._params.seed) < self._params.reject_probability:
             self._emit(OrderRejected(client_order_id=order.client_order_id, code=201,
                                      reason="simulated exchange reject"), ctx)
             return
@@ -277,10 +262,8 @@ class SimBrokerCore(BrokerCore):
     def modify(self, modify: ModifyOrder, ctx: Context) -> None:
         working = self._working.get(modify.client_order_id)
         if working is None:
-            self._emit(
-                OrderRejected(client_order_id=modify.client_order_id, code=104, reason="modify of an order not working"),
-                ctx,
-            )
+            self._emit(OrderRejected(client_order_id=modify.client_order_id, code=104,
+                                     reason="modify of an order not working"), ctx)
             return
         working.limit_price = modify.limit_price
         self._emit(OrderModified(client_order_id=modify.client_order_id, limit_price=modify.limit_price), ctx)
@@ -291,10 +274,8 @@ class SimBrokerCore(BrokerCore):
         if working is None:
             self._emit(CancelRejected(client_order_id=cancel.client_order_id, reason="order is not working"), ctx)
             return
-        self._emit(
-            OrderCancelled(client_order_id=cancel.client_order_id, filled_quantity=working.filled, reason=cancel.reason),
-            ctx,
-        )
+        self._emit(OrderCancelled(client_order_id=cancel.client_order_id, filled_quantity=working.filled,
+                                  reason=cancel.reason), ctx)
 
     def _match_working(self, ctx: Context) -> None:
         if not self._live:
@@ -321,8 +302,8 @@ class SimBrokerCore(BrokerCore):
         fill_price = min(working.limit_price, threshold) if direction > 0 else max(working.limit_price, threshold)
         remaining = order.quantity - working.filled
         quantity = remaining
-        if abs(remaining) > 1 and self._draw(working) < self._params.partial_fill_probability:
-            quantity = (1 if remaining > 0 else -1) * (1 + int(self._draw(working) * (abs(remaining) - 1)))
+        if abs(remaining) > 1 and working.draw(self._params.seed) < self._params.partial_fill_probability:
+            quantity = (1 if remaining > 0 else -1) * (1 + int(working.draw(self._params.seed) * (abs(remaining) - 1)))
         self._exec_count += 1
         fill = OrderFilled(
             client_order_id=order.client_order_id,
@@ -374,7 +355,7 @@ class SimBrokerCore(BrokerCore):
             return
         looked_ns = fact.ts - self._params.latency_ms * 1_000_000  # when it reported: it left that much later
         for settlement in settled_before(self._positions, fact, self._closing.at):
-            if looked_ns < settles_at_ns(settlement.contract.expiry):  # early: the rest is kept through that night
+            if settlement.early:  # the rest is kept through that night
                 self._early_assigned |= nights_of(settlement.contract, self._params.dividends, looked_ns)
             self._cash_usd += apply_settlement(self._positions, self._costs, self._shares, settlement)
         self._dividend_cash.owe(self._dividend_cash.due(looked_ns, self._shares.quantity))

@@ -24,6 +24,8 @@ class Settlement:
     """Shares delivered (signed; 0 when the option expired worthless)."""
     ex_date: dt.date | None = None
     """For an early assignment: the ex-date of the dividend it was exercised for."""
+    early: bool = False
+    """Assigned before its expiry (a recalled one, `settled_before`, knows no ex-date)."""
 
 
 def due_settlements(positions: Mapping[OptionContract, int], now_ns: int,
@@ -84,7 +86,8 @@ def due_early_assignments(positions: Mapping[OptionContract, int], now_ns: int, 
             if mid is not None and mid - intrinsic(contract, price) < dividend.amount:
                 quantity = -ceil(-quantity * early.share - 1e-9)
                 assigned.append(Settlement(contract=contract, quantity=quantity,
-                                           shares=delivered_shares(contract, quantity), ex_date=dividend.ex_date))
+                                           shares=delivered_shares(contract, quantity), ex_date=dividend.ex_date,
+                                           early=True))
     return assigned
 
 

@@ -35,8 +35,8 @@ def apply_settlement(positions: Counter[OptionContract], costs: Counter[OptionCo
 def settled_before(positions: Counter[OptionContract], report: BrokerPositionsSnapshot,
                    closing_price: Callable[[str, int], float | None]) -> list[Settlement]:
     """The settlements the exchange made before publishing `report`, its own: every expired option held that the report
-    no longer shows, and every short call it shows fewer of before its expiry (assigned early). Anything else (more
-    contracts, the other side, a long or a put gone early) is none of its settlements and changes nothing."""
+    no longer shows, and every short call it shows fewer of before its expiry (assigned early: marked `early`). Anything
+    else (more contracts, the other side, a long or a put gone early) is none of its settlements and changes nothing."""
     if not report.complete:
         return []
     shown: Counter[OptionContract] = Counter()
@@ -52,5 +52,6 @@ def settled_before(positions: Counter[OptionContract], report: BrokerPositionsSn
                 settled += due_settlements({contract: held}, report.ts, closing_price)
         elif held < 0 and contract.right == "C":  # the only options it assigns early (`due_early_assignments`)
             gone = held - left
-            settled.append(Settlement(contract=contract, quantity=gone, shares=delivered_shares(contract, gone)))
+            settled.append(Settlement(contract=contract, quantity=gone, shares=delivered_shares(contract, gone),
+                                      early=True))
     return settled
