@@ -87,6 +87,8 @@ class _Encoder:
     def tree(self, value: Any, where: str) -> Any:
         if value is None or isinstance(value, (bool, float, str, bytes)):
             return value
+        if value is msgspec.UNSET:  # msgspec's "not given": messages and the state built from them carry it
+            return {"$": "unset"}
         if isinstance(value, int) and not isinstance(value, enum.Enum):
             return value if -_BIG < value < _BIG else {"$": "bigint", "v": str(value)}
         if isinstance(value, Section):
@@ -212,6 +214,7 @@ class _Decoder:
             "frozenset": lambda: frozenset(_hashable(self.value(item)) for item in value),
             "deque": lambda: collections.deque((self.value(item) for item in value), maxlen=tree["m"]),
             "bigint": lambda: int(value),
+            "unset": lambda: msgspec.UNSET,
             "datetime": lambda: _datetime(value, tree["z"]),
             "date": lambda: dt.date.fromisoformat(value),
             "timedelta": lambda: dt.timedelta(*value),

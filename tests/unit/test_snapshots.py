@@ -9,6 +9,9 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from actors.broker.ib.config import IbSection
+from actors.broker.ib.core import IbBrokerCore
+from actors.broker.ib.orders import IbOrder
 from actors.config import DEFAULT_CONFIG, NodeConfig, config_from_mapping
 from actors.config_section import ConfigError, Section
 from actors.execution.core import ExecutionCore
@@ -152,3 +155,16 @@ def test_a_restart_point_is_the_newest_whole_set_this_code_wrote():
 
 def test_config_sections_are_recognised_by_class():
     assert all(isinstance(getattr(DEFAULT_CONFIG, name), Section) for name in NodeConfig.__struct_fields__)
+
+
+def test_an_ib_broker_core_holding_orders_is_snapshotted():
+    """A stock order names its symbol, a combo order leaves it unset (msgspec.UNSET): both must survive a snapshot,
+    or an IB node holding any order could never write one and replayed its whole history at every start."""
+    core = IbBrokerCore(IbSection())
+    core._orders["combo"] = IbOrder("combo", (), 1, -1.2)
+    core._orders["shares"] = IbOrder("shares", (), -100, 580.0, stock="SPY")
+    state, _ = encode_state(core)
+    restored = IbBrokerCore(IbSection())
+    restore_state(restored, state)
+    assert restored._orders["combo"].stock is msgspec.UNSET and restored._orders["shares"].stock == "SPY"
+    assert encode_state(restored)[0] == state
