@@ -132,6 +132,7 @@ class IbLink:
         ib = self._ib
         ib.errorEvent += self._on_error
         ib.disconnectedEvent += self._lost.set
+        ib.disconnectedEvent += self._account_reports.on_disconnected
         ib.openOrderEvent += self._order_reports.on_order
         ib.orderStatusEvent += self._order_reports.on_order
         ib.execDetailsEvent += self._order_reports.on_execution
