@@ -6,7 +6,8 @@ of 99 of them at `--rate` ticks/s (marks inside every exit rule: no order). The 
 quoted down to a take-profit mark, one tick at a time: the decision closes it, risk approves, execution places the order, and a
 stand-in broker records when the PlaceOrder reaches it, then refuses it (not sent) so a later tick triggers again.
 Latency = the tick's publish to the broker receiving the order. Also printed: the process's CPU time per background
-tick over the run (all threads), which a loaded machine does not inflate as it does wall times.
+tick over the run (all threads), which a loaded machine does not inflate as it does wall times, and each thread's
+share of it, named by the actor core it runs (Linux).
 
 Usage: uv run python scripts/bench_latency.py [--orders 300] [--rate 10000] [--condors 100]
 """
