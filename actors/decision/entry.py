@@ -36,8 +36,8 @@ def waiting_for_fresh_inputs(symbol: str, chain: ChainSnapshot | None, market: M
         before = inputs_before_session(quoted, market_hours().session_open(now_ns))
         if before:
             return DecisionRecord(strategy_id="", action="wait", rule="entry_session",
-                                  detail=f"waiting for this session's quotes: {', '.join(before)} quoted before today's "
-                                         "open")
+                                  detail=f"waiting for this session's quotes: {', '.join(before)} quoted before "
+                                         "today's open")
     if not stale:
         return None
     return DecisionRecord(strategy_id="", action="wait", rule="entry_freshness",
@@ -66,9 +66,9 @@ def judge_entry(chain: ChainSnapshot, params: EntrySection, exits: ExitSection, 
     quotes, spanned = avoiding_events(symbol, chain.quotes, today, events, exits.event_exit_days)
     if spanned is not None:
         held = "would hold through" if not exits.event_exit_days else "would be closed at once for"
-        return EntryJudgement(skipped=DecisionRecord(
-            strategy_id="", action="skip", rule="entry_event",
-            detail=f"every {symbol} expiry offered ({params.dte_min}-{params.dte_max} DTE) {held} {spanned.describe()}"))
+        offered = f"every {symbol} expiry offered ({params.dte_min}-{params.dte_max} DTE)"
+        return EntryJudgement(skipped=DecisionRecord(strategy_id="", action="skip", rule="entry_event",
+                                                     detail=f"{offered} {held} {spanned.describe()}"))
     candidate = select_structure(symbol, quotes, now_ns, params)
     if isinstance(candidate, NoCandidate):
         return EntryJudgement(skipped=DecisionRecord(strategy_id="", action="skip", rule="entry",
