@@ -13,7 +13,7 @@ from actors.decision.rules import PositionState
 from actors.event_calendar import MarketEvent
 from actors.market_data.marks import LegView, MarkBook
 from actors.market_data.pricing import bsm_price_discrete, ex_dividend_years, year_fraction
-from actors.market_time import NS_PER_MINUTE, market_hours, new_york_date
+from actors.market_time import NS_PER_MINUTE, days_to_expiry, market_hours, new_york_date
 from actors.portfolio.view import Holding
 from messages import Leg, OptionContract, OptionQuote, StrategyMarked
 
@@ -48,19 +48,16 @@ def short_legs(holding: Holding) -> list[Leg]:
     return [leg for leg in holding.legs if leg.ratio * holding.quantity < 0]
 
 
-def pin_distance_pct(holding: Holding, underlying: float | None, today: dt.date,
-                     shorts: list[Leg] | None = None) -> float:
-    """Nearest short strike expiring `today`, as a fraction of the underlying; -1 when none expires or no price.
-    `shorts`: `short_legs(holding)`, when the caller has it (here and below: a position is judged on every quote)."""
-    strikes = [leg.contract.strike for leg in (short_legs(holding) if shorts is None else shorts)
-               if leg.contract.expiry == today]
+def pin_distance_pct(holding: Holding, underlying: float | None, today: dt.date) -> float:
+    """Nearest short strike expiring `today`, as a fraction of the underlying; -1 when none expires or no price."""
+    strikes = [leg.contract.strike for leg in short_legs(holding) if leg.contract.expiry == today]
     if not strikes or not underlying:
         return -1.0
     return min(abs(strike - underlying) for strike in strikes) / underlying
 
 
-def short_leg_iv(holding: Holding, views: Views, shorts: list[Leg] | None = None) -> float:
-    legs = (short_legs(holding) if shorts is None else shorts) or list(holding.legs)
+def short_leg_iv(holding: Holding, views: Views) -> float:
+    legs = short_legs(holding) or list(holding.legs)
     return sum(views[leg.contract].iv for leg in legs) / len(legs)
 
 
@@ -76,13 +73,13 @@ def conservative_note(holding: Holding, views: Views) -> str:
 
 
 def short_marks(holding: Holding, views: Views, spot: float | None, dividend: DividendAhead | None, now_ns: int,
-                rate: float, shorts: list[Leg] | None = None) -> tuple[ShortLegMark, ...]:
+                rate: float) -> tuple[ShortLegMark, ...]:
     """The short legs as the assignment rule judges them. A call marked conservatively (quiet, behind, one-sided) is
     valued by the model instead, with the announced dividend as a discrete cash dividend: its conservative mark errs
     high (which would hide the risk), and the continuous-yield model behind it spreads a dividend going ex tomorrow
     over the whole year."""
     marks = []
-    for leg in short_legs(holding) if shorts is None else shorts:
+    for leg in short_legs(holding):
         contract, view = leg.contract, views[leg.contract]
         value = view.mark
         if view.note and contract.right == "C" and spot and dividend is not None and view.iv > 0:
@@ -104,8 +101,7 @@ def position_state(holding: Holding, views: Views, baseline: ExitBaseline, marke
     dividend = (dividend_ahead(today, announced.ex_date, announced.amount, exits.assignment_dividend_days)
                 if announced is not None else None)
     spot = market.price(holding.symbol)
-    short = short_legs(holding)
-    short_views = [views[leg.contract] for leg in short]
+    shorts = [views[leg.contract] for leg in short_legs(holding)]
     return PositionState(
         strategy_id=holding.strategy_id,
         legs=holding.legs,
@@ -113,22 +109,22 @@ def position_state(holding: Holding, views: Views, baseline: ExitBaseline, marke
         entry_price=holding.entry_price,
         max_profit_usd=holding.max_profit_usd,
         mark_price=combo_mark(holding, views) if mark is None else mark,
-        days_to_expiry=(min(leg.contract.expiry for leg in holding.legs) - today).days,  # as `days_to_expiry` counts
+        days_to_expiry=days_to_expiry(now_ns, min(leg.contract.expiry for leg in holding.legs)),
         peak_pnl_usd=baseline.peak_pnl_usd,
-        short_leg_max_abs_delta=max((abs(view.delta) for view in short_views), default=0.0),
-        short_leg_max_gamma=max((view.gamma for view in short_views), default=0.0),
+        short_leg_max_abs_delta=max((abs(view.delta) for view in shorts), default=0.0),
+        short_leg_max_gamma=max((view.gamma for view in shorts), default=0.0),
         entry_iv=baseline.entry_iv,
-        current_iv=short_leg_iv(holding, views, short),
+        current_iv=short_leg_iv(holding, views),
         underlying_move_pct=market.move_pct(holding.symbol),
         entry_vix=baseline.entry_vix,
         current_vix=market.vix,
-        pin_distance_pct=pin_distance_pct(holding, spot, today, short),
+        pin_distance_pct=pin_distance_pct(holding, spot, today),
         minutes_to_close=(market_hours().session_close(now_ns) - now_ns) / NS_PER_MINUTE,
         days_to_event=(event.first_day - today).days if event is not None else -1,
         event=event.label() if event is not None else "",
         opened_quantity=baseline.opened_quantity,
         iv_percentile=iv_percentile,
         underlying_price=spot or 0.0,
-        short_marks=short_marks(holding, views, spot, dividend, now_ns, model_rate, short) if assignment else (),
+        short_marks=short_marks(holding, views, spot, dividend, now_ns, model_rate) if assignment else (),
         dividend=dividend,
     )
