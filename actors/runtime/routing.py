@@ -41,9 +41,13 @@ class RoutingTable:
         """Every message type `name` receives (its timers included): what to read from a journal to rebuild it."""
         return (TimerFired, *(message_type for message_type, names in self._routes.items() if name in names))
 
+    def timer_subscribers(self, target: str) -> tuple[str, ...]:
+        """Who hears a timer armed by `target`: it, then the actors that hear everything (the journal)."""
+        return (target, *(name for name in self._catch_all if name != target))
+
     def subscribers(self, message: Message) -> tuple[str, ...]:
         if type(message) is TimerFired:
-            return (message.target, *(name for name in self._catch_all if name != message.target))
+            return self.timer_subscribers(message.target)
         try:
             return self._routes[type(message)]
         except KeyError:

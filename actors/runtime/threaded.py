@@ -105,7 +105,8 @@ class ThreadedRuntime:
         }
         self._boxes = {message_type: tuple(self.mailboxes[name] for name in names)
                        for message_type, names in self.routes.by_type().items()}
-        self._timer_boxes: dict[str, tuple[Mailbox, ...]] = {}  # a timer's target -> the boxes it goes to
+        self._timer_boxes = {target: tuple(self.mailboxes[name] for name in self.routes.timer_subscribers(target))
+                             for target in self.mailboxes}  # a timer's target -> the boxes it goes to
         self._initial_cores = cores
         self._stamp = Stamper(clock).stamp
         self._in_flight = InFlight()
@@ -222,12 +223,9 @@ class ThreadedRuntime:
             for observer in self.observers:
                 observer(stamped)
             boxes = self._boxes.get(type(stamped))
-            if boxes is None:  # a timer (addressed: its target's and the catch-alls'), or a type outside the catalogue
-                boxes = self._timer_boxes.get(stamped.target) if type(stamped) is TimerFired else None
-                if boxes is None:
-                    boxes = tuple(self.mailboxes[name] for name in self.routes.subscribers(stamped))  # may raise
-                    if type(stamped) is TimerFired:
-                        self._timer_boxes[stamped.target] = boxes
+            if boxes is None:  # a timer (addressed), or a type outside the catalogue (an error)
+                boxes = (self._timer_boxes[stamped.target] if type(stamped) is TimerFired
+                         else tuple(self.mailboxes[name] for name in self.routes.subscribers(stamped)))
             envelope = Envelope(stamped)  # read-only to the mailboxes and the actors: one serves every subscriber
             for box in boxes:
                 box.put(envelope)
