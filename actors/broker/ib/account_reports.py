@@ -43,12 +43,7 @@ class AccountReports:
         pending = self._settle.pop(kind, None)
         if pending is not None:
             pending.cancel()
-        self._settle[kind] = self._loop.call_later(self._settle_s, self._publish_if_connected, kind, publish)
-
-    def _publish_if_connected(self, kind: str, publish: Callable[[], None]) -> None:
-        self._settle.pop(kind, None)
-        if self._ib.isConnected():  # else ib_async has emptied its positions and values: they would read as none held
-            publish()
+        self._settle[kind] = self._loop.call_later(self._settle_s, publish)
 
     def on_disconnected(self) -> None:
         """The link is gone (lost, or closed at a stop): a round cut short is not published. ib_async empties its
@@ -56,7 +51,7 @@ class AccountReports:
         empty: position sync then found every strategy missing at the broker (test_write_ahead_kills, at a stop).
         The reconnect's own sync publishes them whole."""
         for pending in self._settle.values():
-            pending.cancel()
+            pending.cancel()  # one that already ran is not affected
         self._settle.clear()
 
     # publications ------------------------------------------------------------------------------------------------
