@@ -25,9 +25,14 @@ from pyarrow.fs import PyFileSystem
 
 Filter = tuple[str, str, object]
 
+
+def _holds_value(low: pa.ChunkedArray, high: pa.ChunkedArray, value: pa.Scalar) -> pa.ChunkedArray:
+    return pc.and_kleene(pc.less_equal(low, value), pc.greater_equal(high, value))
+
+
 _BOUNDS = {
-    "=": lambda low, high, value: pc.and_kleene(pc.less_equal(low, value), pc.greater_equal(high, value)),
-    "==": lambda low, high, value: pc.and_kleene(pc.less_equal(low, value), pc.greater_equal(high, value)),
+    "=": _holds_value,
+    "==": _holds_value,
     ">": lambda low, high, value: pc.greater(high, value),
     ">=": lambda low, high, value: pc.greater_equal(high, value),
     "<": lambda low, high, value: pc.less(low, value),
