@@ -59,3 +59,15 @@ def from_msgpack_many(count: int, concatenated: bytes | memoryview) -> list[Mess
         return _msgpack_list_decoder.decode(header + bytes(concatenated))
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise MessageDecodeError(str(exc)) from None
+
+
+def to_msgpack_list(messages: list[Message]) -> bytes:
+    """A batch as one msgpack array, encoded in one call (a group commit handed to another process)."""
+    return _msgpack_encoder.encode(messages)
+
+
+def from_msgpack_list(data: bytes) -> list[Message]:
+    try:
+        return _msgpack_list_decoder.decode(data)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise MessageDecodeError(str(exc)) from None

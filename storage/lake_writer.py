@@ -92,6 +92,10 @@ class LakeWriter:
                 written += rows.num_rows
         return written
 
+    def close(self) -> None:
+        """Drop the open tables (each holds its log in memory); a later append opens them again."""
+        self._open.forget()
+
     def retire_marks(self, session_id: str) -> int:
         """Retire a session's idempotency marks once it is complete in the lake and can commit no more (see
         storage/commit_marks.py): each derived table's first, the journal's last; returns how many went."""

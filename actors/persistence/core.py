@@ -36,11 +36,15 @@ class JournalWriter(Protocol):
     def append(self, session_id: str, messages: list[Message], version: int) -> None:
         """Commit one batch atomically; a version already committed is skipped (idempotent retries)."""
 
+    def close(self) -> None:
+        """Release what it holds (its owner calls this once the persistence actor has stopped)."""
+
 
 class PersistenceCore(ActorCore):
     name = "persistence"
     subscriptions = (Message,)
     replay_on_restart = False
+    wakes_per_message = False  # it commits every `flush_interval_ms`: a message need not wake it
 
     def __init__(self, writer: JournalWriter, session_id: str, params: PersistenceSection,
                  spill: Callable[[list[Message]], object] | None = None,
