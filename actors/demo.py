@@ -19,6 +19,7 @@ from actors.market_time import NS_PER_DAY
 from actors.node import (
     JournalRestartSource,
     core_factories,
+    journal_writer,
     lake_writer,
     open_write_ahead,
     restored_state,
@@ -90,8 +91,9 @@ def _run(config: NodeConfig, session_id: str, max_days: int, lock: NodeLock) -> 
     with reading(config.node.lake_uri):
         write_ahead = open_write_ahead(config, writer, session_id)
         restored = restored_state(journal, mode="demo")
+    commits = journal_writer(config, writer)
     runtime = ThreadedRuntime(
-        core_factories(config, session_id, writer, start_ns, spill=write_ahead.spill),
+        core_factories(config, session_id, commits, start_ns, spill=write_ahead.spill),
         VirtualClock(start_ns),
         config.mailbox,
         config.supervisor,
@@ -111,6 +113,7 @@ def _run(config: NodeConfig, session_id: str, max_days: int, lock: NodeLock) -> 
         runtime.publish(NodeStopping(reason=reason))
     finally:
         runtime.stop()
+        commits.close()  # after the persistence actor's final flush
         write_ahead.close()
     outcome.stop_reason = runtime.stop_reason
     outcome.unflushed = storage.unflushed()

@@ -30,6 +30,7 @@ from actors.runtime.write_ahead import WriteAheadGate
 from messages import CoreSnapshot, FlushJournal, IvHistoryRestored, IvSample, JournalFlushed, Message
 from messages.risk import RiskStateRestored, RiskStateSnapshot
 from storage.journal import DeltaJournal
+from storage.journal_process import JournalProcess
 from storage.lake_access import node_files
 from storage.lake_writer import LakeWriter
 from storage.session_index import SessionIndex
@@ -97,6 +98,14 @@ def lake_journal(config: NodeConfig) -> DeltaJournal:
 def lake_writer(config: NodeConfig) -> LakeWriter:
     """What persistence writes through: the journal and the derived tables of the configured lake."""
     return LakeWriter(lake_journal(config))
+
+
+def journal_writer(config: NodeConfig, lake: LakeWriter) -> JournalWriter:
+    """What the persistence actor commits through (`[persistence] writer`): the lake's writer in a child process, or
+    `lake` itself, in this one. Made after the start's fold of the write-ahead logs, which writes through `lake`."""
+    if config.persistence.writer == "in_process":
+        return lake
+    return JournalProcess(config.node.lake_uri, dict(config.node.storage_options), config.persistence.writer_timeout_s)
 
 
 def write_ahead_dir(config: NodeConfig) -> Path:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from actors.config_section import Section
 
 
 class PersistenceSection(Section, frozen=True, kw_only=True):
     LIMITS = {"batch_max": (1, 1_000_000), "flush_interval_ms": (1, 86_400_000), "max_buffer": (1, 10_000_000),
-              "retry_max_s": (0.01, 3600), "compact_interval_h": (0, 8760),
+              "retry_max_s": (0.01, 3600), "writer_timeout_s": (1, 86_400), "compact_interval_h": (0, 8760),
               "compact_at_start_files": (0, 10_000_000), "snapshot_every_messages": (0, 1_000_000_000)}
     batch_max: int = 2000
     flush_interval_ms: int = 100
@@ -16,6 +18,12 @@ class PersistenceSection(Section, frozen=True, kw_only=True):
     every publisher through the mailboxes instead of memory growing without bound."""
     retry_max_s: float = 5.0
     """Cap of the exponential backoff between commits while storage fails."""
+    writer: Literal["process", "in_process"] = "process"
+    """Where `thetanode run` and `demo` make their journal commits: a child process (storage/journal_process.py: a
+    Delta commit's CPU and GIL hand-backs stay out of the trading process) or the persistence actor's own thread."""
+    writer_timeout_s: float = 300.0
+    """A commit the writer process has not answered in this long fails (the process is killed; the retry starts a
+    new one). Generous: an object store may take many seconds, and the batch is retried, never lost."""
     local_dir: str = "thetanode-data/lakes"
     """Where the write-ahead log of an object-store lake lives (a local lake keeps it inside itself)."""
     compact_interval_h: float = 24.0

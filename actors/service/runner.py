@@ -18,6 +18,7 @@ from actors.node import (
     EarlierSessions,
     JournalRestartSource,
     core_factories,
+    journal_writer,
     lake_writer,
     last_journaled_ns,
     open_write_ahead,
@@ -80,8 +81,9 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
     holder: list[ThreadedRuntime] = []
     restart_source = JournalRestartSource(lambda: holder[0], journal, session_id)
     clock = _clock(config, last_journaled_ns(history, earlier.point))
+    commits = journal_writer(config, writer)
     runtime = ThreadedRuntime(
-        core_factories(config, session_id, writer, sim_start_ns(config), spill=write_ahead.spill),
+        core_factories(config, session_id, commits, sim_start_ns(config), spill=write_ahead.spill),
         clock,
         config.mailbox,
         config.supervisor,
@@ -111,6 +113,7 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
     del history  # a restarted actor reads its share again from the lake; a year of history is not kept in memory
     if stop_requested.is_set():
         logger.warning("stop requested during the rebuild: nothing was started")
+        commits.close()
         return EXIT_OK
     runtime.start()
     lock.start_renewing(lambda reason: _lost_lease(runtime, reason))
@@ -141,6 +144,7 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
         control.stop()
         compaction.stop()
         runtime.stop(timeout_s=service.shutdown_timeout_s)
+        commits.close()  # after the persistence actor's final flush
         heartbeat.stop()
         if server is not None:
             server.shutdown()

@@ -19,7 +19,7 @@ from messages import Message, ModifyOrder, NodeStopping, OrderFilled, PlaceOrder
 from storage.journal import DeltaJournal
 from storage.lake_writer import LakeWriter, read_table
 from storage.write_ahead import SUFFIX, read_log
-from tests.waiting import wait_for
+from tests.waiting import child_processes, process_gone, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 KILL_WHEN: tuple[tuple[str, type[Message] | None], ...] = (
@@ -69,9 +69,12 @@ def test_repeated_kill_9_loses_and_duplicates_nothing(tmp_path):
             if message_type is not None:
                 holds = _logged(config, process)
                 wait_for(lambda: holds(message_type), 150, f"node {process.pid}: {point}")
+            writers = child_processes(process.pid)  # the journal writer process
+            assert writers, "the node runs no journal writer process"
         finally:
             os.kill(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
+        wait_for(lambda: all(process_gone(pid) for pid in writers), 30, f"node {process.pid}'s writer to die with it")
     final = _start(config, log)
     try:
         _wait_until_running(final, heartbeat)
