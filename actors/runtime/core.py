@@ -38,6 +38,10 @@ class ActorCore:
     """False for a core that reads quotes only when something else comes (risk judges an intent against the latest
     ones): on a wall clock a quote does not wake its actor, which handles the quotes queued ahead of that something
     first (`Mailbox.market_data_wakes_lazily`). At 10k quotes/s a thread woken per quote costs more than the quote."""
+    wakes_per_message: ClassVar[bool] = True
+    """False for a sink that batches its work anyway (persistence's group commit): on a wall clock its actor is woken
+    once a batch waits, and looks every `LINGER_S` (`Mailbox.wakes_lazily`): a thread woken per message costs the
+    publishers more than the sink's work on it, and at 10k quotes/s each one is a GIL hand-off."""
     paces_virtual_clock: bool = True
     """A virtual clock advances only once this actor has handled everything sent to it. A sink no other actor waits
     for (persistence committing by wall time) opts out, so virtual time never waits on what it does."""

@@ -89,7 +89,7 @@ class Mailbox:
     work: WorkCounter | None = None
     """Sums this mailbox's unfinished messages (not pykka's own control envelopes) with the others' for quiescence."""
     wakes_lazily: bool = False
-    """For a sink nothing waits for (persistence on a virtual clock): a put wakes the actor only once a batch has
+    """For a sink nothing waits for (persistence, which commits by time): a put wakes the actor only once a batch has
     gathered, or for pykka's control envelopes (a stop is never kept waiting), and the idle actor looks again every
     `LINGER_S`. Waking a thread for each message costs the publisher more than the sink's work on it."""
     market_data_wakes_lazily: bool = False

@@ -98,7 +98,7 @@ class ThreadedRuntime:
                 drop_oldest_bound=mailbox.drop_oldest_bound,
                 on_overflow=self._on_overflow,
                 work=self.work if core.paces_virtual_clock else None,
-                wakes_lazily=not core.paces_virtual_clock,
+                wakes_lazily=not core.paces_virtual_clock or (self._wall_timers and not core.wakes_per_message),
                 market_data_wakes_lazily=self._wall_timers and not core.wakes_on_market_data,
             )
             for name, core in cores.items()
