@@ -9,7 +9,9 @@ Latency = the tick's publish to the broker receiving the order. Also printed: th
 tick over the run (all threads), which a loaded machine does not inflate as it does wall times, and each thread's
 share of it, named by the actor core it runs (Linux).
 
-Usage: uv run python scripts/bench_latency.py [--orders 300] [--rate 10000] [--condors 100]
+The journal commits through the `[persistence] writer` chosen: by default the two, alternating run by run.
+
+Usage: uv run python scripts/bench_latency.py [--orders 300] [--rate 10000] [--condors 100] [--writer both] [--rounds 1]
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from messages import (  # noqa: E402
 )
 from scripts.bench_write_ahead import EXPIRY, LEGS, MARKET, StandInBroker  # noqa: E402
 from storage.journal import DeltaJournal  # noqa: E402
+from storage.journal_process import JournalProcess  # noqa: E402
 from storage.lake_writer import LakeWriter  # noqa: E402
 from storage.write_ahead import WriteAheadLog  # noqa: E402
 
@@ -102,7 +105,17 @@ def _thread_cpu() -> dict[str, float]:
     return spent
 
 
-def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int = 0
+def _process_cpu(pid: int | None) -> float:
+    """CPU seconds so far of another process of ours (the journal writer), all its threads (Linux; else 0)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, TypeError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int = 0, writer: str = "process"
         ) -> tuple[list[float], int, float, dict[str, float]]:
     # the stand-in broker refuses every close: no retry backoff, or the next tick would wait for it, not the node;
     # and no coalescing delay by default (each tick here is a whole quote, not one leg of a burst): with the default
@@ -112,7 +125,8 @@ def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int 
                                             "evaluation_delay_ms": coalesce_ms}})
     arrivals: list[int] = []
     arrived = threading.Semaphore(0)
-    lake = LakeWriter(DeltaJournal(str(directory / "lake")))
+    lake = JournalProcess(str(directory / "lake")) if writer == "process" else LakeWriter(
+        DeltaJournal(str(directory / "lake")))
     gate = WriteAheadGate(WriteAheadLog(directory / "wal", "bench"))
     factories = [lambda: DecisionCore(config.entry, config.exits), lambda: RiskCore(config.risk),
                  lambda: ExecutionCore(config.execution), lambda: StandInBroker(arrivals, arrived),
@@ -158,6 +172,8 @@ def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int 
         arrivals_before = len(arrivals)
         feeder.start()
         started_feed, started_cpu, threads_before = time.perf_counter(), time.process_time(), _thread_cpu()
+        writer_pid = getattr(lake, "pid", None)
+        threads_before["writer process"] = _process_cpu(writer_pid)
         for _ in range(orders):
             before = len(arrivals)
             start = time.perf_counter_ns()
@@ -181,12 +197,13 @@ def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int 
         offered = fed[0] / (time.perf_counter() - started_feed)
         cpu_per_tick_us = (time.process_time() - started_cpu) / max(fed[0], 1) * 1e6
         per_thread_us = {name: (spent - threads_before.get(name, 0.0)) / max(fed[0], 1) * 1e6
-                         for name, spent in _thread_cpu().items()}
+                         for name, spent in {**_thread_cpu(), "writer process": _process_cpu(writer_pid)}.items()}
         print(f"orders the background ticks caused (not measured): {len(arrivals) - orders - arrivals_before}; "
               f"ticks sent again after a second without an order: {resent[0]}")
     finally:
         stop.set()
         runtime.stop(timeout_s=30)
+        lake.close()
     return latencies, int(offered), cpu_per_tick_us, per_thread_us
 
 
@@ -196,19 +213,31 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=10_000, help="background ticks per second")
     parser.add_argument("--condors", type=int, default=100)
     parser.add_argument("--coalesce-ms", type=int, default=0, help="exits.evaluation_delay_ms (the node's default: 250)")
+    parser.add_argument("--writer", choices=("process", "in_process", "both"), default="both",
+                        help="[persistence] writer; both: the two alternate, run by run (default)")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each writer")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as root:
-        latencies, offered, cpu_us, per_thread_us = run(args.orders, args.rate, args.condors, Path(root),
-                                                        args.coalesce_ms)
-    p50, p90, p99, top = np.percentile(latencies, [50, 90, 99, 100])
-    print(f"tick→order, {args.condors} open condors, background {offered:,} ticks/s achieved "
-          f"({args.rate:,} asked), evaluation delay {args.coalesce_ms} ms, {len(latencies)} orders (ms)")
-    print(f"p50 {p50:.2f}  p90 {p90:.2f}  p99 {p99:.2f}  max {top:.2f}")
-    print(f"process CPU per background tick {cpu_us:.0f} us (all threads; near {1e6 / max(offered, 1):.0f} us the "
-          f"process was saturated: the GIL runs about one core of Python, and then this is no cost measure)")
-    busiest = sorted(((us, name) for name, us in per_thread_us.items() if us >= 1), reverse=True)
-    print("  by thread: " + ", ".join(f"{name} {us:.0f} us" for us, name in busiest)
-          + " (the feed thread publishes, as the market data actor would: stamping, write-ahead check, mailboxes)")
+    writers = ("process", "in_process") if args.writer == "both" else (args.writer,)
+    p99s: dict[str, list[float]] = {writer: [] for writer in writers}
+    for _ in range(args.rounds):
+        for writer in writers:
+            with tempfile.TemporaryDirectory() as root:
+                latencies, offered, cpu_us, per_thread_us = run(args.orders, args.rate, args.condors, Path(root),
+                                                                args.coalesce_ms, writer)
+            p50, p90, p99, top = np.percentile(latencies, [50, 90, 99, 100])
+            p99s[writer].append(p99)
+            print(f"tick→order, writer {writer}, {args.condors} open condors, background {offered:,} ticks/s achieved "
+                  f"({args.rate:,} asked), evaluation delay {args.coalesce_ms} ms, {len(latencies)} orders (ms)")
+            print(f"p50 {p50:.2f}  p90 {p90:.2f}  p99 {p99:.2f}  max {top:.2f}")
+            print(f"process CPU per background tick {cpu_us:.0f} us (all threads; near {1e6 / max(offered, 1):.0f} us "
+                  "the process was saturated: the GIL runs about one core of Python, and then this is no cost "
+                  "measure)")
+            busiest = sorted(((us, name) for name, us in per_thread_us.items() if us >= 1), reverse=True)
+            print("  by thread: " + ", ".join(f"{name} {us:.0f} us" for us, name in busiest)
+                  + " (the feed thread publishes, as the market data actor would: stamping, write-ahead check, "
+                    "mailboxes; the writer process is not in the process CPU above)")
+    if len(writers) > 1:
+        print("median p99 (ms): " + ", ".join(f"{writer} {np.median(values):.2f}" for writer, values in p99s.items()))
 
 
 if __name__ == "__main__":
