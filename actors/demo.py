@@ -25,6 +25,7 @@ from actors.node import (
     restored_state,
     sim_start_ns,
 )
+from actors.persistence.core import JournalWriter
 from actors.replay.timeline import NEW_YORK, print_timeline
 from actors.runtime.clock import VirtualClock
 from actors.runtime.threaded import ThreadedRuntime
@@ -33,6 +34,7 @@ from actors.service.stopping import StorageWatch
 from actors.terminal import Column, print_table
 from messages import Message, NodeStarted, NodeStopping, StorageStateChanged, StrategyClosed, StrategyOpened
 from storage.lake_access import check_local_writable, reading
+from storage.lake_writer import LakeWriter
 
 DEMO_DEFAULTS = {"persistence": {"flush_interval_ms": 3_600_000}, "node": {"lake_uri": "thetanode-data/demo-lake"}}
 """The demo's embedded config: weeks pass in seconds, so group-commit by virtual hour instead of every tick; and
@@ -73,15 +75,20 @@ def run_demo(config: NodeConfig, session_id: str, max_days: int) -> DemoOutcome:
     check_local_writable(config.node.lake_uri)
     lock = NodeLock(config.node.lake_uri, dict(config.node.storage_options), config.service.lease_s)
     lock.acquire()
+    writer = lake_writer(config)
     try:
-        return _run(config, session_id, max_days, lock)
+        commits = journal_writer(config, writer)  # first: a writer process imports while the node starts
+        try:
+            return _run(config, session_id, max_days, lock, writer, commits)
+        finally:
+            commits.close()  # after the persistence actor's final flush
     finally:
         lock.release()
 
 
-def _run(config: NodeConfig, session_id: str, max_days: int, lock: NodeLock) -> DemoOutcome:
+def _run(config: NodeConfig, session_id: str, max_days: int, lock: NodeLock, writer: LakeWriter,
+         commits: JournalWriter) -> DemoOutcome:
     start_ns = sim_start_ns(config)
-    writer = lake_writer(config)
     journal = writer.journal
     outcome = DemoOutcome(session_id=session_id)
     watcher = _Watcher(outcome)
@@ -91,7 +98,6 @@ def _run(config: NodeConfig, session_id: str, max_days: int, lock: NodeLock) -> 
     with reading(config.node.lake_uri):
         write_ahead = open_write_ahead(config, writer, session_id)
         restored = restored_state(journal, mode="demo")
-    commits = journal_writer(config, writer)
     runtime = ThreadedRuntime(
         core_factories(config, session_id, commits, start_ns, spill=write_ahead.spill),
         VirtualClock(start_ns),
@@ -113,7 +119,6 @@ def _run(config: NodeConfig, session_id: str, max_days: int, lock: NodeLock) -> 
         runtime.publish(NodeStopping(reason=reason))
     finally:
         runtime.stop()
-        commits.close()  # after the persistence actor's final flush
         write_ahead.close()
     outcome.stop_reason = runtime.stop_reason
     outcome.unflushed = storage.unflushed()

@@ -102,7 +102,8 @@ def lake_writer(config: NodeConfig) -> LakeWriter:
 
 def journal_writer(config: NodeConfig, lake: LakeWriter) -> JournalWriter:
     """What the persistence actor commits through (`[persistence] writer`): the lake's writer in a child process, or
-    `lake` itself, in this one. Made after the start's fold of the write-ahead logs, which writes through `lake`."""
+    `lake` itself, in this one. A child touches no table before the first commit, after the start's write-ahead fold
+    (which writes through `lake`), so it may be made first, to import while the node starts."""
     if config.persistence.writer == "in_process":
         return lake
     return JournalProcess(config.node.lake_uri, dict(config.node.storage_options), config.persistence.writer_timeout_s)

@@ -26,6 +26,7 @@ from actors.node import (
     restored_state,
     sim_start_ns,
 )
+from actors.persistence.core import JournalWriter
 from actors.runtime.clock import Clock, ShiftedClock, VirtualClock, WallClock
 from actors.runtime.threaded import ThreadedRuntime
 from actors.runtime.write_ahead import WriteAheadGate
@@ -38,6 +39,7 @@ from actors.service.stopping import StorageWatch, WorkingOrders
 from messages import Alert, CancelAllOrders, Message, NodeStarted, NodeStopping, StopNode, StorageStateChanged
 from storage.journal import DeltaJournal
 from storage.lake_access import check_local_writable, one_line, reading
+from storage.lake_writer import LakeWriter
 from storage.session_index import SessionIndex
 from storage.tables import SCHEMAS
 
@@ -53,17 +55,22 @@ def run_node(config: NodeConfig, stop_requested: threading.Event | None = None) 
     check_local_writable(config.node.lake_uri)
     lock = NodeLock(config.node.lake_uri, dict(config.node.storage_options), config.service.lease_s)
     lock.acquire()
+    writer = lake_writer(config)
     try:
-        return _serve(config, stop_requested, lock)
+        commits = journal_writer(config, writer)  # first: a writer process imports while the node starts
+        try:
+            return _serve(config, stop_requested, lock, writer, commits)
+        finally:
+            commits.close()  # after the persistence actor's final flush
     finally:
         lock.release()
 
 
-def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) -> int:
+def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock, writer: LakeWriter,
+           commits: JournalWriter) -> int:
     service = config.service
     # wall time labels the session and seeds the market clock; logic inside the actors reads only the clock
     session_id = config.node.session_id or f"run-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{os.getpid()}"
-    writer = lake_writer(config)
     journal = writer.journal
     tables = [journal.uri, *(writer.table_uri(table) for table in SCHEMAS)]
     compaction = ScheduledCompaction(tables, journal.storage_options, config.persistence.compact_interval_h * 3600)
@@ -81,7 +88,6 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
     holder: list[ThreadedRuntime] = []
     restart_source = JournalRestartSource(lambda: holder[0], journal, session_id)
     clock = _clock(config, last_journaled_ns(history, earlier.point))
-    commits = journal_writer(config, writer)
     runtime = ThreadedRuntime(
         core_factories(config, session_id, commits, sim_start_ns(config), spill=write_ahead.spill),
         clock,
@@ -113,7 +119,6 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
     del history  # a restarted actor reads its share again from the lake; a year of history is not kept in memory
     if stop_requested.is_set():
         logger.warning("stop requested during the rebuild: nothing was started")
-        commits.close()
         return EXIT_OK
     runtime.start()
     lock.start_renewing(lambda reason: _lost_lease(runtime, reason))
@@ -144,7 +149,6 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock) 
         control.stop()
         compaction.stop()
         runtime.stop(timeout_s=service.shutdown_timeout_s)
-        commits.close()  # after the persistence actor's final flush
         heartbeat.stop()
         if server is not None:
             server.shutdown()
