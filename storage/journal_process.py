@@ -169,10 +169,7 @@ def serve(conn: Connection) -> None:
     writer = LakeWriter(DeltaJournal(lake_uri, options or None))
     conn.send_bytes(READY)
     while True:
-        try:
-            request = msgspec.msgpack.decode(conn.recv_bytes())
-        except EOFError:
-            return
+        request = msgspec.msgpack.decode(conn.recv_bytes())
         batch = conn.recv_bytes() if request[0] == "append" else None
         try:
             match request:
@@ -187,10 +184,7 @@ def serve(conn: Connection) -> None:
                     reply = ["error", f"unknown request {request[:1]!r}"]
         except Exception as exc:  # noqa: BLE001 - every storage error goes back to the node, which retries
             reply = ["error", one_line(exc)]
-        try:
-            conn.send_bytes(msgspec.msgpack.encode(reply))
-        except OSError:  # the node is gone
-            return
+        conn.send_bytes(msgspec.msgpack.encode(reply))
 
 
 def main(argv: list[str]) -> int:
@@ -198,7 +192,10 @@ def main(argv: list[str]) -> int:
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    serve(Connection(fd))
+    try:
+        serve(Connection(fd))
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        pass  # the node closed the pipe, at a stop or by dying, before this child said all it had to
     return 0
 
 

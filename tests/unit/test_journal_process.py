@@ -132,12 +132,16 @@ def test_a_sigkilled_parent_leaves_no_writer_behind(tmp_path):
             parent.kill()
 
 
-def test_close_ends_the_child(tmp_path):
-    writer = JournalProcess(str(tmp_path / "lake"))
-    child = writer.pid
-    writer.close()
-    assert writer.pid is None
-    wait_for(lambda: process_gone(child), 30, "the closed writer's child to exit")
+def test_a_child_closed_before_it_was_ready_exits_quietly(tmp_path):
+    """A node that fails at start (a damaged lake) closes its writer before the child has imported: the child's exit
+    must add nothing to the node's one-line error on stderr (a supervisor's log shows it)."""
+    closing = subprocess.run(
+        [sys.executable, "-c",
+         "from storage.journal_process import JournalProcess\n"
+         f"w = JournalProcess({str(tmp_path / 'lake')!r})\npid = w.pid\nw.close()\nprint(pid)\n"],
+        cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert closing.returncode == 0 and closing.stderr == "", closing.stderr
+    wait_for(lambda: process_gone(int(closing.stdout)), 30, "the closed writer's child to exit")
 
 
 def _stack(thread: threading.Thread):  # noqa: ANN202 - frames
