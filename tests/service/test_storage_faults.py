@@ -32,6 +32,7 @@ from messages import (
     StrategyOpened,
 )
 from storage.journal import DeltaJournal
+from storage.journal_process import JournalProcess
 from storage.lake_writer import LakeWriter
 from tests.mounts import tmpfs
 
@@ -42,6 +43,16 @@ class CountingWriter(LakeWriter):
         self.attempts: list[float] = []
 
     def append(self, session_id, messages, version) -> None:  # noqa: ANN001 - LakeWriter's signature
+        self.attempts.append(time.monotonic())
+        super().append(session_id, messages, version)
+
+
+class CountingProcess(JournalProcess):
+    def __init__(self, lake: str) -> None:
+        super().__init__(lake)
+        self.attempts: list[float] = []
+
+    def append(self, session_id, messages, version) -> None:  # noqa: ANN001 - JournalProcess's signature
         self.attempts.append(time.monotonic())
         super().append(session_id, messages, version)
 
@@ -70,14 +81,16 @@ def _get(url: str) -> tuple[int, dict]:
 
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("fault", ["full", "read_only"])
-def test_a_failing_journal_is_loud_opens_nothing_still_closes_and_catches_up(tmp_path, fault):
+@pytest.mark.parametrize("commits", ["process", "in_process"])
+def test_a_failing_journal_is_loud_opens_nothing_still_closes_and_catches_up(tmp_path, fault, commits):
     lake = tmp_path / "lake"
     with tmpfs(lake / "journal", size="16m") as disk:  # room for the lake's own files; the faults fill the rest
         break_disk, mend_disk = (disk.fill, disk.free) if fault == "full" else (disk.read_only, disk.writable)
         config = config_from_mapping({**DEMO_DEFAULTS, "node": {"lake_uri": str(lake)},
                                       "persistence": {"flush_interval_ms": 600_000, "retry_max_s": 0.4}})
-        writer = CountingWriter(DeltaJournal(str(lake)))
-        write_ahead = open_write_ahead(config, writer, "faults")
+        # the storage error comes from the writer process's own commit, or from this process's
+        writer = CountingProcess(str(lake)) if commits == "process" else CountingWriter(DeltaJournal(str(lake)))
+        write_ahead = open_write_ahead(config, LakeWriter(DeltaJournal(str(lake))), "faults")
         start = sim_start_ns(config)
         runtime = ThreadedRuntime(core_factories(config, "faults", writer, start, spill=write_ahead.spill),
                                   VirtualClock(start), config.mailbox, config.supervisor, write_ahead=write_ahead)
@@ -115,6 +128,7 @@ def test_a_failing_journal_is_loud_opens_nothing_still_closes_and_catches_up(tmp
             runtime.run_virtual(start + 60 * NS_PER_DAY, keep_going=keep_going)
         finally:
             runtime.stop(timeout_s=60)  # persistence catches up on everything held before it stops
+            writer.close()
             write_ahead.close()
             server.shutdown()
         journaled = {type(m).__name__ for m in DeltaJournal(str(lake)).read("faults")}
