@@ -37,24 +37,22 @@ from storage.lake_writer import LakeWriter
 from tests.mounts import tmpfs
 
 
-class CountingWriter(LakeWriter):
-    def __init__(self, journal: DeltaJournal) -> None:
-        super().__init__(journal)
+class Counting:
+    """A journal writer (in this process or the writer process) whose commit attempts are timed."""
+
+    def __init__(self, writer: LakeWriter | JournalProcess) -> None:
+        self.writer = writer
         self.attempts: list[float] = []
 
-    def append(self, session_id, messages, version) -> None:  # noqa: ANN001 - LakeWriter's signature
+    def committed_version(self, session_id: str) -> int:
+        return self.writer.committed_version(session_id)
+
+    def append(self, session_id, messages, version) -> None:  # noqa: ANN001 - JournalWriter's signature
         self.attempts.append(time.monotonic())
-        super().append(session_id, messages, version)
+        self.writer.append(session_id, messages, version)
 
-
-class CountingProcess(JournalProcess):
-    def __init__(self, lake: str) -> None:
-        super().__init__(lake)
-        self.attempts: list[float] = []
-
-    def append(self, session_id, messages, version) -> None:  # noqa: ANN001 - JournalProcess's signature
-        self.attempts.append(time.monotonic())
-        super().append(session_id, messages, version)
+    def close(self) -> None:
+        self.writer.close()
 
 
 class Observed:
@@ -89,7 +87,7 @@ def test_a_failing_journal_is_loud_opens_nothing_still_closes_and_catches_up(tmp
         config = config_from_mapping({**DEMO_DEFAULTS, "node": {"lake_uri": str(lake)},
                                       "persistence": {"flush_interval_ms": 600_000, "retry_max_s": 0.4}})
         # the storage error comes from the writer process's own commit, or from this process's
-        writer = CountingProcess(str(lake)) if commits == "process" else CountingWriter(DeltaJournal(str(lake)))
+        writer = Counting(JournalProcess(str(lake)) if commits == "process" else LakeWriter(DeltaJournal(str(lake))))
         write_ahead = open_write_ahead(config, LakeWriter(DeltaJournal(str(lake))), "faults")
         start = sim_start_ns(config)
         runtime = ThreadedRuntime(core_factories(config, "faults", writer, start, spill=write_ahead.spill),
