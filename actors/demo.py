@@ -19,8 +19,7 @@ from actors.market_time import NS_PER_DAY
 from actors.node import (
     JournalRestartSource,
     core_factories,
-    journal_writer,
-    lake_writer,
+    lake_writers,
     open_write_ahead,
     restored_state,
     sim_start_ns,
@@ -75,13 +74,9 @@ def run_demo(config: NodeConfig, session_id: str, max_days: int) -> DemoOutcome:
     check_local_writable(config.node.lake_uri)
     lock = NodeLock(config.node.lake_uri, dict(config.node.storage_options), config.service.lease_s)
     lock.acquire()
-    writer = lake_writer(config)
     try:
-        commits = journal_writer(config, writer)  # first: a writer process imports while the node starts
-        try:
+        with lake_writers(config) as (writer, commits):
             return _run(config, session_id, max_days, lock, writer, commits)
-        finally:
-            commits.close()  # after the persistence actor's final flush
     finally:
         lock.release()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import msgspec
@@ -100,13 +101,22 @@ def lake_writer(config: NodeConfig) -> LakeWriter:
     return LakeWriter(lake_journal(config))
 
 
-def journal_writer(config: NodeConfig, lake: LakeWriter) -> JournalWriter:
-    """What the persistence actor commits through (`[persistence] writer`): the lake's writer in a child process, or
-    `lake` itself, in this one. A child touches no table before the first commit, after the start's write-ahead fold
-    (which writes through `lake`), so it may be made first, to import while the node starts."""
+@contextmanager
+def lake_writers(config: NodeConfig) -> Iterator[tuple[LakeWriter, JournalWriter]]:
+    """The node's writer of the lake (its start's write-ahead fold, catch-up and compaction) and what the persistence
+    actor commits through (`[persistence] writer`): the lake's writer in a child process, or the first, in this one.
+    The child is made first, to import while the node starts; it touches no table before the first commit, after the
+    fold. It is closed on the way out, after the persistence actor's final flush."""
+    lake = lake_writer(config)
     if config.persistence.writer == "in_process":
-        return lake
-    return JournalProcess(config.node.lake_uri, dict(config.node.storage_options), config.persistence.writer_timeout_s)
+        commits: JournalWriter = lake
+    else:
+        commits = JournalProcess(config.node.lake_uri, dict(config.node.storage_options),
+                                 config.persistence.writer_timeout_s)
+    try:
+        yield lake, commits
+    finally:
+        commits.close()
 
 
 def write_ahead_dir(config: NodeConfig) -> Path:

@@ -18,8 +18,7 @@ from actors.node import (
     EarlierSessions,
     JournalRestartSource,
     core_factories,
-    journal_writer,
-    lake_writer,
+    lake_writers,
     last_journaled_ns,
     open_write_ahead,
     rebuild,
@@ -55,13 +54,9 @@ def run_node(config: NodeConfig, stop_requested: threading.Event | None = None) 
     check_local_writable(config.node.lake_uri)
     lock = NodeLock(config.node.lake_uri, dict(config.node.storage_options), config.service.lease_s)
     lock.acquire()
-    writer = lake_writer(config)
     try:
-        commits = journal_writer(config, writer)  # first: a writer process imports while the node starts
-        try:
+        with lake_writers(config) as (writer, commits):
             return _serve(config, stop_requested, lock, writer, commits)
-        finally:
-            commits.close()  # after the persistence actor's final flush
     finally:
         lock.release()
 
