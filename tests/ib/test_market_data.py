@@ -46,8 +46,10 @@ def _chain(node: InProcessNode, symbol: str = "SPY") -> ChainSnapshot:
 def test_streams_send_only_changes(gateway):
     with InProcessNode(ib_config(gateway)) as node:
         node.probe.wait(UnderlyingQuote, lambda q: q.bid == 579.99)
-        # the VIX stream may open after SPY's first quote: wait for it, or its first tick would count as a change
-        wait_for(lambda: gateway.feed.ticks_sent[("index", "VIX")] > 0, timeout=30)
+        # the VIX stream may open after SPY's first quote, and SPY's last may be counted after its bid was seen: wait
+        # for both streams' whole first quotes, or a late first tick would count as a change
+        sent_by = gateway.feed.ticks_sent
+        wait_for(lambda: sent_by[("stock", "SPY")] >= 3 and sent_by[("index", "VIX")] > 0, timeout=30)
         sent = sum(gateway.feed.ticks_sent.values())
         gateway.requote()
         gateway.requote()
