@@ -1,10 +1,11 @@
 """The lake's writer in a process of its own: the persistence actor's group commits, out of the trading process.
 
 A Delta commit costs delta-rs 13-22 ms of CPU whatever its size (measured: 20 or 2,000 rows alike), ten times a
-second, and its hand-backs of the GIL stall the node's threads; at 100 quotes/s the commits were about a fifth of a
-core of the node. Here the node only encodes each batch (msgspec, about a microsecond a message) and waits on a pipe,
-holding no GIL, while a child process runs the same `LakeWriter`: the same commits, the same idempotency by batch
-version, so nothing about durability changes. The write-ahead log still guards every order command in the node.
+second, and its hand-backs of the GIL stall the node's threads; at 100 quotes/s the commits were about a quarter of a
+core, 70% of the node's CPU. Here the node only encodes each batch (msgspec, under a microsecond a message) and
+waits on a pipe, holding no GIL, while a child process runs the same `LakeWriter`: the same commits, the same
+idempotency by batch version, so nothing about durability changes. The write-ahead log still guards every order
+command in the node.
 
 - A commit is answered before `append` returns, as in process: the persistence actor's retry and back-off logic
   sees the child's error as one line, and a child that died or hung (no answer in `timeout_s`: killed) fails the
