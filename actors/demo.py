@@ -14,7 +14,7 @@ from pathlib import Path
 import msgspec
 from rich.console import Console
 
-from actors.config import NodeConfig
+from actors.config import NodeConfig, config_from_mapping
 from actors.market_time import NS_PER_DAY
 from actors.node import (
     JournalRestartSource,
@@ -36,8 +36,9 @@ from storage.lake_access import check_local_writable, reading
 from storage.lake_writer import LakeWriter
 
 DEMO_DEFAULTS = {"persistence": {"flush_interval_ms": 3_600_000}, "node": {"lake_uri": "thetanode-data/demo-lake"}}
-"""The demo's embedded config: weeks pass in seconds, so group-commit by virtual hour instead of every tick; and
-its own lake, apart from the node's."""
+"""The demo's embedded config: its own lake, apart from the node's; and a group commit per hour, which `run_demo`'s
+wall-paced persistence reaches only at a stop (it commits by size first), and which keeps a commit per virtual hour,
+not per tick, where tests drive these cores on a virtual clock without wall pacing."""
 
 
 @dataclass
@@ -71,6 +72,10 @@ class _Watcher:
 
 def run_demo(config: NodeConfig, session_id: str, max_days: int) -> DemoOutcome:
     """Raises LakeUnusable (exit 2) when the lake cannot be written, before anything runs."""
+    # the demo always runs on a virtual clock: say so, so that its persistence commits by wall time and size, as a
+    # virtual `thetanode run` does; a config's `flush_interval_ms` of virtual time made the clock wait on a commit
+    # every simulated tick (551 s for a week at the default 100 ms, against seconds)
+    config = config_from_mapping({"node": {"clock": "virtual"}}, source="demo", base=config)
     check_local_writable(config.node.lake_uri)
     lock = NodeLock(config.node.lake_uri, dict(config.node.storage_options), config.service.lease_s)
     lock.acquire()

@@ -7,7 +7,7 @@ import pytest
 from actors.config import config_from_mapping
 from actors.demo import DEMO_DEFAULTS, run_demo
 from actors.replay.session import SessionReplayError, replay_session
-from messages import StrategyClosed
+from messages import StrategyClosed, TimerFired
 from storage.journal import DeltaJournal
 
 
@@ -95,3 +95,14 @@ def test_reconciliations_and_order_verdicts_show_only_when_they_found_something(
     verdict = {"client_order_id": "o", "strategy_id": "s", "purpose": "open", "filled_quantity": 0, "avg_price": 0.0}
     assert not tells_the_story(OrderTerminated(status="filled", **verdict))
     assert tells_the_story(OrderTerminated(status="cancelled", **verdict))
+
+
+@pytest.mark.timeout(180)
+def test_a_demo_with_the_node_s_own_flush_interval_commits_by_wall_time(tmp_path):
+    """A config file keeps `persistence.flush_interval_ms` at 100: of virtual time, the clock would wait on a commit
+    every simulated tick. The demo's persistence is wall-paced instead: it arms no flush timer of virtual time."""
+    config = config_from_mapping({"node": {"lake_uri": str(tmp_path / "lake")}})
+    outcome = run_demo(config, "demo-own-config", max_days=1)
+    assert outcome.unflushed is None and outcome.messages
+    assert not [m for m in outcome.messages if isinstance(m, TimerFired) and m.target == "persistence"]
+    assert len(list(DeltaJournal(str(tmp_path / "lake")).read("demo-own-config"))) == len(outcome.messages)
