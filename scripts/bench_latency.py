@@ -75,15 +75,23 @@ def _condor(n: int) -> tuple[Leg, ...]:
                                               (675.0 + 3 * n, "C", -1), (680.0 + 3 * n, "C", 1)))
 
 
+def _cpu_seconds(stat_path: str) -> float | None:
+    """User plus system CPU seconds from a /proc `stat` file (a thread's or a process's); None when it is gone."""
+    try:
+        with open(stat_path) as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _thread_cpu() -> dict[str, float]:
     """CPU seconds so far of each live thread, named by the actor core it runs (Linux: /proc; else empty)."""
-    frames, tick = sys._current_frames(), os.sysconf("SC_CLK_TCK")
+    frames = sys._current_frames()
     spent: dict[str, float] = {}
     for thread in threading.enumerate():
-        try:
-            with open(f"/proc/self/task/{thread.native_id}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
+        seconds = _cpu_seconds(f"/proc/self/task/{thread.native_id}/stat")
+        if seconds is None:
             continue
         name, frame = thread.name, frames.get(thread.ident)
         while frame is not None:  # an actor's thread is always inside pykka's loop, whose `self` holds the core
@@ -92,27 +100,18 @@ def _thread_cpu() -> dict[str, float]:
                 name = core.name
                 break
             frame = frame.f_back
-        spent[name] = spent.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+        spent[name] = spent.get(name, 0.0) + seconds
     python = {str(thread.native_id) for thread in threading.enumerate()}
     for task in os.listdir("/proc/self/task") if spent else ():  # threads of no Python: Delta's writer (Rust)
-        if task not in python:
-            try:
-                with open(f"/proc/self/task/{task}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            spent["native"] = spent.get("native", 0.0) + (int(fields[11]) + int(fields[12])) / tick
+        seconds = _cpu_seconds(f"/proc/self/task/{task}/stat") if task not in python else None
+        if seconds is not None:
+            spent["native"] = spent.get("native", 0.0) + seconds
     return spent
 
 
 def _process_cpu(pid: int | None) -> float:
     """CPU seconds so far of another process of ours (the journal writer), all its threads (Linux; else 0)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except (OSError, TypeError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return (_cpu_seconds(f"/proc/{pid}/stat") if pid is not None else None) or 0.0
 
 
 def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int = 0, writer: str = "process"
