@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
+from loguru import logger
 
 from actors.broker.sim.history_data import Bars, load_bars
 from actors.config import NodeConfig, config_from_mapping
@@ -35,6 +36,7 @@ from messages import (
     StrategyClosed,
     StrategyOpened,
 )
+from storage.lake_writer import LakeWriter
 
 BACKTEST_DEFAULTS = {
     "node": {"lake_uri": "thetanode-data/backtest-lake"},
@@ -91,6 +93,16 @@ class GroupedLakeWriter:
     def close(self) -> None:
         for session_id in list(self._held):
             self._commit(session_id)
+
+
+def _retire_marks(lake: LakeWriter, session_id: str) -> None:
+    """A backtest keeps no write-ahead log, so no later start folds it and retires its idempotency marks (see
+    storage/commit_marks.py); complete in the lake now, it commits no more: its marks go here, or each table would
+    carry one per backtest ever journaled into it."""
+    try:
+        lake.retire_marks(session_id)
+    except Exception as exc:  # noqa: BLE001 - upkeep: a mark kept costs a little at each open, never data
+        logger.warning(f"backtest {session_id}: its commit marks could not be retired, kept: {exc}")
 
 
 class BacktestError(ValueError):
@@ -164,7 +176,8 @@ def run_backtest(config: NodeConfig, bars: Bars, session_id: str,
     config = config_from_mapping({"sim": {"start": dt.datetime.fromtimestamp(start_ns / 1e9, tz=dt.UTC)}},
                                  source="backtest start", base=config)
     outcome = BacktestOutcome(session_id, sessions[0][0], sessions[-1][0])
-    writer = GroupedLakeWriter(lake_writer(config)) if journal else None
+    lake = lake_writer(config) if journal else None
+    writer = GroupedLakeWriter(lake) if lake is not None else None
     runtime = DeterministicRuntime(core_factories(config, session_id, writer, start_ns), VirtualClock(start_ns),
                                    config.supervisor)
     runtime.observers.extend((_Tally(outcome), *observers))
@@ -186,5 +199,8 @@ def run_backtest(config: NodeConfig, bars: Bars, session_id: str,
             writer.close()
     except Exception as exc:  # noqa: BLE001 - any storage error: the run's journal did not reach the lake
         outcome.unflushed = f"final lake commit failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    else:
+        if lake is not None:
+            _retire_marks(lake, session_id)
     outcome.stop_reason = runtime.stopped_reason
     return outcome

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from deltalake import DeltaTable
 
 from actors.backtest import BacktestOutcome, backtest_config, history_range, run_backtest
 from actors.cli import main
@@ -17,6 +18,8 @@ from actors.decision.entry_gates import cooldown_end_ns
 from actors.market_time import NS_PER_S
 from messages import StrategyClosed, StrategyOpened
 from storage.journal import DeltaJournal
+from storage.lake_writer import LakeWriter
+from storage.tables import SCHEMAS
 
 SHOCK = (dt.date(2018, 1, 16), dt.date(2018, 3, 16))
 """The calm January rally, the 5 February crash (S&P -4.1%, VIX 17 -> 37) and its aftershocks."""
@@ -55,6 +58,12 @@ def test_through_a_crash_no_instant_round_trip_and_no_entry_inside_the_cooldown(
     assert len(on_disk) == outcome.messages - 1  # all but the JournalFlushed that confirms the last commit
     assert [m.strategy_id for m in on_disk if isinstance(m, StrategyOpened)] == [o.strategy_id for o in outcome.opened]
     assert [m.strategy_id for m in on_disk if isinstance(m, StrategyClosed)] == [c.strategy_id for c in outcome.closed]
+    # a finished backtest commits no more and no later start folds it: its idempotency marks are retired
+    lake = LakeWriter(journal)
+    tables = [(lake.table_uri(t), f"shock/{t}") for t in SCHEMAS if DeltaTable.is_deltatable(lake.table_uri(t))]
+    assert len(tables) > 2, "the backtest wrote its derived tables"
+    for uri, app_id in [(journal.uri, "shock"), *tables]:
+        assert DeltaTable(uri).transaction_version(app_id) is None, uri
 
 
 @pytest.mark.timeout(600)
