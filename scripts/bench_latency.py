@@ -7,7 +7,8 @@ quoted down to a take-profit mark, one tick at a time: the decision closes it, r
 stand-in broker records when the PlaceOrder reaches it, then refuses it (not sent) so a later tick triggers again.
 Latency = the tick's publish to the broker receiving the order. Also printed: the process's CPU time per background
 tick over the run (all threads), which a loaded machine does not inflate as it does wall times, and each thread's
-share of it, named by the actor core it runs (Linux).
+share of it, named by the actor core it runs (Linux). And where each tick's time went, stage by stage (`STAGES`), from
+when each step of the measured condor's close was published (a runtime observer, on the publishing thread).
 
 The journal commits through the `[persistence] writer` chosen: by default the two, alternating run by run.
 
@@ -17,6 +18,7 @@ Usage: uv run python scripts/bench_latency.py [--orders 300] [--rate 10000] [--c
 from __future__ import annotations
 
 import argparse
+import bisect
 import os
 import sys
 import tempfile
@@ -38,9 +40,13 @@ from actors.runtime.threaded import ThreadedRuntime  # noqa: E402
 from actors.runtime.write_ahead import WriteAheadGate  # noqa: E402
 from messages import (  # noqa: E402
     BrokerConnectionChanged,
+    CloseStrategy,
+    IntentApproved,
     Leg,
+    Message,
     OptionContract,
     OptionQuote,
+    PlaceOrder,
     ReconciliationResult,
     StrategyOpened,
     UnderlyingQuote,
@@ -51,6 +57,11 @@ from storage.journal_process import JournalProcess  # noqa: E402
 from storage.lake_writer import LakeWriter  # noqa: E402
 from storage.write_ahead import WriteAheadLog  # noqa: E402
 
+MEASURED_ID = "IC-SPY-20260303-1"
+STAGES = ("judged: the tick reaches decision, which publishes the close",
+          "approved: risk takes the close (after the quotes queued ahead of it) and approves it",
+          "logged: execution takes the approval and syncs the order to the write-ahead log",
+          "at the broker: the order's hand-off")
 TAKE_PROFIT = {1: (0.20, 0.22), -1: (0.55, 0.57)}  # worth -0.70 against a -1.60 credit
 HOLD = {1: (0.20, 0.22), -1: (0.75, 0.77)}  # worth -1.10: 31% of max profit, no rule fires
 
@@ -73,6 +84,38 @@ def _condor(n: int) -> tuple[Leg, ...]:
     return tuple(Leg(OptionContract("SPY", EXPIRY, strike, right), ratio)
                  for strike, right, ratio in ((480.0 - 3 * n, "P", 1), (485.0 - 3 * n, "P", -1),
                                               (675.0 + 3 * n, "C", -1), (680.0 + 3 * n, "C", 1)))
+
+
+class _Milestones:
+    """When each step of the measured condor's close was published: a runtime observer, called on the publishing
+    thread after the write-ahead check (so an order's time includes its sync)."""
+
+    def __init__(self) -> None:
+        self.at: dict[type, list[int]] = {CloseStrategy: [], IntentApproved: [], PlaceOrder: []}
+
+    def __call__(self, message: Message) -> None:
+        kind = type(message)
+        if kind is CloseStrategy or kind is PlaceOrder:
+            strategy_id = message.strategy_id
+        elif kind is IntentApproved:
+            strategy_id = message.intent.strategy_id
+        else:
+            return
+        if strategy_id == MEASURED_ID:
+            self.at[kind].append(time.perf_counter_ns())
+
+    def stages(self, start_ns: int, arrived_ns: int) -> tuple[float, ...] | None:
+        """Each stage's share of one tick's latency (ms), or None if a step is missing between the two."""
+        times, previous = [], start_ns
+        for kind in (CloseStrategy, IntentApproved, PlaceOrder):
+            published = self.at[kind]
+            index = bisect.bisect_left(published, previous)
+            if index == len(published) or published[index] > arrived_ns:
+                return None
+            times.append(published[index])
+            previous = published[index]
+        marks = [start_ns, *times, arrived_ns]
+        return tuple((later - earlier) / 1e6 for earlier, later in zip(marks, marks[1:]))
 
 
 def _cpu_seconds(stat_path: str) -> float | None:
@@ -115,7 +158,7 @@ def _process_cpu(pid: int | None) -> float:
 
 
 def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int = 0, writer: str = "process"
-        ) -> tuple[list[float], int, float, dict[str, float]]:
+        ) -> tuple[list[float], int, float, dict[str, float], list[tuple[float, ...]]]:
     # the stand-in broker refuses every close: no retry backoff, or the next tick would wait for it, not the node;
     # and no coalescing delay by default (each tick here is a whole quote, not one leg of a burst): with the default
     # 250 ms a tick waits for the exits timer a background tick armed, and latency is that wait (0-250 ms), not the
@@ -131,6 +174,8 @@ def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int 
                  lambda: ExecutionCore(config.execution), lambda: StandInBroker(arrivals, arrived),
                  lambda: PersistenceCore(lake, "bench", config.persistence)]
     runtime = ThreadedRuntime(factories, ShiftedClock(MARKET), config.mailbox, write_ahead=gate)
+    milestones = _Milestones()
+    runtime.observers.append(milestones)
     runtime.start()
     books = [_condor(n) for n in range(condors)]
     measured, background = books[0], [leg for legs in books[1:] for leg in legs]
@@ -152,7 +197,7 @@ def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int 
             if ahead > 0:
                 time.sleep(ahead)
 
-    latencies, resent = [], [0]
+    latencies, stages, resent = [], [], [0]
     feeder = threading.Thread(target=feed, daemon=True)
     try:
         runtime.publish(BrokerConnectionChanged(state="connected", reason="bench"))
@@ -189,6 +234,7 @@ def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int 
                     raise RuntimeError("no order within 30 s of a tick")
                 runtime.publish(_quote(measured[2], *TAKE_PROFIT[-1]))
             latencies.append((arrivals[before] - start) / 1e6)
+            stages.append(milestones.stages(start, arrivals[before]))
             runtime.publish(_quote(measured[2], *HOLD[-1]))  # back to holding
             time.sleep(0.05)  # pacing only: the refusal releases the close before the next tick
             while arrived.acquire(blocking=False):  # a close judged on the feed's ticks meanwhile is not measured
@@ -203,7 +249,7 @@ def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int 
         stop.set()
         runtime.stop(timeout_s=30)
         lake.close()
-    return latencies, int(offered), cpu_per_tick_us, per_thread_us
+    return latencies, int(offered), cpu_per_tick_us, per_thread_us, [s for s in stages if s is not None]
 
 
 def main() -> None:
@@ -221,13 +267,16 @@ def main() -> None:
     for _ in range(args.rounds):
         for writer in writers:
             with tempfile.TemporaryDirectory() as root:
-                latencies, offered, cpu_us, per_thread_us = run(args.orders, args.rate, args.condors, Path(root),
+                latencies, offered, cpu_us, per_thread_us, stages = run(args.orders, args.rate, args.condors, Path(root),
                                                                 args.coalesce_ms, writer)
             p50, p90, p99, top = np.percentile(latencies, [50, 90, 99, 100])
             p99s[writer].append(p99)
             print(f"tick→order, writer {writer}, {args.condors} open condors, background {offered:,} ticks/s achieved "
                   f"({args.rate:,} asked), evaluation delay {args.coalesce_ms} ms, {len(latencies)} orders (ms)")
             print(f"p50 {p50:.2f}  p90 {p90:.2f}  p99 {p99:.2f}  max {top:.2f}")
+            for name, spent in zip(STAGES, np.array(stages).T if stages else (), strict=False):
+                low, high = np.percentile(spent, [50, 99])
+                print(f"  {name}: p50 {low:.2f}  p99 {high:.2f}")
             print(f"process CPU per background tick {cpu_us:.0f} us (all threads; near {1e6 / max(offered, 1):.0f} us "
                   "the process was saturated: the GIL runs about one core of Python, and then this is no cost "
                   "measure)")
