@@ -4,8 +4,8 @@ The test gateway speaks to the *real* ``ib_async`` client over a real socket,
 so everything here is written against what ib_async 2.1's ``Decoder`` (for
 server -> client messages) and ``Client`` (for client -> server messages)
 actually do at ``SERVER_VERSION``.  Field layouts were derived from reading
-those two modules; when ib_async is upgraded, ``tests/ib/test_wire.py`` is the
-tripwire that tells us a layout moved.
+those two modules; when ib_async is upgraded, ``tests/ib/test_wire_*.py`` are
+the tripwire that tells us a layout moved.
 
 Wire format, both directions: a 4-byte big-endian payload length, then the
 payload, which is a sequence of fields each terminated by a NUL byte.  The one
