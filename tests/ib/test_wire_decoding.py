@@ -15,11 +15,11 @@ from tests.ib import wire
 from tests.ib.wire import UNSET_DOUBLE, WireComboLeg, WireContract, WireOrder
 from tests.ib.wire_checks import (
     ACCOUNT,
-    _order_leg_prices,
     assert_same_fields,
     decode,
     decoder_errors,
     no_decoder_errors,  # noqa: F401  (autouse fixture, applies by being imported)
+    order_leg_prices,
 )
 
 NY = ZoneInfo("US/Eastern")
@@ -214,7 +214,7 @@ def test_open_order_bag_decodes_to_ib_async_defaults_plus_what_we_set():
         tif="DAY",
         account=ACCOUNT,
         orderRef="IC-SPY-1-O1",
-        orderComboLegs=_order_leg_prices(),
+        orderComboLegs=order_leg_prices(),
         smartComboRoutingParams=[TagValue("NonGuaranteed", "1")],
     )
     # Every one of Order's ~150 attributes is compared, so a field sent out
@@ -274,7 +274,7 @@ def test_completed_order_decode():
         tif="DAY",
         account=ACCOUNT,
         orderRef="IC-SPY-1-O1",
-        orderComboLegs=_order_leg_prices(),
+        orderComboLegs=order_leg_prices(),
         smartComboRoutingParams=[TagValue("NonGuaranteed", "1")],
         filledQuantity=1.0,
     )

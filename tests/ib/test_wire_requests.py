@@ -47,8 +47,8 @@ from tests.ib.wire import (
 from tests.ib.wire_checks import (
     ACCOUNT,
     Recorder,
-    _order_leg_prices,
     no_decoder_errors,  # noqa: F401  (autouse fixture, applies by being imported)
+    order_leg_prices,
 )
 
 # --------------------------------------------------------------------------
@@ -85,7 +85,7 @@ def _limit_order() -> LimitOrder:
         orderRef="IC-SPY-1-O1",
         tif="DAY",
         account=ACCOUNT,
-        orderComboLegs=_order_leg_prices(),
+        orderComboLegs=order_leg_prices(),
         smartComboRoutingParams=[TagValue("NonGuaranteed", "1")],
     )
 

@@ -91,5 +91,5 @@ def assert_same_fields(actual: Any, expected: Any) -> None:
     assert not diff, f"(decoded, expected) differ: {diff}"
 
 
-def _order_leg_prices() -> list[OrderComboLeg]:
+def order_leg_prices() -> list[OrderComboLeg]:
     return [OrderComboLeg(), OrderComboLeg(0.45), OrderComboLeg(), OrderComboLeg(0.12)]
