@@ -267,8 +267,8 @@ def main() -> None:
     for _ in range(args.rounds):
         for writer in writers:
             with tempfile.TemporaryDirectory() as root:
-                latencies, offered, cpu_us, per_thread_us, stages = run(args.orders, args.rate, args.condors, Path(root),
-                                                                args.coalesce_ms, writer)
+                latencies, offered, cpu_us, per_thread_us, stages = run(args.orders, args.rate, args.condors,
+                                                                        Path(root), args.coalesce_ms, writer)
             p50, p90, p99, top = np.percentile(latencies, [50, 90, 99, 100])
             p99s[writer].append(p99)
             print(f"tick→order, writer {writer}, {args.condors} open condors, background {offered:,} ticks/s achieved "
