@@ -8,17 +8,21 @@ stand-in broker records when the PlaceOrder reaches it, then refuses it (not sen
 Latency = the tick's publish to the broker receiving the order. Also printed: the process's CPU time per background
 tick over the run (all threads), which a loaded machine does not inflate as it does wall times, and each thread's
 share of it, named by the actor core it runs (Linux). And where each tick's time went, stage by stage (`STAGES`), from
-when each step of the measured condor's close was published (a runtime observer, on the publishing thread).
+when each step of the measured condor's close was published (a runtime observer, on the publishing thread). And the
+full garbage collections while measuring, each of which stops every thread: the start-up heap is frozen first, as
+`thetanode run` does (`--no-freeze`: as it did before).
 
 The journal commits through the `[persistence] writer` chosen: by default the two, alternating run by run.
 
 Usage: uv run python scripts/bench_latency.py [--orders 300] [--rate 10000] [--condors 100] [--writer both] [--rounds 1]
+                                              [--no-freeze]
 """
 
 from __future__ import annotations
 
 import argparse
 import bisect
+import gc
 import os
 import sys
 import tempfile
@@ -38,6 +42,7 @@ from actors.risk.core import RiskCore  # noqa: E402
 from actors.runtime.clock import ShiftedClock  # noqa: E402
 from actors.runtime.threaded import ThreadedRuntime  # noqa: E402
 from actors.runtime.write_ahead import WriteAheadGate  # noqa: E402
+from actors.service.heap import freeze_start_up_heap, unfreeze_heap  # noqa: E402
 from messages import (  # noqa: E402
     BrokerConnectionChanged,
     CloseStrategy,
@@ -118,6 +123,22 @@ class _Milestones:
         return tuple((later - earlier) / 1e6 for earlier, later in zip(marks, marks[1:]))
 
 
+class _FullCollections:
+    """How long each full (generation 2) garbage collection held the GIL, every thread stopped, while measuring."""
+
+    def __init__(self) -> None:
+        self.took_ms: list[float] = []
+        self._began = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.took_ms.append((time.perf_counter() - self._began) * 1e3)
+
+
 def _cpu_seconds(stat_path: str) -> float | None:
     """User plus system CPU seconds from a /proc `stat` file (a thread's or a process's); None when it is gone."""
     try:
@@ -157,8 +178,8 @@ def _process_cpu(pid: int | None) -> float:
     return (_cpu_seconds(f"/proc/{pid}/stat") if pid is not None else None) or 0.0
 
 
-def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int = 0, writer: str = "process"
-        ) -> tuple[list[float], int, float, dict[str, float], list[tuple[float, ...]]]:
+def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int = 0, writer: str = "process",
+        freeze: bool = True) -> tuple[list[float], int, float, dict[str, float], list[tuple[float, ...]], list[float]]:
     # the stand-in broker refuses every close: no retry backoff, or the next tick would wait for it, not the node;
     # and no coalescing delay by default (each tick here is a whole quote, not one leg of a burst): with the default
     # 250 ms a tick waits for the exits timer a background tick armed, and latency is that wait (0-250 ms), not the
@@ -176,6 +197,8 @@ def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int 
     runtime = ThreadedRuntime(factories, ShiftedClock(MARKET), config.mailbox, write_ahead=gate)
     milestones = _Milestones()
     runtime.observers.append(milestones)
+    if freeze:  # as `thetanode run` does (actors/service/heap.py)
+        freeze_start_up_heap()
     runtime.start()
     books = [_condor(n) for n in range(condors)]
     measured, background = books[0], [leg for legs in books[1:] for leg in legs]
@@ -215,6 +238,8 @@ def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int 
             pass
         arrivals_before = len(arrivals)
         feeder.start()
+        full_collections = _FullCollections()
+        gc.callbacks.append(full_collections)
         started_feed, started_cpu, threads_before = time.perf_counter(), time.process_time(), _thread_cpu()
         writer_pid = getattr(lake, "pid", None)
         threads_before["writer process"] = _process_cpu(writer_pid)
@@ -249,7 +274,10 @@ def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int 
         stop.set()
         runtime.stop(timeout_s=30)
         lake.close()
-    return latencies, int(offered), cpu_per_tick_us, per_thread_us, [s for s in stages if s is not None]
+        unfreeze_heap()
+        gc.callbacks[:] = [callback for callback in gc.callbacks if not isinstance(callback, _FullCollections)]
+    return (latencies, int(offered), cpu_per_tick_us, per_thread_us, [s for s in stages if s is not None],
+            full_collections.took_ms)
 
 
 def main() -> None:
@@ -261,14 +289,16 @@ def main() -> None:
     parser.add_argument("--writer", choices=("process", "in_process", "both"), default="both",
                         help="[persistence] writer; both: the two alternate, run by run (default)")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each writer")
+    parser.add_argument("--no-freeze", action="store_true",
+                        help="leave the start-up heap in the garbage collector's full passes (before stop 30)")
     args = parser.parse_args()
     writers = ("process", "in_process") if args.writer == "both" else (args.writer,)
     p99s: dict[str, list[float]] = {writer: [] for writer in writers}
     for _ in range(args.rounds):
         for writer in writers:
             with tempfile.TemporaryDirectory() as root:
-                latencies, offered, cpu_us, per_thread_us, stages = run(args.orders, args.rate, args.condors,
-                                                                        Path(root), args.coalesce_ms, writer)
+                latencies, offered, cpu_us, per_thread_us, stages, collections = run(
+                    args.orders, args.rate, args.condors, Path(root), args.coalesce_ms, writer, not args.no_freeze)
             p50, p90, p99, top = np.percentile(latencies, [50, 90, 99, 100])
             p99s[writer].append(p99)
             print(f"tick→order, writer {writer}, {args.condors} open condors, background {offered:,} ticks/s achieved "
@@ -277,6 +307,9 @@ def main() -> None:
             for name, spent in zip(STAGES, np.array(stages).T if stages else (), strict=False):
                 low, high = np.percentile(spent, [50, 99])
                 print(f"  {name}: p50 {low:.2f}  p99 {high:.2f}")
+            print(f"full garbage collections while measuring (every thread stopped): {len(collections)}"
+                  + (f", the longest {max(collections):.1f} ms" if collections else "")
+                  + (" (start-up heap not frozen)" if args.no_freeze else ""))
             print(f"process CPU per background tick {cpu_us:.0f} us (all threads; near {1e6 / max(offered, 1):.0f} us "
                   "the process was saturated: the GIL runs about one core of Python, and then this is no cost "
                   "measure)")

@@ -32,6 +32,7 @@ from actors.runtime.write_ahead import WriteAheadGate
 from actors.service.compaction import ScheduledCompaction
 from actors.service.control import ControlWatcher
 from actors.service.health import Heartbeat, NodeHealth, serve_health, systemd_notify
+from actors.service.heap import freeze_start_up_heap, unfreeze_heap
 from actors.service.lock import NodeLock
 from actors.service.signals import stop_signals
 from actors.service.stopping import StorageWatch, WorkingOrders
@@ -115,6 +116,8 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock, 
     if stop_requested.is_set():
         logger.warning("stop requested during the rebuild: nothing was started")
         return EXIT_OK
+    frozen = freeze_start_up_heap()  # until the stop: no full collection walks it while the node trades
+    logger.debug(f"{frozen} objects of the start-up heap frozen")
     runtime.start()
     lock.start_renewing(lambda reason: _lost_lease(runtime, reason))
     control = ControlWatcher(service.control_dir, service.control_poll_s, runtime.publish)
@@ -147,6 +150,7 @@ def _serve(config: NodeConfig, stop_requested: threading.Event, lock: NodeLock, 
         heartbeat.stop()
         if server is not None:
             server.shutdown()
+        unfreeze_heap()
     if asked_by_actor:  # an actor found a cause only an operator can fix, or one a restart cures
         write_ahead.close()
         return EXIT_RESTART_ME if asked_by_actor[0].restart else EXIT_BAD_INPUT
