@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
-from loguru import logger
 
 from actors.broker.sim.history_data import Bars, load_bars
 from actors.config import NodeConfig, config_from_mapping
@@ -36,7 +35,7 @@ from messages import (
     StrategyClosed,
     StrategyOpened,
 )
-from storage.lake_writer import LakeWriter
+from storage.commit_marks import retire_or_keep
 
 BACKTEST_DEFAULTS = {
     "node": {"lake_uri": "thetanode-data/backtest-lake"},
@@ -93,16 +92,6 @@ class GroupedLakeWriter:
     def close(self) -> None:
         for session_id in list(self._held):
             self._commit(session_id)
-
-
-def _retire_marks(lake: LakeWriter, session_id: str) -> None:
-    """A backtest keeps no write-ahead log, so no later start folds it and retires its idempotency marks (see
-    storage/commit_marks.py); complete in the lake now, it commits no more: its marks go here, or each table would
-    carry one per backtest ever journaled into it."""
-    try:
-        lake.retire_marks(session_id)
-    except Exception as exc:  # noqa: BLE001 - upkeep: a mark kept costs a little at each open, never data
-        logger.warning(f"backtest {session_id}: its commit marks could not be retired, kept: {exc}")
 
 
 class BacktestError(ValueError):
@@ -200,7 +189,7 @@ def run_backtest(config: NodeConfig, bars: Bars, session_id: str,
     except Exception as exc:  # noqa: BLE001 - any storage error: the run's journal did not reach the lake
         outcome.unflushed = f"final lake commit failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
     else:
-        if lake is not None:
-            _retire_marks(lake, session_id)
+        if lake is not None:  # no write-ahead log, so no later start folds it: its marks go here
+            retire_or_keep(lake, session_id)
     outcome.stop_reason = runtime.stopped_reason
     return outcome

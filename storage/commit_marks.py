@@ -21,8 +21,10 @@ then never finds a derived table ahead of its journal, which would make it skip 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 from deltalake import CommitProperties, DeltaTable, Transaction
+from loguru import logger
 
 MARK_RETENTION = "delta.setTransactionRetentionDuration"
 MARK_RETENTION_SETTING = "interval 604800 seconds"
@@ -48,3 +50,16 @@ def retire_marks(marks: Iterable[tuple[str, str]], storage_options: dict[str, st
                 app_transactions=[Transaction(app_id=app_id, version=version, last_updated=RETIRED_AT_MS)]))
         retired += 1
     return retired
+
+
+class RetiresMarks(Protocol):
+    def retire_marks(self, session_id: str) -> int: ...
+
+
+def retire_or_keep(lake: RetiresMarks, session_id: str) -> None:
+    """Retire a finished session's marks (the write-ahead fold's, and a backtest's own at its end). Upkeep: a mark
+    kept costs a little at each open, never data, so a failure is logged and the marks are kept."""
+    try:
+        lake.retire_marks(session_id)
+    except Exception as exc:  # noqa: BLE001 - any storage error: the caller's work is done either way
+        logger.warning(f"session {session_id}: its commit marks could not be retired, kept: {exc}")

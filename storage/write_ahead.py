@@ -18,6 +18,7 @@ from loguru import logger
 
 from messages import Message
 from messages.codec import from_msgpack, to_msgpack
+from storage.commit_marks import retire_or_keep
 
 _HEADER = struct.Struct(">II")  # payload length, crc32 of the payload
 SUFFIX = ".wal"
@@ -138,9 +139,6 @@ def fold_logs(directory: Path, lake: JournalLike) -> int:
         if caught_up:
             logger.warning(f"session {session_id}: {caught_up} derived-table rows its last batch had not written "
                            f"were written")
-        try:  # complete in the lake now: nothing commits for it again
-            lake.retire_marks(session_id)
-        except Exception as exc:  # noqa: BLE001 - upkeep: a mark kept costs a little at each open, never data
-            logger.warning(f"session {session_id}: its commit marks could not be retired, kept: {exc}")
+        retire_or_keep(lake, session_id)  # complete in the lake now: nothing commits for it again
         path.unlink()
     return added
