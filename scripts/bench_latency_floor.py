@@ -64,7 +64,10 @@ def burn(microseconds: float) -> None:
 def _judge(inbox: queue.SimpleQueue, outbox: queue.SimpleQueue, cost_us: float) -> None:
     """The decision on a thread of the node: every background tick costs `cost_us`; the measured one goes to risk."""
     while (message := inbox.get()) != STOP:
-        burn(cost_us) if message[0] == "tick" else outbox.put(message)
+        if message[0] == "tick":
+            burn(cost_us)
+        else:
+            outbox.put(message)
     outbox.put(STOP)
 
 
@@ -75,7 +78,10 @@ def _decision_process(ticks, orders, cost_us: float) -> None:  # noqa: ANN001 (m
             if message == STOP:
                 orders.send(STOP)
                 return
-            burn(cost_us) if message[0] == "tick" else orders.send(message)
+            if message[0] == "tick":
+                burn(cost_us)
+            else:
+                orders.send(message)
 
 
 def _journal_writer(cost_us: float, stop) -> None:  # noqa: ANN001 (a multiprocessing event)
@@ -94,7 +100,10 @@ def run(costs: Costs, layout: str, orders: int, wal_path: str) -> list[float]:
 
     def risk() -> None:
         while (message := to_risk.get()) != STOP:
-            burn(costs.risk * PER_BURST) if message[0] == "ticks" else to_execution.put(message)
+            if message[0] == "ticks":
+                burn(costs.risk * PER_BURST)
+            else:
+                to_execution.put(message)
         to_execution.put(STOP)
 
     def execution() -> None:
@@ -118,7 +127,10 @@ def run(costs: Costs, layout: str, orders: int, wal_path: str) -> list[float]:
     children = [spawn.Process(target=_journal_writer, args=(costs.writer, writer_stops))] if costs.writer else []
     if layout == "threads":
         threads.append(threading.Thread(target=_judge, args=(to_decision, to_risk, costs.decision)))
-        send_burst = lambda burst: [to_decision.put(message) for message in burst]  # noqa: E731
+
+        def send_burst(burst: list[tuple[str, float]]) -> None:
+            for message in burst:
+                to_decision.put(message)
     else:
         tick_reader, tick_writer = multiprocessing.Pipe(duplex=False)
         order_reader, order_writer = multiprocessing.Pipe(duplex=False)
