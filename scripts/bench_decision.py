@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
-import os
 import statistics
 import subprocess
 import sys
@@ -118,8 +117,7 @@ def _run_in(checkout: Path, quotes: int) -> tuple[float, int, str]:
     """One measurement in a fresh interpreter importing `checkout`'s code (this script's own `measure`)."""
     code = (f"import sys; sys.path[:0] = [{str(checkout)!r}, {str(ROOT / 'scripts')!r}]; "
             f"from bench_decision import measure; print(*measure({quotes}))")
-    env = {**os.environ, "PYTHONPATH": str(checkout)}
-    done = subprocess.run([sys.executable, "-c", code], cwd=checkout, env=env, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", code], cwd=checkout, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"bench_decision: the run in {checkout} failed: {done.stderr.strip().splitlines()[-1]}")
     took, published, digest = done.stdout.split()
