@@ -11,6 +11,7 @@ from actors.decision.entry import judge_entry, waiting_for_fresh_inputs
 from actors.decision.entry_gates import Cooldowns, entry_calendar
 from actors.decision.exit_baseline import ExitBaseline
 from actors.decision.held_positions import held_on, held_vol_requests, percentile_since
+from actors.decision.leg_plan import LegPlan, LegPlans, legs_marked
 from actors.decision.market_context import MarketContext
 from actors.decision.portfolio_exits import delta_exit
 from actors.decision.position_state import (
@@ -18,7 +19,6 @@ from actors.decision.position_state import (
     conservative_note,
     leg_views,
     position_state,
-    short_leg_iv,
     strategy_marked,
 )
 from actors.decision.rules import PositionState, first_exit
@@ -101,6 +101,7 @@ class DecisionCore(ActorCore):
         self._market_data = market_data or MarketDataSection()
         self._stale_after_ns = int(self._market_data.stale_after_s * NS_PER_S)
         self._marks = MarkBook(self._market_data)
+        self._plans = LegPlans()
         self._conservative: dict[str, str] = {}  # strategy id -> the conservative marks last reported
         self._marked_at: dict[str, int] = {}  # strategy id -> when its last StrategyMarked was published
         self._refusals_alert_after = refusals_alert_after
@@ -345,6 +346,7 @@ class DecisionCore(ActorCore):
             self._marks.forget(contract)
         self._conservative.pop(strategy_id, None)
         self._marked_at.pop(strategy_id, None)
+        self._plans.forget(strategy_id)
 
     def _flatten_assigned(self, ctx: Context) -> None:
         """What a settlement left (actors/decision/assigned_stock.py): the other legs of a strategy settled in part
@@ -356,7 +358,7 @@ class DecisionCore(ActorCore):
             if position is None:
                 self._assigned.forget(strategy_id)
                 continue
-            views = None if position.closing else self._leg_views(position, ctx.now())
+            views = None if position.closing else self._leg_views(self._plans.of(position), ctx.now())
             if views is not None:
                 self._close(position, views, "assignment", "the broker settled the other legs (early assignment)",
                             conservative_note(position, views), False, ctx)
@@ -374,8 +376,8 @@ class DecisionCore(ActorCore):
                               f"{refusals} times: the position stays open and the node keeps trying every "
                               f"{self._exits.close_retry_max_s:g}s at most; check the broker's messages and the account"))
 
-    def _leg_views(self, position: Holding, now_ns: int) -> dict[OptionContract, LegView] | None:
-        return leg_views(position, self._portfolio.quotes, self._marks, self._market.price(position.symbol),
+    def _leg_views(self, plan: LegPlan, now_ns: int) -> dict[OptionContract, LegView] | None:
+        return leg_views(plan, self._portfolio.quotes, self._marks, self._market.price(plan.holding.symbol),
                          self._exits.max_quote_age_s * NS_PER_S, now_ns)
 
     def _evaluate_exit(self, strategy_id: str, ctx: Context) -> None:
@@ -388,28 +390,29 @@ class DecisionCore(ActorCore):
             return
         if ctx.now() - self._market.quoted_at(position.symbol) > self._exits.max_quote_age_s * NS_PER_S:
             return  # the underlying itself is stale (QuoteStale says so): no move, no mark to judge by
-        views = self._leg_views(position, ctx.now())
+        plan = self._plans.of(position)
+        views = self._leg_views(plan, ctx.now())
         if views is None:
             return
-        conservative = conservative_note(position, views)
+        marked = legs_marked(plan, views)
+        conservative = marked.note
         if conservative != self._conservative.get(strategy_id, ""):
             self._conservative[strategy_id] = conservative
             ctx.publish(DecisionRecord(strategy_id=strategy_id, action="mark", rule="conservative_mark",
                                        detail=conservative or "every leg marked at a fresh two-sided mid again"))
-        baseline = self._baselines.get(strategy_id, ExitBaseline())
+        baseline = self._baselines.get(strategy_id) or ExitBaseline()
         if baseline.entry_iv == 0.0:  # first complete quote set after the fill: the baseline for IV and VIX rules
-            baseline = replace(baseline, entry_iv=short_leg_iv(position, views), entry_vix=self._market.vix)
-        mark = combo_mark(position, views)
-        pnl = (mark - position.entry_price) * position.quantity * CONTRACT_MULTIPLIER
+            baseline = replace(baseline, entry_iv=marked.iv, entry_vix=self._market.vix)
+        pnl = (marked.mark - position.entry_price) * position.quantity * CONTRACT_MULTIPLIER
         if pnl > baseline.peak_pnl_usd:  # a new peak (most quotes bring none: no copy for them)
             baseline = replace(baseline, peak_pnl_usd=pnl)
         self._baselines[strategy_id] = baseline
-        state = position_state(position, views, baseline, self._market, ctx.now(),
+        state = position_state(plan, views, baseline, self._market, ctx.now(),
                                event=self._events.next_spanned(position.symbol, new_york_date(ctx.now()),
-                                                               max(leg.contract.expiry for leg in position.legs))
+                                                               plan.furthest_expiry)
                                if self._exits.event_exit_days > 0 else None,
                                iv_percentile=percentile_since(self._vol_stats.get(position.symbol), baseline.opened_at),
-                               exits=self._exits, model_rate=self._market_data.model_rate, mark=mark)
+                               exits=self._exits, model_rate=self._market_data.model_rate, marked=marked)
         self._publish_mark(position, baseline, state, bool(conservative), ctx)
         signal = first_exit(state, self._exits)
         if signal is not None:
@@ -444,7 +447,7 @@ class DecisionCore(ActorCore):
         if chosen is None or ctx.now() < self._close_retry_at.get(chosen.strategy_id, 0):
             return
         position = self._portfolio.holding(chosen.strategy_id)
-        views = self._leg_views(position, ctx.now())
+        views = self._leg_views(self._plans.of(position), ctx.now())
         if views is not None:
             self._close(position, views, chosen.rule, chosen.reason, conservative_note(position, views), False, ctx)
 

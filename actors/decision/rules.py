@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import msgspec
 
@@ -234,10 +235,15 @@ EXIT_RULES: dict[str, ExitRule] = {
 """Default priority, highest first: protect capital, then cut risk, then bank profit, then manage time."""
 
 
+@cache
+def _in_order(priority: tuple[str, ...]) -> tuple[ExitRule, ...]:
+    """The rules in a configured priority order (empty: the default), looked up once per order."""
+    return tuple(EXIT_RULES[name] for name in priority or EXIT_RULES)
+
+
 def evaluate_exits(p: PositionState, c: ExitSection) -> list[ExitSignal]:
     """Every rule that fires, in configured priority order (the first one wins)."""
-    order = c.priority or tuple(EXIT_RULES)
-    return [signal for name in order if (signal := EXIT_RULES[name](p, c)) is not None]
+    return [signal for rule in _in_order(c.priority) if (signal := rule(p, c)) is not None]
 
 
 def first_exit(p: PositionState, c: ExitSection) -> ExitSignal | None:

@@ -40,8 +40,8 @@ class DeltaBook:
             holding = view.holding(strategy_id)
             if holding is None:
                 continue
-            greeks = view.strategy_greeks(strategy_id)
-            units = round(greeks.delta * UNITS_PER_SHARE) if greeks is not None else 0
+            delta = view.strategy_delta(strategy_id)
+            units = round(delta * UNITS_PER_SHARE) if delta is not None else 0
             self._by_strategy[strategy_id] = (holding.symbol, units)
             self._add(holding.symbol, units)
 

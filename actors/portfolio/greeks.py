@@ -38,3 +38,15 @@ def structure_greeks(
         vega += quote.vega * units
         theta += quote.theta * units
     return GreekTotals(round(delta, 4), round(gamma, 4), round(vega, 4), round(theta, 4))
+
+
+def structure_delta(legs: tuple[Leg, ...], quantity: int, quotes: Mapping[OptionContract, OptionQuote]) -> float | None:
+    """`structure_greeks(...).delta` alone, for a reader that needs nothing else (the book's delta exits, on every
+    burst of quotes): summed and rounded the same way, so the two never differ."""
+    delta = 0.0
+    for leg in legs:
+        quote = quotes.get(leg.contract)
+        if quote is None:
+            return None
+        delta += quote.delta * (leg.ratio * quantity * CONTRACT_MULTIPLIER)
+    return round(delta, 4)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from msgspec import UnsetType
 
-from actors.portfolio.greeks import GreekTotals, structure_greeks
+from actors.portfolio.greeks import GreekTotals, structure_delta, structure_greeks
 from messages import (
     IntentApproved,
     IntentDenied,
@@ -59,6 +59,7 @@ class HeldContracts:
 
 
 UNCHANGED = HeldContracts()
+_UNCACHED = object()
 
 
 def strategy_expiry(legs: Iterable[Leg]) -> dt.date:
@@ -299,6 +300,14 @@ class PortfolioView:
             holding = self._open[strategy_id]
             greeks = self._cache.greeks[strategy_id] = structure_greeks(holding.legs, holding.quantity, self._quotes)
             return greeks
+
+    def strategy_delta(self, strategy_id: str) -> float | None:
+        """`strategy_greeks(strategy_id).delta`, without working out the other greeks when they are not cached."""
+        greeks = self._cache.greeks.get(strategy_id, _UNCACHED)
+        if greeks is not _UNCACHED:
+            return None if greeks is None else greeks.delta
+        holding = self._open[strategy_id]
+        return structure_delta(holding.legs, holding.quantity, self._quotes)
 
     def greeks_by_symbol(self) -> dict[str, GreekTotals]:
         totals: dict[str, GreekTotals] = {}

@@ -20,6 +20,7 @@ from actors.decision.assignment_risk import (
 )
 from actors.decision.config import ExitSection
 from actors.decision.exit_baseline import ExitBaseline
+from actors.decision.leg_plan import leg_plan
 from actors.decision.market_context import MarketContext
 from actors.decision.position_state import position_state
 from actors.decision.rules import EXIT_RULES, PositionState, first_exit
@@ -131,7 +132,7 @@ def test_a_quiet_short_call_is_valued_with_the_dividend_not_by_its_conservative_
     views = {call: quiet, wing: LegView(40.1, 40.0, 0.96, 0.002, 0.16)}
 
     def state(exits: ExitSection):
-        return position_state(holding, views, ExitBaseline(), market, now, event=None, iv_percentile=-1.0,
+        return position_state(leg_plan(holding), views, ExitBaseline(), market, now, event=None, iv_percentile=-1.0,
                               exits=exits, model_rate=0.04)
 
     judged = state(ON)
