@@ -15,7 +15,7 @@ full garbage collections while measuring, each of which stops every thread: the 
 The journal commits through the `[persistence] writer` chosen: by default the two, alternating run by run.
 
 Usage: uv run python scripts/bench_latency.py [--orders 300] [--rate 10000] [--condors 100] [--writer both] [--rounds 1]
-                                              [--no-freeze]
+                                              [--spacing-ms 50] [--no-freeze]
 """
 
 from __future__ import annotations
@@ -179,7 +179,8 @@ def _process_cpu(pid: int | None) -> float:
 
 
 def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int = 0, writer: str = "process",
-        freeze: bool = True) -> tuple[list[float], int, float, dict[str, float], list[tuple[float, ...]], list[float]]:
+        freeze: bool = True, spacing_ms: int = 50
+        ) -> tuple[list[float], int, float, dict[str, float], list[tuple[float, ...]], list[float]]:
     # the stand-in broker refuses every close: no retry backoff, or the next tick would wait for it, not the node;
     # and no coalescing delay by default (each tick here is a whole quote, not one leg of a burst): with the default
     # 250 ms a tick waits for the exits timer a background tick armed, and latency is that wait (0-250 ms), not the
@@ -261,7 +262,7 @@ def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int 
             latencies.append((arrivals[before] - start) / 1e6)
             stages.append(milestones.stages(start, arrivals[before]))
             runtime.publish(_quote(measured[2], *HOLD[-1]))  # back to holding
-            time.sleep(0.05)  # pacing only: the refusal releases the close before the next tick
+            time.sleep(spacing_ms / 1000)  # pacing: the refusal releases the close before the next tick
             while arrived.acquire(blocking=False):  # a close judged on the feed's ticks meanwhile is not measured
                 pass
         offered = fed[0] / (time.perf_counter() - started_feed)
@@ -289,6 +290,9 @@ def main() -> None:
     parser.add_argument("--writer", choices=("process", "in_process", "both"), default="both",
                         help="[persistence] writer; both: the two alternate, run by run (default)")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each writer")
+    parser.add_argument("--spacing-ms", type=int, default=50,
+                        help="pause after each measured order; each order's rows make the writer commit its derived "
+                             "tables too (a live node orders a few times a day, not every 50 ms)")
     parser.add_argument("--no-freeze", action="store_true",
                         help="leave the start-up heap in the garbage collector's full passes (before stop 30)")
     args = parser.parse_args()
@@ -298,11 +302,13 @@ def main() -> None:
         for writer in writers:
             with tempfile.TemporaryDirectory() as root:
                 latencies, offered, cpu_us, per_thread_us, stages, collections = run(
-                    args.orders, args.rate, args.condors, Path(root), args.coalesce_ms, writer, not args.no_freeze)
+                    args.orders, args.rate, args.condors, Path(root), args.coalesce_ms, writer, not args.no_freeze,
+                    args.spacing_ms)
             p50, p90, p99, top = np.percentile(latencies, [50, 90, 99, 100])
             p99s[writer].append(p99)
             print(f"tick→order, writer {writer}, {args.condors} open condors, background {offered:,} ticks/s achieved "
-                  f"({args.rate:,} asked), evaluation delay {args.coalesce_ms} ms, {len(latencies)} orders (ms)")
+                  f"({args.rate:,} asked), evaluation delay {args.coalesce_ms} ms, {len(latencies)} orders "
+                  f"{args.spacing_ms} ms apart (ms)")
             print(f"p50 {p50:.2f}  p90 {p90:.2f}  p99 {p99:.2f}  max {top:.2f}")
             for name, spent in zip(STAGES, np.array(stages).T if stages else (), strict=False):
                 low, high = np.percentile(spent, [50, 99])

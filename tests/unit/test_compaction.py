@@ -73,6 +73,40 @@ def test_the_delta_log_is_kept_a_day_and_trimmed_with_every_message_and_each_ses
     assert [m.seq for m in DeltaJournal(str(tmp_path)).read("run-2")] == [1, 2]
 
 
+def test_the_writers_own_commits_keep_the_delta_log_to_its_retention(tmp_path):
+    """Each commit costs more the longer the log is: while the node writes (a group commit every 100 ms), delta-rs
+    drops the entries the retention no longer needs at each checkpoint the commits make (those before the newest
+    checkpoint older than the retention), with no compaction pass; the journal and the idempotency marks are whole
+    afterwards."""
+    import os
+    import time
+
+    from deltalake import DeltaTable
+
+    def versions(suffix: str) -> list[int]:
+        return sorted(int(name.split(".")[0]) for name in os.listdir(log) if name.endswith(suffix))
+
+    DeltaJournal(str(tmp_path)).append("run-1", [Halt(ts=T0 + 1, seq=1, reason="1")])
+    log = tmp_path / "journal" / "_delta_log"
+    DeltaTable(str(tmp_path / "journal")).alter.set_table_properties({"delta.checkpointInterval": "10"})  # test speed
+    journal = DeltaJournal(str(tmp_path))
+    for seq in range(2, 16):
+        journal.append("run-1", [Halt(ts=T0 + seq, seq=seq, reason=str(seq))])
+    aged = time.time() - 600  # ten minutes ago: a log kept that long holds 6,000 group commits while the node writes
+    for name in os.listdir(log):
+        os.utime(log / name, (aged, aged))
+    [*_, aged_checkpoint] = versions(".checkpoint.parquet")
+    for seq in range(16, 30):  # to the next checkpoints
+        journal.append("run-1", [Halt(ts=T0 + seq, seq=seq, reason=str(seq))])
+    assert versions(".checkpoint.parquet")[-1] > aged_checkpoint
+    assert versions(".json")[0] == aged_checkpoint  # the entries before the aged checkpoint are gone
+    reopened = DeltaJournal(str(tmp_path))
+    assert [m.seq for m in reopened.read("run-1")] == list(range(1, 30))
+    assert reopened.committed_version("run-1") == 29  # the idempotency mark survives in the checkpoint
+    reopened.append("run-1", [Halt(ts=T0 + 30, seq=30, reason="again")], version=29)  # a retried batch
+    assert [m.seq for m in DeltaJournal(str(tmp_path)).read("run-1")] == list(range(1, 30))  # is not written twice
+
+
 def test_a_table_from_before_the_log_retention_gets_it_at_start(tmp_path):
     from deltalake import DeltaTable
 
