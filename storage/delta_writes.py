@@ -20,10 +20,11 @@ LOG_RETENTION_S = 60
 LOG_RETENTION_SETTING = f"interval {LOG_RETENTION_S} seconds"
 """How long a table keeps its log entries (storage/maintenance.py says why a minute): set when a table is created.
 delta-rs drops the older ones each time a commit of the writer's makes a checkpoint (every 100 commits), so while
-the node writes, the journal's log holds a minute of group commits and a checkpoint interval's, not the day's. Each commit costs more the
-more entries the log holds: measured here with 1,000-message commits, 20 ms at the first, 107 ms at the 500th and
-200 ms at the 1,000th with a day's retention, against a flat 45-50 ms from the 1,000th to the 2,500th commit with
-a short one. At a commit per 100 ms, a day's retention took the writer past its flush interval within a minute."""
+the node writes, the journal's log holds a minute of group commits and a checkpoint interval's, not the day's. Each
+commit costs more the more entries the log holds: measured here with 1,000-message commits, 20 ms at the first,
+107 ms at the 500th and 200 ms at the 1,000th with a day's retention, against 45-63 ms from the 1,000th to the
+2,500th commit with a minute's. At a commit per 100 ms, a day's retention takes the writer past its flush interval
+within a minute or two."""
 STATS_AS_STRUCT = "delta.checkpoint.writeStatsAsStruct"
 TABLE_PROPERTIES = {LOG_RETENTION: LOG_RETENTION_SETTING, STATS_AS_STRUCT: "true",
                     MARK_RETENTION: MARK_RETENTION_SETTING}
