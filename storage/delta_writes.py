@@ -16,15 +16,16 @@ from deltalake import DeltaTable, write_deltalake
 from storage.commit_marks import MARK_RETENTION, MARK_RETENTION_SETTING
 
 LOG_RETENTION = "delta.logRetentionDuration"
-LOG_RETENTION_S = 60
+LOG_RETENTION_S = 15
 LOG_RETENTION_SETTING = f"interval {LOG_RETENTION_S} seconds"
-"""How long a table keeps its log entries (storage/maintenance.py says why a minute): set when a table is created.
+"""How long a table keeps its log entries (storage/maintenance.py says why so short): set when a table is created.
 delta-rs drops the older ones each time a commit of the writer's makes a checkpoint (every 100 commits), so while
-the node writes, the journal's log holds a minute of group commits and a checkpoint interval's, not the day's. Each
-commit costs more the more entries the log holds: measured here with 1,000-message commits, 20 ms at the first,
-107 ms at the 500th and 200 ms at the 1,000th with a day's retention, against 45-63 ms from the 1,000th to the
-2,500th commit with a minute's. At a commit per 100 ms, a day's retention takes the writer past its flush interval
-within a minute or two."""
+the node writes, the journal's log holds 15 seconds of group commits and a checkpoint interval's, not the day's.
+Each commit costs more the more entries the log holds: with 1,000-message commits, 20 ms at the first, 107 ms at the
+500th and 200 ms at the 1,000th with a day's retention. In `bench_latency.py --spacing-ms 1000` (150 s at 10k
+ticks/s, a commit every 100 ms) the writer process climbed from 25% to 90% of a core in the first minute with a
+minute's retention (tick→order reached 200-370 ms while it was saturated) and then held 41-56% after each trim; with
+15 seconds it held 30-39% throughout. A day's retention saturates the writer within a minute or two."""
 STATS_AS_STRUCT = "delta.checkpoint.writeStatsAsStruct"
 TABLE_PROPERTIES = {LOG_RETENTION: LOG_RETENTION_SETTING, STATS_AS_STRUCT: "true",
                     MARK_RETENTION: MARK_RETENTION_SETTING}

@@ -9,7 +9,7 @@ days, not the year.
 Vacuum keeps at least 7 days of history (Delta's own safety window) so a reader or a time-travel query that is
 still using an older version never loses its files.
 
-Each pass then checkpoints the table and removes log entries older than its `delta.logRetentionDuration`, a minute
+Each pass then checkpoints the table and removes log entries older than its `delta.logRetentionDuration`, 15 s
 (`LOG_RETENTION_S`, set when a table is created, and on older tables at a node's start; delta-rs also trims at every
 checkpoint the writer's own commits make): opening a Delta table lists its whole `_delta_log` directory and replays
 every entry after the newest checkpoint, and each commit costs more the longer the log, so a log of every group
@@ -17,10 +17,10 @@ commit (ten a second while the node writes) would make every commit, start, stat
 age. Nothing in the node reads an older version: restarts, status and reports read the newest, and the writer's
 idempotency marks (app transactions) are carried in each checkpoint. What goes is the entries before the newest
 checkpoint that is itself older than the retention (every version younger than it can still be rebuilt); a reader
-opens from the newest checkpoint and the entries after it, so it would have to stall a minute between listing the
-log and reading it to miss one. The retention is a table property, and changing it is a metadata
-commit that fails a concurrent writer's next append: it is set only before the node's writer opens the lake, with
-the other table properties (storage/delta_writes.py's `TABLE_PROPERTIES`).
+opens from the newest checkpoint and the entries after it, so it would have to stall 15 seconds between listing
+the log and reading it to miss one (data files are vacuum's, kept a week). The retention is a table property, and
+changing it is a metadata commit that fails a concurrent writer's next append: it is set only before the node's
+writer opens the lake, with the other table properties (storage/delta_writes.py's `TABLE_PROPERTIES`).
 """
 
 from __future__ import annotations
