@@ -4,6 +4,7 @@ only what the lake lacks; the report ranks what is there."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -72,10 +73,15 @@ def test_the_local_pool_writes_one_row_per_run_and_a_resume_runs_only_what_is_mi
     assert "class='robust'" in page and page.count("short_delta=") >= 3 and "chart-regimes" in page
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def _free_ports(count: int) -> list[int]:
+    """Distinct free ports: every probe stays bound until all are chosen. Probed one after another, two could be the
+    same port (seen: Ray refusing to start, 'metrics_export is trying to use a port number ... used by other
+    components')."""
+    with contextlib.ExitStack() as probes:
+        sockets = [probes.enter_context(socket.socket()) for _ in range(count)]
+        for probe in sockets:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in sockets]
 
 
 def _ray_ready(address: str, env: dict[str, str]) -> bool:
@@ -92,27 +98,27 @@ RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_agent_register_timeout_ms": "300
 """A busy machine starts Ray's agents slowly: the raylet gives them minutes, not seconds, to register."""
 
 
-def _agent_ports() -> list[str]:
+def _agent_ports(ports: list[int]) -> list[str]:
     """Fixed ports for Ray's agents: left dynamic, the raylet waits for each agent's port file and aborts after
     ~30 s on a busy machine (seen: 'Timed out waiting for file .../metrics_agent_port_...' with a load average
     of 11 on 2 cores)."""
-    return [arg for option in ("--dashboard-agent-grpc-port", "--dashboard-agent-listen-port",
-                               "--metrics-export-port", "--runtime-env-agent-port")
-            for arg in (option, str(_free_port()))]
+    options = ("--dashboard-agent-grpc-port", "--dashboard-agent-listen-port", "--metrics-export-port",
+               "--runtime-env-agent-port")
+    return [arg for option, port in zip(options, ports, strict=True) for arg in (option, str(port))]
 
 
 @pytest.fixture
 def ray_head():
     """A real Ray head on 127.0.0.1 in its own process group, with its own temp dir; always taken down."""
     pytest.importorskip("ray")
-    port = _free_port()
+    port, *agents = _free_ports(5)
     address = f"127.0.0.1:{port}"
     temp = tempfile.mkdtemp(prefix="rt21-", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
     env = {**os.environ, **RAY_ENV}
     head = subprocess.Popen(
         [_ray_cli(), "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port", str(port),
          "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats", "--temp-dir", temp,
-         *_agent_ports()],
+         *_agent_ports(agents)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=True)
     try:
         deadline = time.monotonic() + 300
