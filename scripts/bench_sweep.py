@@ -14,7 +14,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from actors.sweep.run import execute  # noqa: E402
 from actors.sweep.runner import run_sweep  # noqa: E402
 from actors.sweep.spec import sweep_from_mapping  # noqa: E402
 from storage.sweeps import SweepTable  # noqa: E402
-from tests.sweep.test_sweep_runs import RAY_ENV, _agent_ports  # noqa: E402
+from tests.sweep.test_sweep_runs import RAY_ENV, ray_head_ports  # noqa: E402
 
 
 def _sweep(name: str, sessions: int, deltas: int):  # noqa: ANN202 - Sweep
@@ -45,20 +44,14 @@ def _timed(label: str, fn) -> float:  # noqa: ANN001
     return wall
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _ray(sweep, lake: str) -> float:  # noqa: ANN001
-    port, temp = _free_port(), tempfile.mkdtemp(prefix="rb21-", dir="/tmp")
+    (port, agent_options), temp = ray_head_ports(), tempfile.mkdtemp(prefix="rb21-", dir="/tmp")
     env = {**os.environ, **RAY_ENV}
     ray_cli = str(Path(sys.executable).with_name("ray"))
     head = subprocess.Popen([ray_cli, "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port",
                              str(port), "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats",
-                             "--temp-dir", temp, *_agent_ports()], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-                            start_new_session=True)
+                             "--temp-dir", temp, *agent_options], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env, start_new_session=True)
     try:
         while subprocess.run([ray_cli, "status", "--address", f"127.0.0.1:{port}"], capture_output=True, env=env,
                              check=False).returncode != 0:

@@ -4,7 +4,6 @@ a commit shows up by itself, and the halt button halts a running node through it
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from storage.lake_views import LakeViews
 from storage.lake_writer import LakeWriter
 from tests.browser.chromium import chromium, console_errors, needs_chromium, start_dashboard, stop
 from tests.lake_fixture import ny, write_fixture_lake
+from tests.ports import free_ports
 from tests.waiting import wait_for
 
 pytestmark = needs_chromium
@@ -112,12 +112,6 @@ def test_the_token_guards_every_request(tmp_path):
     assert client.get("/risk").status_code == 200  # the cookie carries it from then on
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _health(port: int) -> tuple[int, dict] | None:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
@@ -130,7 +124,7 @@ def _health(port: int) -> tuple[int, dict] | None:
 
 @pytest.mark.timeout(300)
 def test_the_halt_button_halts_a_running_node_and_the_dashboard_outlives_it(tmp_path):
-    port = _free_port()
+    [port] = free_ports()
     config = tmp_path / "node.toml"
     config.write_text(
         f'[node]\nlake_uri = "{tmp_path / "lake"}"\n[sim]\ntick_interval_s = 1.0\n'

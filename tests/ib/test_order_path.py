@@ -4,7 +4,6 @@ socket, and the test gateway refusing, half-answering and reporting fills the wa
 from __future__ import annotations
 
 import datetime as dt
-import socket
 
 import pytest
 
@@ -39,6 +38,7 @@ from tests.ib.harness import (
     new_gateway,
     operator_settings,
 )
+from tests.ports import free_ports
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(90)
@@ -281,9 +281,7 @@ def test_504_reconnects_and_2110_holds_new_orders_until_ib_is_back(gateway):
 
 def test_a_gateway_not_listening_yet_is_retried_until_it_is():
     """ib_async's 502: the API port refuses the connection (gateway not started, API disabled)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    [port] = free_ports()  # nothing listens on it
     gateway = TestGateway(shifted_clock(MARKET_TIME), settings=operator_settings())
     gateway.port = port
     try:

@@ -7,7 +7,6 @@ import configparser
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.error
@@ -18,15 +17,10 @@ import pytest
 
 from messages.risk import RiskStateSnapshot
 from storage.journal import DeltaJournal
+from tests.ports import free_ports
 from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _health(port: int) -> dict | None:
@@ -88,7 +82,7 @@ def _halt_in_lake(lake: Path) -> bool:
 
 @pytest.fixture
 def supervised(tmp_path: Path):
-    port = _free_port()
+    [port] = free_ports()
     (tmp_path / "node.toml").write_text(
         f'[node]\nlake_uri = "{tmp_path / "lake"}"\n[sim]\ntick_interval_s = 1.0\n'
         f"[persistence]\nflush_interval_ms = 100\n"

@@ -4,11 +4,9 @@ only what the lake lacks; the report ranks what is there."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +19,7 @@ from actors.cli import main
 from actors.sweep.run import execute
 from actors.sweep.spec import load_sweep
 from storage.sweeps import SweepTable
+from tests.ports import free_ports
 
 SWEEP = """
 [sweep]
@@ -73,17 +72,6 @@ def test_the_local_pool_writes_one_row_per_run_and_a_resume_runs_only_what_is_mi
     assert "class='robust'" in page and page.count("short_delta=") >= 3 and "chart-regimes" in page
 
 
-def _free_ports(count: int) -> list[int]:
-    """Distinct free ports: every probe stays bound until all are chosen. Probed one after another, two could be the
-    same port (seen: Ray refusing to start, 'metrics_export is trying to use a port number ... used by other
-    components')."""
-    with contextlib.ExitStack() as probes:
-        sockets = [probes.enter_context(socket.socket()) for _ in range(count)]
-        for probe in sockets:
-            probe.bind(("127.0.0.1", 0))
-        return [probe.getsockname()[1] for probe in sockets]
-
-
 def _ray_ready(address: str, env: dict[str, str]) -> bool:
     status = subprocess.run([_ray_cli(), "status", "--address", address], capture_output=True, env=env, timeout=120,
                             check=False)
@@ -98,27 +86,28 @@ RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_agent_register_timeout_ms": "300
 """A busy machine starts Ray's agents slowly: the raylet gives them minutes, not seconds, to register."""
 
 
-def _agent_ports(ports: list[int]) -> list[str]:
-    """Fixed ports for Ray's agents: left dynamic, the raylet waits for each agent's port file and aborts after
-    ~30 s on a busy machine (seen: 'Timed out waiting for file .../metrics_agent_port_...' with a load average
-    of 11 on 2 cores)."""
+def ray_head_ports() -> tuple[int, list[str]]:
+    """A Ray head's port and the `ray start` options fixing its agents' ports, all distinct. Left dynamic, the raylet
+    waits for each agent's port file and aborts after ~30 s on a busy machine (seen: 'Timed out waiting for file
+    .../metrics_agent_port_...' with a load average of 11 on 2 cores)."""
     options = ("--dashboard-agent-grpc-port", "--dashboard-agent-listen-port", "--metrics-export-port",
                "--runtime-env-agent-port")
-    return [arg for option, port in zip(options, ports, strict=True) for arg in (option, str(port))]
+    port, *agents = free_ports(1 + len(options))
+    return port, [arg for option, agent in zip(options, agents, strict=True) for arg in (option, str(agent))]
 
 
 @pytest.fixture
 def ray_head():
     """A real Ray head on 127.0.0.1 in its own process group, with its own temp dir; always taken down."""
     pytest.importorskip("ray")
-    port, *agents = _free_ports(5)
+    port, agent_options = ray_head_ports()
     address = f"127.0.0.1:{port}"
     temp = tempfile.mkdtemp(prefix="rt21-", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
     env = {**os.environ, **RAY_ENV}
     head = subprocess.Popen(
         [_ray_cli(), "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port", str(port),
          "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats", "--temp-dir", temp,
-         *_agent_ports(agents)],
+         *agent_options],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=True)
     try:
         deadline = time.monotonic() + 300
