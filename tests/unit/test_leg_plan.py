@@ -9,9 +9,8 @@ from msgspec import structs
 from actors.decision.leg_plan import LegPlans, leg_plan, legs_marked
 from actors.decision.position_state import combo_mark, conservative_note, pin_distance_pct
 from actors.market_data.marks import LegView
-from actors.portfolio.greeks import structure_greeks
-from actors.portfolio.view import Holding, PortfolioView
-from messages import Leg, OptionContract, OptionQuote, StrategyOpened
+from actors.portfolio.view import Holding
+from messages import Leg, OptionContract
 
 NEAR, FAR = dt.date(2026, 3, 20), dt.date(2026, 4, 17)
 SHORT_PUT, LONG_PUT = OptionContract("SPY", NEAR, 570.0, "P"), OptionContract("SPY", NEAR, 565.0, "P")
@@ -70,18 +69,3 @@ def test_a_changed_holding_gets_a_new_plan():
     assert plans.of(settled).shorts == (SHORT_CALL,) and plans.of(settled).nearest_expiry == FAR
     plans.forget("IC-1")
     assert plans.of(HELD) is not first and plans.of(HELD) == first
-
-
-def test_the_book_delta_is_the_greeks_delta():
-    view = PortfolioView()
-    view.apply(StrategyOpened(strategy_id="IC-1", kind="iron_condor", symbol="SPY", legs=CONDOR, quantity=3,
-                              entry_price=-1.6, max_profit_usd=480.0, max_loss_usd=1020.0))
-    assert view.strategy_delta("IC-1") is None  # never quoted
-    for n, (leg, delta) in enumerate(zip(CONDOR, (-0.0813, -0.2117, 0.2291, 0.0937))):
-        view.apply(OptionQuote(contract=leg.contract, bid=1.0, ask=1.1, delta=delta, gamma=0.01, vega=0.1,
-                               theta=-0.02, iv=0.18, underlying_price=580.0, ts=n + 1))
-        if n < 3:
-            assert view.strategy_delta("IC-1") is None
-    expected = structure_greeks(CONDOR, 3, view.quotes).delta
-    assert view.strategy_delta("IC-1") == expected  # worked out alone
-    assert view.strategy_greeks("IC-1").delta == expected and view.strategy_delta("IC-1") == expected  # and cached

@@ -6,7 +6,7 @@ import datetime as dt
 
 import msgspec
 
-from actors.portfolio.greeks import GreekTotals
+from actors.portfolio.greeks import GreekTotals, structure_greeks
 from actors.portfolio.view import PortfolioView
 from actors.risk.config import RiskSection
 from actors.risk.core import RiskCore
@@ -169,3 +169,22 @@ def test_greeks_follow_every_change_of_a_strategys_quotes_size_and_legs():
     assert view.strategy_greeks("A") is None  # its short put's quote left with its last holder
     view.apply(_quote(SHARED_PUT, ts=NOW + 3, delta=-0.3))
     assert view.strategy_greeks("A").delta == 10.0
+
+
+DELTA_CONDOR = tuple(Leg(OptionContract("SPY", dt.date(2026, 3, 20), strike, right), ratio)
+                     for strike, right, ratio in ((565.0, "P", 1), (570.0, "P", -1), (590.0, "C", -1), (595.0, "C", 1)))
+
+
+def test_the_book_delta_is_the_greeks_delta():
+    view = PortfolioView()
+    view.apply(StrategyOpened(strategy_id="IC-1", kind="iron_condor", symbol="SPY", legs=DELTA_CONDOR, quantity=3,
+                              entry_price=-1.6, max_profit_usd=480.0, max_loss_usd=1020.0))
+    assert view.strategy_delta("IC-1") is None  # never quoted
+    for n, (leg, delta) in enumerate(zip(DELTA_CONDOR, (-0.0813, -0.2117, 0.2291, 0.0937))):
+        view.apply(OptionQuote(contract=leg.contract, bid=1.0, ask=1.1, delta=delta, gamma=0.01, vega=0.1,
+                               theta=-0.02, iv=0.18, underlying_price=580.0, ts=n + 1))
+        if n < 3:
+            assert view.strategy_delta("IC-1") is None
+    expected = structure_greeks(DELTA_CONDOR, 3, view.quotes).delta
+    assert view.strategy_delta("IC-1") == expected  # worked out alone
+    assert view.strategy_greeks("IC-1").delta == expected and view.strategy_delta("IC-1") == expected  # and cached
