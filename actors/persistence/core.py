@@ -89,7 +89,7 @@ class PersistenceCore(ActorCore):
                 self._flush_or_hold(ctx)
                 self._flush_due = self._monotonic() + self._params.flush_interval_ms / 1000
         elif len(self._buffer) == 1:
-            self._arm_flush(ctx)
+            self._arm_flush(ctx, since_ns=message.ts)
 
     def _flush_or_hold(self, ctx: Context) -> None:
         """Flush now (unless backing off); while storage fails and the buffer is full, keep retrying here (blocking
@@ -130,8 +130,12 @@ class PersistenceCore(ActorCore):
             ctx.publish(StorageStateChanged(store="journal", state="ok", reason="commits land again"))
             ctx.publish(Alert(level="info", source=self.name, text="journal storage recovered"))
 
-    def _arm_flush(self, ctx: Context) -> None:
-        ctx.set_timer(TimerKey.FLUSH, ctx.now() + self._params.flush_interval_ms * NS_PER_MS)
+    def _arm_flush(self, ctx: Context, since_ns: int | None = None) -> None:
+        """Commit `flush_interval_ms` after `since_ns`, the publish time of the batch's first message (default now),
+        and never before now. Counted from now, a message that queued behind a long commit would wait that commit,
+        then the whole interval, then its own commit: at 20k events/s a commit of 90 ms put the lag's p99 at 280 ms."""
+        now = ctx.now()
+        ctx.set_timer(TimerKey.FLUSH, max(now, min(now, since_ns or now) + self._params.flush_interval_ms * NS_PER_MS))
 
     def _flush(self) -> str | None:
         """Seal the buffer as the next batch and commit every sealed batch in order. A failed batch is kept exactly

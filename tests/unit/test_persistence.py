@@ -50,6 +50,26 @@ def test_group_commit_by_size_and_by_time():
     assert [len(c) for c in writer.commits] == [3, 2]  # the last halt plus the flush timer itself
 
 
+def test_the_flush_interval_counts_from_when_the_batch_s_first_message_was_published():
+    """A message that queued behind a long commit has already waited: its batch is due `flush_interval_ms` after its
+    publish, not after the persistence actor got to it (counted from then, a 90 ms commit put the lag's p99 at
+    280 ms at 20k events/s)."""
+    writer = FlakyWriter(failures=0)
+    runtime, _ = _runtime(writer, batch_max=100, flush_interval_ms=100)
+    now = runtime.clock.now()
+    runtime.inject(Halt(ts=now - 80 * MS, reason="queued 80 ms"))
+    runtime.run_until(now + 30 * MS)
+    assert [[m.reason for m in c if isinstance(m, Halt)] for c in writer.commits] == [["queued 80 ms"]]
+    runtime.inject(Halt(ts=now - 500 * MS, reason="queued 500 ms"))  # overdue: committed now, never before now
+    runtime.run_until(runtime.clock.now())
+    assert [[m.reason for m in c if isinstance(m, Halt)] for c in writer.commits][-1] == ["queued 500 ms"]
+    runtime.inject(Halt(reason="just published"))
+    runtime.run_until(runtime.clock.now() + 90 * MS)
+    assert len(writer.commits) == 2  # a fresh batch still waits its whole interval
+    runtime.run_until(runtime.clock.now() + 20 * MS)
+    assert len(writer.commits) == 3
+
+
 def test_storage_errors_keep_every_message_for_the_retry():
     writer = FlakyWriter(failures=2)
     runtime, core = _runtime(writer, batch_max=100, flush_interval_ms=10)
