@@ -16,19 +16,23 @@ from deltalake import DeltaTable, write_deltalake
 from storage.commit_marks import MARK_RETENTION, MARK_RETENTION_SETTING
 
 LOG_RETENTION = "delta.logRetentionDuration"
-LOG_RETENTION_S = 15
+LOG_RETENTION_S = 5
 LOG_RETENTION_SETTING = f"interval {LOG_RETENTION_S} seconds"
 """How long a table keeps its log entries (storage/maintenance.py says why so short): set when a table is created.
-delta-rs drops the older ones each time a commit of the writer's makes a checkpoint (every 100 commits), so while
-the node writes, the journal's log holds 15 seconds of group commits and a checkpoint interval's, not the day's.
-Each commit costs more the more entries the log holds: with 1,000-message commits, 20 ms at the first, 107 ms at the
-500th and 200 ms at the 1,000th with a day's retention. In `bench_latency.py --spacing-ms 1000` (150 s at 10k
-ticks/s, a commit every 100 ms) the writer process climbed from 25% to 90% of a core in the first minute with a
-minute's retention (tick→order reached 200-370 ms while it was saturated) and then held 41-56% after each trim; with
-15 seconds it held 30-39% throughout. A day's retention saturates the writer within a minute or two."""
+delta-rs drops the older ones each time a commit of the writer's makes a checkpoint, so while the node writes, the
+journal's log holds a few seconds of group commits and a checkpoint interval's, not the day's. Each commit costs more
+the more entries the log holds: with 1,000-message commits, 20 ms at the first, 107 ms at the 500th and 200 ms at the
+1,000th with a day's retention; a day's retention saturated the writer process within a minute or two of
+`bench_latency.py --spacing-ms 1000`. Against 15 s and a checkpoint every 100 commits (stop 32's), 5 s and every 25
+held 2,500-message journal commits at 16-20 ms where they had climbed to 50-60 ms between trims, and took the
+commit lag's p99 in `bench_persistence.py --seconds 30` from 253 to 172 ms."""
+CHECKPOINT_INTERVAL = "delta.checkpointInterval"
+CHECKPOINT_EVERY = 25
+"""Commits between checkpoints, each of which is also when the log is trimmed. A checkpoint lists every data file,
+so it costs more with more files (50 ms at 20,000, 190 ms at 100,000); live compaction keeps them few."""
 STATS_AS_STRUCT = "delta.checkpoint.writeStatsAsStruct"
 TABLE_PROPERTIES = {LOG_RETENTION: LOG_RETENTION_SETTING, STATS_AS_STRUCT: "true",
-                    MARK_RETENTION: MARK_RETENTION_SETTING}
+                    MARK_RETENTION: MARK_RETENTION_SETTING, CHECKPOINT_INTERVAL: str(CHECKPOINT_EVERY)}
 """Every table's properties, set when it is created (and on older tables at a node's start). With statistics as
 struct the checkpoint holds each file's statistics as typed columns beside their JSON, and delta-rs, which reads those
 instead of parsing the JSON of every file, opens the journal of 1,000 sessions (1,534 files) about 2 ms (15%) faster:

@@ -9,18 +9,23 @@ days, not the year.
 Vacuum keeps at least 7 days of history (Delta's own safety window) so a reader or a time-travel query that is
 still using an older version never loses its files.
 
-Each pass then checkpoints the table and removes log entries older than its `delta.logRetentionDuration`, 15 s
+Each pass then checkpoints the table and removes log entries older than its `delta.logRetentionDuration`, 5 s
 (`LOG_RETENTION_S`, set when a table is created, and on older tables at a node's start; delta-rs also trims at every
-checkpoint the writer's own commits make): opening a Delta table lists its whole `_delta_log` directory and replays
-every entry after the newest checkpoint, and each commit costs more the longer the log, so a log of every group
-commit (ten a second while the node writes) would make every commit, start, status and restart pay for the lake's
-age. Nothing in the node reads an older version: restarts, status and reports read the newest, and the writer's
-idempotency marks (app transactions) are carried in each checkpoint. What goes is the entries before the newest
-checkpoint that is itself older than the retention (every version younger than it can still be rebuilt); a reader
-opens from the newest checkpoint and the entries after it, so it would have to stall 15 seconds between listing
-the log and reading it to miss one (data files are vacuum's, kept a week). The retention is a table property, and
-changing it is a metadata commit that fails a concurrent writer's next append: it is set only before the node's
-writer opens the lake, with the other table properties (storage/delta_writes.py's `TABLE_PROPERTIES`).
+checkpoint the writer's own commits make, one per `CHECKPOINT_EVERY` commits): opening a Delta table lists its whole
+`_delta_log` directory and replays every entry after the newest checkpoint, and each commit costs more the longer the
+log, so a log of every group commit (ten a second while the node writes) would make every commit, start, status and
+restart pay for the lake's age. Nothing in the node reads an older version: restarts, status and reports read the
+newest, and the writer's idempotency marks (app transactions) are carried in each checkpoint. What goes is the
+entries before the newest checkpoint that is itself older than the retention (every version younger than it can still
+be rebuilt). A reader opens from the newest checkpoint and the entries after it, so at ten commits a second it would
+have to stall about 8 seconds (the retention and a checkpoint interval) between listing the log and reading it to miss
+one; a table kept open (storage/current_table.py) reloads from the newest checkpoint when the entries after its
+version are gone. Data files are vacuum's, kept a week. A compaction pass that runs beside the writer is a
+transaction read at one version: one that outlasts that window fails its commit (`Invalid table version`), is logged,
+and is tried again at the next pass. The writer's own passes (storage/live_compaction.py) take well under a second; a
+scheduled pass over a long day may not, and the start's pass runs before anything writes. The retention is a table
+property, and changing it is a metadata commit that fails a concurrent writer's next append: it is set only before
+the node's writer opens the lake, with the other table properties (storage/delta_writes.py's `TABLE_PROPERTIES`).
 """
 
 from __future__ import annotations

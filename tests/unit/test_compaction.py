@@ -95,6 +95,8 @@ def test_the_writers_own_commits_keep_the_delta_log_to_its_retention(tmp_path):
     log = tmp_path / "journal" / "_delta_log"
     DeltaTable(str(tmp_path / "journal")).alter.set_table_properties({"delta.checkpointInterval": "10"})  # test speed
     journal = DeltaJournal(str(tmp_path))
+    early_reader = DeltaJournal(str(tmp_path))  # a reader that keeps its table open, as the dashboard's views do
+    assert [m.seq for m in early_reader.read("run-1")] == [1]
     for seq in range(2, 16):
         journal.append("run-1", [Halt(ts=T0 + seq, seq=seq, reason=str(seq))])
     aged = time.time() - 600  # ten minutes ago: a log kept that long holds 6,000 group commits while the node writes
@@ -107,6 +109,8 @@ def test_the_writers_own_commits_keep_the_delta_log_to_its_retention(tmp_path):
     assert versions(".json")[0] == aged_checkpoint  # the entries before the aged checkpoint are gone
     reopened = DeltaJournal(str(tmp_path))
     assert [m.seq for m in reopened.read("run-1")] == list(range(1, 30))
+    # the entries after the early reader's version are gone: it catches up from the newest checkpoint
+    assert [m.seq for m in early_reader.read("run-1")] == list(range(1, 30))
     assert reopened.committed_version("run-1") == 29  # the idempotency mark survives in the checkpoint
     reopened.append("run-1", [Halt(ts=T0 + 30, seq=30, reason="again")], version=29)  # a retried batch
     assert [m.seq for m in DeltaJournal(str(tmp_path)).read("run-1")] == list(range(1, 30))  # is not written twice
