@@ -180,6 +180,7 @@ def serve(conn: Connection) -> None:
                 case ["committed_version", str(session_id)]:
                     reply = ["ok", writer.committed_version(session_id)]
                 case ["close"]:
+                    writer.close()  # a compaction pass in progress finishes first
                     return
                 case _:
                     reply = ["error", f"unknown request {request[:1]!r}"]
@@ -191,6 +192,9 @@ def serve(conn: Connection) -> None:
 def main(argv: list[str]) -> int:
     fd, parent_pid = int(argv[0]), int(argv[1])
     _die_with_parent(parent_pid)
+    # its stderr is the node's: what needs the trader (a failed upkeep pass) and nothing routine, whatever the level
+    logger.remove()
+    logger.add(sys.stderr, level="WARNING", backtrace=False, diagnose=False)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:

@@ -16,18 +16,22 @@ from deltalake import CommitProperties, DeltaTable, Transaction
 from messages import Message
 from storage.commit_marks import retire_marks
 from storage.delta_writes import OpenTables
-from storage.journal import DeltaJournal
+from storage.journal import DeltaJournal, newest_date
+from storage.live_compaction import EVERY_COMMITS, LiveCompaction
 from storage.tables import PROJECTED_TYPES, SCHEMA_VERSION, SCHEMA_VERSION_KEY, SCHEMAS, project
 
 
 class LakeWriter:
-    def __init__(self, journal: DeltaJournal) -> None:
+    def __init__(self, journal: DeltaJournal, compact_every: int = EVERY_COMMITS) -> None:
+        """`compact_every`: commits of a table between the passes that bin-pack its small files while this writer
+        runs (storage/live_compaction.py; 0: none)."""
         self.journal = journal
         self._root = journal.uri.rsplit("/", 1)[0]
         self._options = journal.storage_options
         self._committed: dict[str, int] = {}
         self._exec_ids: set[str] | None = None
         self._open = OpenTables(self._options)
+        self.live_compaction = LiveCompaction(self._options, compact_every)
 
     def table_uri(self, table: str) -> str:
         return f"{self._root}/{table}"
@@ -58,6 +62,7 @@ class LakeWriter:
         if not messages:
             return
         self.journal.append(session_id, messages, version)
+        self.live_compaction.committed(self.journal.uri, newest_date(messages))
         exec_ids = self._known_exec_ids()
         for table, rows in sorted(project(session_id, messages, exec_ids).items()):
             app_id = f"{session_id}/{table}"
@@ -93,7 +98,9 @@ class LakeWriter:
         return written
 
     def close(self) -> None:
-        """Drop the open tables (each holds its log in memory); a later append opens them again."""
+        """Let a compaction pass in progress finish and drop the open tables (each holds its log in memory); a later
+        append opens them again."""
+        self.live_compaction.close()
         self._open.forget()
 
     def retire_marks(self, session_id: str) -> int:
@@ -128,6 +135,7 @@ class LakeWriter:
             self._committed.pop(app_id, None)
             raise
         self._committed[app_id] = version
+        self.live_compaction.committed(self.table_uri(table))
         if table == "fills":  # only once stored: a failed commit must not make its fills look written
             self._known_exec_ids().update(rows["exec_id"].to_pylist())
 
