@@ -25,7 +25,7 @@ the more entries the log holds: with 1,000-message commits, 20 ms at the first, 
 1,000th with a day's retention; a day's retention saturated the writer process within a minute or two of
 `bench_latency.py --spacing-ms 1000`. Against 15 s and a checkpoint every 100 commits (stop 32's), 5 s and every 25
 held 2,500-message journal commits at 16-20 ms where they had climbed to 50-60 ms between trims, and took the
-commit lag's p99 in `bench_persistence.py --seconds 30` from 253 to 172 ms."""
+commit lag's p99 in single runs of `bench_persistence.py --seconds 30` from 253 to 172 ms."""
 CHECKPOINT_INTERVAL = "delta.checkpointInterval"
 CHECKPOINT_EVERY = 25
 """Commits between checkpoints, each of which is also when the log is trimmed. A checkpoint lists every data file,

@@ -72,7 +72,7 @@ class LiveCompaction:
                 table = DeltaTable(uri, storage_options=self._options)
                 filters = [("date", "=", date)] if date is not None else None
                 metrics = table.optimize.compact(partition_filters=filters, target_size=TARGET_FILE_BYTES,
-                                                 writer_properties=_WRITER)
+                                                 max_concurrent_tasks=1, writer_properties=_WRITER)
                 self.passes += 1
                 logger.debug(f"live compaction of {uri}{f' ({date})' if date else ''}: "
                              f"-{metrics.get('numFilesRemoved', 0)} +{metrics.get('numFilesAdded', 0)} files")
