@@ -7,9 +7,9 @@ quotes, timers, orders, fills) is the first earlier session; every later session
 data and timers (`--per-session` messages, default 1,000: 1,000 sessions hold >= 1M messages), written in
 group commits of `--commit` messages through the node's lake writer (the journal, the derived tables and the session
 index a start reads the session list and the snapshot sets from). Each lake is measured as written
-(many small files, and the log the writer's own checkpoints left: it drops entries older than the 15 s retention),
-then as maintained: compacted, vacuumed, and its Delta log trimmed as the maintenance trims it (everything before
-the checkpoint); each from zero (the whole journal replayed, as with
+(many small files, and the log the writer's own checkpoints left: it drops entries older than the log retention,
+`LOG_RETENTION_S`), then as maintained: compacted, vacuumed, and its Delta log trimmed as the maintenance trims it
+(everything before the checkpoint); each from zero (the whole journal replayed, as with
 `persistence.restore_snapshots = false`) and from the snapshot set the newest session's graceful stop wrote (taken
 of the cores the from-zero rebuild built); and — for the smaller lakes only, `--old-up-to` — with the previous reader
 (one whole-table read per earlier session) for comparison.
