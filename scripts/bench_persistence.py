@@ -23,13 +23,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-from loguru import logger
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from actors.persistence.config import PersistenceSection  # noqa: E402
 from actors.persistence.core import PersistenceCore  # noqa: E402
 from actors.runtime.clock import WallClock  # noqa: E402
+from actors.runtime.logging import configure_logging  # noqa: E402
 from actors.runtime.threaded import ThreadedRuntime  # noqa: E402
 from actors.service.compaction import ScheduledCompaction  # noqa: E402
 from messages import Halt, Message, OrderFilled  # noqa: E402
@@ -114,8 +114,7 @@ def run(lake: str, writer: str, rate: int, seconds: float) -> None:
 
 
 def main() -> None:
-    logger.remove()  # the live compaction's passes are debug lines; a failed one still says so
-    logger.add(sys.stderr, level="WARNING")
+    configure_logging("WARNING")  # the live compaction's passes are debug lines; a failed one still says so
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=20_000)
     parser.add_argument("--seconds", type=float, default=5.0)

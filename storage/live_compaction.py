@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import threading
 
-from deltalake import DeltaTable, WriterProperties
+from deltalake import DeltaTable
 from loguru import logger
 
 from storage.lake_access import one_line
+from storage.maintenance import COMPACTED_FILES
 
 EVERY_COMMITS = 200
 """Commits of a table between passes: 20 s of a live node's group commits."""
@@ -33,7 +34,6 @@ TARGET_FILE_BYTES = 16 * 1024 * 1024
 """Small enough that rewriting the day's newest file with the latest commits stays well under a second."""
 CLOSE_WAIT_S = 5.0
 """Under the writer process's own 10 s to exit when the node closes it."""
-_WRITER = WriterProperties(compression="ZSTD", compression_level=3)
 
 
 class LiveCompaction:
@@ -72,7 +72,7 @@ class LiveCompaction:
                 table = DeltaTable(uri, storage_options=self._options)
                 filters = [("date", "=", date)] if date is not None else None
                 metrics = table.optimize.compact(partition_filters=filters, target_size=TARGET_FILE_BYTES,
-                                                 max_concurrent_tasks=1, writer_properties=_WRITER)
+                                                 max_concurrent_tasks=1, writer_properties=COMPACTED_FILES)
                 self.passes += 1
                 logger.debug(f"live compaction of {uri}{f' ({date})' if date else ''}: "
                              f"-{metrics.get('numFilesRemoved', 0)} +{metrics.get('numFilesAdded', 0)} files")

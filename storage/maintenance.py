@@ -47,7 +47,8 @@ SMALL_DAY_BYTES = 64 * 1024 * 1024
 UTC) holding no more than this together is rewritten into one file: a finished day no longer grows, so that happens
 once, and the table's log, which lists every data file and which every open reads, stops carrying them (at 1,000
 sessions, 1,534 files became 1,003)."""
-_WRITER = WriterProperties(compression="ZSTD", compression_level=3, max_row_group_size=ROW_GROUP_ROWS)
+COMPACTED_FILES = WriterProperties(compression="ZSTD", compression_level=3, max_row_group_size=ROW_GROUP_ROWS)
+"""How every compaction writes its files: the passes here and the writer's own (storage/live_compaction.py)."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ def compact_by_date(table: DeltaTable, max_files: int = COMPACT_FILES_PER_DATE) 
     """Rewrite each date partition `days_to_compact` names, sorted by type; returns the Delta metrics."""
     totals = {"numFilesRemoved": 0, "numFilesAdded": 0}
     for date in days_to_compact(pa.table(table.get_add_actions(flatten=True)), max_files):
-        metrics = table.optimize.z_order(["type"], partition_filters=[("date", "=", date)], writer_properties=_WRITER)
+        metrics = table.optimize.z_order(["type"], partition_filters=[("date", "=", date)],
+                                         writer_properties=COMPACTED_FILES)
         for key in totals:
             totals[key] += int(metrics.get(key, 0))
     return totals
@@ -94,7 +96,8 @@ def compact_and_vacuum(table_uri: str, storage_options: dict[str, str] | None = 
         raise ValueError(f"vacuum retention {retention_hours} h is below the {MIN_RETENTION_HOURS} h safety window")
     table = DeltaTable(table_uri, storage_options=storage_options or None)
     partitioned_by_date = "date" in table.metadata().partition_columns
-    metrics = compact_by_date(table) if partitioned_by_date else table.optimize.compact(writer_properties=_WRITER)
+    metrics = (compact_by_date(table) if partitioned_by_date
+               else table.optimize.compact(writer_properties=COMPACTED_FILES))
     vacuumed = table.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=True)
     trim_log(table)
     return MaintenanceResult(table_uri, int(metrics.get("numFilesRemoved", 0)), int(metrics.get("numFilesAdded", 0)),

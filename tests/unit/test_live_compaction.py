@@ -8,6 +8,7 @@ from deltalake import DeltaTable
 from messages import Halt, OrderFilled
 from storage.journal import DeltaJournal
 from storage.lake_writer import LakeWriter
+from storage.maintenance import data_files
 
 NS_PER_DAY = 86_400 * 10**9
 TODAY = 1_795_000_000 * 10**9  # 2026-11-18 11:06 UTC
@@ -22,11 +23,9 @@ def _batch(version: int, day_ns: int, size: int = 50) -> list:
     return [*messages, fill]
 
 
-def _files(uri: str, date: str | None = None) -> int:
-    actions = DeltaTable(uri).get_add_actions(flatten=True)
-    if date is None:
-        return len(actions)
-    return sum(1 for value in actions.column("partition.date").to_pylist() if value == date)
+def _files_of_day(uri: str, date: str) -> int:
+    dates = DeltaTable(uri).get_add_actions(flatten=True).column("partition.date").to_pylist()
+    return dates.count(date)
 
 
 def test_a_long_session_leaves_few_files_and_every_message_exactly_once(tmp_path):
@@ -43,9 +42,9 @@ def test_a_long_session_leaves_few_files_and_every_message_exactly_once(tmp_path
 
     assert writer.live_compaction.passes >= commits // 10
     journal = str(tmp_path / "journal")
-    assert _files(journal, "2026-11-18") < 10  # 80 commits, compacted every 10
-    assert _files(journal, "2026-11-17") == 3  # an older day is the start's and the schedule's
-    assert _files(str(tmp_path / "fills")) < 10
+    assert _files_of_day(journal, "2026-11-18") < 10  # 80 commits, compacted every 10
+    assert _files_of_day(journal, "2026-11-17") == 3  # an older day is the start's and the schedule's
+    assert data_files(str(tmp_path / "fills")) < 10
 
     rows = DeltaTable(journal).to_pyarrow_table(columns=["session_id", "seq"])
     session = rows.filter(pc.equal(rows["session_id"], "s"))["seq"].to_pylist()
@@ -64,7 +63,7 @@ def test_passes_run_beside_the_commits_without_losing_any(tmp_path):
     writer.close()
     assert writer.live_compaction.passes >= 1
     journal = str(tmp_path / "journal")
-    assert _files(journal) < commits
+    assert data_files(journal) < commits
     seqs = DeltaTable(journal).to_pyarrow_table(columns=["seq"])["seq"].to_pylist()
     assert sorted(seqs) == list(range(1, commits * 200 + 1))
 
@@ -75,4 +74,4 @@ def test_no_live_compaction_when_turned_off(tmp_path):
         writer.append("s", _batch(version, TODAY), version)
     writer.close()
     assert writer.live_compaction.passes == 0
-    assert _files(str(tmp_path / "journal")) == 12
+    assert data_files(str(tmp_path / "journal")) == 12
