@@ -45,11 +45,6 @@ def _utc_date(ts_ns: int) -> str:
     return dt.datetime.fromtimestamp(ts_ns / 1e9, tz=dt.UTC).date().isoformat()
 
 
-def newest_date(messages: Sequence[Message]) -> str:
-    """The newest date partition a batch writes."""
-    return _utc_date(max(m.ts for m in messages))
-
-
 @functools.lru_cache(maxsize=64)
 def _day_iso(day: int) -> str:
     """Every message of a group commit asks: one conversion per day, not per message."""

@@ -16,7 +16,7 @@ from deltalake import CommitProperties, DeltaTable, Transaction
 from messages import Message
 from storage.commit_marks import retire_marks
 from storage.delta_writes import OpenTables
-from storage.journal import DeltaJournal, newest_date
+from storage.journal import DeltaJournal
 from storage.live_compaction import EVERY_COMMITS, LiveCompaction
 from storage.tables import PROJECTED_TYPES, SCHEMA_VERSION, SCHEMA_VERSION_KEY, SCHEMAS, project
 
@@ -62,7 +62,7 @@ class LakeWriter:
         if not messages:
             return
         self.journal.append(session_id, messages, version)
-        self.live_compaction.committed(self.journal.uri, newest_date(messages))
+        self.live_compaction.committed(self.journal.uri)
         exec_ids = self._known_exec_ids()
         for table, rows in sorted(project(session_id, messages, exec_ids).items()):
             app_id = f"{session_id}/{table}"

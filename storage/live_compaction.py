@@ -44,32 +44,29 @@ class LiveCompaction:
         self._options = storage_options or None
         self._every = every_commits
         self._commits: dict[str, int] = {}
-        self._newest_date: dict[str, str] = {}
         self._pass: threading.Thread | None = None
         self.passes = 0
 
-    def committed(self, uri: str, newest_date: str | None = None) -> None:
-        """One commit to `uri` (of `newest_date`'s partition, for a table partitioned by date) has landed."""
+    def committed(self, uri: str) -> None:
+        """One commit to `uri` has landed."""
         if not self._every:
             return
         self._commits[uri] = self._commits.get(uri, 0) + 1
-        if newest_date is not None:
-            self._newest_date[uri] = max(newest_date, self._newest_date.get(uri, newest_date))
         if self._pass is not None and self._pass.is_alive():
             return
         due = [uri for uri, count in self._commits.items() if count >= self._every]
         if not due:
             return
-        jobs = [(uri, self._newest_date.get(uri)) for uri in due]
         for uri in due:
             self._commits[uri] = 0
-        self._pass = threading.Thread(target=self._compact, args=(jobs,), name="live-compaction", daemon=True)
+        self._pass = threading.Thread(target=self._compact, args=(due,), name="live-compaction", daemon=True)
         self._pass.start()
 
-    def _compact(self, jobs: list[tuple[str, str | None]]) -> None:
-        for uri, date in jobs:
+    def _compact(self, uris: list[str]) -> None:
+        for uri in uris:
             try:
                 table = DeltaTable(uri, storage_options=self._options)
+                date = _newest_date(table)
                 filters = [("date", "=", date)] if date is not None else None
                 metrics = table.optimize.compact(partition_filters=filters, target_size=TARGET_FILE_BYTES,
                                                  max_concurrent_tasks=1, writer_properties=COMPACTED_FILES)
@@ -84,3 +81,11 @@ class LiveCompaction:
         files, which vacuum removes)."""
         if self._pass is not None:
             self._pass.join(timeout_s)
+
+
+def _newest_date(table: DeltaTable) -> str | None:
+    """The newest date partition of a table partitioned by date (the one the writer is filling), else None."""
+    if "date" not in table.metadata().partition_columns:
+        return None
+    dates = table.get_add_actions(flatten=True).column("partition.date").to_pylist()
+    return max(dates, default=None)
