@@ -123,7 +123,7 @@ class MarketSessionChanged(Event, frozen=True, kw_only=True):
     session_date: dt.date
 
 
-class IvPoint(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class IvPoint(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     session_date: dt.date
     atm_iv: float
 

@@ -88,7 +88,7 @@ class BrokerPosition(Event, frozen=True, kw_only=True):
     avg_cost: float
 
 
-class StockPosition(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class StockPosition(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     """Shares of an underlying the broker reports (what an exercise or assignment leaves); `avg_cost` per share."""
 
     symbol: str
@@ -119,7 +119,7 @@ class ReconciliationResult(Event, frozen=True, kw_only=True):
 SettlementOutcome = Literal["assigned", "exercised", "expired"]
 
 
-class SettledLeg(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class SettledLeg(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     """One option position the broker settled: `quantity` contracts held (signed, short < 0) that vanished, and the
     shares they delivered (signed: an assigned short put or an exercised long call buys, +100 per contract)."""
 
@@ -193,7 +193,7 @@ class AssignedStockDividend(Event, frozen=True, kw_only=True):
     realized_pnl_usd: float
 
 
-class PortfolioItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class PortfolioItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     """One option position as the broker values it (IB's updatePortfolio)."""
 
     contract: OptionContract
@@ -212,7 +212,7 @@ class BrokerPortfolio(Event, frozen=True, kw_only=True):
     items: tuple[PortfolioItem, ...]
 
 
-class AccountValue(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class AccountValue(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     key: str
     value: str
     currency: str

@@ -20,9 +20,10 @@ from actors.decision.profit_tiers import due_tier
 from messages import CONTRACT_MULTIPLIER, Leg
 
 
-class PositionState(msgspec.Struct, frozen=True):
+class PositionState(msgspec.Struct, frozen=True, gc=False):
     """Built for each position on every quote that moves it: a msgspec struct is built in a quarter of the time a
-    frozen dataclass of this size takes (`msgspec.structs.replace` makes a variant)."""
+    frozen dataclass of this size takes (`msgspec.structs.replace` makes a variant). It holds only values, so it is
+    kept out of the cyclic garbage collector, as messages are."""
 
     strategy_id: str
     legs: tuple[Leg, ...]
