@@ -22,8 +22,10 @@ have to stall about 8 seconds (the retention and a checkpoint interval) between 
 one; a table kept open (storage/current_table.py) reloads from the newest checkpoint when the entries after its
 version are gone. Data files are vacuum's, kept a week. A compaction pass that runs beside the writer is a
 transaction read at one version: one that outlasts that window fails its commit (`Invalid table version`), is logged,
-and is tried again at the next pass. The writer's own passes (storage/live_compaction.py) take well under a second; a
-scheduled pass over a long day may not, and the start's pass runs before anything writes. The retention is a table
+and is tried again at the next pass. So each day is its own transaction, read when its turn comes, and the scheduled
+pass, which runs beside the writer, leaves the day the writer fills to the writer's own passes
+(storage/live_compaction.py, well under a second each) and rewrites only past days, which nothing appends to any more;
+the start's pass runs before anything writes. The retention is a table
 property, and changing it is a metadata commit that fails a concurrent writer's next append: it is set only before
 the node's writer opens the lake, with the other table properties (storage/delta_writes.py's `TABLE_PROPERTIES`).
 """
@@ -66,38 +68,57 @@ def data_files(table_uri: str, storage_options: dict[str, str] | None = None) ->
     return len(DeltaTable(table_uri, storage_options=storage_options or None).file_uris())
 
 
-def compact_by_date(table: DeltaTable, max_files: int = COMPACT_FILES_PER_DATE) -> dict[str, int]:
-    """Rewrite each date partition `days_to_compact` names, sorted by type; returns the Delta metrics."""
+def compact_by_date(table_uri: str, storage_options: dict[str, str] | None = None,
+                    max_files: int = COMPACT_FILES_PER_DATE, past_days_only: bool = False) -> dict[str, int]:
+    """Rewrite each date partition `days_to_compact` names, sorted by type; returns the Delta metrics.
+
+    Each day is its own transaction on the table as it is when that day's turn comes: beside a running writer, whose
+    commits trim the log behind them, only one day's rewrite has to fit in the log's window, not the whole pass's.
+    `past_days_only`: not the newest day, the one a running writer fills (its own passes bound that day's files,
+    storage/live_compaction.py; it is rewritten sorted once it is past)."""
     totals = {"numFilesRemoved": 0, "numFilesAdded": 0}
-    for date in days_to_compact(pa.table(table.get_add_actions(flatten=True)), max_files):
-        metrics = table.optimize.z_order(["type"], partition_filters=[("date", "=", date)],
-                                         writer_properties=COMPACTED_FILES)
+    files = pa.table(DeltaTable(table_uri, storage_options=storage_options).get_add_actions(flatten=True))
+    for date in days_to_compact(files, max_files, past_days_only):
+        metrics = compact_day(table_uri, storage_options, date)
         for key in totals:
             totals[key] += int(metrics.get(key, 0))
     return totals
 
 
-def days_to_compact(files: pa.Table, max_files: int = COMPACT_FILES_PER_DATE) -> list[str]:
+def compact_day(table_uri: str, storage_options: dict[str, str] | None, date: str) -> dict[str, int]:
+    """One date partition rewritten sorted by type, in one transaction read from the table's current version."""
+    table = DeltaTable(table_uri, storage_options=storage_options)
+    return table.optimize.z_order(["type"], partition_filters=[("date", "=", date)], writer_properties=COMPACTED_FILES)
+
+
+def days_to_compact(files: pa.Table, max_files: int = COMPACT_FILES_PER_DATE, past_days_only: bool = False
+                    ) -> list[str]:
     """The date partitions holding more than `max_files` data files, and the days before the newest that hold
-    several files small enough together to become one (`SMALL_DAY_BYTES`), in date order."""
+    several files small enough together to become one (`SMALL_DAY_BYTES`), in date order (`past_days_only`: not the
+    newest day)."""
     if not files.num_rows:
         return []
     days = files.group_by("partition.date").aggregate([("path", "count"), ("size_bytes", "sum")])
     newest = pc.max(days["partition.date"])
+    past = pc.less(days["partition.date"], newest)
     crowded = pc.greater(days["path_count"], max_files)
-    small_past_day = pc.and_(pc.and_(pc.less(days["partition.date"], newest), pc.greater(days["path_count"], 1)),
+    small_past_day = pc.and_(pc.and_(past, pc.greater(days["path_count"], 1)),
                              pc.less_equal(days["size_bytes_sum"], SMALL_DAY_BYTES))
-    return sorted(days.filter(pc.or_(crowded, small_past_day))["partition.date"].to_pylist())
+    wanted = pc.or_(crowded, small_past_day)
+    return sorted(days.filter(pc.and_(wanted, past) if past_days_only else wanted)["partition.date"].to_pylist())
 
 
 def compact_and_vacuum(table_uri: str, storage_options: dict[str, str] | None = None,
-                       retention_hours: int = MIN_RETENTION_HOURS) -> MaintenanceResult:
+                       retention_hours: int = MIN_RETENTION_HOURS, beside_writer: bool = False) -> MaintenanceResult:
+    """`beside_writer`: a pass while the node's writer appends (the schedule's): the journal's newest day is left to
+    the writer's own passes."""
     if retention_hours < MIN_RETENTION_HOURS:
         raise ValueError(f"vacuum retention {retention_hours} h is below the {MIN_RETENTION_HOURS} h safety window")
-    table = DeltaTable(table_uri, storage_options=storage_options or None)
-    partitioned_by_date = "date" in table.metadata().partition_columns
-    metrics = (compact_by_date(table) if partitioned_by_date
-               else table.optimize.compact(writer_properties=COMPACTED_FILES))
+    options = storage_options or None
+    partitioned_by_date = "date" in DeltaTable(table_uri, storage_options=options).metadata().partition_columns
+    metrics = (compact_by_date(table_uri, options, past_days_only=beside_writer) if partitioned_by_date
+               else DeltaTable(table_uri, storage_options=options).optimize.compact(writer_properties=COMPACTED_FILES))
+    table = DeltaTable(table_uri, storage_options=options)  # as the passes left it
     vacuumed = table.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=True)
     trim_log(table)
     return MaintenanceResult(table_uri, int(metrics.get("numFilesRemoved", 0)), int(metrics.get("numFilesAdded", 0)),

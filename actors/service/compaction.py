@@ -48,15 +48,16 @@ class ScheduledCompaction:
         return results
 
     def run_once(self) -> list[MaintenanceResult]:
-        return self._compact(self._uris)
+        """A scheduled pass, beside the node's writer: the journal's newest day is the writer's own to compact."""
+        return self._compact(self._uris, beside_writer=True)
 
-    def _compact(self, uris: list[str]) -> list[MaintenanceResult]:
+    def _compact(self, uris: list[str], beside_writer: bool = False) -> list[MaintenanceResult]:
         results = []
         for uri in uris:
             if not DeltaTable.is_deltatable(uri, storage_options=self._options):
                 continue
             try:
-                results.append(compact_and_vacuum(uri, self._options))
+                results.append(compact_and_vacuum(uri, self._options, beside_writer=beside_writer))
             except Exception as exc:  # noqa: BLE001 - upkeep must never take the node down
                 logger.warning(f"compaction of {uri} failed, retrying next interval: {exc}")
         return results

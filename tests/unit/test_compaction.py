@@ -182,3 +182,53 @@ def test_a_finished_day_left_with_a_few_small_files_becomes_one_and_the_newest_d
     assert {session: list(journal.read(session)) for session in journal.sessions()} == before
     [again] = ScheduledCompaction([journal.uri], None, interval_s=0).compact_fragmented(max_files=1)
     assert again.files_removed_by_compaction == 0, "a finished day compacted once stays compacted"
+
+
+def test_a_scheduled_pass_leaves_the_day_the_writer_fills_to_the_writer_and_rewrites_the_past_days(tmp_path):
+    """The schedule's passes run beside the writer: the newest day is the writer's own passes' to bound
+    (storage/live_compaction.py), and a rewrite of a long day could outlast the Delta log's window; a start's pass,
+    before anything writes, takes every crowded day."""
+    journal = _crowded(tmp_path)
+    for n in range(2, 7):  # the second day crowded too
+        journal.append("run-2", [Halt(ts=T0 + DAY + n, seq=n, reason=str(n))])
+    before = {session: list(journal.read(session)) for session in journal.sessions()}
+    upkeep = ScheduledCompaction([journal.uri], None, interval_s=0)
+    [result] = upkeep.run_once()
+    assert result.files_removed_by_compaction == 7 and data_files(journal.uri) == 1 + 6  # the first day only
+    [result] = upkeep.compact_fragmented(max_files=1)
+    assert result.files_removed_by_compaction == 6 and data_files(journal.uri) == 2
+    assert {session: list(journal.read(session)) for session in journal.sessions()} == before
+
+
+def test_each_day_is_compacted_in_a_transaction_of_its_own_read_when_its_turn_comes(tmp_path, monkeypatch):
+    """A pass beside the writer whose commits trim the Delta log behind them: a pass read at one version for every
+    day failed the second day's commit (`Invalid table version`) once the entries after that version were gone."""
+    from deltalake import DeltaTable
+
+    from storage import maintenance
+
+    journal = DeltaJournal(str(tmp_path))
+    seq = 0
+    for day in range(3):
+        for n in range(6):
+            seq += 1
+            journal.append("run-1", [Halt(ts=T0 + day * DAY + n, seq=seq, reason="before")])
+    # the log's window shrunk to nothing: any entry before the newest checkpoint goes at the writer's next checkpoint
+    DeltaTable(journal.uri).alter.set_table_properties({"delta.logRetentionDuration": "interval 0 seconds",
+                                                        "delta.checkpointInterval": "2"})
+    writer = DeltaJournal(str(tmp_path))
+    compact_day, days = maintenance.compact_day, []
+
+    def writer_commits_after_each_day(uri, options, date):
+        metrics = compact_day(uri, options, date)
+        days.append(date)
+        nonlocal seq
+        for n in range(8):  # the writer appends to the newest day meanwhile
+            seq += 1
+            writer.append("run-1", [Halt(ts=T0 + 2 * DAY + 100 + seq, seq=seq, reason="beside the pass")])
+        return metrics
+
+    monkeypatch.setattr(maintenance, "compact_day", writer_commits_after_each_day)
+    [result] = ScheduledCompaction([journal.uri], None, interval_s=0).run_once()
+    assert days == ["2026-01-01", "2026-01-02"] and result.files_removed_by_compaction == 12
+    assert [m.seq for m in DeltaJournal(str(tmp_path)).read("run-1")] == list(range(1, seq + 1))
