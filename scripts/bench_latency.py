@@ -8,9 +8,10 @@ stand-in broker records when the PlaceOrder reaches it, then refuses it (not sen
 Latency = the tick's publish to the broker receiving the order. Also printed: the process's CPU time per background
 tick over the run (all threads), which a loaded machine does not inflate as it does wall times, and each thread's
 share of it, named by the actor core it runs (Linux). And where each tick's time went, stage by stage (`STAGES`), from
-when each step of the measured condor's close was published (a runtime observer, on the publishing thread). And the
-full garbage collections while measuring, each of which stops every thread: the start-up heap is frozen first, as
-`thetanode run` does (`--no-freeze`: as it did before).
+when each step of the measured condor's close was published (a runtime observer, on the publishing thread). How
+long each sync of the write-ahead log took (its write and fsync: a disk busy with the lake's writeback shows here).
+And the full garbage collections while measuring, each of which stops every thread: the start-up heap is frozen
+first, as `thetanode run` does (`--no-freeze`: as it did before).
 
 The journal commits through the `[persistence] writer` chosen: by default the two, alternating run by run.
 
@@ -123,6 +124,19 @@ class _Milestones:
         return tuple((later - earlier) / 1e6 for earlier, later in zip(marks, marks[1:]))
 
 
+class _TimedLog(WriteAheadLog):
+    """The session's write-ahead log, each sync timed: the write and the fsync, and the GIL taken back after each."""
+
+    def __init__(self, directory: Path, session_id: str) -> None:
+        super().__init__(directory, session_id)
+        self.took_ms: list[float] = []
+
+    def sync(self) -> None:
+        began = time.perf_counter()
+        super().sync()
+        self.took_ms.append((time.perf_counter() - began) * 1e3)
+
+
 class _FullCollections:
     """How long each full (generation 2) garbage collection held the GIL, every thread stopped, while measuring."""
 
@@ -180,7 +194,7 @@ def _process_cpu(pid: int | None) -> float:
 
 def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int = 0, writer: str = "process",
         freeze: bool = True, spacing_ms: int = 50
-        ) -> tuple[list[float], int, float, dict[str, float], list[tuple[float, ...]], list[float]]:
+        ) -> tuple[list[float], int, float, dict[str, float], list[tuple[float, ...]], list[float], list[float]]:
     # the stand-in broker refuses every close: no retry backoff, or the next tick would wait for it, not the node;
     # and no coalescing delay by default (each tick here is a whole quote, not one leg of a burst): with the default
     # 250 ms a tick waits for the exits timer a background tick armed, and latency is that wait (0-250 ms), not the
@@ -191,7 +205,8 @@ def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int 
     arrived = threading.Semaphore(0)
     lake = JournalProcess(str(directory / "lake")) if writer == "process" else LakeWriter(
         DeltaJournal(str(directory / "lake")))
-    gate = WriteAheadGate(WriteAheadLog(directory / "wal", "bench"))
+    log = _TimedLog(directory / "wal", "bench")
+    gate = WriteAheadGate(log)
     factories = [lambda: DecisionCore(config.entry, config.exits), lambda: RiskCore(config.risk),
                  lambda: ExecutionCore(config.execution), lambda: StandInBroker(arrivals, arrived),
                  lambda: PersistenceCore(lake, "bench", config.persistence)]
@@ -241,6 +256,7 @@ def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int 
         feeder.start()
         full_collections = _FullCollections()
         gc.callbacks.append(full_collections)
+        log.took_ms.clear()
         started_feed, started_cpu, threads_before = time.perf_counter(), time.process_time(), _thread_cpu()
         writer_pid = getattr(lake, "pid", None)
         threads_before["writer process"] = _process_cpu(writer_pid)
@@ -278,7 +294,7 @@ def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int 
         unfreeze_heap()
         gc.callbacks[:] = [callback for callback in gc.callbacks if not isinstance(callback, _FullCollections)]
     return (latencies, int(offered), cpu_per_tick_us, per_thread_us, [s for s in stages if s is not None],
-            full_collections.took_ms)
+            full_collections.took_ms, list(log.took_ms))
 
 
 def main() -> None:
@@ -301,7 +317,7 @@ def main() -> None:
     for _ in range(args.rounds):
         for writer in writers:
             with tempfile.TemporaryDirectory() as root:
-                latencies, offered, cpu_us, per_thread_us, stages, collections = run(
+                latencies, offered, cpu_us, per_thread_us, stages, collections, syncs = run(
                     args.orders, args.rate, args.condors, Path(root), args.coalesce_ms, writer, not args.no_freeze,
                     args.spacing_ms)
             p50, p90, p99, top = np.percentile(latencies, [50, 90, 99, 100])
@@ -313,6 +329,11 @@ def main() -> None:
             for name, spent in zip(STAGES, np.array(stages).T if stages else (), strict=False):
                 low, high = np.percentile(spent, [50, 99])
                 print(f"  {name}: p50 {low:.2f}  p99 {high:.2f}")
+            if syncs:
+                low, high, top = np.percentile(syncs, [50, 99, 100])
+                print(f"write-ahead syncs while measuring (write and fsync, the GIL taken back after each): "
+                      f"{len(syncs)}, p50 {low:.2f}  p99 {high:.2f}  max {top:.2f}, over 5 ms: "
+                      f"{sum(took > 5 for took in syncs)}")
             print(f"full garbage collections while measuring (every thread stopped): {len(collections)}"
                   + (f", the longest {max(collections):.1f} ms" if collections else "")
                   + (" (start-up heap not frozen)" if args.no_freeze else ""))

@@ -16,6 +16,7 @@ from deltalake import CommitProperties, DeltaTable, Transaction
 from messages import Message
 from storage.commit_marks import retire_marks
 from storage.delta_writes import OpenTables
+from storage.disk_flush import LakeFlush
 from storage.journal import DeltaJournal
 from storage.live_compaction import EVERY_COMMITS, LiveCompaction
 from storage.tables import PROJECTED_TYPES, SCHEMA_VERSION, SCHEMA_VERSION_KEY, SCHEMAS, project
@@ -31,6 +32,7 @@ class LakeWriter:
         self._committed: dict[str, int] = {}
         self._exec_ids: set[str] | None = None
         self._open = OpenTables(self._options)
+        self._flush = LakeFlush(self._root)
         self.live_compaction = LiveCompaction(self._options, compact_every)
 
     def table_uri(self, table: str) -> str:
@@ -71,6 +73,7 @@ class LakeWriter:
                     exec_ids.update(rows["exec_id"].to_pylist())
                 continue
             self._write(table, rows, app_id, version)
+        self._flush()  # on disk now, in commit-sized pieces, not in the kernel's later bursts (storage/disk_flush.py)
 
     def catch_up(self, session_id: str) -> int:
         """Write the derived rows of `session_id`'s last journaled batch that its tables lack; returns the rows.
@@ -102,6 +105,7 @@ class LakeWriter:
         append opens them again."""
         self.live_compaction.close()
         self._open.forget()
+        self._flush.close()
 
     def retire_marks(self, session_id: str) -> int:
         """Retire a session's idempotency marks once it is complete in the lake and can commit no more (see
