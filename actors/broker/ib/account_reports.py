@@ -56,7 +56,12 @@ class AccountReports:
 
     # publications ------------------------------------------------------------------------------------------------
     def publish_positions(self) -> None:
-        """Now, whole: also on connect and after a resync, which asked IB for every position first."""
+        """Now, whole: also on connect and after a resync, which asked IB for every position first. Not once the link
+        is gone: ib_async empties its positions as it disconnects, and a resync whose answer came back as the node
+        stopped published that empty cache as a complete report; position sync found every leg missing and halted
+        (test_write_ahead_kills, at a stop, stop 34). The reconnect's own sync publishes them whole."""
+        if not self._ib.isConnected():
+            return
         account = self._account()
         snapshot, other = translate.positions_snapshot(self._ib.positions(), account)
         for holding in other:
