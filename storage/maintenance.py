@@ -25,9 +25,9 @@ transaction read at one version: one that outlasts that window fails its commit 
 and is tried again at the next pass. So each day is its own transaction, read when its turn comes, and the scheduled
 pass, which runs beside the writer, leaves the day the writer fills to the writer's own passes
 (storage/live_compaction.py, well under a second each) and rewrites only past days, which nothing appends to any more;
-the start's pass runs before anything writes. The retention is a table
-property, and changing it is a metadata commit that fails a concurrent writer's next append: it is set only before
-the node's writer opens the lake, with the other table properties (storage/delta_writes.py's `TABLE_PROPERTIES`).
+the start's pass runs before anything writes. The retention is a table property, and changing it is a metadata commit
+that fails a concurrent writer's next append: it is set only before the node's writer opens the lake, with the other
+table properties (storage/delta_writes.py's `TABLE_PROPERTIES`).
 """
 
 from __future__ import annotations
@@ -68,18 +68,17 @@ def data_files(table_uri: str, storage_options: dict[str, str] | None = None) ->
     return len(DeltaTable(table_uri, storage_options=storage_options or None).file_uris())
 
 
-def compact_by_date(table_uri: str, storage_options: dict[str, str] | None = None,
+def compact_by_date(table: DeltaTable, storage_options: dict[str, str] | None = None,
                     max_files: int = COMPACT_FILES_PER_DATE, past_days_only: bool = False) -> dict[str, int]:
     """Rewrite each date partition `days_to_compact` names, sorted by type; returns the Delta metrics.
 
     Each day is its own transaction on the table as it is when that day's turn comes: beside a running writer, whose
     commits trim the log behind them, only one day's rewrite has to fit in the log's window, not the whole pass's.
     `past_days_only`: not the newest day, the one a running writer fills (its own passes bound that day's files,
-    storage/live_compaction.py; it is rewritten sorted once it is past)."""
+    storage/live_compaction.py; it is rewritten sorted once it is past). `table` chooses the days."""
     totals = {"numFilesRemoved": 0, "numFilesAdded": 0}
-    files = pa.table(DeltaTable(table_uri, storage_options=storage_options).get_add_actions(flatten=True))
-    for date in days_to_compact(files, max_files, past_days_only):
-        metrics = compact_day(table_uri, storage_options, date)
+    for date in days_to_compact(pa.table(table.get_add_actions(flatten=True)), max_files, past_days_only):
+        metrics = compact_day(table.table_uri, storage_options, date)
         for key in totals:
             totals[key] += int(metrics.get(key, 0))
     return totals
@@ -115,9 +114,10 @@ def compact_and_vacuum(table_uri: str, storage_options: dict[str, str] | None = 
     if retention_hours < MIN_RETENTION_HOURS:
         raise ValueError(f"vacuum retention {retention_hours} h is below the {MIN_RETENTION_HOURS} h safety window")
     options = storage_options or None
-    partitioned_by_date = "date" in DeltaTable(table_uri, storage_options=options).metadata().partition_columns
-    metrics = (compact_by_date(table_uri, options, past_days_only=beside_writer) if partitioned_by_date
-               else DeltaTable(table_uri, storage_options=options).optimize.compact(writer_properties=COMPACTED_FILES))
+    table = DeltaTable(table_uri, storage_options=options)
+    metrics = (compact_by_date(table, options, past_days_only=beside_writer)
+               if "date" in table.metadata().partition_columns
+               else table.optimize.compact(writer_properties=COMPACTED_FILES))
     table = DeltaTable(table_uri, storage_options=options)  # as the passes left it
     vacuumed = table.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=True)
     trim_log(table)
