@@ -163,7 +163,9 @@ class RiskCore(ActorCore):
 
     def _on_open_intent(self, intent: OpenStrategy, ctx: Context, roll: RollStrategy | None = None) -> None:
         """An opening, or a roll's replacement (`roll`: approved or denied as a whole, under the held strategy's id)."""
-        now = ctx.now()
+        # the intent's own time, not the handling instant: on the wall clock only the former is what a restart's
+        # replay sees, so the rate window a snapshot holds is the one replaying the journal builds
+        now = intent.ts or ctx.now()
         self._portfolio.note_quotes(intent.leg_quotes)
         while self._intent_times and self._intent_times[0] <= now - NS_PER_MINUTE:
             self._intent_times.popleft()

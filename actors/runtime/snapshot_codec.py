@@ -149,13 +149,22 @@ class _Encoder:
         cls = type(value)
         if getattr(cls, "SNAPSHOT_STATELESS", False):
             return {"$": "fresh", "v": _path(cls) if self.keep_fresh else None}
+        return self.obj(value, where)
+
+    def obj(self, value: Any, where: str, root: bool = False) -> Any:
+        """A project object attribute by attribute. What it names fresh is written too (kept for an object a restore
+        has no fresh one of, one held in a dict say), except on the core itself: its factory always builds a fresh
+        core, and a fresh attribute there may be live (a connection with its thread) and is never walked."""
+        cls = type(value)
         if not cls.__module__.startswith(OWN_PACKAGES):
             raise SnapshotError(f"{where}: {_path(cls)} is not the project's and has no snapshot form")
         self.modules.add(cls.__module__)
         fresh = _fresh_names(cls)
         attributes = []
         for name, item in _attributes(value):
-            if name in fresh and not self.keep_fresh:  # kept too, for an object a restore has no fresh one of
+            if name in fresh and not self.keep_fresh and root:
+                attributes.append([name, {"$": "fresh", "v": None}])
+            elif name in fresh and not self.keep_fresh:
                 attributes.append([name, {"$": "fresh", "v": self.tree(item, f"{where}.{name}"), "kept": True}])
             else:
                 attributes.append([name, self.tree(item, f"{where}.{name}")])
@@ -263,7 +272,7 @@ def _configs_of(core: object) -> dict[type, Section]:
 def encode_state(core: object, *, keep_fresh: bool = False) -> tuple[bytes, tuple[str, ...]]:
     """The core's state, and the modules whose classes it holds (its version is their source)."""
     encoder = _Encoder(keep_fresh)
-    tree = encoder.tree(core, type(core).__name__)
+    tree = encoder.obj(core, type(core).__name__, root=True)
     return msgspec.msgpack.encode(tree), tuple(sorted(encoder.modules))
 
 

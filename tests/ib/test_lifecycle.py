@@ -16,6 +16,7 @@ import pytest
 from actors.replay.session import replay_session
 from messages import (
     BrokerConnectionChanged,
+    CoreSnapshot,
     IbConnected,
     NodeStarted,
     NodeStopping,
@@ -29,6 +30,7 @@ from messages import (
 from storage.journal import DeltaJournal
 from tests.ib.gateway import TestGateway
 from tests.ib.harness import new_gateway, write_node_toml
+from tests.snapshot_state import differing_cores
 from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -93,7 +95,8 @@ def _assert_behaved(gateway: TestGateway, everything: list) -> None:
 def test_iron_condor_lifecycle_through_thetanode_run_against_the_test_gateway(tmp_path):
     gateway = new_gateway()
     log = tmp_path / "node.log"
-    node = _start(_write_config(tmp_path, gateway), log)
+    config = _write_config(tmp_path, gateway)
+    node = _start(config, log)
     try:
         opened = wait_for(lambda: len(gateway.positions()) == 4 and gateway.positions(), 90, "the condor's fill",
                           _log_tail(log))
@@ -128,6 +131,12 @@ def test_iron_condor_lifecycle_through_thetanode_run_against_the_test_gateway(tm
     # the recorded IB session replays offline (no broker dialled) to the same decisions
     replay = replay_session(journal, session)
     assert not replay.mismatches and replay.inputs > 50  # streams send changes only: few, but every kind
+    # the stop wrote the snapshots the next start restores instead of replaying, and they hold what replay builds
+    assert "cannot snapshot" not in log.read_text()
+    cuts = [m.through_seq for m in messages if isinstance(m, CoreSnapshot)]
+    assert cuts and max(cuts) > max(f.seq for f in fills), "no snapshot set after the closing fill"
+    differ = differing_cores(config, not_started=("ib_session",))  # its start would dial the stopped gateway
+    assert not differ, differ
 
 
 @pytest.mark.timeout(180)

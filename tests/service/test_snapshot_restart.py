@@ -9,19 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import msgspec
 import pytest
 
 from actors.config import load_config
-from actors.node import EarlierSessions, core_factories, last_journaled_ns, rebuild, sim_start_ns, write_ahead_dir
-from actors.runtime.clock import VirtualClock
-from actors.runtime.core import MutedContext
-from actors.runtime.snapshot_codec import encode_state
-from actors.runtime.threaded import ThreadedRuntime
+from actors.node import write_ahead_dir
 from messages import CoreSnapshot, Message, OrderFilled
 from storage.journal import DeltaJournal
-from storage.lake_writer import LakeWriter
-from storage.write_ahead import SUFFIX, fold_logs, read_log
+from storage.write_ahead import SUFFIX, read_log
+from tests.snapshot_state import differing_cores
 from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,23 +31,6 @@ def _config(tmp_path: Path) -> Path:
         f'control_dir = "{tmp_path / "control"}"\nshutdown_timeout_s = 10\n'
     )
     return config
-
-
-def _rebuilt(config_path: Path, from_snapshots: bool) -> dict[str, bytes]:
-    """Every replayable core's whole state as a restarting node would rebuild it, from its snapshots or from zero."""
-    config = load_config(config_path)
-    writer = LakeWriter(DeltaJournal(config.node.lake_uri))
-    fold_logs(write_ahead_dir(config), writer)  # what the killed node's write-ahead log holds, as a start does
-    earlier = EarlierSessions(writer.journal, "next")
-    earlier.start_after(earlier.restart_point() if from_snapshots else None)
-    assert (earlier.point is not None) == from_snapshots, "the node wrote no usable snapshot"
-    history = list(earlier.read())
-    runtime = ThreadedRuntime(core_factories(config, "next", None, sim_start_ns(config)), VirtualClock(0))
-    history = rebuild(runtime, earlier, history)[1]
-    now = last_journaled_ns(history, earlier.point)
-    for name in runtime.replayable:  # the state it starts running with: rebuilding's own bookkeeping ends here
-        runtime.cores[name].on_start(MutedContext(now))
-    return {name: encode_state(runtime.cores[name], keep_fresh=True)[0] for name in runtime.replayable}
 
 
 def _holds(config_path: Path, pid: int, message_type: type[Message]) -> bool:
@@ -84,14 +62,6 @@ def test_a_live_nodes_snapshots_restore_what_replay_from_zero_builds(tmp_path, s
     finally:
         if process.poll() is None:
             process.kill()
-    from_snapshots, from_zero = _rebuilt(config, True), _rebuilt(config, False)
-    assert set(from_snapshots) == set(from_zero)
-    differ = {name: _differing(from_snapshots[name], from_zero[name]) for name in from_zero
-              if from_snapshots[name] != from_zero[name]}
+    differ = differing_cores(config)
     assert not differ, differ
 
-
-def _differing(restored: bytes, replayed: bytes) -> dict[str, tuple[str, str]]:
-    """The core attributes that differ: (restored, replayed from zero), shortened."""
-    pairs = zip(msgspec.msgpack.decode(restored)["a"], msgspec.msgpack.decode(replayed)["a"], strict=False)
-    return {name: (str(mine)[:400], str(theirs)[:400]) for (name, mine), (_, theirs) in pairs if mine != theirs}

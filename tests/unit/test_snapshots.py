@@ -4,6 +4,7 @@ takes its settings from the config of now, not of the run that wrote it."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from pathlib import Path
 
 import msgspec
@@ -12,6 +13,7 @@ import pytest
 from actors.broker.ib.config import IbSection
 from actors.broker.ib.core import IbBrokerCore
 from actors.broker.ib.orders import IbOrder
+from actors.broker.ib.session import IbSessionCore
 from actors.config import DEFAULT_CONFIG, NodeConfig, config_from_mapping
 from actors.config_section import ConfigError, Section
 from actors.execution.core import ExecutionCore
@@ -23,7 +25,7 @@ from actors.runtime.rebuild import replay_quietly
 from actors.runtime.routing import RoutingTable
 from actors.runtime.snapshot_codec import SnapshotError, encode_state, restore_state
 from actors.runtime.snapshots import restart_point, write_snapshots
-from messages import Message
+from messages import Message, OptionContract
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.jsonl"))
 STATE_FROM_CONFIG = {
@@ -31,6 +33,7 @@ STATE_FROM_CONFIG = {
     "sim.starting_cash_usd": "the opening balance, changed by every fill since",
 }
 """Settings that only start a piece of state: a restore rightly keeps the state they grew into."""
+_CONTRACT = OptionContract(symbol="SPY", expiry=dt.date(2026, 3, 20), strike=560.0, right="P")
 START_NS = int(dt.datetime(2026, 3, 2, 15, tzinfo=dt.UTC).timestamp() * 1e9)
 
 
@@ -168,3 +171,16 @@ def test_an_ib_broker_core_holding_orders_is_snapshotted():
     restore_state(restored, state)
     assert restored._orders["combo"].stock is msgspec.UNSET and restored._orders["shares"].stock == "SPY"
     assert encode_state(restored)[0] == state
+
+
+def test_a_cores_live_connection_is_never_walked_into_its_snapshot():
+    """The IB session core names its link fresh: a started link holds its thread, ib_async and the runtime's context,
+    none of it state. Walking it failed every snapshot of an IB node (`itertools.count ... has no snapshot form`), so
+    an IB node never wrote the snapshots that make its restarts fast."""
+    core = IbSessionCore(IbSection(), 7, ("SPY",))
+    core._held[_CONTRACT] = 1
+    core._link = threading.Thread()  # stands for the live link: a running object that is not the project's
+    state, _ = encode_state(core)
+    restored = IbSessionCore(IbSection(), 7, ("SPY",))
+    restore_state(restored, state)
+    assert restored._link is None and restored._held == core._held
