@@ -21,7 +21,7 @@ import msgspec
 from actors.broker.sim.history_data import Bars, load_bars
 from actors.config import NodeConfig, config_from_mapping
 from actors.market_time import market_hours
-from actors.node import core_factories, lake_writer
+from actors.node import core_factories, lake_journal
 from actors.persistence.core import JournalWriter
 from actors.runtime.clock import VirtualClock
 from actors.runtime.deterministic import DeterministicRuntime
@@ -36,6 +36,7 @@ from messages import (
     StrategyOpened,
 )
 from storage.commit_marks import retire_or_keep
+from storage.lake_writer import LakeWriter
 
 BACKTEST_DEFAULTS = {
     "node": {"lake_uri": "thetanode-data/backtest-lake"},
@@ -165,7 +166,8 @@ def run_backtest(config: NodeConfig, bars: Bars, session_id: str,
     config = config_from_mapping({"sim": {"start": dt.datetime.fromtimestamp(start_ns / 1e9, tz=dt.UTC)}},
                                  source="backtest start", base=config)
     outcome = BacktestOutcome(session_id, sessions[0][0], sessions[-1][0])
-    lake = lake_writer(config) if journal else None
+    # its commits are grouped already (and it has no write-ahead log to catch a table up from): no rows held back
+    lake = LakeWriter(lake_journal(config)) if journal else None
     writer = GroupedLakeWriter(lake) if lake is not None else None
     runtime = DeterministicRuntime(core_factories(config, session_id, writer, start_ns), VirtualClock(start_ns),
                                    config.supervisor)

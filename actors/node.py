@@ -98,7 +98,7 @@ def lake_journal(config: NodeConfig) -> DeltaJournal:
 
 def lake_writer(config: NodeConfig) -> LakeWriter:
     """What persistence writes through: the journal and the derived tables of the configured lake."""
-    return LakeWriter(lake_journal(config))
+    return LakeWriter(lake_journal(config), derived_every_s=config.persistence.derived_commit_s)
 
 
 @contextmanager
@@ -112,7 +112,7 @@ def lake_writers(config: NodeConfig) -> Iterator[tuple[LakeWriter, JournalWriter
         commits: JournalWriter = lake
     else:
         commits = JournalProcess(config.node.lake_uri, dict(config.node.storage_options),
-                                 config.persistence.writer_timeout_s)
+                                 config.persistence.writer_timeout_s, config.persistence.derived_commit_s)
     try:
         yield lake, commits
     finally:
@@ -125,10 +125,17 @@ def write_ahead_dir(config: NodeConfig) -> Path:
 
 def open_write_ahead(config: NodeConfig, writer: LakeWriter, session_id: str) -> WriteAheadGate:
     """Fold what earlier sessions' write-ahead logs hold and the lake lacks into the lake, then open this session's
-    log: before the node reads its history, so the rebuild knows every order that ever reached the broker."""
+    log: before the node reads its history, so the rebuild knows every order that ever reached the broker. The log
+    exists from the start, so the next start also writes the derived rows this session held back when it ended (a
+    crash, or a writer process killed: storage/derived_backlog.py)."""
     directory = write_ahead_dir(config)
     fold_logs(directory, writer)
-    return WriteAheadGate(WriteAheadLog(directory, session_id))
+    log = WriteAheadLog(directory, session_id)
+    try:  # now, not at the first order: the next start then folds this session and catches its tables up, always
+        log.sync()
+    except OSError as exc:  # a full disk: the first order command fails loudly on it; a start need not
+        logger.warning(f"{exc}: the write-ahead log is made at the first order command instead")
+    return WriteAheadGate(log)
 
 
 RUN_MODE = "run"

@@ -62,6 +62,7 @@ class TimerKey(StrEnum):
     """Every timer a core arms. A key ending in ':' is a family: one timer per order, `key.of(order_id)`."""
 
     FLUSH = "flush"
+    DERIVED_COMMIT = "derived_commit"
     BREAKER_COOLDOWN = "breaker_cooldown"
     ENTRY = "evaluate"
     EXITS = "exits"

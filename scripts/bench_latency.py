@@ -193,19 +193,22 @@ def _process_cpu(pid: int | None) -> float:
 
 
 def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int = 0, writer: str = "process",
-        freeze: bool = True, spacing_ms: int = 50
+        freeze: bool = True, spacing_ms: int = 50, write_ahead_dir: Path | None = None,
+        derived_commit_s: float | None = None
         ) -> tuple[list[float], int, float, dict[str, float], list[tuple[float, ...]], list[float], list[float]]:
     # the stand-in broker refuses every close: no retry backoff, or the next tick would wait for it, not the node;
     # and no coalescing delay by default (each tick here is a whole quote, not one leg of a burst): with the default
     # 250 ms a tick waits for the exits timer a background tick armed, and latency is that wait (0-250 ms), not the
     # pipeline's
+    persistence = {} if derived_commit_s is None else {"derived_commit_s": derived_commit_s}
     config = config_from_mapping({"exits": {"close_retry_initial_s": 0.001, "close_retry_max_s": 0.001,
-                                            "evaluation_delay_ms": coalesce_ms}})
+                                            "evaluation_delay_ms": coalesce_ms}, "persistence": persistence})
     arrivals: list[int] = []
     arrived = threading.Semaphore(0)
-    lake = JournalProcess(str(directory / "lake")) if writer == "process" else LakeWriter(
-        DeltaJournal(str(directory / "lake")))
-    log = _TimedLog(directory / "wal", "bench")
+    derived_every_s = config.persistence.derived_commit_s
+    lake = JournalProcess(str(directory / "lake"), derived_every_s=derived_every_s) if writer == "process" else \
+        LakeWriter(DeltaJournal(str(directory / "lake")), derived_every_s=derived_every_s)
+    log = _TimedLog(write_ahead_dir or directory / "wal", "bench")
     gate = WriteAheadGate(log)
     factories = [lambda: DecisionCore(config.entry, config.exits), lambda: RiskCore(config.risk),
                  lambda: ExecutionCore(config.execution), lambda: StandInBroker(arrivals, arrived),
@@ -311,6 +314,13 @@ def main() -> None:
                              "tables too (a live node orders a few times a day, not every 50 ms)")
     parser.add_argument("--no-freeze", action="store_true",
                         help="leave the start-up heap in the garbage collector's full passes (before stop 30)")
+    parser.add_argument("--write-ahead-dir", type=Path,
+                        help="where the write-ahead log syncs (default: in the lake, on its disk, where `thetanode "
+                             "run` keeps a local lake's). A tmpfs such as /dev/shm takes the disk out: what is left "
+                             "is the node's own path")
+    parser.add_argument("--derived-commit-s", type=float,
+                        help="persistence.derived_commit_s (default: the node's, 1 s; 0: the derived tables commit "
+                             "with every batch, as before stop 35)")
     args = parser.parse_args()
     writers = ("process", "in_process") if args.writer == "both" else (args.writer,)
     p99s: dict[str, list[float]] = {writer: [] for writer in writers}
@@ -319,7 +329,7 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as root:
                 latencies, offered, cpu_us, per_thread_us, stages, collections, syncs = run(
                     args.orders, args.rate, args.condors, Path(root), args.coalesce_ms, writer, not args.no_freeze,
-                    args.spacing_ms)
+                    args.spacing_ms, args.write_ahead_dir, args.derived_commit_s)
             p50, p90, p99, top = np.percentile(latencies, [50, 90, 99, 100])
             p99s[writer].append(p99)
             print(f"tick→order, writer {writer}, {args.condors} open condors, background {offered:,} ticks/s achieved "

@@ -51,8 +51,9 @@ class JournalProcessError(OSError):
 class JournalProcess:
     """A `JournalWriter` (actors/persistence/core.py) whose commits run in a child process. One request at a time."""
 
-    def __init__(self, lake_uri: str, storage_options: dict[str, str] | None = None, timeout_s: float = 300.0) -> None:
-        self._setup = msgspec.msgpack.encode([lake_uri, dict(storage_options or {})])
+    def __init__(self, lake_uri: str, storage_options: dict[str, str] | None = None, timeout_s: float = 300.0,
+                 derived_every_s: float = 0.0) -> None:
+        self._setup = msgspec.msgpack.encode([lake_uri, dict(storage_options or {}), derived_every_s])
         self._timeout_s = timeout_s
         self._lock = threading.Lock()
         self._child: subprocess.Popen | None = None
@@ -69,9 +70,11 @@ class JournalProcess:
     def committed_version(self, session_id: str) -> int:
         return int(self._call(["committed_version", session_id]))
 
-    def append(self, session_id: str, messages: Sequence[Message], version: int) -> None:
-        if messages:
-            self._call(["append", session_id, version], to_msgpack_list(list(messages)))
+    def append(self, session_id: str, messages: Sequence[Message], version: int) -> bool:
+        """As `LakeWriter.append`: whether the child holds derived rows back."""
+        if not messages:
+            return False
+        return bool(self._call(["append", session_id, version], to_msgpack_list(list(messages))))
 
     def close(self) -> None:
         """Let the child finish and exit (killed after `CLOSE_WAIT_S`); a later commit would start a new one."""
@@ -166,8 +169,8 @@ def serve(conn: Connection) -> None:
     from storage.lake_access import one_line
     from storage.lake_writer import LakeWriter
 
-    lake_uri, options = msgspec.msgpack.decode(conn.recv_bytes())
-    writer = LakeWriter(DeltaJournal(lake_uri, options or None))
+    lake_uri, options, derived_every_s = msgspec.msgpack.decode(conn.recv_bytes())
+    writer = LakeWriter(DeltaJournal(lake_uri, options or None), derived_every_s=derived_every_s)
     conn.send_bytes(READY)
     while True:
         request = msgspec.msgpack.decode(conn.recv_bytes())
@@ -175,8 +178,7 @@ def serve(conn: Connection) -> None:
         try:
             match request:
                 case ["append", str(session_id), int(version)]:
-                    writer.append(session_id, from_msgpack_list(batch), version)
-                    reply = ["ok", None]
+                    reply = ["ok", writer.append(session_id, from_msgpack_list(batch), version)]
                 case ["committed_version", str(session_id)]:
                     reply = ["ok", writer.committed_version(session_id)]
                 case ["close"]:

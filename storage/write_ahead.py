@@ -128,8 +128,9 @@ def fold_logs(directory: Path, lake: JournalLike) -> int:
     added = 0
     for path in sorted(directory.glob(f"*{SUFFIX}")):
         session_id = path.name.removesuffix(SUFFIX)
-        journaled = lake.journaled_seqs(session_id)
-        missing = sorted({m.seq: m for m in read_log(path) if m.seq not in journaled}.values(), key=lambda m: m.seq)
+        logged = list(read_log(path))  # empty for a session that never ordered: only its tables may lag
+        journaled = lake.journaled_seqs(session_id) if logged else set()
+        missing = sorted({m.seq: m for m in logged if m.seq not in journaled}.values(), key=lambda m: m.seq)
         if missing:
             lake.append(session_id, missing, lake.committed_version(session_id) + 1)
             added += len(missing)

@@ -10,7 +10,8 @@ from actors.config_section import Section
 class PersistenceSection(Section, frozen=True, kw_only=True):
     LIMITS = {"batch_max": (1, 1_000_000), "flush_interval_ms": (1, 86_400_000), "max_buffer": (1, 10_000_000),
               "retry_max_s": (0.01, 3600), "writer_timeout_s": (1, 86_400), "compact_interval_h": (0, 8760),
-              "compact_at_start_files": (0, 10_000_000), "snapshot_every_messages": (0, 1_000_000_000)}
+              "compact_at_start_files": (0, 10_000_000), "snapshot_every_messages": (0, 1_000_000_000),
+              "derived_commit_s": (0, 3600)}
     batch_max: int = 10_000
     """A batch is committed when this many messages wait, before its `flush_interval_ms` is up. A commit costs
     delta-rs about as much for 20 rows as for 5,000, so under a burst bigger batches are how the writer catches up:
@@ -18,6 +19,12 @@ class PersistenceSection(Section, frozen=True, kw_only=True):
     more than 100 ms, the lag grew without bound (`scripts/bench_persistence.py`: 17.8k events/s journaled, p99 951 ms
     over 30 s)."""
     flush_interval_ms: int = 100
+    derived_commit_s: float = 1.0
+    """The derived tables (orders, fills, strategies, decisions, marks, ...) commit at most this often, their rows
+    held between; the journal still commits every `flush_interval_ms`. A commit costs delta-rs about as much for two
+    rows as for thousands, and most batches carried a few derived rows (storage/derived_backlog.py). Readers (status,
+    report, the dashboard) see them this much later; rows held at a crash are written from the journal at the next
+    start. 0: with every batch."""
     max_buffer: int = 50_000
     """Messages held while storage fails; beyond this the writer blocks and retries, so back-pressure reaches
     every publisher through the mailboxes instead of memory growing without bound."""

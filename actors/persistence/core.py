@@ -33,8 +33,10 @@ class JournalWriter(Protocol):
     def committed_version(self, session_id: str) -> int:
         """The highest batch version of this session already in storage (0 when none)."""
 
-    def append(self, session_id: str, messages: list[Message], version: int) -> None:
-        """Commit one batch atomically; a version already committed is skipped (idempotent retries)."""
+    def append(self, session_id: str, messages: list[Message], version: int) -> bool | None:
+        """Commit one batch atomically; a version already committed is skipped (idempotent retries). True: the
+        derived tables' rows are held back for a later commit (storage/derived_backlog.py), which a later append
+        makes once they are due."""
 
     def close(self) -> None:
         """Release what it holds (its owner calls this once the persistence actor has stopped)."""
@@ -63,6 +65,8 @@ class PersistenceCore(ActorCore):
         self._wall_paced = wall_paced
         self.paces_virtual_clock = not wall_paced  # nothing waits for a commit: the clock runs on while it lands
         self._flush_due = 0.0  # wall-paced: when the buffer is next committed
+        self._writer_holds = False  # the writer holds derived rows back (its last append said so)
+        self._derived_armed = False
         self.written = 0
         self.attempts = 0
 
@@ -72,6 +76,8 @@ class PersistenceCore(ActorCore):
 
     def handle(self, message: Message, ctx: Context) -> None:
         if isinstance(message, TimerFired) and message.target == self.name:
+            if message.key == TimerKey.DERIVED_COMMIT:
+                self._derived_armed = False
             self._buffer.append(message)  # the journal holds every message, this actor's own timers included
             self._flush_or_hold(ctx)
             return
@@ -113,6 +119,7 @@ class PersistenceCore(ActorCore):
         error = self._flush()
         if error is None:
             self._recovered(ctx)
+            self._arm_derived_commit(ctx)
             return True
         self._retry_at = self._monotonic() + self._retry_delay_s
         self._retry_delay_s = min(self._retry_delay_s * 2, self._params.retry_max_s)
@@ -137,6 +144,14 @@ class PersistenceCore(ActorCore):
         now = ctx.now()
         ctx.set_timer(TimerKey.FLUSH, max(now, min(now, since_ns or now) + self._params.flush_interval_ms * NS_PER_MS))
 
+    def _arm_derived_commit(self, ctx: Context) -> None:
+        """The writer commits held derived rows only when called: a node gone quiet would hold them until its stop,
+        so a commit (this timer's own message) comes once they are due. Not on a virtual clock, whose timers run far
+        ahead of the writer's wall-clock period: there they go with a later batch, or at the stop."""
+        if self._writer_holds and not self._derived_armed and not self._wall_paced:
+            self._derived_armed = True
+            ctx.set_timer(TimerKey.DERIVED_COMMIT, ctx.now() + int(self._params.derived_commit_s * 1000) * NS_PER_MS)
+
     def _flush(self) -> str | None:
         """Seal the buffer as the next batch and commit every sealed batch in order. A failed batch is kept exactly
         as it was, with its version, so its retry is the same commit and storage can recognise it. None when
@@ -156,7 +171,7 @@ class PersistenceCore(ActorCore):
             version, batch = self._sealed[0]
             self.attempts += 1
             try:
-                self._writer.append(self._session_id, batch, version)
+                self._writer_holds = bool(self._writer.append(self._session_id, batch, version))
             except Exception as exc:  # noqa: BLE001 - storage errors must never drop the buffered messages
                 logger.error(f"journal commit of {len(batch)} messages (batch {version}) failed, will retry: {exc}")
                 return one_line(exc)

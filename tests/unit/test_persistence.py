@@ -204,3 +204,22 @@ def test_on_a_virtual_clock_commits_are_paced_by_wall_time_and_size_not_by_virtu
     runtime.inject(Halt(reason="held"))
     core.on_stop(None)  # type: ignore[arg-type]
     assert writer.commits[-1][-1].reason == "held"  # the stop commits the rest
+
+
+class HoldingWriter(FlakyWriter):
+    """Holds the derived rows of every batch but its own timer's, as a lake writer does until they are due."""
+
+    def append(self, session_id: str, messages: list[Message], version: int) -> bool:
+        super().append(session_id, messages, version)
+        return not all(isinstance(m, TimerFired) for m in messages)
+
+
+def test_a_node_gone_quiet_still_commits_the_derived_rows_its_writer_holds():
+    writer = HoldingWriter(failures=0)
+    runtime, _ = _runtime(writer, flush_interval_ms=100, derived_commit_s=1.0)
+    runtime.inject(Halt(reason="the last thing for a while"))
+    runtime.run_until(runtime.clock.now() + 150 * MS)
+    assert len(writer.commits) == 1  # the halt: its derived rows are held
+    runtime.run_until(runtime.clock.now() + 10_000 * MS)
+    keys = [[m.key for m in c if isinstance(m, TimerFired)] for c in writer.commits]
+    assert keys == [["flush"], ["derived_commit"]]  # one commit once they are due, and then quiet
