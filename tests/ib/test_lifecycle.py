@@ -132,9 +132,9 @@ def test_iron_condor_lifecycle_through_thetanode_run_against_the_test_gateway(tm
     replay = replay_session(journal, session)
     assert not replay.mismatches and replay.inputs > 50  # streams send changes only: few, but every kind
     # the stop wrote the snapshots the next start restores instead of replaying, and they hold what replay builds
-    assert "cannot snapshot" not in log.read_text()
+    assert "cannot snapshot" not in log.read_text(), _log_tail(log)()
     cuts = [m.through_seq for m in messages if isinstance(m, CoreSnapshot)]
-    assert cuts and max(cuts) > max(f.seq for f in fills), "no snapshot set after the closing fill"
+    assert cuts and max(cuts) > max(f.seq for f in fills), f"no snapshot set after the closing fill{_log_tail(log)()}"
     differ = differing_cores(config, not_started=("ib_session",))  # its start would dial the stopped gateway
     assert not differ, differ
 
