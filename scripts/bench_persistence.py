@@ -52,11 +52,12 @@ class TimedWriter:
     def committed_version(self, session_id: str) -> int:
         return self.writer.committed_version(session_id)
 
-    def append(self, session_id: str, messages: list[Message], version: int) -> None:
-        self.writer.append(session_id, messages, version)
+    def append(self, session_id: str, messages: list[Message], version: int) -> bool:
+        holding = self.writer.append(session_id, messages, version)
         done = time.time_ns()
         self.lags_ms += [(done - m.ts) / 1e6 for m in messages if isinstance(m, (Halt, OrderFilled))]
         self.written += len(messages)
+        return holding
 
     def close(self) -> None:
         self.writer.close()
@@ -81,15 +82,16 @@ def prefill(lake: str, rows: int, commit: int, compacted: bool) -> None:
         print(f"  compacted to {data_files(writer.journal.uri)} files")
 
 
-def run(lake: str, writer: str, rate: int, seconds: float) -> None:
+def run(lake: str, writer: str, rate: int, seconds: float, params: PersistenceSection) -> None:
     """Offer `rate` messages a second for `seconds` to the persistence actor committing through `writer`."""
-    journal = TimedWriter(JournalProcess(lake) if writer == "process" else LakeWriter(DeltaJournal(lake)))
+    held = params.derived_commit_s
+    journal = TimedWriter(JournalProcess(lake, derived_every_s=held) if writer == "process" else
+                          LakeWriter(DeltaJournal(lake), derived_every_s=held))
     # opening the tables (creating them, or loading a big one's log and the fills' exec ids) is paid once per
     # process, at node start, not per commit: through the measured writer, before the clock starts
     journal.append("warm-up", [Halt(ts=time.time_ns(), seq=1, reason="open the tables")], 1)
     journal.lags_ms.clear()
     journal.written = 0
-    params = PersistenceSection()
     runtime = ThreadedRuntime([lambda: PersistenceCore(journal, "bench", params)], WallClock())
     runtime.start()
     offered, started = 0, time.perf_counter()
@@ -124,14 +126,17 @@ def main() -> None:
     parser.add_argument("--prefill", type=int, default=0, help="rows already in the journal before the measure")
     parser.add_argument("--prefill-commit", type=int, default=2_000)
     parser.add_argument("--compacted", action="store_true", help="compact the prefilled lake first")
+    parser.add_argument("--derived-commit-s", type=float, default=PersistenceSection().derived_commit_s,
+                        help="persistence.derived_commit_s (the node's by default; 0: as before stop 35)")
     args = parser.parse_args()
+    params = PersistenceSection(derived_commit_s=args.derived_commit_s)
     writers = ("process", "in_process") if args.writer == "both" else (args.writer,)
     for _ in range(args.rounds):
         for writer in writers:
             with tempfile.TemporaryDirectory() as lake:
                 if args.prefill:
                     prefill(lake, args.prefill, args.prefill_commit, args.compacted)
-                run(lake, writer, args.rate, args.seconds)
+                run(lake, writer, args.rate, args.seconds, params)
 
 
 if __name__ == "__main__":
