@@ -66,7 +66,6 @@ class PersistenceCore(ActorCore):
         self.paces_virtual_clock = not wall_paced  # nothing waits for a commit: the clock runs on while it lands
         self._flush_due = 0.0  # wall-paced: when the buffer is next committed
         self._writer_holds = False  # the writer holds derived rows back (its last append said so)
-        self._derived_armed = False
         self.written = 0
         self.attempts = 0
 
@@ -76,8 +75,6 @@ class PersistenceCore(ActorCore):
 
     def handle(self, message: Message, ctx: Context) -> None:
         if isinstance(message, TimerFired) and message.target == self.name:
-            if message.key == TimerKey.DERIVED_COMMIT:
-                self._derived_armed = False
             self._buffer.append(message)  # the journal holds every message, this actor's own timers included
             self._flush_or_hold(ctx)
             return
@@ -146,10 +143,11 @@ class PersistenceCore(ActorCore):
 
     def _arm_derived_commit(self, ctx: Context) -> None:
         """The writer commits held derived rows only when called: a node gone quiet would hold them until its stop,
-        so a commit (this timer's own message) comes once they are due. Not on a virtual clock, whose timers run far
-        ahead of the writer's wall-clock period: there they go with a later batch, or at the stop."""
-        if self._writer_holds and not self._derived_armed and not self._wall_paced:
-            self._derived_armed = True
+        so a commit (this timer's own message) comes once they are due. Re-armed by each commit that leaves rows
+        held, it fires only once the node has gone quiet: while commits come, they land the rows themselves. Not on
+        a virtual clock, whose timers run far ahead of the writer's wall-clock period: there they go with a later
+        batch, or at the stop."""
+        if self._writer_holds and not self._wall_paced:
             ctx.set_timer(TimerKey.DERIVED_COMMIT, ctx.now() + int(self._params.derived_commit_s * 1000) * NS_PER_MS)
 
     def _flush(self) -> str | None:
