@@ -40,6 +40,7 @@ from messages.market import (
     IvSample,
     MarketSessionChanged,
     OptionQuote,
+    OptionQuotes,
     PortfolioGreeks,
     QuoteStale,
     RawQuote,

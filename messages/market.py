@@ -34,6 +34,16 @@ class OptionQuote(Event, frozen=True, kw_only=True):
     underlying_price: float
 
 
+class OptionQuotes(Event, frozen=True, kw_only=True):
+    """The option quotes of one market-data burst, published as one message: IB delivers ticks in batches (every
+    ticker one socket read updated), and at a busy open a message per quote cost the node more in stamping, mailboxes
+    and dispatch than judging the quotes did. Each quote carries its own `ts` (when the publisher received it; the
+    runtime stamps only the burst), so it reads exactly as the same quote published alone. Past the quote gate, as
+    single quotes are; at most one quote per contract."""
+
+    quotes: tuple[OptionQuote, ...]
+
+
 class IndexQuote(Event, frozen=True, kw_only=True):
     """A volatility or market index level such as VIX."""
 

@@ -2,7 +2,9 @@
 
 The real decision, risk, execution and persistence actors (a local Delta lake) and the write-ahead gate run on the
 threaded runtime at market time, as `thetanode run` does. 100 iron condors are open; a feeder thread quotes the legs
-of 99 of them at `--rate` ticks/s (marks inside every exit rule: no order). The measured condor's short call is
+of 99 of them at `--rate` ticks/s (marks inside every exit rule: no order), a millisecond's quotes in one
+`OptionQuotes` burst as the IB session publishes a socket read's ticks (`--single-quotes`: one message each, as
+before stop 36). The measured condor's short call is
 quoted down to a take-profit mark, one tick at a time: the decision closes it, risk approves, execution places the order, and a
 stand-in broker records when the PlaceOrder reaches it, then refuses it (not sent) so a later tick triggers again.
 Latency = the tick's publish to the broker receiving the order. Also printed: the process's CPU time per background
@@ -16,7 +18,7 @@ first, as `thetanode run` does (`--no-freeze`: as it did before).
 The journal commits through the `[persistence] writer` chosen: by default the two, alternating run by run.
 
 Usage: uv run python scripts/bench_latency.py [--orders 300] [--rate 10000] [--condors 100] [--writer both] [--rounds 1]
-                                              [--spacing-ms 50] [--no-freeze]
+                                              [--spacing-ms 50] [--no-freeze] [--single-quotes]
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from messages import (  # noqa: E402
     Message,
     OptionContract,
     OptionQuote,
+    OptionQuotes,
     PlaceOrder,
     ReconciliationResult,
     StrategyOpened,
@@ -72,12 +75,12 @@ TAKE_PROFIT = {1: (0.20, 0.22), -1: (0.55, 0.57)}  # worth -0.70 against a -1.60
 HOLD = {1: (0.20, 0.22), -1: (0.75, 0.77)}  # worth -1.10: 31% of max profit, no rule fires
 
 
-def _quote(leg: Leg, bid: float, ask: float) -> OptionQuote:
+def _quote(leg: Leg, bid: float, ask: float, ts: int = 0) -> OptionQuote:
     """Puts with a negative delta, calls with a positive one: each condor's net delta is 0, so the book's symbol and
     portfolio delta exits stay quiet (a delta signed by the leg's ratio made 100 condors 40 contract-equivalents long,
     beyond the 30 of `exits.symbol_delta_exit`: the background ticks kept closing condors)."""
     delta = 0.1 if leg.contract.right == "C" else -0.1
-    return OptionQuote(contract=leg.contract, bid=bid, ask=ask, iv=0.18, delta=delta, gamma=0.01, vega=0.1,
+    return OptionQuote(ts=ts, contract=leg.contract, bid=bid, ask=ask, iv=0.18, delta=delta, gamma=0.01, vega=0.1,
                        theta=-0.02, underlying_price=580.0)
 
 
@@ -194,7 +197,7 @@ def _process_cpu(pid: int | None) -> float:
 
 def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int = 0, writer: str = "process",
         freeze: bool = True, spacing_ms: int = 50, write_ahead_dir: Path | None = None,
-        derived_commit_s: float | None = None
+        derived_commit_s: float | None = None, single_quotes: bool = False
         ) -> tuple[list[float], int, float, dict[str, float], list[tuple[float, ...]], list[float], list[float]]:
     # the stand-in broker refuses every close: no retry backoff, or the next tick would wait for it, not the node;
     # and no coalescing delay by default (each tick here is a whole quote, not one leg of a burst): with the default
@@ -228,11 +231,17 @@ def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int 
         """`rate` ticks/s in bursts of one millisecond's worth, paced by the wall clock."""
         per_ms, began, n = max(rate // 1000, 1), time.perf_counter(), 0
         while not stop.is_set():
+            now, burst = runtime.clock.now(), []
             for _ in range(per_ms):
                 leg = background[n % len(background)]
                 bid, ask = HOLD[leg.ratio]
-                runtime.publish(_quote(leg, bid + (n % 3) * 0.01, ask + (n % 3) * 0.01))
+                burst.append(_quote(leg, bid + (n % 3) * 0.01, ask + (n % 3) * 0.01, now))
                 n += 1
+            if single_quotes:
+                for quote in burst:
+                    runtime.publish(quote)
+            else:
+                runtime.publish(OptionQuotes(ts=now, quotes=tuple(burst)))
             runtime.publish(UnderlyingQuote(symbol="SPY", bid=579.99, ask=580.01, last=580.0))  # the exits' clock
             fed[0] = n
             ahead = began + n / rate - time.perf_counter()
@@ -318,6 +327,8 @@ def main() -> None:
                         help="where the write-ahead log syncs (default: in the lake, on its disk, where `thetanode "
                              "run` keeps a local lake's). A tmpfs such as /dev/shm takes the disk out: what is left "
                              "is the node's own path")
+    parser.add_argument("--single-quotes", action="store_true",
+                        help="the background quotes one message each, not a burst a millisecond (before stop 36)")
     parser.add_argument("--derived-commit-s", type=float,
                         help="persistence.derived_commit_s (default: the node's, 1 s; 0: the derived tables commit "
                              "with every batch, as before stop 35)")
@@ -329,11 +340,12 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as root:
                 latencies, offered, cpu_us, per_thread_us, stages, collections, syncs = run(
                     args.orders, args.rate, args.condors, Path(root), args.coalesce_ms, writer, not args.no_freeze,
-                    args.spacing_ms, args.write_ahead_dir, args.derived_commit_s)
+                    args.spacing_ms, args.write_ahead_dir, args.derived_commit_s, args.single_quotes)
             p50, p90, p99, top = np.percentile(latencies, [50, 90, 99, 100])
             p99s[writer].append(p99)
             print(f"tick→order, writer {writer}, {args.condors} open condors, background {offered:,} ticks/s achieved "
-                  f"({args.rate:,} asked), evaluation delay {args.coalesce_ms} ms, {len(latencies)} orders "
+                  f"({args.rate:,} asked, {'one message each' if args.single_quotes else 'a burst a millisecond'}), "
+                  f"evaluation delay {args.coalesce_ms} ms, {len(latencies)} orders "
                   f"{args.spacing_ms} ms apart (ms)")
             print(f"p50 {p50:.2f}  p90 {p90:.2f}  p99 {p99:.2f}  max {top:.2f}")
             for name, spent in zip(STAGES, np.array(stages).T if stages else (), strict=False):

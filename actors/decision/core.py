@@ -49,6 +49,7 @@ from messages import (
     OpenStrategy,
     OptionContract,
     OptionQuote,
+    OptionQuotes,
     OrderOutcome,
     OrderPurpose,
     OrderTerminated,
@@ -74,6 +75,7 @@ class DecisionCore(ActorCore):
         TimerFired,
         ChainSnapshot,
         OptionQuote,
+        OptionQuotes,
         StrategyOpened,
         StrategyPositionChanged,
         StrategyClosed,
@@ -152,16 +154,10 @@ class DecisionCore(ActorCore):
                 self._on_evaluate(ctx)
             case ChainSnapshot():
                 self._on_chain(message, ctx)
+            case OptionQuotes():
+                self._on_quotes(message.quotes, ctx)
             case OptionQuote():
-                self._portfolio.apply(message)
-                self._marks.observe(message)
-                holders = self._portfolio.holders_of(message.contract)
-                self._requoted |= holders
-                if holders and not self._exit_pending:
-                    # A market move requotes every leg at once; judging after each single leg would mix old and new
-                    # prices into a fictitious mark. Coalesce: evaluate once the burst has been delivered.
-                    self._exit_pending = True
-                    ctx.set_timer(TimerKey.EXITS, ctx.now() + int(self._exits.evaluation_delay_ms * NS_PER_MS))
+                self._on_quotes((message,), ctx)
             case TimerFired(key=key) if key == TimerKey.EXITS:
                 # only the positions a quote moved: the entry timer still judges every position each interval
                 self._exit_pending = False
@@ -228,6 +224,21 @@ class DecisionCore(ActorCore):
                 self._market.on_index(message)
             case Dividends():
                 self._market.on_dividends(message)
+
+    def _on_quotes(self, quotes: tuple[OptionQuote, ...], ctx: Context) -> None:
+        held = False
+        for quote in quotes:
+            self._portfolio.apply(quote)
+            self._marks.observe(quote)
+            holders = self._portfolio.holders_of(quote.contract)
+            if holders:
+                self._requoted |= holders
+                held = True
+        if held and not self._exit_pending:
+            # A market move requotes every leg at once; judging after each single leg would mix old and new prices
+            # into a fictitious mark. Coalesce: evaluate once the burst has been delivered.
+            self._exit_pending = True
+            ctx.set_timer(TimerKey.EXITS, ctx.now() + int(self._exits.evaluation_delay_ms * NS_PER_MS))
 
     # entries ---------------------------------------------------------------------------------------------------
     def _on_evaluate(self, ctx: Context) -> None:

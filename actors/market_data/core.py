@@ -19,6 +19,7 @@ from messages import (
     IvSample,
     Message,
     OptionQuote,
+    OptionQuotes,
     PortfolioGreeks,
     QuoteStale,
     StrategyClosed,
@@ -44,6 +45,7 @@ class MarketDataCore(ActorCore):
         StrategySettled,
         UnderlyingQuote,
         OptionQuote,
+        OptionQuotes,
         ChainSnapshot,
         IvHistoryRestored,
         TimerFired,
@@ -65,9 +67,10 @@ class MarketDataCore(ActorCore):
     def handle(self, message: Message, ctx: Context) -> None:
         match message:
             case OptionQuote():
-                if self._portfolio.holds(message.contract):
-                    self._portfolio.apply(message)
-                    self._staleness.quoted(str(message.contract), message.ts)
+                self._on_quote(message)
+            case OptionQuotes():
+                for quote in message.quotes:
+                    self._on_quote(quote)
             case UnderlyingQuote():
                 self._staleness.watch(message.symbol, message.ts)
                 self._staleness.quoted(message.symbol, message.ts)
@@ -87,6 +90,11 @@ class MarketDataCore(ActorCore):
             case TimerFired(key=key) if key == TimerKey.GREEKS:
                 self._publish_greeks(ctx)
                 self._arm(TimerKey.GREEKS, self._params.greeks_interval_s, ctx)
+
+    def _on_quote(self, quote: OptionQuote) -> None:
+        if self._portfolio.holds(quote.contract):
+            self._portfolio.apply(quote)
+            self._staleness.quoted(str(quote.contract), quote.ts)
 
     def _arm(self, key: str, interval_s: float, ctx: Context) -> None:
         """Next check after `interval_s` while the market is open, else at the next open: nights stay quiet."""

@@ -23,7 +23,7 @@ from actors.config import NodeConfig, config_from_mapping
 from actors.config_section import ConfigError
 from actors.market_time import CALENDAR_END, CALENDAR_START, NEW_YORK, NS_PER_S
 from actors.replay.expect import unknown_fields
-from messages import MESSAGE_BY_NAME, IndexQuote, Message, OptionQuote, RawQuote, UnderlyingQuote
+from messages import MESSAGE_BY_NAME, IndexQuote, Message, OptionQuote, OptionQuotes, RawQuote, UnderlyingQuote
 from messages.codec import MessageDecodeError, from_builtins
 
 _OFFSET = re.compile(r"^\+(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
@@ -152,6 +152,9 @@ def _parse_step(obj: Any, line: int, previous_ns: int, where: str) -> Step:
         message = from_builtins(body)
     except MessageDecodeError as exc:
         raise ScenarioError(f"{where}: `send`: {exc}") from None
+    if isinstance(message, OptionQuotes):  # it would pass the quote gate unjudged
+        raise ScenarioError(f"{where}: `send` OptionQuotes: send each quote as an OptionQuote line (the broker makes "
+                            "its own bursts, after the quote gate)")
     message = msgspec.structs.replace(message, ts=at_ns)
     if isinstance(message, MARKET_INPUT):
         message = RawQuote(ts=at_ns, quote=message)  # the feed: it reaches the node through the broker's quote gate

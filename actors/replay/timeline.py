@@ -16,6 +16,7 @@ MARKET_NOISE = frozenset(
     {
         "UnderlyingQuote",
         "OptionQuote",
+        "OptionQuotes",
         "IndexQuote",
         "RawQuote",
         "ChainRequest",

@@ -36,6 +36,7 @@ from messages import (
     Message,
     OpenStrategy,
     OptionQuote,
+    OptionQuotes,
     OrderOutcome,
     OrderPurpose,
     OrderRejected,
@@ -75,6 +76,7 @@ class RiskCore(ActorCore):
         OrderTerminated,
         OrderRejected,
         OptionQuote,
+        OptionQuotes,
         Halt,
         Resume,
         RiskStateRestored,
@@ -120,6 +122,9 @@ class RiskCore(ActorCore):
                 self._on_close_intent(message, ctx)
             case RollStrategy():  # its replacement passes every opening check, judged without what it replaces
                 self._on_open_intent(message.open, ctx, roll=message)
+            case OptionQuotes():
+                for quote in message.quotes:
+                    self._portfolio.apply(quote)
             case OptionQuote() | StrategyOpened() | StrategyPositionChanged() | IntentDenied() | StrategySettled():
                 self._portfolio.apply(message)  # an opening fill after a cancel opens it too; a settled leg is gone
             case StrategyClosed():

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from actors.runtime.mailbox import CONTROL, Delivery, Policy
 from messages import (
     DecisionRecord,
     IndexQuote,
     Message,
     OptionQuote,
+    OptionQuotes,
     PortfolioGreeks,
     StrategyGreeks,
     UnderlyingQuote,
@@ -26,7 +29,18 @@ _CONFLATION_KEYS: dict[type[Message], Callable[[Any], Any]] = {
     PortfolioGreeks: lambda m: ("portfolio-greeks",),
 }
 _BLOCK = Delivery(Policy.BLOCK)
+
+
+def merged_bursts(queued: OptionQuotes, newer: OptionQuotes) -> OptionQuotes:
+    """One burst for two not yet handled: every contract's newer quote, in the order first quoted. Stamped as the
+    newer burst, which is the latest either says about the market."""
+    latest = {quote.contract: quote for quote in queued.quotes}
+    latest.update((quote.contract, quote) for quote in newer.quotes)
+    return msgspec.structs.replace(newer, quotes=tuple(latest.values()))
+
+
 _CONFLATE = {cls: Delivery(Policy.CONFLATE, key) for cls, key in _CONFLATION_KEYS.items()}
+_CONFLATE[OptionQuotes] = Delivery(Policy.CONFLATE, lambda m: ("option-burst",), merged_bursts)
 
 DIAGNOSTIC_TYPES: frozenset[type[Message]] = frozenset({DecisionRecord})
 """Explanations rather than facts: a lagging market-state consumer may lose the oldest, the journal never does."""

@@ -33,6 +33,9 @@ class Policy(Enum):
 class Delivery:
     policy: Policy
     conflation_key: Callable[[Any], Hashable] | None = None
+    merge: Callable[[Any, Any], Any] | None = None
+    """Conflation that keeps part of the queued message: (queued, newer) → the one message that replaces both (a
+    burst of quotes absorbs the next, the newer quote of a contract winning); without it the newer replaces all."""
 
 
 CONTROL = Delivery(Policy.BLOCK)  # pykka's own stop/proxy messages
@@ -145,6 +148,8 @@ class Mailbox:
                 key = delivery.conflation_key(message)
                 slot = self._pending_by_key.get(key)
                 if slot is not None:
+                    if delivery.merge is not None:  # the envelope is read-only and shared: a new one carries both
+                        envelope = type(envelope)(delivery.merge(slot.envelope.message, message))
                     slot.envelope = envelope
                     metrics.conflated += 1
                     return

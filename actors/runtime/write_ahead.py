@@ -36,6 +36,7 @@ from messages import (
     Message,
     ModifyOrder,
     OptionQuote,
+    OptionQuotes,
     OrderRejected,
     PlaceOrder,
     PortfolioGreeks,
@@ -49,9 +50,10 @@ from messages import (
 from storage.write_ahead import WriteAheadError, WriteAheadLog
 
 ORDER_COMMANDS = (PlaceOrder, ModifyOrder, CancelOrder)
-NOT_LOGGED = (UnderlyingQuote, OptionQuote, IndexQuote, ChainRequest, ChainSnapshot, VolatilityStats, StrategyGreeks,
-              PortfolioGreeks, Dividends, QuoteStale, MarketSessionChanged, BrokerPortfolio, BrokerAccountValues,
-              BrokerPositionsSnapshot, DecisionRecord, TimerFired, FlushJournal, JournalFlushed, CoreSnapshot)
+NOT_LOGGED = (UnderlyingQuote, OptionQuote, OptionQuotes, IndexQuote, ChainRequest, ChainSnapshot, VolatilityStats,
+              StrategyGreeks, PortfolioGreeks, Dividends, QuoteStale, MarketSessionChanged, BrokerPortfolio,
+              BrokerAccountValues, BrokerPositionsSnapshot, DecisionRecord, TimerFired, FlushJournal, JournalFlushed,
+              CoreSnapshot)
 """Market state, timers and diagnostics: the bulk of the traffic, re-learnt from the broker after a restart. And the
 cores' snapshots: a set must become durable no sooner than the journal holds everything before its cut (the
 quotes and timers it cuts are not in this log), and the journal commits in order, so the set lands with them."""

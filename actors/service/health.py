@@ -29,6 +29,7 @@ from messages import (
     IndexQuote,
     Message,
     OptionQuote,
+    OptionQuotes,
     OrderFilled,
     PlaceOrder,
     StorageStateChanged,
@@ -39,7 +40,7 @@ from messages import (
 
 BREAKER_LEVEL = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
 TRADING_LEVEL = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
-QUOTE_TYPES = (UnderlyingQuote, OptionQuote, IndexQuote)
+QUOTE_TYPES = (UnderlyingQuote, OptionQuote, OptionQuotes, IndexQuote)
 _NOTED = (PlaceOrder, OrderFilled, BadTick, BreakerStateChanged, TradingStateChanged, BrokerConnectionChanged,
           StorageStateChanged, *QUOTE_TYPES)
 """The types `observe` reads beyond counting them."""
@@ -113,7 +114,7 @@ class NodeHealth:
                 self.connection = message.state
             case StorageStateChanged():
                 self.storage[message.store] = message
-            case UnderlyingQuote() | OptionQuote() | IndexQuote():
+            case UnderlyingQuote() | OptionQuote() | OptionQuotes() | IndexQuote():
                 with self._lock:
                     self.last_quote_ns = max(self.last_quote_ns, message.ts)
 

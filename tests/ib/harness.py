@@ -11,13 +11,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from actors.broker.ib.core import IbBrokerCore
 from actors.broker.ib.session import IbSessionCore
 from actors.config import NodeConfig, config_from_mapping
 from actors.runtime.clock import ShiftedClock
 from actors.runtime.core import ActorCore
 from actors.runtime.threaded import ThreadedRuntime
-from messages import Message, OrderFilled
+from messages import Message, OptionQuotes, OrderFilled
 from tests.ib.behaviour import GatewaySettings
 from tests.ib.gateway import TestGateway, shifted_clock
 
@@ -88,6 +90,8 @@ class Probe:
     def observe(self, message: Message) -> None:
         with self._changed:
             self.messages.append(message)
+            if isinstance(message, OptionQuotes):  # a burst's quotes, as the actors read them: in its place and seq
+                self.messages += [msgspec.structs.replace(quote, seq=message.seq) for quote in message.quotes]
             self._changed.notify_all()
 
     def of(self, kind: type, where: Callable[[Any], bool] = lambda _: True) -> list[Any]:

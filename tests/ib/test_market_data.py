@@ -20,6 +20,7 @@ from messages import (
     OpenStrategy,
     OptionContract,
     OptionQuote,
+    OptionQuotes,
     StrategyOpened,
     SubscribeQuotes,
     UnderlyingQuote,
@@ -183,3 +184,21 @@ def test_index_options_need_their_trading_class(gateway, classes):
         else:
             node.probe.wait(Alert, lambda a: f"IB does not know {leg}" in a.text)
             assert not node.probe.of(OptionQuote)
+
+
+def test_a_market_move_reaches_the_actors_as_one_burst_of_the_legs_it_requoted(gateway):
+    """IB sends a quote interval's ticks together and ib_async hands over every ticker one read updated: the option
+    quotes among them travel as one `OptionQuotes`, each quote timed by that read, the underlying's beside it."""
+    with InProcessNode(ib_config(gateway, ib=SMALL_CHAIN)) as node:
+        node.probe.wait(UnderlyingQuote)
+        chain = _chain(node)
+        held = {q.contract for q in chain.quotes[:4]}
+        node.send(SubscribeQuotes(contracts=tuple(held)))
+        for contract in held:
+            node.probe.wait(OptionQuote, lambda q, c=contract: q.contract == c)
+        gateway.set_underlying("SPY", 590.0)
+        burst = node.probe.wait(OptionQuotes, lambda b: held <= {q.contract for q in b.quotes}
+                                and all(q.underlying_price == 590.0 for q in b.quotes))
+        node.probe.wait(UnderlyingQuote, lambda q: q.last == 590.0)  # the underlying goes as its own message
+    assert len({q.contract for q in burst.quotes}) == len(burst.quotes)  # one quote per contract
+    assert all(q.ts == burst.ts for q in burst.quotes)

@@ -1,3 +1,4 @@
+import datetime as dt
 import threading
 import time
 
@@ -5,7 +6,7 @@ from actors.runtime.actor import Envelope
 from actors.runtime.delivery import conflating, lossless
 from actors.runtime.mailbox import Delivery, Mailbox, Policy
 from actors.runtime.work import WorkCounter
-from messages import Alert, OrderFilled, UnderlyingQuote
+from messages import Alert, OptionContract, OptionQuote, OptionQuotes, OrderFilled, UnderlyingQuote
 
 
 def _quote(symbol: str, last: float) -> UnderlyingQuote:
@@ -36,6 +37,31 @@ def test_conflate_keeps_latest_per_key_in_original_position():
     assert [(q.symbol, q.last) for q in _drain(mailbox)] == [("SPY", 4.0), ("QQQ", 9.0)]
     assert mailbox.metrics.conflated == 3
     assert mailbox.metrics.high_water == 2
+
+
+def _option(strike: float, bid: float, ts: int) -> OptionQuote:
+    return OptionQuote(contract=OptionContract("SPY", dt.date(2026, 4, 17), strike, "P"), bid=bid, ask=bid + 0.1,
+                       iv=0.2, delta=-0.2, gamma=0.01, vega=0.1, theta=-0.02, underlying_price=580.0, ts=ts)
+
+
+def test_a_queued_burst_absorbs_the_next_keeping_every_contracts_newest_quote_in_its_place():
+    mailbox = _mailbox(conflating)
+    mailbox.put(Envelope(OptionQuotes(ts=1, seq=1, quotes=(_option(500, 1.0, 1), _option(510, 2.0, 1)))))
+    mailbox.put(Envelope(_fill(0)))
+    mailbox.put(Envelope(OptionQuotes(ts=2, seq=3, quotes=(_option(510, 2.5, 2), _option(520, 3.0, 2)))))
+    burst, fill = _drain(mailbox)
+    assert fill.exec_id == "e0"  # the burst kept the first one's place
+    assert (burst.seq, burst.ts) == (3, 2)
+    assert [(q.contract.strike, q.bid, q.ts) for q in burst.quotes] == [(500, 1.0, 1), (510, 2.5, 2), (520, 3.0, 2)]
+    assert mailbox.metrics.conflated == 1
+
+
+def test_a_lossless_mailbox_keeps_every_burst():
+    mailbox = _mailbox(lossless)
+    bursts = [OptionQuotes(ts=n, seq=n, quotes=(_option(500, n, n),)) for n in (1, 2)]
+    for burst in bursts:
+        mailbox.put(Envelope(burst))
+    assert _drain(mailbox) == bursts
 
 
 def test_lossless_never_conflates_quotes():

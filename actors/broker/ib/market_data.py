@@ -15,6 +15,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
+import msgspec
 from ib_async import IB, Contract, Ticker
 
 from actors.broker.ib import translate
@@ -32,6 +33,8 @@ from messages import (
     ChainRequest,
     Message,
     OptionContract,
+    OptionQuote,
+    OptionQuotes,
     SubscribeQuotes,
     UnsubscribeQuotes,
 )
@@ -179,12 +182,27 @@ class IbMarketData:
         return self._underlyings[key]
 
     def on_tickers(self, tickers: set[Ticker]) -> None:
+        """What one read from the socket updated: the underlyings and the index a message each, every option quote
+        the gate let through in one burst (`OptionQuotes`, each quote timed by this read), a lone one as itself."""
         now = self._ctx.now()
+        options: list[OptionQuote] = []
         for ticker in tickers:
             convert = self._converters.get(ticker.contract.conId)  # chain-scan tickers have none: not streamed
             quote = convert(ticker) if convert is not None else None
-            if quote is not None:
-                self._gate.admit(quote, now).publish(self._ctx)
+            if quote is None:
+                continue
+            verdict = self._gate.admit(quote, now)
+            if isinstance(verdict.accepted, OptionQuote):
+                for note in verdict.notes:
+                    self._ctx.publish(note)
+                options.append(verdict.accepted)
+            else:
+                verdict.publish(self._ctx)
+        if len(options) == 1:
+            self._ctx.publish(options[0])
+        elif options:
+            self._ctx.publish(OptionQuotes(ts=now, quotes=tuple(msgspec.structs.replace(quote, ts=now)
+                                                               for quote in options)))
 
     # what IB says about market data ------------------------------------------------------------------------------
     def on_error(self, code: int, text: str, contract: Contract | None) -> None:
