@@ -15,8 +15,10 @@ up to 1.7× apart for the same code (a pure Python loop varies as much), so the 
 runs, as `timeit` does; the median is printed beside it.
 
 `--against DIR` runs another checkout's core the same way, alternating run by run, and prints the ratio of the two.
+`--bursts`: each burst's quotes as one `OptionQuotes` message, as the IB session publishes a socket read's (stop 36;
+every checkout compared must know the message); the digest is the same as without.
 
-Usage: uv run python scripts/bench_decision.py [--quotes 60000] [--repeats 7] [--against ../other-checkout]
+Usage: uv run python scripts/bench_decision.py [--quotes 60000] [--repeats 7] [--against ../other-checkout] [--bursts]
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ class _Context:
         self.timer = None
 
 
-def measure(quotes: int) -> tuple[float, int, str]:
+def measure(quotes: int, bursts: bool = False) -> tuple[float, int, str]:
     """CPU µs per background quote, messages published, and their digest; run in the checkout on `sys.path`."""
     import msgspec
 
@@ -95,8 +97,14 @@ def measure(quotes: int) -> tuple[float, int, str]:
     def play(burst_starts: range) -> None:
         for start in burst_starts:
             ctx.now_ns += BURST_GAP_NS
-            for quote in stream[start:start + BURST]:
-                deliver(quote)
+            if bursts:
+                from messages import OptionQuotes
+
+                deliver(OptionQuotes(ts=ctx.now_ns, quotes=tuple(msgspec.structs.replace(quote, ts=ctx.now_ns)
+                                                                 for quote in stream[start:start + BURST])))
+            else:
+                for quote in stream[start:start + BURST]:
+                    deliver(quote)
             deliver(spot)
             if ctx.timer is not None and ctx.timer[1] <= ctx.now_ns:  # due now: the runtime delivers it after the burst
                 (key, at_ns), ctx.timer = ctx.timer, None
@@ -113,10 +121,10 @@ def measure(quotes: int) -> tuple[float, int, str]:
     return took / quotes * 1e6, len(ctx.published), digest
 
 
-def _run_in(checkout: Path, quotes: int) -> tuple[float, int, str]:
+def _run_in(checkout: Path, quotes: int, bursts: bool) -> tuple[float, int, str]:
     """One measurement in a fresh interpreter importing `checkout`'s code (this script's own `measure`)."""
     code = (f"import sys; sys.path[:0] = [{str(checkout)!r}, {str(ROOT / 'scripts')!r}]; "
-            f"from bench_decision import measure; print(*measure({quotes}))")
+            f"from bench_decision import measure; print(*measure({quotes}, {bursts}))")
     done = subprocess.run([sys.executable, "-c", code], cwd=checkout, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"bench_decision: the run in {checkout} failed: {done.stderr.strip().splitlines()[-1]}")
@@ -129,6 +137,7 @@ def main() -> None:
     parser.add_argument("--quotes", type=int, default=60_000)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--against", type=Path, help="another checkout, run alternately with this one")
+    parser.add_argument("--bursts", action="store_true", help="each burst of quotes as one OptionQuotes message")
     args = parser.parse_args()
     checkouts = [ROOT] + ([args.against.resolve()] if args.against else [])
     for checkout in checkouts:
@@ -137,7 +146,7 @@ def main() -> None:
     runs: dict[Path, list[tuple[float, int, str]]] = {checkout: [] for checkout in checkouts}
     for _ in range(args.repeats):
         for checkout in checkouts:
-            runs[checkout].append(_run_in(checkout, args.quotes))
+            runs[checkout].append(_run_in(checkout, args.quotes, args.bursts))
     best = {}
     for checkout, results in runs.items():
         took = [took for took, _, _ in results]
