@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from actors.decision import roll as rolls
 from actors.decision.assigned_stock import AssignedStockDesk
 from actors.decision.config import EntrySection, ExitSection
 from actors.decision.entry import judge_entry, waiting_for_fresh_inputs
 from actors.decision.entry_gates import Cooldowns, entry_calendar
-from actors.decision.exit_baseline import ExitBaseline
+from actors.decision.exit_memory import ExitMemory
 from actors.decision.held_positions import held_on, held_vol_requests, percentile_since
 from actors.decision.leg_plan import LegPlan, LegPlans, legs_marked
 from actors.decision.market_context import MarketContext
@@ -21,7 +19,7 @@ from actors.decision.position_state import (
     position_state,
     strategy_marked,
 )
-from actors.decision.rules import PositionState, first_exit
+from actors.decision.rules import first_exit
 from actors.decision.strategies import NoCandidate
 from actors.market_data.config import MarketDataSection
 from actors.market_data.marks import LegView, MarkBook
@@ -104,15 +102,11 @@ class DecisionCore(ActorCore):
         self._stale_after_ns = int(self._market_data.stale_after_s * NS_PER_S)
         self._marks = MarkBook(self._market_data)
         self._plans = LegPlans()
-        self._conservative: dict[str, str] = {}  # strategy id -> the conservative marks last reported
-        self._marked_at: dict[str, int] = {}  # strategy id -> when its last StrategyMarked was published
         self._refusals_alert_after = refusals_alert_after
         """Refused closes of one position after which a critical alert calls for a human (the breaker's threshold)."""
-        self._close_refusals: dict[str, int] = {}
-        self._close_retry_at: dict[str, int] = {}
+        self._memory = ExitMemory()
         self._portfolio = PortfolioView()
         self._delta_book = DeltaBook()  # the book's net deltas, kept one changed strategy at a time
-        self._baselines: dict[str, ExitBaseline] = {}
         self._awaiting_chain: dict[str, tuple[EntrySection, int]] = {}  # symbol -> (entry parameters, requested at)
         self._trading_state = TradingState.ACTIVE
         self._opened_count = 0
@@ -166,13 +160,12 @@ class DecisionCore(ActorCore):
                     self._evaluate_exit(strategy_id, ctx)
                 self._book_exits(ctx)
             case StrategyOpened():
-                self._baselines[message.strategy_id] = ExitBaseline(opened_quantity=abs(message.quantity),
-                                                                    opened_at=message.ts)
+                self._memory.opened(message.strategy_id, message.quantity, message.ts)
                 self._note_approved(message.strategy_id, message)  # a roll never hands out a held strategy's id
             case StrategyPositionChanged():
-                held, baseline = self._portfolio.holding(message.strategy_id), self._baselines.get(message.strategy_id)
-                if held is not None and baseline is not None:
-                    self._baselines[message.strategy_id] = baseline.resized(held.quantity, message.quantity)
+                held = self._portfolio.holding(message.strategy_id)
+                if held is not None:
+                    self._memory.resized(message.strategy_id, held.quantity, message.quantity)
                 self._portfolio.apply(message)
             case IntentDenied():
                 self._portfolio.apply(message)
@@ -348,15 +341,11 @@ class DecisionCore(ActorCore):
     # exits -----------------------------------------------------------------------------------------------------
     def _untrack(self, closed: StrategyClosed) -> None:
         strategy_id = closed.strategy_id
-        self._close_refusals.pop(strategy_id, None)
-        self._close_retry_at.pop(strategy_id, None)
+        self._memory.forget(strategy_id)
         self._roll_failed.pop(strategy_id, None)
         self._rolling.discard(strategy_id)
-        self._baselines.pop(strategy_id, None)
         for contract in self._portfolio.apply(closed).released:
             self._marks.forget(contract)
-        self._conservative.pop(strategy_id, None)
-        self._marked_at.pop(strategy_id, None)
         self._plans.forget(strategy_id)
 
     def _flatten_assigned(self, ctx: Context) -> None:
@@ -377,11 +366,8 @@ class DecisionCore(ActorCore):
             ctx.publish(intent)
 
     def _close_refused(self, strategy_id: str, ctx: Context) -> None:
-        """The exit still stands and is tried again, after a backoff: hammering a refusing broker changes nothing."""
-        refusals = self._close_refusals.get(strategy_id, 0) + 1
-        self._close_refusals[strategy_id] = refusals
-        delay_s = min(self._exits.close_retry_initial_s * 2 ** (refusals - 1), self._exits.close_retry_max_s)
-        self._close_retry_at[strategy_id] = ctx.now() + int(delay_s * NS_PER_S)
+        """The exit still stands and is tried again after a backoff (`ExitMemory.close_refused`)."""
+        refusals = self._memory.close_refused(strategy_id, ctx.now(), self._exits)
         if refusals == self._refusals_alert_after:
             ctx.publish(Alert(level="critical", source=self.name, text=f"closing {strategy_id} was refused "
                               f"{refusals} times: the position stays open and the node keeps trying every "
@@ -395,8 +381,8 @@ class DecisionCore(ActorCore):
         position = self._portfolio.holding(strategy_id)
         if position.closing or position.quantity == 0:
             return
-        if ctx.now() < self._close_retry_at.get(strategy_id, 0):
-            return  # its last close was refused: judged again once the backoff is over
+        if self._memory.backing_off(strategy_id, ctx.now()):
+            return
         if self._trading_state == TradingState.HALTED or not market_hours().is_open(ctx.now()):
             return
         if ctx.now() - self._market.quoted_at(position.symbol) > self._exits.max_quote_age_s * NS_PER_S:
@@ -407,24 +393,21 @@ class DecisionCore(ActorCore):
             return
         marked = legs_marked(plan, views)
         conservative = marked.note
-        if conservative != self._conservative.get(strategy_id, ""):
-            self._conservative[strategy_id] = conservative
+        if self._memory.conservative_changed(strategy_id, conservative):
             ctx.publish(DecisionRecord(strategy_id=strategy_id, action="mark", rule="conservative_mark",
                                        detail=conservative or "every leg marked at a fresh two-sided mid again"))
-        baseline = self._baselines.get(strategy_id) or ExitBaseline()
-        if baseline.entry_iv == 0.0:  # first complete quote set after the fill: the baseline for IV and VIX rules
-            baseline = replace(baseline, entry_iv=marked.iv, entry_vix=self._market.vix)
         pnl = (marked.mark - position.entry_price) * position.quantity * CONTRACT_MULTIPLIER
-        if pnl > baseline.peak_pnl_usd:  # a new peak (most quotes bring none: no copy for them)
-            baseline = replace(baseline, peak_pnl_usd=pnl)
-        self._baselines[strategy_id] = baseline
+        baseline = self._memory.judged(strategy_id, marked, self._market.vix, pnl)
         state = position_state(plan, views, baseline, self._market, ctx.now(),
                                event=self._events.next_spanned(position.symbol, new_york_date(ctx.now()),
                                                                plan.furthest_expiry)
                                if self._exits.event_exit_days > 0 else None,
                                iv_percentile=percentile_since(self._vol_stats.get(position.symbol), baseline.opened_at),
                                exits=self._exits, model_rate=self._market_data.model_rate, marked=marked)
-        self._publish_mark(position, baseline, state, bool(conservative), ctx)
+        if self._memory.mark_due(strategy_id, ctx.now(), int(self._market_data.greeks_interval_s * NS_PER_S)):
+            # readers see the mark the rules judge by, without the journal growing by a row per quote
+            ctx.publish(strategy_marked(position, baseline, state, bool(conservative),
+                                        self._market.price(position.symbol)))
         signal = first_exit(state, self._exits)
         if signal is not None:
             self._close(position, views, signal.rule, signal.reason, conservative, signal.roll, ctx, signal.units)
@@ -455,19 +438,9 @@ class DecisionCore(ActorCore):
         if self._trading_state == TradingState.HALTED or not market_hours().is_open(ctx.now()):
             return
         chosen = delta_exit(self._portfolio, self._exits, self._delta_book)
-        if chosen is None or ctx.now() < self._close_retry_at.get(chosen.strategy_id, 0):
+        if chosen is None or self._memory.backing_off(chosen.strategy_id, ctx.now()):
             return
         position = self._portfolio.holding(chosen.strategy_id)
         views = self._leg_views(self._plans.of(position), ctx.now())
         if views is not None:
             self._close(position, views, chosen.rule, chosen.reason, conservative_note(position, views), False, ctx)
-
-    def _publish_mark(self, position: Holding, baseline: ExitBaseline, state: PositionState, conservative: bool,
-                      ctx: Context) -> None:
-        """At most one `StrategyMarked` per strategy per `greeks_interval_s`: readers see the mark the rules judge
-        by without the journal growing by one row per quote."""
-        last = self._marked_at.get(position.strategy_id)
-        if last is not None and ctx.now() - last < int(self._market_data.greeks_interval_s * NS_PER_S):
-            return
-        self._marked_at[position.strategy_id] = ctx.now()
-        ctx.publish(strategy_marked(position, baseline, state, conservative, self._market.price(position.symbol)))

@@ -136,7 +136,7 @@ def test_trailing_peak_survives_a_restart_of_the_decision_actor():
         if step.kind == "send":
             runtime.inject(step.message)
     live = runtime.core("decision")
-    (strategy_id, baseline), = live._baselines.items()
+    (strategy_id, baseline), = live._memory.baselines.items()
     assert baseline.peak_pnl_usd > 0.4 * live._portfolio.holding(strategy_id).max_profit_usd
 
     rebuilt = next(f for f in factories if f().name == "decision")()
@@ -145,4 +145,4 @@ def test_trailing_peak_survives_a_restart_of_the_decision_actor():
         if "decision" in runtime.routes.subscribers(message):
             muted.clock_ns = message.ts
             rebuilt.handle(message, muted)
-    assert rebuilt._baselines[strategy_id].peak_pnl_usd == baseline.peak_pnl_usd
+    assert rebuilt._memory.baselines[strategy_id].peak_pnl_usd == baseline.peak_pnl_usd

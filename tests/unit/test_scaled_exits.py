@@ -228,7 +228,7 @@ def test_a_restarted_decision_core_knows_which_tier_is_done():
     live = runtime.core("decision")
     (strategy_id,) = live._portfolio.open_ids()
     held = live._portfolio.holding(strategy_id)
-    assert held.quantity == 1 and not held.closing and live._baselines[strategy_id].opened_quantity == 2
+    assert held.quantity == 1 and not held.closing and live._memory.baselines[strategy_id].opened_quantity == 2
 
     rebuilt = next(f for f in factories if f().name == "decision")()
     muted = MutedContext(scenario.start_ns)
@@ -237,6 +237,6 @@ def test_a_restarted_decision_core_knows_which_tier_is_done():
             muted.clock_ns = message.ts
             rebuilt.handle(message, muted)
     assert rebuilt._portfolio.holding(strategy_id) == held
-    assert rebuilt._baselines[strategy_id] == live._baselines[strategy_id]
+    assert rebuilt._memory.baselines[strategy_id] == live._memory.baselines[strategy_id]
     tiers = scenario.config.exits.take_profit_tiers
     assert due_tier(tiers[0].profit_pct, 2, held.quantity, tiers) is None
