@@ -248,6 +248,12 @@ def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int 
             if ahead > 0:
                 time.sleep(ahead)
 
+    def tick(bid: float, ask: float) -> None:
+        """The measured leg's quote, sent as the background's are (a feed sends all its option quotes in bursts,
+        or all alone)."""
+        quote = _quote(measured[2], bid, ask, runtime.clock.now())
+        runtime.publish(quote if single_quotes else OptionQuotes(ts=quote.ts, quotes=(quote,)))
+
     latencies, stages, resent = [], [], [0]
     feeder = threading.Thread(target=feed, daemon=True)
     try:
@@ -275,7 +281,7 @@ def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int 
         for _ in range(orders):
             before = len(arrivals)
             start = time.perf_counter_ns()
-            runtime.publish(_quote(measured[2], *TAKE_PROFIT[-1]))  # the tick: the short call falls to take profit
+            tick(*TAKE_PROFIT[-1])  # the tick: the short call falls to take profit
             waited = 0
             while len(arrivals) <= before:  # each arrival releases once; an earlier one may still be releasing
                 if arrived.acquire(timeout=1):
@@ -286,10 +292,10 @@ def run(orders: int, rate: int, condors: int, directory: Path, coalesce_ms: int 
                 resent[0] += 1
                 if waited == 30:
                     raise RuntimeError("no order within 30 s of a tick")
-                runtime.publish(_quote(measured[2], *TAKE_PROFIT[-1]))
+                tick(*TAKE_PROFIT[-1])
             latencies.append((arrivals[before] - start) / 1e6)
             stages.append(milestones.stages(start, arrivals[before]))
-            runtime.publish(_quote(measured[2], *HOLD[-1]))  # back to holding
+            tick(*HOLD[-1])  # back to holding
             time.sleep(spacing_ms / 1000)  # pacing: the refusal releases the close before the next tick
             while arrived.acquire(blocking=False):  # a close judged on the feed's ticks meanwhile is not measured
                 pass

@@ -33,7 +33,9 @@ _BLOCK = Delivery(Policy.BLOCK)
 
 def merged_bursts(queued: OptionQuotes, newer: OptionQuotes) -> OptionQuotes:
     """One burst for two not yet handled: every contract's newer quote, in the order first quoted. Stamped as the
-    newer burst, which is the latest either says about the market."""
+    newer burst, which is the latest either says about the market. The merged burst keeps the first one's place, so
+    a single `OptionQuote` queued between the two would be handled after newer quotes: a feed publishes its option
+    quotes all in bursts (the IB session) or all alone (the simulated broker), never both."""
     latest = {quote.contract: quote for quote in queued.quotes}
     latest.update((quote.contract, quote) for quote in newer.quotes)
     return msgspec.structs.replace(newer, quotes=tuple(latest.values()))

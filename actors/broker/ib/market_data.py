@@ -183,7 +183,8 @@ class IbMarketData:
 
     def on_tickers(self, tickers: set[Ticker]) -> None:
         """What one read from the socket updated: the underlyings and the index a message each, every option quote
-        the gate let through in one burst (`OptionQuotes`, each quote timed by this read), a lone one as itself."""
+        the gate let through in one burst (`OptionQuotes`, each quote timed by this read), even a lone one: a burst
+        merged in a mailbox must never overtake a single quote of the same contract queued behind it."""
         now = self._ctx.now()
         options: list[OptionQuote] = []
         for ticker in tickers:
@@ -198,9 +199,7 @@ class IbMarketData:
                 options.append(verdict.accepted)
             else:
                 verdict.publish(self._ctx)
-        if len(options) == 1:
-            self._ctx.publish(options[0])
-        elif options:
+        if options:
             self._ctx.publish(OptionQuotes(ts=now, quotes=tuple(msgspec.structs.replace(quote, ts=now)
                                                                for quote in options)))
 
