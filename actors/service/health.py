@@ -76,6 +76,9 @@ class NodeHealth:
         self._messages = Counter("thetanode_messages", "published messages by type", ["type"], registry=self.registry)
         self._orders = Counter("thetanode_orders", "orders placed", registry=self.registry)
         self._fills = Counter("thetanode_fills", "fills received", registry=self.registry)
+        self._option_quotes = Counter("thetanode_option_quotes", "option quotes published, alone or in bursts (an "
+                                      "OptionQuotes message counts once in thetanode_messages_total)",
+                                      registry=self.registry)
         self._bad_ticks = Counter("thetanode_bad_ticks", "ticks the quote gate rejected or repaired",
                                   ["symbol", "reason", "action"], registry=self.registry)
         self._breaker = Gauge("thetanode_breaker_state", "0 closed, 1 half-open, 2 open", registry=self.registry)
@@ -114,9 +117,18 @@ class NodeHealth:
                 self.connection = message.state
             case StorageStateChanged():
                 self.storage[message.store] = message
-            case UnderlyingQuote() | OptionQuote() | OptionQuotes() | IndexQuote():
-                with self._lock:
-                    self.last_quote_ns = max(self.last_quote_ns, message.ts)
+            case OptionQuotes():
+                self._option_quotes.inc(len(message.quotes))
+                self._quoted(message.ts)
+            case OptionQuote():
+                self._option_quotes.inc()
+                self._quoted(message.ts)
+            case UnderlyingQuote() | IndexQuote():
+                self._quoted(message.ts)
+
+    def _quoted(self, at_ns: int) -> None:
+        with self._lock:
+            self.last_quote_ns = max(self.last_quote_ns, at_ns)
 
     def document(self) -> dict[str, object]:
         now = self._runtime.clock.now()

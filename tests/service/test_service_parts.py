@@ -1,5 +1,5 @@
+import datetime as dt
 import json
-
 
 from actors.cli import EXIT_BAD_INPUT, main
 from actors.service.control import read_commands, write_command
@@ -36,7 +36,16 @@ def test_health_document_and_metrics_follow_published_messages():
     from actors.runtime.clock import VirtualClock
     from actors.runtime.threaded import ThreadedRuntime
     from actors.service.health import NodeHealth
-    from messages import BadTick, BreakerStateChanged, BrokerConnectionChanged, OrderFilled, TradingStateChanged
+    from messages import (
+        BadTick,
+        BreakerStateChanged,
+        BrokerConnectionChanged,
+        OptionContract,
+        OptionQuote,
+        OptionQuotes,
+        OrderFilled,
+        TradingStateChanged,
+    )
 
     evening = 1_772_490_000_000_000_000  # 2026-03-02 22:20 UTC: market closed, no staleness expected
     runtime = ThreadedRuntime([], VirtualClock(evening))
@@ -49,6 +58,11 @@ def test_health_document_and_metrics_follow_published_messages():
     health.observe(OrderFilled(client_order_id="o", exec_id="e", quantity=1, price=-1.0, commission_usd=1.0))
     health.observe(BadTick(symbol="SPY", key="SPY", reason="jump", detail="580 → 638"))
     health.observe(BadTick(symbol="SPY", key="chain SPY", reason="no_quote", detail="12 of 140", count=12))
+    quotes = [OptionQuote(ts=evening - n, contract=OptionContract("SPY", dt.date(2026, 4, 17), 500.0 + n, "P"), bid=1.0,
+                          ask=1.1, iv=0.2, delta=-0.2, gamma=0.01, vega=0.1, theta=-0.02, underlying_price=580.0)
+              for n in range(3)]
+    health.observe(quotes[0])
+    health.observe(OptionQuotes(ts=evening - 1, quotes=tuple(quotes[1:])))
     document = health.document()
     assert document["status"] == "degraded"
     assert document["problems"] == ["trading HALTED", "circuit breaker OPEN"]
@@ -57,3 +71,5 @@ def test_health_document_and_metrics_follow_published_messages():
     assert "thetanode_fills_total 1.0" in text and "thetanode_broker_connected 1.0" in text
     assert 'thetanode_bad_ticks_total{action="rejected",reason="jump",symbol="SPY"} 1.0' in text
     assert 'thetanode_bad_ticks_total{action="rejected",reason="no_quote",symbol="SPY"} 12.0' in text
+    assert "thetanode_option_quotes_total 3.0" in text  # one alone, two in a burst
+    assert document["quote_age_s"] == 0.0  # the newest: the lone quote, stamped last
