@@ -3,8 +3,6 @@ once the refusals reach the circuit breaker's threshold."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from actors.decision.config import EntrySection, ExitSection
 from actors.decision.core import DecisionCore
 from actors.runtime.clock import VirtualClock
@@ -12,19 +10,12 @@ from actors.runtime.deterministic import DeterministicRuntime
 from messages import (
     Alert,
     CloseStrategy,
-    Leg,
-    OptionContract,
     OptionQuote,
     OrderTerminated,
     StrategyOpened,
     UnderlyingQuote,
 )
-
-NOON = int(dt.datetime(2026, 3, 2, 17, 0, tzinfo=dt.UTC).timestamp() * 1e9)  # 12:00 New York, a Monday
-SECOND = 1_000_000_000
-EXPIRY = dt.date(2026, 4, 10)
-CONDOR = tuple(Leg(OptionContract("SPY", EXPIRY, k, r), q)
-               for k, r, q in ((545.0, "P", 1), (550.0, "P", -1), (610.0, "C", -1), (615.0, "C", 1)))
+from tests.unit.spy_condor import CONDOR, NOON, SECOND
 
 
 def _losing_quotes(now_ns: int) -> list[OptionQuote | UnderlyingQuote]:

@@ -3,8 +3,6 @@ exactly as its quotes published one by one: the same marks, exits, approvals, gr
 
 from __future__ import annotations
 
-import datetime as dt
-
 import msgspec
 import pytest
 
@@ -35,12 +33,8 @@ from messages import (
     UnderlyingQuote,
 )
 from tests.unit.account_values import account_values
+from tests.unit.spy_condor import CONDOR, EXPIRY, NOON, SECOND
 
-NOON = int(dt.datetime(2026, 3, 2, 17, 0, tzinfo=dt.UTC).timestamp() * 1e9)  # 12:00 New York, a Monday
-SECOND = 1_000_000_000
-EXPIRY = dt.date(2026, 4, 10)
-CONDOR = tuple(Leg(OptionContract("SPY", EXPIRY, k, r), q)
-               for k, r, q in ((545.0, "P", 1), (550.0, "P", -1), (610.0, "C", -1), (615.0, "C", 1)))
 QUOTES = (OptionQuote, OptionQuotes, UnderlyingQuote, TimerFired)
 
 

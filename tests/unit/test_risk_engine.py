@@ -18,29 +18,24 @@ from actors.risk.core import RiskCore
 from actors.runtime.clock import VirtualClock
 from actors.runtime.deterministic import DeterministicRuntime
 from messages import (
-    TradingState,
     Alert,
     BreakerStateChanged,
     CloseStrategy,
     Halt,
     IntentApproved,
     IntentDenied,
-    Leg,
     OpenStrategy,
-    OptionContract,
     OrderRejected,
     OrderTerminated,
     StrategyClosed,
+    TradingState,
     TradingStateChanged,
 )
 from messages.risk import RiskStateRestored, RiskStateSnapshot
 from tests.unit.account_values import account_values
+from tests.unit.spy_condor import CONDOR, EXPIRY, SECOND
 
 NOW = int(dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC).timestamp() * 1e9)
-SECOND = 1_000_000_000
-EXPIRY = dt.date(2026, 4, 10)
-CONDOR = tuple(Leg(OptionContract("SPY", EXPIRY, k, r), q)
-               for k, r, q in ((545.0, "P", 1), (550.0, "P", -1), (610.0, "C", -1), (615.0, "C", 1)))
 QUOTES = tuple(quote_contracts([leg.contract for leg in CONDOR], 580.0, 0.18, NOW, 0.04, 0.013))
 INTENT = OpenStrategy(strategy_id="IC-1", kind="iron_condor", symbol="SPY", legs=CONDOR, quantity=1,
                       mid_price=-1.60, natural_price=-1.45, max_profit_usd=160.0, max_loss_usd=340.0, reason="t",

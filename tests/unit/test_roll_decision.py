@@ -20,20 +20,14 @@ from messages import (
     IndexQuote,
     IntentApproved,
     IntentDenied,
-    Leg,
-    OptionContract,
     OrderTerminated,
     RollStrategy,
     StrategyOpened,
     StrategyPositionChanged,
     UnderlyingQuote,
 )
+from tests.unit.spy_condor import CONDOR, NOON, SECOND
 
-NOON = int(dt.datetime(2026, 3, 2, 17, 0, tzinfo=dt.UTC).timestamp() * 1e9)  # 12:00 New York, a Monday
-SECOND = 1_000_000_000
-EXPIRY = dt.date(2026, 4, 10)  # 39 days to expiry at NOON
-CONDOR = tuple(Leg(OptionContract("SPY", EXPIRY, k, r), q)
-               for k, r, q in ((545.0, "P", 1), (550.0, "P", -1), (610.0, "C", -1), (615.0, "C", 1)))
 EXITS = ExitSection(roll_enabled=True, roll_at_dte=40, roll_to_dte=70, evaluation_delay_ms=0)
 ENTRY = EntrySection(evaluate_interval_s=60.0)
 

@@ -20,9 +20,7 @@ from actors.runtime.clock import VirtualClock
 from actors.runtime.deterministic import DeterministicRuntime
 from messages import (
     IntentApproved,
-    Leg,
     OpenStrategy,
-    OptionContract,
     OrderFilled,
     OrderTerminated,
     PlaceOrder,
@@ -33,14 +31,12 @@ from messages import (
     VolatilityStats,
 )
 from messages.decisions import CloseStrategy
+from tests.unit.spy_condor import CONDOR
 
 HALF_AND_REST = (TakeProfitTier(profit_pct=0.5, close_fraction=0.5), TakeProfitTier(profit_pct=0.8, close_fraction=0.5))
 THIRDS = (TakeProfitTier(profit_pct=0.3, close_fraction=0.3), TakeProfitTier(profit_pct=0.5, close_fraction=0.3),
           TakeProfitTier(profit_pct=0.7, close_fraction=0.4))
 NOW = int(dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC).timestamp() * 1e9)
-EXPIRY = dt.date(2026, 4, 10)
-CONDOR = tuple(Leg(contract=OptionContract(symbol="SPY", expiry=EXPIRY, strike=k, right=r), ratio=q)
-               for k, r, q in ((545.0, "P", 1), (550.0, "P", -1), (610.0, "C", -1), (615.0, "C", 1)))
 # a 4-lot condor sold at 1.60: max profit 640; mark -0.80 is half of it
 FOUR_LOT = PositionState(strategy_id="IC-1", legs=CONDOR, quantity=4, entry_price=-1.60, max_profit_usd=640.0,
                          mark_price=-1.40, days_to_expiry=35, opened_quantity=4)
