@@ -23,6 +23,7 @@ from messages import (
     OpenStrategy,
     OptionContract,
     OptionQuote,
+    OptionQuotes,
     OrderOutcome,
     OrderPurpose,
     OrderTerminated,
@@ -97,6 +98,9 @@ class PortfolioView:
             case OptionQuote():
                 self._quotes[message.contract] = message
                 self._requoted(message.contract)
+            case OptionQuotes():  # a burst: its quotes, one by one
+                for quote in message.quotes:
+                    self.apply(quote)
             case StrategyOpened():
                 return self._opened(message)
             case StrategyPositionChanged() if message.strategy_id in self._open:

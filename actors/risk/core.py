@@ -122,10 +122,8 @@ class RiskCore(ActorCore):
                 self._on_close_intent(message, ctx)
             case RollStrategy():  # its replacement passes every opening check, judged without what it replaces
                 self._on_open_intent(message.open, ctx, roll=message)
-            case OptionQuotes():
-                for quote in message.quotes:
-                    self._portfolio.apply(quote)
-            case OptionQuote() | StrategyOpened() | StrategyPositionChanged() | IntentDenied() | StrategySettled():
+            case (OptionQuote() | OptionQuotes() | StrategyOpened() | StrategyPositionChanged() | IntentDenied()
+                  | StrategySettled()):
                 self._portfolio.apply(message)  # an opening fill after a cancel opens it too; a settled leg is gone
             case StrategyClosed():
                 self._portfolio.apply(message)
