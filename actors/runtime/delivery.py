@@ -31,18 +31,33 @@ _CONFLATION_KEYS: dict[type[Message], Callable[[Any], Any]] = {
 _BLOCK = Delivery(Policy.BLOCK)
 
 
-def merged_bursts(queued: OptionQuotes, newer: OptionQuotes) -> OptionQuotes:
-    """One burst for two not yet handled: every contract's newer quote, in the order first quoted. Stamped as the
-    newer burst, which is the latest either says about the market. The merged burst keeps the first one's place, so
-    a single `OptionQuote` queued between the two would be handled after newer quotes: a feed publishes its option
-    quotes all in bursts (the IB session) or all alone (the simulated broker), never both."""
-    latest = {quote.contract: quote for quote in queued.quotes}
-    latest.update((quote.contract, quote) for quote in newer.quotes)
-    return msgspec.structs.replace(newer, quotes=tuple(latest.values()))
+class MergedBursts:
+    """Bursts not yet handled, as one: every contract's newest quote, in the order first quoted. Stamped as the newest
+    burst, which is the latest any of them says about the market. The merged burst keeps the first one's place, so a
+    single `OptionQuote` queued between two bursts would be handled after newer quotes: a feed publishes its option
+    quotes all in bursts (the IB session) or all alone (the simulated broker), never both.
+
+    Each burst adds only its own quotes: a lazily woken actor (risk) can leave one burst queued while hundreds more
+    arrive, and rebuilding the gathered quotes on each would cost the publisher more than the quotes themselves."""
+
+    __slots__ = ("_latest", "_newest")
+
+    def __init__(self, queued: OptionQuotes) -> None:
+        self._latest = {quote.contract: quote for quote in queued.quotes}
+        self._newest = queued
+
+    def add(self, newer: OptionQuotes) -> None:
+        latest = self._latest
+        for quote in newer.quotes:
+            latest[quote.contract] = quote
+        self._newest = newer
+
+    def message(self) -> OptionQuotes:
+        return msgspec.structs.replace(self._newest, quotes=tuple(self._latest.values()))
 
 
 _CONFLATE = {cls: Delivery(Policy.CONFLATE, key) for cls, key in _CONFLATION_KEYS.items()}
-_CONFLATE[OptionQuotes] = Delivery(Policy.CONFLATE, lambda m: ("option-burst",), merged_bursts)
+_CONFLATE[OptionQuotes] = Delivery(Policy.CONFLATE, lambda m: ("option-burst",), MergedBursts)
 
 DIAGNOSTIC_TYPES: frozenset[type[Message]] = frozenset({DecisionRecord})
 """Explanations rather than facts: a lagging market-state consumer may lose the oldest, the journal never does."""

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from actors.runtime.work import WorkCounter
 
@@ -29,13 +29,24 @@ class Policy(Enum):
     DROP_OLDEST = "drop-oldest"  # diagnostics; the oldest queued message of its class makes room
 
 
+class Merging(Protocol):
+    """Messages conflated into one that keeps part of each: `add` is called for each newer one, under the mailbox's
+    lock (so it must cost what the newer message holds, not what was gathered), and `message` once, when the actor
+    takes it."""
+
+    def add(self, newer: Any) -> None: ...  # noqa: ANN401 - any message class
+
+    def message(self) -> Any: ...  # noqa: ANN401
+
+
 @dataclass(frozen=True)
 class Delivery:
     policy: Policy
     conflation_key: Callable[[Any], Hashable] | None = None
-    merge: Callable[[Any, Any], Any] | None = None
-    """Conflation that keeps part of the queued message: (queued, newer) → the one message that replaces both (a
-    burst of quotes absorbs the next, the newer quote of a contract winning); without it the newer replaces all."""
+    merge: Callable[[Any], Merging] | None = None
+    """Conflation that keeps part of the queued message: built from the queued message when the next one comes (a
+    burst of quotes absorbs the next ones, the newer quote of a contract winning); without it the newer replaces
+    all."""
 
 
 CONTROL = Delivery(Policy.BLOCK)  # pykka's own stop/proxy messages
@@ -69,12 +80,13 @@ class _Slot:
     """A queued message that conflation may overwrite in place (so the latest value keeps the first place) or that
     drop-oldest may remove. Messages that can be neither are queued bare, without a slot."""
 
-    __slots__ = ("envelope", "key", "policy")
+    __slots__ = ("envelope", "key", "merging", "policy")
 
     def __init__(self, envelope: Any, policy: Policy, key: Hashable | None) -> None:
         self.envelope = envelope
         self.policy = policy
         self.key = key
+        self.merging: Merging | None = None
 
 
 _BLOCK, _CONFLATE, _DROP_OLDEST = Policy.BLOCK, Policy.CONFLATE, Policy.DROP_OLDEST
@@ -148,9 +160,12 @@ class Mailbox:
                 key = delivery.conflation_key(message)
                 slot = self._pending_by_key.get(key)
                 if slot is not None:
-                    if delivery.merge is not None:  # the envelope is read-only and shared: a new one carries both
-                        envelope = type(envelope)(delivery.merge(slot.envelope.message, message))
-                    slot.envelope = envelope
+                    if delivery.merge is None:
+                        slot.envelope = envelope
+                    else:  # gathered as they come, built into one message once, when taken
+                        if slot.merging is None:
+                            slot.merging = delivery.merge(slot.envelope.message)
+                        slot.merging.add(message)
                     metrics.conflated += 1
                     return
                 slot = _Slot(envelope, _CONFLATE, key)
@@ -203,9 +218,11 @@ class Mailbox:
             if not slots:
                 self._wait_for_message(timeout)
             item = slots.popleft()
+            merging = None
             if type(item) is _Slot:
                 if item.policy is _CONFLATE:
                     del self._pending_by_key[item.key]
+                    merging = item.merging
                 else:
                     self._drop_oldest_count -= 1
                 item = item.envelope
@@ -214,9 +231,11 @@ class Mailbox:
             metrics.delivered += 1
             if self._putting:
                 self._not_full.notify()
-            return item
         finally:
             lock.release()
+        if merging is not None:  # out of the queue now: nothing adds to it, and publishers need not wait for this
+            item = type(item)(merging.message())  # the envelope is read-only and shared: a new one carries the merge
+        return item
 
     def _wait_for_message(self, timeout: float | None) -> None:
         """Under the lock: wait (up to `timeout`) until something is queued. One thread gets at a time (the actor's);

@@ -56,6 +56,22 @@ def test_a_queued_burst_absorbs_the_next_keeping_every_contracts_newest_quote_in
     assert mailbox.metrics.conflated == 1
 
 
+def test_bursts_queued_one_after_another_gather_into_the_first_each_contracts_newest_quote_winning():
+    mailbox = _mailbox(conflating)
+    mailbox.put(Envelope(OptionQuotes(ts=1, seq=1, quotes=(_option(500, 1.0, 1), _option(510, 2.0, 1)))))
+    mailbox.put(Envelope(OptionQuotes(ts=2, seq=2, quotes=(_option(520, 3.0, 2),))))
+    mailbox.put(Envelope(OptionQuotes(ts=3, seq=3, quotes=(_option(500, 1.5, 3), _option(530, 4.0, 3)))))
+    mailbox.put(Envelope(OptionQuotes(ts=4, seq=4, quotes=(_option(520, 3.5, 4),))))
+    (burst,) = _drain(mailbox)
+    assert (burst.seq, burst.ts) == (4, 4)
+    assert [(q.contract.strike, q.bid, q.ts) for q in burst.quotes] == [
+        (500, 1.5, 3), (510, 2.0, 1), (520, 3.5, 4), (530, 4.0, 3)]
+    assert mailbox.metrics.conflated == 3
+    mailbox.put(Envelope(OptionQuotes(ts=5, seq=5, quotes=(_option(510, 2.5, 5),))))  # taken: a new burst starts
+    (burst,) = _drain(mailbox)
+    assert [(q.contract.strike, q.bid) for q in burst.quotes] == [(510, 2.5)]
+
+
 def test_a_lossless_mailbox_keeps_every_burst():
     mailbox = _mailbox(lossless)
     bursts = [OptionQuotes(ts=n, seq=n, quotes=(_option(500, n, n),)) for n in (1, 2)]
