@@ -32,10 +32,10 @@ from messages import CoreSnapshot, FlushJournal, IvHistoryRestored, IvSample, Jo
 from messages.risk import RiskStateRestored, RiskStateSnapshot
 from storage.journal import DeltaJournal
 from storage.journal_process import JournalProcess
-from storage.lake_access import node_files
 from storage.lake_writer import LakeWriter
 from storage.session_index import SessionIndex
 from storage.write_ahead import WriteAheadLog, fold_logs
+from storage.write_ahead_dirs import directories_to_fold, log_directory, record
 
 CoreFactory = Callable[[], ActorCore]
 
@@ -120,7 +120,7 @@ def lake_writers(config: NodeConfig) -> Iterator[tuple[LakeWriter, JournalWriter
 
 
 def write_ahead_dir(config: NodeConfig) -> Path:
-    return node_files(config.node.lake_uri, config.persistence.local_dir) / "wal"
+    return log_directory(config.node.lake_uri, config.persistence.local_dir, config.persistence.write_ahead_dir)
 
 
 def open_write_ahead(config: NodeConfig, writer: LakeWriter, session_id: str) -> WriteAheadGate:
@@ -129,7 +129,10 @@ def open_write_ahead(config: NodeConfig, writer: LakeWriter, session_id: str) ->
     exists from the start, so the next start also writes the derived rows this session held back when it ended (a
     crash, or a writer process killed: storage/derived_backlog.py)."""
     directory = write_ahead_dir(config)
-    fold_logs(directory, writer)
+    lake_uri, local_dir = config.node.lake_uri, config.persistence.local_dir
+    for earlier in directories_to_fold(lake_uri, local_dir, directory):
+        fold_logs(earlier, writer)
+    record(lake_uri, local_dir, directory)  # listed before this session's first record goes there
     log = WriteAheadLog(directory, session_id)
     try:  # now, not at the first order: the next start then folds this session and catches its tables up, always
         log.sync()

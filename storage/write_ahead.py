@@ -58,7 +58,7 @@ class WriteAheadLog:
                 self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o644)
                 os.ftruncate(self._fd, self._synced_size)  # drop a tail a failed attempt may have half-written
                 os.lseek(self._fd, self._synced_size, os.SEEK_SET)
-                _fsync_directory(self.path.parent)  # the new file's name must survive a crash too
+                fsync_directory(self.path.parent)  # the new file's name must survive a crash too
             written = 0
             while written < len(pending):
                 written += os.write(self._fd, pending[written:])
@@ -81,7 +81,7 @@ class WriteAheadLog:
             self._fd = None
 
 
-def _fsync_directory(directory: Path) -> None:
+def fsync_directory(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)

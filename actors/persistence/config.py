@@ -12,6 +12,11 @@ class PersistenceSection(Section, frozen=True, kw_only=True):
               "retry_max_s": (0.01, 3600), "writer_timeout_s": (1, 86_400), "compact_interval_h": (0, 8760),
               "compact_at_start_files": (0, 10_000_000), "snapshot_every_messages": (0, 1_000_000_000),
               "derived_commit_s": (0, 3600)}
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if any(character in self.write_ahead_dir for character in "\n\r\0"):
+            raise ValueError(f"`write_ahead_dir` must be a directory path, got {self.write_ahead_dir!r}")
     batch_max: int = 10_000
     """A batch is committed when this many messages wait, before its `flush_interval_ms` is up. A commit costs
     delta-rs about as much for 20 rows as for 5,000, so under a burst bigger batches are how the writer catches up:
@@ -38,6 +43,11 @@ class PersistenceSection(Section, frozen=True, kw_only=True):
     new one). Generous: an object store may take many seconds, and the batch is retried, never lost."""
     local_dir: str = "thetanode-data/lakes"
     """Where the write-ahead log of an object-store lake lives (a local lake keeps it inside itself)."""
+    write_ahead_dir: str = ""
+    """A directory for the write-ahead log on a device of its own (each lake in a subdirectory of its own): every
+    order command waits for the log's fsync, and beside the lake that flush queues behind the journal's writes. A
+    start still folds the logs of every directory earlier sessions used (storage/write_ahead_dirs.py). Empty: with
+    the lake (`LAKE/_thetanode/wal`, or under `local_dir` for an object-store lake)."""
     compact_interval_h: float = 24.0
     """`thetanode run` compacts and vacuums every table this often (0: only by `thetanode compact`)."""
     compact_at_start_files: int = 256

@@ -101,3 +101,53 @@ def test_repeated_kill_9_loses_and_duplicates_nothing(tmp_path):
     assert results and all(r.ok for r in results), [r.mismatches for r in results if not r.ok]
     graceful = [s for s, messages in sessions.items() if any(isinstance(m, NodeStopping) for m in messages)]
     assert len(graceful) == 1
+
+
+@pytest.mark.timeout(300)
+def test_a_log_on_its_own_device_is_folded_after_a_kill_9_though_the_setting_moved_back(tmp_path):
+    """The log goes where `persistence.write_ahead_dir` says, not into the lake. A node killed with orders only in
+    that log (its journal commits every five minutes) loses none when the next start has the setting removed: the
+    lake's record of the directories its logs used sends that start there. A recorded directory gone missing stops
+    a start with one line instead of trading without the orders it may hold."""
+    device, lake = tmp_path / "wal-device", tmp_path / "lake"
+    common = (f'[service]\nhealth_port = 0\nheartbeat_file = "{tmp_path / "hb.json"}"\n'
+              f'control_dir = "{tmp_path / "control"}"\nshutdown_timeout_s = 10\n')
+    config = tmp_path / "node.toml"
+    config.write_text(f'[node]\nlake_uri = "{lake}"\nclock = "virtual"\n'
+                      f'[persistence]\nflush_interval_ms = 300000\nwrite_ahead_dir = "{device}"\n' + common)
+    log, heartbeat = tmp_path / "node.log", tmp_path / "hb.json"
+    directory = write_ahead_dir(load_config(config))
+    assert directory.parent == device
+    killed = _start(config, log)
+    try:
+        _wait_until_running(killed, heartbeat)
+        holds = _logged(config, killed)
+        wait_for(lambda: holds(PlaceOrder), 150, f"node {killed.pid} to send an order")
+    finally:
+        os.kill(killed.pid, signal.SIGKILL)
+        killed.wait(timeout=10)
+    (killed_log,) = directory.glob(f"*-{killed.pid}{SUFFIX}")
+    sent = {m.client_order_id for m in read_log(killed_log) if isinstance(m, PlaceOrder)}
+    assert sent and not list((lake / "_thetanode" / "wal").glob(f"*{SUFFIX}")), "the log was not kept on its device"
+
+    config.write_text(f'[node]\nlake_uri = "{lake}"\nclock = "virtual"\n'
+                      '[persistence]\nflush_interval_ms = 300000\n' + common)  # the setting removed
+    restarted = _start(config, log)
+    try:
+        _wait_until_running(restarted, heartbeat)
+        restarted.send_signal(signal.SIGTERM)
+        assert restarted.wait(timeout=60) == 0, log.read_text()[-2000:]
+    finally:
+        if restarted.poll() is None:
+            restarted.kill()
+    journaled = [m for m in DeltaJournal(str(lake)).read(killed_log.name.removesuffix(SUFFIX))]
+    assert sent <= {m.client_order_id for m in journaled if isinstance(m, PlaceOrder)}
+    assert not killed_log.exists(), "the folded log was kept"
+
+    directory.rmdir()
+    device.rmdir()  # the device is gone
+    missing = subprocess.run([sys.executable, "-m", "actors.cli", "run", "--config", str(config)], cwd=REPO,
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode != 0
+    (line,) = missing.stderr.strip().splitlines()
+    assert f"write-ahead directory {directory}" in line and "is missing" in line, line
