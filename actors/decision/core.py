@@ -149,8 +149,10 @@ class DecisionCore(ActorCore):
             case ChainSnapshot():
                 self._on_chain(message, ctx)
             case OptionQuotes():
+                self._portfolio.apply(message)
                 self._on_quotes(message.quotes, ctx)
             case OptionQuote():
+                self._portfolio.apply(message)
                 self._on_quotes((message,), ctx)
             case TimerFired(key=key) if key == TimerKey.EXITS:
                 # only the positions a quote moved: the entry timer still judges every position each interval
@@ -219,9 +221,9 @@ class DecisionCore(ActorCore):
                 self._market.on_dividends(message)
 
     def _on_quotes(self, quotes: tuple[OptionQuote, ...], ctx: Context) -> None:
+        """After the portfolio took them in: marks and the positions to judge again."""
         held = False
         for quote in quotes:
-            self._portfolio.apply(quote)
             self._marks.observe(quote)
             holders = self._portfolio.holders_of(quote.contract)
             if holders:
