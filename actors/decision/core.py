@@ -148,12 +148,8 @@ class DecisionCore(ActorCore):
                 self._on_evaluate(ctx)
             case ChainSnapshot():
                 self._on_chain(message, ctx)
-            case OptionQuotes():
-                self._portfolio.apply(message)
-                self._on_quotes(message.quotes, ctx)
-            case OptionQuote():
-                self._portfolio.apply(message)
-                self._on_quotes((message,), ctx)
+            case OptionQuotes() | OptionQuote():
+                self._on_quotes(message, ctx)
             case TimerFired(key=key) if key == TimerKey.EXITS:
                 # only the positions a quote moved: the entry timer still judges every position each interval
                 self._exit_pending = False
@@ -220,10 +216,10 @@ class DecisionCore(ActorCore):
             case Dividends():
                 self._market.on_dividends(message)
 
-    def _on_quotes(self, quotes: tuple[OptionQuote, ...], ctx: Context) -> None:
-        """After the portfolio took them in: marks and the positions to judge again."""
+    def _on_quotes(self, message: OptionQuotes | OptionQuote, ctx: Context) -> None:
+        self._portfolio.apply(message)  # a burst in one pass
         held = False
-        for quote in quotes:
+        for quote in message.quotes if type(message) is OptionQuotes else (message,):
             self._marks.observe(quote)
             holders = self._portfolio.holders_of(quote.contract)
             if holders:
