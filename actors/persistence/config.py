@@ -12,11 +12,6 @@ class PersistenceSection(Section, frozen=True, kw_only=True):
               "retry_max_s": (0.01, 3600), "writer_timeout_s": (1, 86_400), "compact_interval_h": (0, 8760),
               "compact_at_start_files": (0, 10_000_000), "snapshot_every_messages": (0, 1_000_000_000),
               "derived_commit_s": (0, 3600)}
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if any(character in self.write_ahead_dir for character in "\n\r\0"):
-            raise ValueError(f"`write_ahead_dir` must be a directory path, got {self.write_ahead_dir!r}")
     batch_max: int = 10_000
     """A batch is committed when this many messages wait, before its `flush_interval_ms` is up. A commit costs
     delta-rs about as much for 20 rows as for 5,000, so under a burst bigger batches are how the writer catches up:
@@ -58,3 +53,8 @@ class PersistenceSection(Section, frozen=True, kw_only=True):
     graceful stop; a restart restores the newest set and replays only the journal after it (0: only at stop)."""
     restore_snapshots: bool = True
     """False rebuilds from the whole journal, as if no snapshot had been taken (they are still written)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if any(character in self.write_ahead_dir for character in "\n\r\0"):
+            raise ValueError(f"`write_ahead_dir` must be a directory path, got {self.write_ahead_dir!r}")
