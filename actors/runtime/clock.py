@@ -66,7 +66,9 @@ class TimerQueue:
         self._order = itertools.count()
         self._lock = threading.Lock()
 
-    def arm(self, target: str, key: str, at_ns: int) -> None:
+    def arm(self, target: str, key: str, at_ns: int) -> bool:
+        """Arm (or re-arm) a timer; returns whether it is now the first to fire, which a waiting timer thread must
+        hear of. A later one it finds by itself when it wakes for the earlier."""
         with self._lock:
             previous = self._by_id.pop((target, key), None)
             if previous is not None:
@@ -74,6 +76,7 @@ class TimerQueue:
             entry = _Entry(at_ns, next(self._order), target, key)
             self._by_id[(target, key)] = entry
             heapq.heappush(self._heap, entry)
+            return self._heap[0] is entry
 
     def cancel(self, target: str, key: str) -> None:
         with self._lock:

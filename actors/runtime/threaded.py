@@ -240,8 +240,10 @@ class ThreadedRuntime:
             self.timers.cancel(name, key)  # re-arming replaces: an earlier arming of the key must not fire as well
             self.publish(TimerFired(ts=at_ns, target=name, key=key), origin=RUNTIME_ORIGIN)
             return
-        self.timers.arm(name, key, at_ns)
-        if self._wall_timers:  # only the wall clock's timer thread waits for a change (a virtual step reads the queue)
+        first = self.timers.arm(name, key, at_ns)
+        if first and self._wall_timers:
+            # only the wall clock's timer thread waits, and only for the first timer: waking it for a later one (an
+            # order's walk step, armed as the order leaves) would have it take the GIL from the broker's hand-off
             with self._timer_changed:
                 self._timer_changed.notify_all()
 
@@ -257,9 +259,11 @@ class ThreadedRuntime:
                 self._fire_due(now)
                 continue
             self._snapshot_when_due()  # on this thread: no timer fires while the cores are written
-            wait_s = None if due is None else (due - now) / 1e9
             with self._timer_changed:
-                self._timer_changed.wait(timeout=min(wait_s, 1.0) if wait_s is not None else 1.0)
+                # looked at again under the lock an arming notifies under: one armed after this look wakes the wait
+                due, now = self.timers.next_due(), self.clock.now()
+                if not self.stopped.is_set() and (due is None or due > now):
+                    self._timer_changed.wait(timeout=1.0 if due is None else min((due - now) / 1e9, 1.0))
 
     def run_virtual(self, until_ns: int, keep_going: Callable[[], bool] = lambda: True) -> None:
         """Drive a virtual clock: at each quiescent instant jump to the next timer and fire it; until `until_ns`.

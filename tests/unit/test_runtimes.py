@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actors.runtime.clock import VirtualClock, WallClock
+from actors.runtime.clock import TimerQueue, VirtualClock, WallClock
 from actors.runtime.config import SupervisorSection
 from actors.runtime.core import ActorCore, Context
 from actors.runtime.deterministic import DeterministicRuntime
@@ -213,6 +213,44 @@ def test_threaded_wall_clock_fires_a_timer_armed_for_now_once_and_drops_the_armi
     finally:
         runtime.stop()
     assert _alerts(seen) == ["fired k"]
+
+
+def test_an_arming_says_whether_it_became_the_first_timer_to_fire():
+    """Only then must the wall clock's timer thread be woken: it wakes for the first timer anyway."""
+    timers = TimerQueue()
+    assert timers.arm("a", "late", 30)
+    assert not timers.arm("b", "later", 40)
+    assert timers.arm("b", "soon", 10)
+    assert not timers.arm("a", "late", 20)  # re-armed earlier, but still behind "soon"
+    assert not timers.arm("b", "soon", 10)  # re-armed for the same instant: the thread already waits for it
+    assert [key for _, _, key in timers.pop_due(100)] == ["soon", "late", "later"]
+
+
+class Staggered(ActorCore):
+    """On a Halt: arms a first timer, then two that fire after it (neither needs the timer thread woken)."""
+
+    name = "staggered"
+    subscriptions = (Halt, TimerFired)
+
+    def handle(self, message: Message, ctx: Context) -> None:
+        if isinstance(message, Halt):
+            for key, after_ms in (("first", 200), ("second", 400), ("third", 600)):
+                ctx.set_timer(key, ctx.now() + after_ms * 1_000_000)
+        else:
+            ctx.publish(Alert(level="info", source=self.name, text=message.key))
+
+
+def test_threaded_wall_clock_fires_timers_armed_behind_the_first_in_order():
+    runtime = ThreadedRuntime([Staggered], WallClock())
+    seen: list[Message] = []
+    runtime.observers.append(seen.append)
+    runtime.start()
+    try:
+        runtime.publish(Halt(reason="arm"))
+        wait_for(lambda: len(_alerts(seen)) == 3, 10, "the three timers")
+    finally:
+        runtime.stop()
+    assert _alerts(seen) == ["first", "second", "third"]
 
 
 class QuoteReader(ActorCore):
