@@ -62,8 +62,12 @@ def node_files(uri: str, fallback_root: str = "thetanode-data/lakes") -> Path:
     local = local_path(uri)
     if local is not None:
         return local.expanduser().resolve() / META_DIR
-    digest = hashlib.sha256(canonical_uri(uri).encode()).hexdigest()[:16]
-    return Path(fallback_root) / digest
+    return Path(fallback_root) / lake_key(uri)
+
+
+def lake_key(uri: str) -> str:
+    """A short name for a lake, the same however its URI is spelt: its directory under a root shared by lakes."""
+    return hashlib.sha256(canonical_uri(uri).encode()).hexdigest()[:16]
 
 
 @contextlib.contextmanager

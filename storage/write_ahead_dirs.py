@@ -14,11 +14,10 @@ trader can say it is gone for good.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
-from storage.lake_access import LakeUnusable, canonical_uri, node_files
+from storage.lake_access import LakeUnusable, lake_key, node_files
 from storage.write_ahead import fsync_directory
 
 RECORD = "write_ahead_dirs"
@@ -29,15 +28,13 @@ def log_directory(lake_uri: str, local_dir: str, write_ahead_dir: str) -> Path:
     """This lake's write-ahead directory under the current settings."""
     if not write_ahead_dir:
         return node_files(lake_uri, local_dir) / DEFAULT_SUBDIR
-    lake_key = hashlib.sha256(canonical_uri(lake_uri).encode()).hexdigest()[:16]
-    return Path(write_ahead_dir).expanduser().resolve() / lake_key
+    return Path(write_ahead_dir).expanduser().resolve() / lake_key(lake_uri)
 
 
 def directories_to_fold(lake_uri: str, local_dir: str, current: Path) -> list[Path]:
     """The default directory, every one an earlier session recorded, and the current one: each at most once.
     Raises `LakeUnusable` when a recorded directory is missing."""
-    default = node_files(lake_uri, local_dir) / DEFAULT_SUBDIR
-    found = [default]
+    found = [log_directory(lake_uri, local_dir, "")]
     for directory in _recorded(lake_uri, local_dir):
         if directory in found:
             continue
@@ -57,7 +54,7 @@ def record(lake_uri: str, local_dir: str, directory: Path) -> None:
     The default directory is always folded and is not listed. Raises `LakeUnusable` with one line on failure."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        if directory == node_files(lake_uri, local_dir) / DEFAULT_SUBDIR or directory in _recorded(lake_uri, local_dir):
+        if directory == log_directory(lake_uri, local_dir, "") or directory in _recorded(lake_uri, local_dir):
             return
         path = node_files(lake_uri, local_dir) / RECORD
         path.parent.mkdir(parents=True, exist_ok=True)
