@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import pytest
 
 from actors.runtime.clock import TimerQueue, VirtualClock, WallClock
@@ -201,17 +204,24 @@ class DueNow(ActorCore):
             ctx.publish(Alert(level="info", source=self.name, text=f"fired {message.key}"))
 
 
-def test_threaded_wall_clock_fires_a_timer_armed_for_now_once_and_drops_the_arming_it_replaced():
-    runtime = ThreadedRuntime([DueNow], WallClock())
+@contextlib.contextmanager
+def _on_wall_clock(core: type[ActorCore]) -> Iterator[tuple[ThreadedRuntime, list[Message]]]:
+    """`core` running on a wall clock, asked to arm its timers by a Halt; yields the runtime and what it published."""
+    runtime = ThreadedRuntime([core], WallClock())
     seen: list[Message] = []
     runtime.observers.append(seen.append)
     runtime.start()
     try:
         runtime.publish(Halt(reason="arm"))
-        wait_for(lambda: "fired k" in _alerts(seen), 10, "the timer armed for now")
-        assert len(runtime.timers) == 0  # the hour-ahead arming was replaced: it will never fire as well
+        yield runtime, seen
     finally:
         runtime.stop()
+
+
+def test_threaded_wall_clock_fires_a_timer_armed_for_now_once_and_drops_the_arming_it_replaced():
+    with _on_wall_clock(DueNow) as (runtime, seen):
+        wait_for(lambda: "fired k" in _alerts(seen), 10, "the timer armed for now")
+        assert len(runtime.timers) == 0  # the hour-ahead arming was replaced: it will never fire as well
     assert _alerts(seen) == ["fired k"]
 
 
@@ -241,15 +251,8 @@ class Staggered(ActorCore):
 
 
 def test_threaded_wall_clock_fires_timers_armed_behind_the_first_in_order():
-    runtime = ThreadedRuntime([Staggered], WallClock())
-    seen: list[Message] = []
-    runtime.observers.append(seen.append)
-    runtime.start()
-    try:
-        runtime.publish(Halt(reason="arm"))
+    with _on_wall_clock(Staggered) as (_, seen):
         wait_for(lambda: len(_alerts(seen)) == 3, 10, "the three timers")
-    finally:
-        runtime.stop()
     assert _alerts(seen) == ["first", "second", "third"]
 
 
