@@ -82,6 +82,9 @@ class Faults:
     """The next new orders are refused, one entry each."""
     refuse_modifies: list[Reject] = field(default_factory=list)
     """The next modifications are refused (e.g. 201, 2102) while the original order keeps working unchanged."""
+    held_at_ib: int = 0
+    """The next new orders stay PreSubmitted (IB holds a SMART combo on its own servers) until a modification comes;
+    then they go Submitted, and that status reaches the client before the modification's own answer."""
     drop_socket: str = ""
     """"on_order": close the socket as the order arrives (IB never gets it); "after_fill": fill it, then close
     before the client hears anything."""

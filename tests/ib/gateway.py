@@ -33,8 +33,9 @@ from tests.ib.account_desk import AccountDesk
 from tests.ib.behaviour import CONNECT_NOTICES, Faults, GatewaySettings, ib_text
 from tests.ib.contracts import INDEX_CON_IDS, STOCK_CON_IDS, ContractDirectory
 from tests.ib.dividends import DividendDesk
+from tests.ib.gateway_orders import WORKING
 from tests.ib.market_feed import FeedClient, MarketFeed
-from tests.ib.order_desk import WORKING, OrderDesk
+from tests.ib.order_desk import OrderDesk
 from tests.ib.pacing import Pacing
 from tests.ib.stock_desk import StockDesk, stock_quote
 from tests.ib.what_if import WhatIfDesk

@@ -4,7 +4,8 @@ reports fills — as unforgiving as the real thing.
 - Refusals the way IB sends them: the Read-Only API (321), an unknown leg (200), a price off the contract's
   increment (110) and scripted rejects (201, 203, 383, ...) arrive as an `error` on the order id, mostly with no
   orderStatus at all; precautionary warnings (399, 163) come before an order that then works normally.
-- A refused modification (201, 2102) leaves the original order working at its old price.
+- A refused modification (201, 2102) leaves the original order working at its old price. An order IB held
+  PreSubmitted (`held_at_ib`) goes Submitted when a modification comes, and says so before the answer.
 - A cancel reports PendingCancel, then error 202 and Cancelled a moment later; 10147/10148 for unknown or finished
   orders. A DAY order still working when the market closes is cancelled by IB with a system 202.
 - A fill is reported as IB reports a combo fill: one execution per leg with the leg's own side and (positive)
@@ -20,63 +21,18 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from actors.broker.sim.fills import commission_usd, fill_threshold, limit_crosses
 from messages import Leg, OptionContract, OptionQuote
 from tests.ib import wire
 from tests.ib.behaviour import INSTITUTIONAL_LEG_TEXT, Reject, ib_text
+from tests.ib.gateway_orders import EXEC_ID_PREFIX, WORKING, Execution, GatewayOrder, on_increment
 
 if TYPE_CHECKING:
     from tests.ib.gateway import TestGateway, _Client
 
 FILL_AGGRESSIVENESS = 0.25
-WORKING = ("PreSubmitted", "Submitted", "PendingCancel")
-EXEC_ID_PREFIX = 0x0000E0D5
-PRICE_EPSILON = 1e-9
-
-
-@dataclass
-class GatewayOrder:
-    order_id: int
-    client_id: int
-    perm_id: int
-    request: wire.PlaceOrder
-    legs: tuple[Leg, ...]
-    """Signed per unit of the structure as bought: a SELL order sells this structure."""
-    direction: int
-    units: int
-    limit: float
-    status: str = "PreSubmitted"
-    filled: int = 0
-    fill_value: float = 0.0
-    completed_time: str = ""
-
-    def wire_order(self) -> wire.WireOrder:
-        r = self.request
-        return wire.WireOrder(order_id=self.order_id, client_id=self.client_id, perm_id=self.perm_id,
-                              contract=r.contract, action=r.action, total_quantity=r.total_quantity,
-                              order_type=r.order_type, lmt_price=self.limit, tif=r.tif, account=r.account,
-                              order_ref=r.order_ref, filled_quantity=float(self.filled))
-
-
-@dataclass
-class Execution:
-    order: GatewayOrder
-    exec_id: str
-    contract: wire.WireContract
-    side: str
-    shares: float
-    price: float
-    time: str
-    cum_qty: float
-    commission: float
-
-
-def on_increment(price: float, increment: float) -> bool:
-    steps = round(price / increment)
-    return abs(steps * increment - price) < PRICE_EPSILON
 
 
 class OrderDesk:
@@ -128,6 +84,9 @@ class OrderDesk:
                              request=request, legs=legs, direction=1 if request.action == "BUY" else -1,
                              units=round(request.total_quantity), limit=float(request.lmt_price or 0.0))
         self.orders[key] = order
+        if faults.held_at_ib:
+            faults.held_at_ib -= 1
+            order.held = True
         working = [o for o in self.orders.values() if o.status in WORKING]
         strategy = request.order_ref.rsplit("-", 1)[0]
         self.most_working_per_strategy = max(self.most_working_per_strategy, sum(
@@ -176,6 +135,9 @@ class OrderDesk:
         if order.status not in WORKING:
             client.send(wire.error(order.order_id, 104, ib_text(104)))
             return
+        if order.held:
+            order.held, order.status = False, "Submitted"
+            self._send_status(client, order)
         if faults.refuse_modifies:
             reject = faults.refuse_modifies.pop(0)
             client.send(wire.error(order.order_id, reject.code, reject.message(order.order_id)))
@@ -190,7 +152,7 @@ class OrderDesk:
     def _acknowledge(self, order: GatewayOrder) -> None:
         for client in self.clients_of(order):
             self._report_order(client, order)
-        if order.status == "PreSubmitted":
+        if order.status == "PreSubmitted" and not order.held:
             order.status = "Submitted"
             for client in self.clients_of(order):
                 self._send_status(client, order)

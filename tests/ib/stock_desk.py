@@ -19,7 +19,7 @@ from actors.broker.sim.stock import add_shares, stock_commission_usd, stock_fill
 from messages import UnderlyingQuote
 from tests.ib import wire
 from tests.ib.behaviour import Reject
-from tests.ib.order_desk import EXEC_ID_PREFIX, Execution, GatewayOrder, on_increment
+from tests.ib.gateway_orders import EXEC_ID_PREFIX, Execution, GatewayOrder, on_increment
 
 if TYPE_CHECKING:
     from tests.ib.gateway import TestGateway

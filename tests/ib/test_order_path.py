@@ -134,6 +134,7 @@ def test_order_precaution_warnings_do_not_stop_the_order():
 def test_refused_modifications_never_end_the_working_order_nor_leave_two_at_ib(gateway):
     gateway.faults.hold_fills = True
     gateway.faults.refuse_modifies = [Reject(201, "Order rejected - reason: modification refused"), Reject(2102)]
+    gateway.faults.held_at_ib = 1  # its status changes between the first modify and IB's refusal of it
     with InProcessNode(ib_config(gateway)) as node:
         _connected(node)
         _place(node, limit=-3.00)

@@ -12,6 +12,7 @@ translated in its own modules: orders and fills (`order_reports.py`), the accoun
 from __future__ import annotations
 
 import asyncio
+import copy
 import threading
 from collections import Counter
 
@@ -309,9 +310,12 @@ class IbLink:
             self._publish(IbOrderNotSent(client_order_id=request.client_order_id, modify=True,
                                          reason="the order is not in this connection's book"))
             return
-        trade.order.lmtPrice = round(request.limit_price, 2)
-        # through the client, not IB.placeOrder: ib_async asserts on a modification of an order it marked done
-        self._ib.client.placeOrder(trade.order.orderId, trade.contract, trade.order)
+        # A copy: the trade's own order is what IB last reported (its openOrder), so a status arriving before IB
+        # answers the modification still carries the limit IB works at, never the one only asked for.
+        # Through the client, not IB.placeOrder: ib_async asserts on a modification of an order it marked done.
+        modified = copy.copy(trade.order)  # a LimitOrder: dataclasses.replace cannot rebuild its positional fields
+        modified.lmtPrice = round(request.limit_price, 2)
+        self._ib.client.placeOrder(modified.orderId, trade.contract, modified)
 
     async def _place(self, request: IbPlaceOrder) -> None:
         if not self._ib.isConnected():
