@@ -56,6 +56,7 @@ from messages.orders import (
     CancelOrder,
     CancelRejected,
     ModifyOrder,
+    ModifyRefused,
     OrderAccepted,
     OrderCancelled,
     OrderFilled,

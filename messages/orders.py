@@ -60,6 +60,19 @@ class OrderModified(Event, frozen=True, kw_only=True):
     limit_price: float
 
 
+class ModifyRefused(Event, frozen=True, kw_only=True):
+    """The broker refused a limit step (IB 201 "modification refused", 2102 "still being processed", or it was never
+    sent: `REJECT_NOT_SENT`): the order keeps working, at `working_price`. Not an order's end."""
+
+    client_order_id: str
+    limit_price: float
+    """The limit asked for, and refused."""
+    working_price: float
+    """The limit the order still works at, as the broker last reported it."""
+    code: int
+    reason: str
+
+
 class OrderFilled(Event, frozen=True, kw_only=True):
     """An execution of `quantity` structure units at net `price`; unique by `exec_id` (re-deliveries are dropped)."""
 

@@ -24,6 +24,7 @@ from messages import (
     OrderAccepted,
     OrderCancelled,
     OrderFilled,
+    ModifyRefused,
     OrderModified,
     OrderRejected,
     OrderTerminated,
@@ -116,6 +117,9 @@ def _rows(message: Message) -> list[tuple[str, Row]]:  # noqa: PLR0911 - one cas
                            detail=f"broker order {message.broker_order_id}")]
         case OrderModified():
             return [_order("modified", client_order_id=message.client_order_id, limit_price=message.limit_price)]
+        case ModifyRefused():
+            return [_order("modify_refused", client_order_id=message.client_order_id, limit_price=message.limit_price,
+                           detail=f"{message.code}: {message.reason}; works at {message.working_price:.2f}")]
         case OrderRejected():
             return [_order("rejected", client_order_id=message.client_order_id,
                            detail=f"{message.code}: {message.reason}")]
@@ -184,7 +188,7 @@ def _rows(message: Message) -> list[tuple[str, Row]]:  # noqa: PLR0911 - one cas
 
 
 PROJECTED_TYPES: tuple[type[Message], ...] = (
-    PlaceOrder, OrderAccepted, OrderModified, OrderRejected, OrderCancelled, OrderTerminated, OrderFilled,
+    PlaceOrder, OrderAccepted, OrderModified, ModifyRefused, OrderRejected, OrderCancelled, OrderTerminated, OrderFilled,
     StrategyOpened, StrategyReduced, StrategyClosed, OpenStrategy, CloseStrategy, RollStrategy, DecisionRecord, Alert,
     RiskStateSnapshot, StrategyGreeks, StrategyMarked, PortfolioGreeks, NodeStarted, CoreSnapshot)
 """The message types `_rows` projects into derived tables (tests/unit/test_write_ahead.py checks it against `_rows`)."""

@@ -27,7 +27,7 @@ from actors.execution.order_state import (
     OrderState,
     next_state,
 )
-from actors.execution.walk import round_to_tick, walk_for
+from actors.execution.walk import PRICE_TICK, round_to_tick, walk_for
 from actors.market_time import NS_PER_S
 from actors.runtime.announcements import Announcements
 from actors.runtime.core import ActorCore, Context
@@ -41,6 +41,7 @@ from messages import (
     IntentDenied,
     Message,
     ModifyOrder,
+    ModifyRefused,
     NodeStopping,
     OpenStrategy,
     OrderAccepted,
@@ -98,6 +99,7 @@ class ExecutionCore(ActorCore):
         IntentApproved,
         OrderAccepted,
         OrderRejected,
+        ModifyRefused,
         OrderFilled,
         OrderCancelled,
         CancelRejected,
@@ -159,6 +161,8 @@ class ExecutionCore(ActorCore):
                 self._on_fill(message, ctx)
             case OrderRejected():
                 self._apply(message.client_order_id, OrderEvent.REJECTED, ctx)
+            case ModifyRefused():
+                self._on_step_refused(message, ctx)
             case OrderCancelled():
                 self._apply(message.client_order_id, OrderEvent.CANCELLED, ctx)
             case CancelRejected():
@@ -292,6 +296,18 @@ class ExecutionCore(ActorCore):
                 order.limit_price = new_limit
                 ctx.publish(ModifyOrder(client_order_id=client_order_id, limit_price=new_limit))
             ctx.set_timer(TimerKey.ORDER_STEP.of(client_order_id), ctx.now() + int(walk.step_interval_s * NS_PER_S))
+
+    def _on_step_refused(self, refused: ModifyRefused, ctx: Context) -> None:
+        """The broker refused a limit step: the order works at its old limit. The step is taken again one step interval
+        on (what IB's 2102, "still being processed", asks for), not skipped: a close must still reach natural."""
+        order = self._orders.get(refused.client_order_id)
+        superseded = order is not None and abs(order.limit_price - refused.limit_price) >= PRICE_TICK / 2
+        if order is None or order.state not in WORKING or superseded:
+            return  # ended, being cancelled, or a later step went out since: that one is the broker's to answer
+        order.limit_price = refused.working_price
+        order.step = max(order.step - 1, 0)
+        walk = walk_for(self._params, order.purpose)
+        ctx.set_timer(TimerKey.ORDER_STEP.of(order.client_order_id), ctx.now() + int(walk.step_interval_s * NS_PER_S))
 
     def _on_fill(self, fill: OrderFilled, ctx: Context) -> None:
         order = self._orders.get(fill.client_order_id)

@@ -66,6 +66,7 @@ _STYLE_BY_TYPE = {
     "CloseStrategy": "cyan",
     "OrderFilled": "green",
     "OrderRejected": "red",
+    "ModifyRefused": "yellow",
     "IntentDenied": "yellow",
     "ActorFailed": "bold red",
     "Alert": "bold yellow",

@@ -17,6 +17,7 @@ from messages import (
     IbExecution,
     Leg,
     ModifyOrder,
+    ModifyRefused,
     OptionContract,
     OrderAccepted,
     OrderCancelled,
@@ -142,6 +143,8 @@ def test_refused_modifications_never_end_the_working_order_nor_leave_two_at_ib(g
         for n, limit in enumerate((-2.90, -2.80), start=1):
             node.send(ModifyOrder(client_order_id="IC-1-O1", limit_price=limit))
             node.probe.wait(Alert, lambda a: "refused the modify" in a.text, count=n)
+            refused = node.probe.wait(ModifyRefused, count=n)
+            assert (refused.limit_price, refused.working_price) == (limit, -3.00)
             assert [(ref, status, price) for _, ref, status, price in gateway.open_orders()] == [
                 ("IC-1-O1", "Submitted", -3.0)]
         node.send(ModifyOrder(client_order_id="IC-1-O1", limit_price=-2.70))  # IB takes this one
@@ -149,6 +152,8 @@ def test_refused_modifications_never_end_the_working_order_nor_leave_two_at_ib(g
         node.send(CancelOrder(client_order_id="IC-1-O1", reason="deadline"))
         assert node.probe.wait(OrderCancelled).reason == "cancel confirmed"
         assert not node.probe.of(OrderRejected) and not gateway.open_orders()
+        assert [m.limit_price for m in node.probe.of(OrderModified)] == [-2.70]  # never a limit IB did not take
+        assert [r.code for r in node.probe.of(ModifyRefused)] == [201, 2102]
 
 
 def test_a_cancel_of_an_order_ib_refused_is_itself_refused_and_the_order_ends_rejected(gateway):

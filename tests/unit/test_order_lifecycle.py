@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 import pytest
 
 from actors.broker.sim.config import SimSection
@@ -22,11 +23,14 @@ from messages import (
     Halt,
     IntentApproved,
     Leg,
+    ModifyOrder,
+    ModifyRefused,
     OpenStrategy,
     OptionContract,
     OrderAccepted,
     OrderCancelled,
     OrderFilled,
+    OrderModified,
     OrderRejected,
     OrderTerminated,
     PlaceOrder,
@@ -140,6 +144,48 @@ def test_sim_rejects_and_latency():
     assert not _of(runtime, OrderAccepted)
     runtime.run_until(NOW + SECOND)
     assert _of(runtime, OrderAccepted)[0].ts == NOW + 250_000_000 and _of(runtime, OrderFilled)
+
+
+def _walking(**sim) -> DeterministicRuntime:
+    """Execution walks an order the market never fills (a credit of 8-9 for a condor worth about 1) at the simulated
+    exchange, through two steps 30 s apart, to its deadline at 120 s."""
+    params = SimSection(market="scripted", **sim)
+    execution = ExecutionSection(step_interval_s=30, price_steps=2, deadline_s=120)
+    runtime = DeterministicRuntime([lambda: ExecutionCore(execution),
+                                    lambda: SimBrokerCore(ScriptedQuoteSource(params), params, ("SPY",))],
+                                   VirtualClock(NOW))
+    runtime.start()
+    runtime.inject(RawQuote(ts=NOW, quote=UnderlyingQuote(ts=NOW, symbol="SPY", bid=579.95, ask=580.05, last=580.0)))
+    runtime.inject(IntentApproved(intent=msgspec.structs.replace(_intent(), mid_price=-9.0, natural_price=-8.0)))
+    runtime.run_until(NOW + 150 * SECOND)
+    return runtime
+
+
+def test_a_refused_limit_step_is_taken_again_not_skipped():
+    refusing = _walking(modify_refuse_probability=1.0)
+    steps = [m.limit_price for m in _of(refusing, ModifyOrder)]
+    assert len(steps) >= 2 and set(steps) == {-8.5}  # the first step, asked again each interval: never skipped
+    assert [r.working_price for r in _of(refusing, ModifyRefused)] == [-9.0] * len(steps)
+    assert not _of(refusing, OrderModified) and not _of(refusing, OrderFilled)
+    assert [t.status for t in _of(refusing, OrderTerminated)] == ["cancelled"]  # the deadline still ends it
+    taking = _walking()
+    assert [m.limit_price for m in _of(taking, OrderModified)] == [-8.5, -8.0]
+
+
+def test_a_refused_last_step_is_asked_again_and_a_superseded_refusal_changes_nothing():
+    runtime = _lifecycle()  # mid -1.6, natural -1.4: steps to -1.5 at 30 s and -1.4 at 60 s
+    order = _of(runtime, PlaceOrder)[0]
+    runtime.inject(OrderAccepted(client_order_id=order.client_order_id, broker_order_id=1))
+    runtime.run_until(NOW + 61 * SECOND)
+    assert [m.limit_price for m in _of(runtime, ModifyOrder)] == [-1.5, -1.4]
+    runtime.inject(ModifyRefused(client_order_id=order.client_order_id, limit_price=-1.5, working_price=-1.6,
+                                 code=2102, reason="still being processed"))  # the -1.4 step went out since
+    runtime.run_until(NOW + 89 * SECOND)
+    assert [m.limit_price for m in _of(runtime, ModifyOrder)] == [-1.5, -1.4]
+    runtime.inject(ModifyRefused(client_order_id=order.client_order_id, limit_price=-1.4, working_price=-1.5,
+                                 code=201, reason="modification refused"))
+    runtime.run_until(NOW + 119 * SECOND)  # one step interval later, before the deadline
+    assert [m.limit_price for m in _of(runtime, ModifyOrder)] == [-1.5, -1.4, -1.4]
 
 
 def test_reconciliation_mismatch_halts_with_a_critical_alert():

@@ -22,6 +22,7 @@ from messages import (
     Leg,
     Message,
     ModifyOrder,
+    ModifyRefused,
     OptionContract,
     OrderAccepted,
     OrderCancelled,
@@ -38,23 +39,23 @@ ORDER = PlaceOrder(client_order_id="BPS-1-O1", strategy_id="BPS-1", purpose="ope
 MARKETABLE = ModifyOrder(client_order_id="BPS-1-O1", limit_price=-0.01)  # asks almost nothing: it fills at once
 
 
-def _exchange(start_ns: int) -> DeterministicRuntime:
-    params = SimSection(start=dt.datetime.fromtimestamp(NOON / 1e9, dt.UTC))
+def _exchange(start_ns: int, **sim) -> DeterministicRuntime:
+    params = SimSection(start=dt.datetime.fromtimestamp(NOON / 1e9, dt.UTC), **sim)
     source = GeneratedQuoteSource(params, ("SPY",), NOON)
     return DeterministicRuntime([lambda: SimBrokerCore(source, params, ("SPY",))], VirtualClock(start_ns))
 
 
-def _live(*commands: Message) -> list[Message]:
-    runtime = _exchange(NOON)
+def _live(*commands: Message, **sim) -> list[Message]:
+    runtime = _exchange(NOON, **sim)
     runtime.start()
     for command in commands:
         runtime.inject(command)
     return runtime.history
 
 
-def _restarted(journal: list[Message]) -> DeterministicRuntime:
+def _restarted(journal: list[Message], **sim) -> DeterministicRuntime:
     """A new exchange rebuilt from `journal` (what the node had written when it died), then started."""
-    runtime = _exchange(journal[-1].ts)
+    runtime = _exchange(journal[-1].ts, **sim)
     replay_quietly({"broker": runtime.core("broker")}, runtime.routes, journal)
     runtime.start()
     runtime.run_until(journal[-1].ts)  # its first positions report
@@ -107,3 +108,17 @@ def test_a_fill_the_node_journaled_is_not_made_again():
     restarted.inject(CancelOrder(client_order_id=ORDER.client_order_id, reason="restart: deadline"))
     assert not [m for m in restarted.history if isinstance(m, (OrderFilled, OrderAccepted, OrderModified))]
     assert _last_positions(restarted.history) == _held(journal)
+
+
+def test_a_refused_modify_stays_refused_after_a_restart():
+    """The exchange refused the marketable step (`modify_refuse_probability`): the order works on at its old limit.
+    A rebuilt exchange takes the refusal as that step's answer, so it neither applies the step nor fills on it."""
+    history = _live(ORDER, MARKETABLE, modify_refuse_probability=1.0)
+    refused = [m for m in history if isinstance(m, ModifyRefused)]
+    assert [(r.limit_price, r.working_price) for r in refused] == [(MARKETABLE.limit_price, ORDER.limit_price)]
+    assert not [m for m in history if isinstance(m, (OrderModified, OrderFilled))]
+    restarted = _restarted(history, modify_refuse_probability=1.0)
+    assert not [m for m in restarted.history if isinstance(m, (OrderModified, ModifyRefused, OrderFilled))]
+    restarted.inject(CancelOrder(client_order_id=ORDER.client_order_id, reason="restart: deadline"))
+    assert [m for m in restarted.history if isinstance(m, OrderCancelled)]
+    assert not _last_positions(restarted.history)

@@ -54,6 +54,7 @@ from messages import (
     IbWhatIfResult,
     Message,
     ModifyOrder,
+    ModifyRefused,
     OrderAccepted,
     OrderModified,
     OrderRejected,
@@ -200,9 +201,8 @@ class IbBrokerCore(BrokerCore):
             if order is None or order.done:
                 continue
             if client_order_id in working:
-                refused_modify = still_working(order, self.name)
-                if refused_modify is not None:
-                    ctx.publish(refused_modify)
+                for refused in still_working(order, self.name):
+                    ctx.publish(refused)
             elif not (self._booking.pending(client_order_id) or order.awaits_executions()):
                 order.modify_to = None
                 self._booking.end(order, not_working(order, context), ctx)
@@ -235,8 +235,11 @@ class IbBrokerCore(BrokerCore):
         if order is None or order.done or order.cancel_requested:
             return
         if self._link.state() != "connected":
+            why = f"not sent: IB link {self._link.state()}"
             ctx.publish(Alert(level="warning", source=self.name, text=f"modify of {modify.client_order_id} to "
-                              f"{modify.limit_price:.2f} not sent: IB link {self._link.state()}"))
+                              f"{modify.limit_price:.2f} {why}"))
+            ctx.publish(ModifyRefused(client_order_id=order.client_order_id, limit_price=modify.limit_price,
+                                      working_price=order.limit_price, code=REJECT_NOT_SENT, reason=why))
             return
         if not order.accepted:  # IB has not taken the order yet: a modification now is refused or races it
             order.held_limit = modify.limit_price
@@ -264,9 +267,13 @@ class IbBrokerCore(BrokerCore):
         if order is None or order.done:
             return
         if message.modify:
-            order.modify_to = None
             ctx.publish(Alert(level="warning", source=self.name, text=f"modify of {order.client_order_id} not sent "
                               f"to IB: {message.reason}; it works at {order.limit_price:.2f}"))
+            if order.modify_to is not None:
+                ctx.publish(ModifyRefused(client_order_id=order.client_order_id, limit_price=order.modify_to,
+                                          working_price=order.limit_price, code=REJECT_NOT_SENT,
+                                          reason=f"not sent to IB: {message.reason}"))
+            order.modify_to = None
             return
         self._booking.end(order, OrderRejected(client_order_id=order.client_order_id, code=REJECT_NOT_SENT,
                                                reason=f"not sent to IB: {message.reason}"), ctx)

@@ -13,7 +13,17 @@ from dataclasses import dataclass
 from msgspec import UNSET, UnsetType
 
 from actors.broker.ib.link import CANCEL_FAILED_CODES, ORDER_CANCELLED
-from messages import Alert, CancelRejected, IbError, IbPlaceOrder, Legs, Message, OrderCancelled, OrderRejected
+from messages import (
+    Alert,
+    CancelRejected,
+    IbError,
+    IbPlaceOrder,
+    Legs,
+    Message,
+    ModifyRefused,
+    OrderCancelled,
+    OrderRejected,
+)
 from messages.system import AlertLevel
 
 ORDER_INACTIVE = 201
@@ -92,17 +102,19 @@ def record_error(order: IbOrder, error: IbError, source: str) -> Message | None:
     return Alert(level="warning", source=source, text=f"IB {error.code} on order {order.client_order_id}: {error.text}")
 
 
-def still_working(order: IbOrder, source: str) -> Message | None:
+def still_working(order: IbOrder, source: str) -> tuple[Message, ...]:
     """IB lists the order as working: its last error was no verdict, and a modification still out with an error
-    against it was refused (the warning it returns says the order works at its old limit)."""
-    refused_modify = None
+    against it was refused. Returned for it: a warning, and `ModifyRefused` with the limit IB still works at."""
+    refused: tuple[Message, ...] = ()
     if order.modify_to is not None and order.error is not None:
-        refused_modify = Alert(level="warning", source=source, text=f"IB refused the modify of "
-                               f"{order.client_order_id} to {order.modify_to:.2f} ({order.error}): the order still "
-                               f"works at {order.limit_price:.2f}")
+        error = order.error
+        refused = (Alert(level="warning", source=source, text=f"IB refused the modify of {order.client_order_id} "
+                         f"to {order.modify_to:.2f} ({error}): the order still works at {order.limit_price:.2f}"),
+                   ModifyRefused(client_order_id=order.client_order_id, limit_price=order.modify_to,
+                                 working_price=order.limit_price, code=error.code, reason=error.text))
         order.modify_to = None
     order.error = None
-    return refused_modify
+    return refused
 
 
 def ended_as_asked(order: IbOrder) -> bool:

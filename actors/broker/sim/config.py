@@ -30,6 +30,9 @@ class SimSection(Section, frozen=True, kw_only=True):
     partial_fill_probability: float = 0.0
     """Chance that a crossing combo order of several units fills only some of them this time."""
     reject_probability: float = 0.0
+    modify_refuse_probability: float = 0.0
+    """Chance that the exchange refuses a limit step, as IB does (201 "modification refused", 2102 "still being
+    processed"): the order keeps working at its old limit and the broker says so (`ModifyRefused`)."""
     latency_ms: int = 0
     """Delay of every acknowledgement, fill and cancel confirmation."""
     positions_interval_s: float = 900.0
@@ -61,7 +64,7 @@ class SimSection(Section, frozen=True, kw_only=True):
                              f"{CALENDAR_START}..{CALENDAR_END}")
         if self.market == "history" and not self.history:
             raise ValueError('`market = "history"` needs `history`: a CSV/Parquet file of bars, or "arch"')
-        for name in ("partial_fill_probability", "reject_probability"):
+        for name in ("partial_fill_probability", "reject_probability", "modify_refuse_probability"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"`{name}` must be within [0, 1]")
         if not 0 < self.early_assignment_share <= 1:

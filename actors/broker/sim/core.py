@@ -41,6 +41,7 @@ from messages import (
     IndexQuote,
     Message,
     ModifyOrder,
+    ModifyRefused,
     OptionContract,
     OptionQuote,
     OrderAccepted,
@@ -58,9 +59,10 @@ from messages import (
     UnsubscribeQuotes,
 )
 
-SIM_ORDER_EVENTS = (OrderAccepted, OrderRejected, OrderModified, OrderFilled, OrderCancelled, CancelRejected)
+SIM_ORDER_EVENTS = (OrderAccepted, OrderRejected, OrderModified, ModifyRefused, OrderFilled, OrderCancelled,
+                    CancelRejected)
 ANSWERED_BY = {OrderAccepted: (PlaceOrder,), OrderRejected: (PlaceOrder, ModifyOrder), OrderModified: (ModifyOrder,),
-               OrderCancelled: (CancelOrder,), CancelRejected: (CancelOrder,)}
+               ModifyRefused: (ModifyOrder,), OrderCancelled: (CancelOrder,), CancelRejected: (CancelOrder,)}
 """Which journaled command each of the exchange's answers settles, when the node is rebuilt."""
 FILL_AGGRESSIVENESS = 0.25
 
@@ -264,6 +266,13 @@ class SimBrokerCore(BrokerCore):
         if working is None:
             self._emit(OrderRejected(client_order_id=modify.client_order_id, code=104,
                                      reason="modify of an order not working"), ctx)
+            return
+        refusing = self._params.modify_refuse_probability
+        # no draw while it is off: the fills' draws stay as they were
+        if refusing and working.draw(self._params.seed) < refusing:
+            self._emit(ModifyRefused(client_order_id=modify.client_order_id, limit_price=modify.limit_price,
+                                     working_price=working.limit_price, code=201,
+                                     reason="simulated exchange: modification refused"), ctx)
             return
         working.limit_price = modify.limit_price
         self._emit(OrderModified(client_order_id=modify.client_order_id, limit_price=modify.limit_price), ctx)
