@@ -19,12 +19,12 @@ from messages import (
     CoreSnapshot,
     DecisionRecord,
     Message,
+    ModifyRefused,
     NodeStarted,
     OpenStrategy,
     OrderAccepted,
     OrderCancelled,
     OrderFilled,
-    ModifyRefused,
     OrderModified,
     OrderRejected,
     OrderTerminated,
@@ -188,9 +188,10 @@ def _rows(message: Message) -> list[tuple[str, Row]]:  # noqa: PLR0911 - one cas
 
 
 PROJECTED_TYPES: tuple[type[Message], ...] = (
-    PlaceOrder, OrderAccepted, OrderModified, ModifyRefused, OrderRejected, OrderCancelled, OrderTerminated, OrderFilled,
-    StrategyOpened, StrategyReduced, StrategyClosed, OpenStrategy, CloseStrategy, RollStrategy, DecisionRecord, Alert,
-    RiskStateSnapshot, StrategyGreeks, StrategyMarked, PortfolioGreeks, NodeStarted, CoreSnapshot)
+    PlaceOrder, OrderAccepted, OrderModified, ModifyRefused, OrderRejected, OrderCancelled, OrderTerminated,
+    OrderFilled, StrategyOpened, StrategyReduced, StrategyClosed, OpenStrategy, CloseStrategy, RollStrategy,
+    DecisionRecord, Alert, RiskStateSnapshot, StrategyGreeks, StrategyMarked, PortfolioGreeks, NodeStarted,
+    CoreSnapshot)
 """The message types `_rows` projects into derived tables (tests/unit/test_write_ahead.py checks it against `_rows`)."""
 _PROJECTED = frozenset(PROJECTED_TYPES)
 
