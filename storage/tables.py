@@ -117,9 +117,10 @@ def _rows(message: Message) -> list[tuple[str, Row]]:  # noqa: PLR0911 - one cas
                            detail=f"broker order {message.broker_order_id}")]
         case OrderModified():
             return [_order("modified", client_order_id=message.client_order_id, limit_price=message.limit_price)]
-        case ModifyRefused():
-            return [_order("modify_refused", client_order_id=message.client_order_id, limit_price=message.limit_price,
-                           detail=f"{message.code}: {message.reason}; works at {message.working_price:.2f}")]
+        case ModifyRefused():  # the limit column is what the order works at, as after every other event
+            return [_order("modify_refused", client_order_id=message.client_order_id,
+                           limit_price=message.working_price,
+                           detail=f"{message.limit_price:.2f} refused: {message.code}: {message.reason}")]
         case OrderRejected():
             return [_order("rejected", client_order_id=message.client_order_id,
                            detail=f"{message.code}: {message.reason}")]

@@ -21,7 +21,9 @@ from actors.market_time import NEW_YORK
 from messages import (
     Alert,
     Leg,
+    ModifyRefused,
     OptionContract,
+    OrderModified,
     PlaceOrder,
     PortfolioGreeks,
     StrategyClosed,
@@ -82,6 +84,9 @@ def history() -> list:
         _mark(ny(3, 15), "T2", "QQQ", -1.00, -50.0),
         PlaceOrder(ts=ny(4, 10, 59), client_order_id="T1-C2", strategy_id="T1", purpose="close",
                    legs=_legs("SPY", APR10, (540, 550, 610, 620), "PPCC", CONDOR), quantity=-1, limit_price=-0.75),
+        OrderModified(ts=ny(4, 10, 59), client_order_id="T1-C2", limit_price=-0.70),
+        ModifyRefused(ts=ny(4, 10, 59), client_order_id="T1-C2", limit_price=-0.65, working_price=-0.70, code=201,
+                      reason="modification refused"),  # the order works on at -0.70
         _closed(ny(4, 11), "T1", -0.75, 69.80, 5.20, "take_profit"),
         _mark(ny(4, 15), "T2", "QQQ", -1.00, -100.0),
         _closed(ny(5, 14), "T2", -2.50, -152.60, 2.60, "stop_loss"),

@@ -25,6 +25,8 @@ def test_trade_book_reads_the_derived_tables(book):
     assert dict(zip(book.trades["strategy_id"], book.trades["dte_at_entry"], strict=True)) == {
         "T1": 39, "T2": 10, "T3": 42, "T4": 38}
     assert list(book.working_orders["client_order_id"]) == ["T1-C2"]
+    working = book.working_orders.iloc[0]
+    assert (working["limit_price"], working["last_event"]) == (-0.70, "modify_refused")  # never the refused -0.65
     assert book.risk["trading_state"] == "HALTED"
     assert book.as_of_ns == ny(11, 15)
 
@@ -86,8 +88,8 @@ def test_summary_rows_format_every_figure(book):
 
 
 def test_an_empty_lake_has_no_figures(tmp_path):
-    from storage.journal import DeltaJournal
     from messages import Alert
+    from storage.journal import DeltaJournal
 
     DeltaJournal(str(tmp_path)).append("s", [Alert(ts=ny(2, 10), seq=1, level="info", source="x", text="hello")])
     perf = performance(load_book(LakeViews(str(tmp_path))))
