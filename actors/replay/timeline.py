@@ -50,7 +50,8 @@ ROUTINE = frozenset(
     }
 )
 """Plumbing hidden unless verbose: periodic snapshots, acknowledgements, and commands whose outcome has its own line
-(a `ModifyOrder` step of the limit walk shows as the broker's `OrderModified`; a rejected tick as its alert)."""
+(a `ModifyOrder` step of the limit walk shows as the broker's `OrderModified` or `ModifyRefused`; a rejected tick
+as its alert)."""
 
 HIDDEN_FIELDS = frozenset({"ts", "seq", "origin", "config_json"})
 """Never printed: the line's own columns, and the session's whole config (`NodeStarted` journals it for replays)."""
