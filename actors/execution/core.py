@@ -27,7 +27,7 @@ from actors.execution.order_state import (
     OrderState,
     next_state,
 )
-from actors.execution.walk import PRICE_TICK, round_to_tick, walk_for
+from actors.execution.walk import PRICE_TICK, Walk, round_to_tick, walk_for
 from actors.market_time import NS_PER_S
 from actors.runtime.announcements import Announcements
 from actors.runtime.core import ActorCore, Context
@@ -288,14 +288,17 @@ class ExecutionCore(ActorCore):
             self._request_cancel(order, "deadline reached", ctx)
         elif kind is TimerKey.ORDER_STEP and self._trading_state == TradingState.HALTED:
             # no price step leaves a halted node; the walk resumes where it stopped if trading resumes
-            ctx.set_timer(TimerKey.ORDER_STEP.of(client_order_id), ctx.now() + int(walk.step_interval_s * NS_PER_S))
+            self._arm_step(client_order_id, walk, ctx)
         elif kind is TimerKey.ORDER_STEP and order.step < walk.steps:
             order.step += 1
             new_limit = walk.limit(order.mid_price, order.natural_price, order.step)
             if new_limit != order.limit_price:
                 order.limit_price = new_limit
                 ctx.publish(ModifyOrder(client_order_id=client_order_id, limit_price=new_limit))
-            ctx.set_timer(TimerKey.ORDER_STEP.of(client_order_id), ctx.now() + int(walk.step_interval_s * NS_PER_S))
+            self._arm_step(client_order_id, walk, ctx)
+
+    def _arm_step(self, client_order_id: str, walk: Walk, ctx: Context) -> None:
+        ctx.set_timer(TimerKey.ORDER_STEP.of(client_order_id), ctx.now() + int(walk.step_interval_s * NS_PER_S))
 
     def _on_step_refused(self, refused: ModifyRefused, ctx: Context) -> None:
         """The broker refused a limit step: the order works at its old limit. The step is taken again one step interval
@@ -306,8 +309,7 @@ class ExecutionCore(ActorCore):
             return  # ended, being cancelled, or a later step went out since: that one is the broker's to answer
         order.limit_price = refused.working_price
         order.step = max(order.step - 1, 0)
-        walk = walk_for(self._params, order.purpose)
-        ctx.set_timer(TimerKey.ORDER_STEP.of(order.client_order_id), ctx.now() + int(walk.step_interval_s * NS_PER_S))
+        self._arm_step(order.client_order_id, walk_for(self._params, order.purpose), ctx)
 
     def _on_fill(self, fill: OrderFilled, ctx: Context) -> None:
         order = self._orders.get(fill.client_order_id)
