@@ -31,6 +31,7 @@ from actors.broker.ib.orders import (
     inactive,
     not_working,
     record_error,
+    step_refused,
     still_working,
 )
 from actors.broker.order_desk import ORDER_COMMANDS, BrokerCore
@@ -54,7 +55,6 @@ from messages import (
     IbWhatIfResult,
     Message,
     ModifyOrder,
-    ModifyRefused,
     OrderAccepted,
     OrderModified,
     OrderRejected,
@@ -238,8 +238,7 @@ class IbBrokerCore(BrokerCore):
             why = f"not sent: IB link {self._link.state()}"
             ctx.publish(Alert(level="warning", source=self.name, text=f"modify of {modify.client_order_id} to "
                               f"{modify.limit_price:.2f} {why}"))
-            ctx.publish(ModifyRefused(client_order_id=order.client_order_id, limit_price=modify.limit_price,
-                                      working_price=order.limit_price, code=REJECT_NOT_SENT, reason=why))
+            ctx.publish(step_refused(order, modify.limit_price, REJECT_NOT_SENT, why))
             return
         if not order.accepted:  # IB has not taken the order yet: a modification now is refused or races it
             order.held_limit = modify.limit_price
@@ -270,9 +269,7 @@ class IbBrokerCore(BrokerCore):
             ctx.publish(Alert(level="warning", source=self.name, text=f"modify of {order.client_order_id} not sent "
                               f"to IB: {message.reason}; it works at {order.limit_price:.2f}"))
             if order.modify_to is not None:
-                ctx.publish(ModifyRefused(client_order_id=order.client_order_id, limit_price=order.modify_to,
-                                          working_price=order.limit_price, code=REJECT_NOT_SENT,
-                                          reason=f"not sent to IB: {message.reason}"))
+                ctx.publish(step_refused(order, order.modify_to, REJECT_NOT_SENT, f"not sent to IB: {message.reason}"))
             order.modify_to = None
             return
         self._booking.end(order, OrderRejected(client_order_id=order.client_order_id, code=REJECT_NOT_SENT,

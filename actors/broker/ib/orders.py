@@ -110,11 +110,16 @@ def still_working(order: IbOrder, source: str) -> tuple[Message, ...]:
         error = order.error
         refused = (Alert(level="warning", source=source, text=f"IB refused the modify of {order.client_order_id} "
                          f"to {order.modify_to:.2f} ({error}): the order still works at {order.limit_price:.2f}"),
-                   ModifyRefused(client_order_id=order.client_order_id, limit_price=order.modify_to,
-                                 working_price=order.limit_price, code=error.code, reason=error.text))
+                   step_refused(order, order.modify_to, error.code, error.text))
         order.modify_to = None
     order.error = None
     return refused
+
+
+def step_refused(order: IbOrder, limit_price: float, code: int, reason: str) -> ModifyRefused:
+    """A modification to `limit_price` refused or never sent: the order works on at the limit IB last reported."""
+    return ModifyRefused(client_order_id=order.client_order_id, limit_price=limit_price,
+                         working_price=order.limit_price, code=code, reason=reason)
 
 
 def ended_as_asked(order: IbOrder) -> bool:
