@@ -25,10 +25,12 @@ from messages import (
     IbConnected,
     IbDisconnected,
     IbError,
+    IbOrderNotSent,
     IbOrderSubmitted,
     IbPlaceOrder,
     IbResync,
     ModifyOrder,
+    ModifyRefused,
     OrderAccepted,
     OrderCancelled,
     OrderRejected,
@@ -175,6 +177,19 @@ def test_a_refused_modify_leaves_the_order_working_and_says_so():
                for a in seen(runtime, Alert))
     runtime.inject(ib_status("O1", "Cancelled"))  # later IB's own word ends it
     assert [c.reason for c in seen(runtime, OrderCancelled)] == ["cancelled by IB"]
+
+
+def test_a_modify_never_sent_is_refused_at_the_limit_ib_works():
+    runtime = ib_core_runtime()
+    place(runtime, "O1", order_id=100)
+    runtime.inject(ib_status("O1", "Submitted"))
+    runtime.inject(ModifyOrder(client_order_id="O1", limit_price=-1.15))
+    runtime.inject(IbOrderNotSent(client_order_id="O1", modify=True, reason="not in this connection's book"))
+    runtime.inject(IbDisconnected(reason="socket closed"))
+    runtime.inject(ModifyOrder(client_order_id="O1", limit_price=-1.10))
+    assert [(r.limit_price, r.working_price, r.code) for r in seen(runtime, ModifyRefused)] == [
+        (-1.15, -1.20, REJECT_NOT_SENT), (-1.10, -1.20, REJECT_NOT_SENT)]
+    assert not seen(runtime, OrderRejected) and not seen(runtime, OrderCancelled)
 
 
 def test_a_modify_before_ib_acknowledged_the_order_waits_for_the_acknowledgement():
