@@ -42,11 +42,11 @@ def differing_cores(config_path: Path, not_started: tuple[str, ...] = ()) -> dic
     from_snapshots = rebuilt_states(config_path, True, not_started)
     from_zero = rebuilt_states(config_path, False, not_started)
     assert set(from_snapshots) == set(from_zero)
-    return {name: _differing(from_snapshots[name], from_zero[name]) for name in from_zero
+    return {name: differing_attributes(from_snapshots[name], from_zero[name]) for name in from_zero
             if from_snapshots[name] != from_zero[name]}
 
 
-def _differing(restored: bytes, replayed: bytes) -> dict[str, tuple[str, str]]:
+def differing_attributes(restored: bytes, replayed: bytes) -> dict[str, tuple[str, str]]:
     """The core attributes that differ: (restored, replayed from zero), shortened."""
     pairs = zip(msgspec.msgpack.decode(restored)["a"], msgspec.msgpack.decode(replayed)["a"], strict=False)
     return {name: (str(mine)[:400], str(theirs)[:400]) for (name, mine), (_, theirs) in pairs if mine != theirs}

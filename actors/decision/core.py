@@ -93,6 +93,7 @@ class DecisionCore(ActorCore):
         Dividends,
     )
     lossless = False
+    delivered_in_full = (UnderlyingQuote, VolatilityStats)  # the move window's history; each judges held positions
 
     def __init__(self, entry: EntrySection, exits: ExitSection, market_data: MarketDataSection | None = None,
                  refusals_alert_after: int = 5, max_contracts_per_order: int = 10) -> None:
@@ -220,7 +221,6 @@ class DecisionCore(ActorCore):
         self._portfolio.apply(message)  # a burst in one pass
         held = False
         for quote in message.quotes if type(message) is OptionQuotes else (message,):
-            self._marks.observe(quote)
             holders = self._portfolio.holders_of(quote.contract)
             if holders:
                 self._requoted |= holders

@@ -49,15 +49,15 @@ class LegView(msgspec.Struct, frozen=True):
 
 
 class MarkBook:
-    """Remembers each held contract's last good ask: a short leg nobody offers is never marked below it."""
+    """Remembers each held contract's last good ask as judged: a short leg nobody offers is never marked below it.
+
+    Kept from the quotes the exits judge, not from every quote that comes: a lagging actor's mailbox conflates quotes
+    (a two-sided one can be replaced by a one-sided one before the actor reads it) while replay reads every one, and
+    state kept per quote would then differ between the live node and its replay."""
 
     def __init__(self, params: MarketDataSection) -> None:
         self._params = params
         self._last_ask: dict[OptionContract, float] = {}
-
-    def observe(self, quote: OptionQuote) -> None:
-        if quote.ask > 0 and quote.bid > 0:
-            self._last_ask[quote.contract] = quote.ask
 
     def forget(self, contract: OptionContract) -> None:
         self._last_ask.pop(contract, None)
@@ -66,6 +66,8 @@ class MarkBook:
         """The leg's mark and greeks; `spot` (the current underlying price) reprices a quiet or behind leg."""
         penalty = self._params.no_ask_penalty_pct
         contract = quote.contract
+        if quote.ask > 0 and quote.bid > 0:
+            self._last_ask[contract] = quote.ask
         behind = bool(spot) and abs(quote.underlying_price / spot - 1) > BEHIND_PCT
         if quiet or behind:
             model = self._model(quote, spot or quote.underlying_price, now_ns)

@@ -32,6 +32,10 @@ class ActorCore:
     subscriptions: ClassVar[tuple[type[Message], ...]]
     lossless: ClassVar[bool] = True
     """False lets the runtime conflate market data in this actor's mailbox (it only needs the latest quote)."""
+    delivered_in_full: ClassVar[tuple[type[Message], ...]] = ()
+    """Market data a conflating core must still hear every one of: what it keeps of them is more than the latest (a
+    history), or each one acts. Replay delivers every journaled message, so a live core that missed one would judge,
+    and snapshot, what replay never builds. Only for classes that come seldom: these queue like orders do."""
     replay_on_restart: ClassVar[bool] = True
     """A restarted core is rebuilt by replaying the journal of its inputs; sinks that write that journal opt out."""
     wakes_on_market_data: ClassVar[bool] = True

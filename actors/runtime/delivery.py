@@ -1,4 +1,5 @@
-"""Which mailbox policy each message class gets: market data conflates, diagnostics drop, the rest never drops."""
+"""Which mailbox policy each message class gets: market data conflates (but for the classes a core keeps every one
+of), diagnostics drop, the rest never drops."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from actors.runtime.core import ActorCore
 from actors.runtime.mailbox import CONTROL, Delivery, Policy
 from messages import (
     DecisionRecord,
@@ -29,13 +31,15 @@ _CONFLATION_KEYS: dict[type[Message], Callable[[Any], Any]] = {
     PortfolioGreeks: lambda m: ("portfolio-greeks",),
 }
 _BLOCK = Delivery(Policy.BLOCK)
+_IN_FULL = Delivery(Policy.BLOCK, fences=False)
 
 
 class MergedBursts:
     """Bursts not yet handled, as one: every contract's newest quote, in the order first quoted. Stamped as the newest
-    burst, which is the latest any of them says about the market. The merged burst keeps the first one's place, so a
-    single `OptionQuote` queued between two bursts would be handled after newer quotes: a feed publishes its option
-    quotes all in bursts (the IB session) or all alone (the simulated broker), never both.
+    burst, which is the latest any of them says about the market. The merged burst keeps the first one's place (only
+    market data queued since: anything else fences it, see `Delivery.fences`), so a single `OptionQuote` queued
+    between two bursts would be handled after newer quotes: a feed publishes its option quotes all in bursts (the IB
+    session) or all alone (the simulated broker), never both.
 
     Each burst adds only its own quotes: a lazily woken actor (risk) can leave one burst queued while hundreds more
     arrive, and rebuilding the gathered quotes on each would cost the publisher more than the quotes themselves."""
@@ -77,3 +81,13 @@ def conflating(message: Any) -> Delivery:
 def lossless(message: Any) -> Delivery:
     """For actors that must see every message (persistence, execution, broker): nothing conflates, nothing drops."""
     return _BLOCK if isinstance(message, Message) else CONTROL
+
+
+def classifier_of(core: ActorCore) -> Callable[[Any], Delivery]:
+    """`core`'s mailbox policy: lossless, conflating, or conflating all but the market data it keeps every one of."""
+    if core.lossless:
+        return lossless
+    in_full = frozenset(core.delivered_in_full)
+    if not in_full:
+        return conflating
+    return lambda message: _IN_FULL if type(message) in in_full else conflating(message)

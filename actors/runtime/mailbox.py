@@ -47,6 +47,12 @@ class Delivery:
     """Conflation that keeps part of the queued message: built from the queued message when the next one comes (a
     burst of quotes absorbs the next ones, the newer quote of a contract winning); without it the newer replaces
     all."""
+    fences: bool = True
+    """Queued behind a conflatable message, this one fences it: a newer message of the same key queues after this one
+    instead of conflating into the one before it. The actor acts on this message with the market it had heard by
+    then, as replay (every message in journal order) does; a quote carried ahead of it would make the live node judge,
+    and snapshot, what replay never builds. Market data does not fence market data: what one quote leaves in a core
+    does not depend on another key's quote."""
 
 
 CONTROL = Delivery(Policy.BLOCK)  # pykka's own stop/proxy messages
@@ -80,12 +86,13 @@ class _Slot:
     """A queued message that conflation may overwrite in place (so the latest value keeps the first place) or that
     drop-oldest may remove. Messages that can be neither are queued bare, without a slot."""
 
-    __slots__ = ("envelope", "key", "merging", "policy")
+    __slots__ = ("envelope", "fence", "key", "merging", "policy")
 
-    def __init__(self, envelope: Any, policy: Policy, key: Hashable | None) -> None:
+    def __init__(self, envelope: Any, policy: Policy, key: Hashable | None, fence: int = 0) -> None:
         self.envelope = envelope
         self.policy = policy
         self.key = key
+        self.fence = fence  # the mailbox's fences queued before this slot: it conflates only while none came since
         self.merging: Merging | None = None
 
 
@@ -122,6 +129,7 @@ class Mailbox:
         self._slots: deque[Any] = deque()
         self._pending_by_key: dict[Hashable, _Slot] = {}
         self._drop_oldest_count = 0
+        self._fences = 0  # fencing messages ever queued: under the lock
         self._by_type: dict[type, Delivery] = {}
         self._lock = threading.Lock()
         self._not_full = threading.Condition(self._lock)
@@ -159,7 +167,7 @@ class Mailbox:
             if policy is _CONFLATE and delivery.conflation_key is not None:
                 key = delivery.conflation_key(message)
                 slot = self._pending_by_key.get(key)
-                if slot is not None:
+                if slot is not None and slot.fence == self._fences:
                     if delivery.merge is None:
                         slot.envelope = envelope
                     else:  # gathered as they come, built into one message once, when taken
@@ -168,20 +176,24 @@ class Mailbox:
                         slot.merging.add(message)
                     metrics.conflated += 1
                     return
-                slot = _Slot(envelope, _CONFLATE, key)
-                self._pending_by_key[key] = slot
+                slot = _Slot(envelope, _CONFLATE, key, self._fences)
+                self._pending_by_key[key] = slot  # a fenced slot of the key stays queued, and conflates no more
                 slots.append(slot)
             elif policy is _DROP_OLDEST:
                 if self._drop_oldest_count >= self.drop_oldest_bound:
                     self._drop_one_oldest()
                 slots.append(_Slot(envelope, _DROP_OLDEST, None))
                 self._drop_oldest_count += 1
+                if delivery.fences:
+                    self._fences += 1
             else:
                 if len(slots) >= self.bound:
                     overflowed = not self._wait_for_room()
                     if overflowed:
                         metrics.overflows += 1
                 slots.append(envelope)
+                if delivery.fences:
+                    self._fences += 1
             if delivery is not CONTROL:
                 self.enqueued += 1
             depth = metrics.depth = len(slots)
@@ -221,7 +233,8 @@ class Mailbox:
             merging = None
             if type(item) is _Slot:
                 if item.policy is _CONFLATE:
-                    del self._pending_by_key[item.key]
+                    if self._pending_by_key.get(item.key) is item:  # not when a fence made a newer slot of its key
+                        del self._pending_by_key[item.key]
                     merging = item.merging
                 else:
                     self._drop_oldest_count -= 1

@@ -18,7 +18,7 @@ from actors.runtime.actor import CoreActor, Envelope
 from actors.runtime.clock import Clock, TimerQueue, VirtualClock
 from actors.runtime.config import MailboxSection, SupervisorSection
 from actors.runtime.core import ActorCore
-from actors.runtime.delivery import conflating, lossless
+from actors.runtime.delivery import classifier_of
 from actors.runtime.in_flight import InFlight
 from actors.runtime.mailbox import Mailbox
 from actors.runtime.rebuild import replay_quietly
@@ -92,7 +92,7 @@ class ThreadedRuntime:
         self.mailboxes = {
             name: Mailbox(
                 name,
-                classify=lossless if core.lossless else conflating,
+                classify=classifier_of(core),
                 bound=mailbox.block_bound,
                 block_timeout_s=mailbox.block_timeout_s,
                 drop_oldest_bound=mailbox.drop_oldest_bound,

@@ -3,7 +3,8 @@ import threading
 import time
 
 from actors.runtime.actor import Envelope
-from actors.runtime.delivery import conflating, lossless
+from actors.runtime.core import ActorCore
+from actors.runtime.delivery import classifier_of, conflating, lossless
 from actors.runtime.mailbox import Delivery, Mailbox, Policy
 from actors.runtime.work import WorkCounter
 from messages import Alert, OptionContract, OptionQuote, OptionQuotes, OrderFilled, UnderlyingQuote
@@ -47,13 +48,47 @@ def _option(strike: float, bid: float, ts: int) -> OptionQuote:
 def test_a_queued_burst_absorbs_the_next_keeping_every_contracts_newest_quote_in_its_place():
     mailbox = _mailbox(conflating)
     mailbox.put(Envelope(OptionQuotes(ts=1, seq=1, quotes=(_option(500, 1.0, 1), _option(510, 2.0, 1)))))
-    mailbox.put(Envelope(_fill(0)))
+    mailbox.put(Envelope(_quote("SPY", 580.0)))  # market data does not fence market data
     mailbox.put(Envelope(OptionQuotes(ts=2, seq=3, quotes=(_option(510, 2.5, 2), _option(520, 3.0, 2)))))
-    burst, fill = _drain(mailbox)
-    assert fill.exec_id == "e0"  # the burst kept the first one's place
+    burst, underlying = _drain(mailbox)
+    assert underlying.symbol == "SPY"  # the burst kept the first one's place
     assert (burst.seq, burst.ts) == (3, 2)
     assert [(q.contract.strike, q.bid, q.ts) for q in burst.quotes] == [(500, 1.0, 1), (510, 2.5, 2), (520, 3.0, 2)]
     assert mailbox.metrics.conflated == 1
+
+
+def test_a_quote_never_conflates_past_a_message_the_actor_acts_on():
+    """Replay delivers in journal order: the actor takes the fill with the quotes published before it, as replay
+    does, and the newer quotes after it."""
+    mailbox = _mailbox(conflating)
+    mailbox.put(Envelope(OptionQuotes(ts=1, seq=1, quotes=(_option(500, 1.0, 1),))))
+    mailbox.put(Envelope(_quote("SPY", 580.0)))
+    mailbox.put(Envelope(_fill(0)))
+    mailbox.put(Envelope(OptionQuotes(ts=2, seq=4, quotes=(_option(500, 1.5, 2),))))
+    mailbox.put(Envelope(_quote("SPY", 579.0)))
+    first = mailbox.get().message
+    assert [q.bid for q in first.quotes] == [1.0]  # taken: the queued burst behind the fence still gathers
+    mailbox.put(Envelope(OptionQuotes(ts=3, seq=6, quotes=(_option(500, 2.0, 3), _option(510, 2.0, 3)))))
+    rest = _drain(mailbox)
+    assert [type(m).__name__ for m in rest] == ["UnderlyingQuote", "OrderFilled", "OptionQuotes", "UnderlyingQuote"]
+    assert [(q.contract.strike, q.bid) for q in rest[2].quotes] == [(500, 2.0), (510, 2.0)]
+    assert (rest[0].last, rest[3].last) == (580.0, 579.0)
+    assert mailbox.metrics.conflated == 1
+
+
+def test_a_core_hears_every_one_of_the_market_data_it_keeps_in_full_and_the_rest_still_conflates():
+    class KeepsPrices(ActorCore):
+        lossless = False
+        delivered_in_full = (UnderlyingQuote,)
+
+    mailbox = _mailbox(classifier_of(KeepsPrices()))
+    mailbox.put(Envelope(OptionQuotes(ts=1, seq=1, quotes=(_option(500, 1.0, 1),))))
+    for last in (580.0, 579.0):
+        mailbox.put(Envelope(_quote("SPY", last)))
+    mailbox.put(Envelope(OptionQuotes(ts=2, seq=4, quotes=(_option(500, 1.5, 2),))))  # not fenced by the prices
+    burst, *prices = _drain(mailbox)
+    assert [q.bid for q in burst.quotes] == [1.5]
+    assert [p.last for p in prices] == [580.0, 579.0]
 
 
 def test_bursts_queued_one_after_another_gather_into_the_first_each_contracts_newest_quote_winning():

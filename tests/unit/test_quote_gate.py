@@ -153,7 +153,6 @@ def test_a_chain_drops_bad_quotes_with_one_summary_per_reason():
 
 def test_marks_of_one_sided_and_quiet_legs_err_against_us_and_say_so():
     book = MarkBook(MarketDataSection(no_ask_penalty_pct=0.25))
-    book.observe(_option(PUT, bid=2.0, ask=2.2))
     fresh = book.view(_option(PUT, bid=2.0, ask=2.2), long=False, quiet=False, spot=580.0, now_ns=NOW)
     assert (fresh.mark, fresh.natural, fresh.note) == (2.1, 2.2, "")
     long_no_bid = book.view(_option(bid=0.0, ask=0.05), long=True, quiet=False, spot=580.0, now_ns=NOW)
