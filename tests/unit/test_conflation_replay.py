@@ -7,17 +7,23 @@ state the next one replaces whole, and never carry a newer quote ahead of a mess
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import msgspec
+import pytest
 
 from actors.config import config_from_mapping
 from actors.decision.core import DecisionCore
+from actors.market_data.core import MarketDataCore
+from actors.risk.core import RiskCore
 from actors.runtime.actor import Envelope
-from actors.runtime.core import MutedContext
+from actors.runtime.core import ActorCore, MutedContext
 from actors.runtime.delivery import classifier_of
 from actors.runtime.mailbox import Mailbox
 from actors.runtime.snapshot_codec import encode_state
 from messages import (
     BrokerConnectionChanged,
+    CloseStrategy,
     Leg,
     Message,
     OptionQuote,
@@ -72,6 +78,8 @@ def _journal() -> tuple[list[Message], list[Message]]:
         _burst(578.0, at(3)),  # a good ask for the short call, newer than the one heard ...
         _burst(578.0, at(4), short_call_ask=0.0),  # ... then nobody offers it: its mark leans on its last good ask
         TimerFired(ts=at(5), target="decision", key=TimerKey.EXITS),  # judges what came before it, nothing newer
+        CloseStrategy(ts=at(5), strategy_id="IC-1", symbol="SPY", legs=CONDOR, quantity=1, mid_price=0.9,
+                      natural_price=1.0, rule="stop_loss", reason="test"),  # risk judges it on the book of then
         _burst(577.0, at(6), legs=CONDOR[:2]),  # IB streams changes only: the calls did not move
         _stats(10.0, at(7)),  # below the IV-percentile exit: replay closes the condor here ...
         _stats(50.0, at(8)),  # ... though the next percentile, heard alone, would not
@@ -86,18 +94,34 @@ def _decision() -> DecisionCore:
     return DecisionCore(config.entry, config.exits)
 
 
-def _handle(core: DecisionCore, messages: list[Message]) -> None:
+CORES: dict[str, Callable[[], ActorCore]] = {
+    "decision": _decision,
+    "risk": lambda: RiskCore(config_from_mapping({}).risk),
+    "market_data": lambda: MarketDataCore(config_from_mapping({}).market_data),
+}
+
+
+def _to(core: ActorCore, messages: list[Message]) -> list[Message]:
+    """What the runtime routes to `core`: its subscriptions, and its own timers."""
+    return [m for m in messages if (m.target == core.name if isinstance(m, TimerFired) else
+                                    isinstance(m, core.subscriptions))]
+
+
+def _handle(core: ActorCore, messages: list[Message]) -> None:
     for message in messages:
         core.handle(message, MutedContext(message.ts))
 
 
-def test_a_decision_that_fell_behind_holds_what_replaying_its_journal_builds():
+@pytest.mark.parametrize("name", CORES)
+def test_a_conflating_core_that_fell_behind_holds_what_replaying_its_journal_builds(name):
     heard, queued = _journal()
-    replayed, live = _decision(), _decision()
+    replayed, live = CORES[name](), CORES[name]()
+    assert not live.lossless
+    heard, queued = _to(live, heard), _to(live, queued)
     _handle(replayed, heard + queued)
 
     _handle(live, heard)
-    mailbox = Mailbox("decision", classifier_of(live), 10_000, 1.0, 100)
+    mailbox = Mailbox(name, classifier_of(live), 10_000, 1.0, 100)
     for message in queued:
         mailbox.put(Envelope(message))
     taken = []
