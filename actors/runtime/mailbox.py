@@ -51,8 +51,8 @@ class Delivery:
     """Queued behind a conflatable message, this one fences it: a newer message of the same key queues after this one
     instead of conflating into the one before it. The actor acts on this message with the market it had heard by
     then, as replay (every message in journal order) does; a quote carried ahead of it would make the live node judge,
-    and snapshot, what replay never builds. Market data does not fence market data: what one quote leaves in a core
-    does not depend on another key's quote."""
+    and snapshot, what replay never builds. Market data does not fence market data (conflated never; delivered in
+    full, with this False): what one quote leaves in a core does not depend on another key's quote."""
 
 
 CONTROL = Delivery(Policy.BLOCK)  # pykka's own stop/proxy messages
@@ -184,16 +184,14 @@ class Mailbox:
                     self._drop_one_oldest()
                 slots.append(_Slot(envelope, _DROP_OLDEST, None))
                 self._drop_oldest_count += 1
-                if delivery.fences:
-                    self._fences += 1
             else:
                 if len(slots) >= self.bound:
                     overflowed = not self._wait_for_room()
                     if overflowed:
                         metrics.overflows += 1
                 slots.append(envelope)
-                if delivery.fences:
-                    self._fences += 1
+            if delivery.fences and policy is not _CONFLATE:
+                self._fences += 1
             if delivery is not CONTROL:
                 self.enqueued += 1
             depth = metrics.depth = len(slots)
